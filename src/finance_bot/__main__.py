@@ -1,0 +1,5 @@
+import sys
+
+from finance_bot.cli import main
+
+sys.exit(main(sys.argv[1:] or ["run"]))

@@ -1,0 +1,176 @@
+"""Households, members, accounts, categories and aliases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from finance_bot.domain.accounts import Account, AccountType, normalize_name
+from finance_bot.ports.records import Member
+
+# Any fixed number will do; it only has to be the same in every finance-bot process.
+_HOUSEHOLD_CREATION_LOCK = 0x686F757365  # "house"
+
+_ACCOUNT_COLUMNS = (
+    "id, household_id, type, name, currency, owner_telegram_id, code,"
+    " archived_at IS NOT NULL AS archived"
+)
+
+
+class PostgresDirectory:
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def lock_households(self) -> None:
+        await self._connection.execute("SELECT pg_advisory_xact_lock($1)", _HOUSEHOLD_CREATION_LOCK)
+
+    async def first_household(self) -> int | None:
+        household_id: int | None = await self._connection.fetchval(
+            "SELECT id FROM households ORDER BY id LIMIT 1"
+        )
+        return household_id
+
+    async def create_household(self) -> int:
+        household_id: int = await self._connection.fetchval(
+            "INSERT INTO households DEFAULT VALUES RETURNING id"
+        )
+        return household_id
+
+    async def member(self, telegram_id: int) -> Member | None:
+        row = await self._connection.fetchrow(
+            "SELECT telegram_id, household_id, language, default_account_id FROM members"
+            " WHERE telegram_id = $1",
+            telegram_id,
+        )
+        return Member(**dict(row)) if row else None
+
+    async def members(self, household_id: int) -> list[Member]:
+        rows = await self._connection.fetch(
+            "SELECT telegram_id, household_id, language, default_account_id FROM members"
+            " WHERE household_id = $1 ORDER BY created_at, telegram_id",
+            household_id,
+        )
+        return [Member(**dict(row)) for row in rows]
+
+    async def add_member(self, telegram_id: int, household_id: int, language: str | None) -> None:
+        await self._connection.execute(
+            "INSERT INTO members (telegram_id, household_id, language) VALUES ($1, $2, $3)",
+            telegram_id,
+            household_id,
+            language,
+        )
+
+    async def set_language(self, telegram_id: int, language: str) -> None:
+        await self._connection.execute(
+            "UPDATE members SET language = $2 WHERE telegram_id = $1", telegram_id, language
+        )
+
+    async def set_default_account(self, telegram_id: int, account_id: int) -> None:
+        await self._connection.execute(
+            "UPDATE members SET default_account_id = $2 WHERE telegram_id = $1",
+            telegram_id,
+            account_id,
+        )
+
+    async def add_account(
+        self, *, household_id: int, type: AccountType, name: str, currency: str,
+        owner_telegram_id: int | None, code: str | None = None,
+    ) -> Account:  # fmt: skip
+        row = await self._connection.fetchrow(
+            f"""
+            INSERT INTO accounts (household_id, type, name, name_key, currency,
+                                  owner_telegram_id, code)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            RETURNING {_ACCOUNT_COLUMNS}
+            """,
+            household_id, type.value, name, normalize_name(name), currency, owner_telegram_id,
+            code,
+        )  # fmt: skip
+        return _account(row)
+
+    async def account(self, account_id: int) -> Account | None:
+        row = await self._connection.fetchrow(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = $1", account_id
+        )
+        return _account(row) if row else None
+
+    async def accounts(self, household_id: int, *, include_archived: bool = False) -> list[Account]:
+        rows = await self._connection.fetch(
+            f"""
+            SELECT {_ACCOUNT_COLUMNS} FROM accounts
+             WHERE household_id = $1 AND ($2 OR archived_at IS NULL)
+             ORDER BY id
+            """,
+            household_id,
+            include_archived,
+        )
+        return [_account(row) for row in rows]
+
+    async def archive_account(self, account_id: int) -> None:
+        await self._connection.execute(
+            "UPDATE accounts SET archived_at = now() WHERE id = $1 AND archived_at IS NULL",
+            account_id,
+        )
+
+    async def rename_account(self, account_id: int, name: str) -> None:
+        await self._connection.execute(
+            "UPDATE accounts SET name = $2, name_key = $3 WHERE id = $1",
+            account_id,
+            name,
+            normalize_name(name),
+        )
+
+    async def aliases(self, household_id: int) -> dict[str, list[int]]:
+        rows = await self._connection.fetch(
+            "SELECT alias_key, account_id FROM category_aliases WHERE household_id = $1"
+            " ORDER BY alias_key, account_id",
+            household_id,
+        )
+        found: dict[str, list[int]] = {}
+        for row in rows:
+            found.setdefault(row["alias_key"], []).append(row["account_id"])
+        return found
+
+    async def add_alias(self, household_id: int, alias_key: str, category_id: int) -> None:
+        await self._connection.execute(
+            """
+            DELETE FROM category_aliases ca
+             USING accounts taken, accounts target
+             WHERE ca.household_id = $1 AND ca.alias_key = $2 AND taken.id = ca.account_id
+               AND target.id = $3 AND taken.type = target.type AND taken.id <> target.id
+            """,
+            household_id,
+            alias_key,
+            category_id,
+        )
+        await self._connection.execute(
+            """
+            INSERT INTO category_aliases (household_id, alias_key, account_id)
+            VALUES ($1, $2, $3) ON CONFLICT DO NOTHING
+            """,
+            household_id,
+            alias_key,
+            category_id,
+        )
+
+    async def remove_alias(self, household_id: int, alias_key: str) -> int:
+        status: str = await self._connection.execute(
+            "DELETE FROM category_aliases WHERE household_id = $1 AND alias_key = $2",
+            household_id,
+            alias_key,
+        )
+        return int(status.rsplit(maxsplit=1)[-1])
+
+
+def _account(row: Any) -> Account:
+    return Account(
+        id=row["id"],
+        household_id=row["household_id"],
+        type=AccountType(row["type"]),
+        name=row["name"],
+        currency=row["currency"],
+        owner_telegram_id=row["owner_telegram_id"],
+        code=row["code"],
+        archived=row["archived"],
+    )

@@ -1,0 +1,77 @@
+"""The PostgreSQL unit of work: one pooled connection, one database transaction."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+import asyncpg
+
+from finance_bot.adapters.postgres.budgets import PostgresBudgets, PostgresIdempotency
+from finance_bot.adapters.postgres.directory import PostgresDirectory
+from finance_bot.adapters.postgres.ledger import PostgresLedger
+from finance_bot.adapters.postgres.reports import PostgresReports
+
+
+class PostgresUnitOfWork:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._connection: asyncpg.Connection | None = None
+        self._transaction: asyncpg.transaction.Transaction | None = None
+        self._finished = False
+
+    async def __aenter__(self) -> Self:
+        self._connection = await self._pool.acquire()
+        try:
+            self._transaction = self._connection.transaction()
+            await self._transaction.start()
+        except BaseException:
+            await self._pool.release(self._connection)
+            raise
+        self.ledger = PostgresLedger(self._connection)
+        self.directory = PostgresDirectory(self._connection)
+        self.budgets = PostgresBudgets(self._connection)
+        self.idempotency = PostgresIdempotency(self._connection)
+        self.reports = PostgresReports(self._connection)
+        self._finished = False
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        assert self._connection is not None
+        assert self._transaction is not None
+        try:
+            # A failed COMMIT has already ended the database transaction.
+            if not self._finished:
+                await self._transaction.rollback()
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            if exc is None:
+                raise  # otherwise the original error matters more than this one
+        finally:
+            await self._pool.release(self._connection)
+            self._connection = None
+            self._transaction = None
+
+    async def commit(self) -> None:
+        assert self._transaction is not None
+        self._finished = True
+        await self._transaction.commit()
+
+
+class PostgresUnitOfWorkFactory:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    def __call__(self) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(self._pool)
+
+
+async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        url, min_size=min_size, max_size=max_size, command_timeout=60
+    )
+    return pool

@@ -1,0 +1,126 @@
+"""Monthly budgets: limits, progress, safe-to-spend per day, and the 80 % / 100 % alerts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from finance_bot.application.household import require_member
+from finance_bot.application.results import BudgetAlert, Done
+from finance_bot.domain.accounts import AccountType
+from finance_bot.domain.errors import UnknownCategory, WrongCategoryKind
+from finance_bot.domain.money import Money
+from finance_bot.domain.periods import Period, PeriodKind, month_start
+from finance_bot.domain.transactions import Transaction, TransactionKind
+from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+ALERT_THRESHOLDS_PCT = (80, 100)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetLine:
+    category_id: int | None  # None: the household's total
+    limit: Money
+    spent: Money
+    remaining: Money  # negative when over the limit
+    safe_per_day: Money | None  # what may still be spent each remaining day; None outside the month
+
+    @property
+    def used_pct(self) -> int:
+        return self.spent.amount_minor * 100 // self.limit.amount_minor
+
+
+async def set_budget(
+    telegram_id: int, category_id: int | None, limit: Money, *, uow_factory: UnitOfWorkFactory
+) -> Done:
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        if category_id is not None:
+            await _expense_category(uow, member.household_id, category_id)
+        await uow.budgets.set(member.household_id, category_id, limit)
+        await uow.commit()
+        return Done()
+
+
+async def remove_budget(
+    telegram_id: int, category_id: int | None, *, uow_factory: UnitOfWorkFactory
+) -> bool:
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        removed = await uow.budgets.remove(member.household_id, category_id)
+        await uow.commit()
+        return removed
+
+
+async def budget_progress(
+    telegram_id: int, month: date, *, today: date, uow_factory: UnitOfWorkFactory
+) -> list[BudgetLine]:
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        return await budget_lines(uow, member.household_id, month, today=today)
+
+
+async def budget_lines(
+    uow: UnitOfWork, household_id: int, month: date, *, today: date
+) -> list[BudgetLine]:
+    budgets = await uow.budgets.all(household_id)
+    if not budgets:
+        return []
+    period = Period.containing(PeriodKind.MONTH, month)
+    currency = budgets[0].limit.currency
+    spent = await uow.reports.category_spending(
+        household_id, period.start, period.end, currency=currency
+    )
+    lines = []
+    for budget in budgets:
+        used = spent.get(budget.category_id, Money.zero(budget.limit.currency))
+        remaining = budget.limit - used
+        safe_per_day = None
+        if period.contains(today):
+            days_left = (period.end - today).days
+            positive = max(remaining.amount_minor, 0)
+            safe_per_day = Money(positive // days_left, remaining.currency)
+        lines.append(BudgetLine(budget.category_id, budget.limit, used, remaining, safe_per_day))
+    # the total first, then the most used
+    lines.sort(key=lambda line: (line.category_id is not None, -line.used_pct))
+    return lines
+
+
+async def crossed_thresholds(uow: UnitOfWork, transaction: Transaction) -> tuple[BudgetAlert, ...]:
+    """The alerts this expense triggers, each recorded so it is sent once per month."""
+    if transaction.kind is not TransactionKind.EXPENSE:
+        return ()
+    budgets = await uow.budgets.all(transaction.household_id)
+    if not budgets:
+        return ()
+    category_ids = {p.account_id for p in transaction.postings}
+    month = month_start(transaction.booked_on)
+    period = Period.containing(PeriodKind.MONTH, month)
+    spent = await uow.reports.category_spending(
+        transaction.household_id, period.start, period.end, currency=transaction.amount.currency
+    )
+    alerts = []
+    for budget in budgets:
+        if budget.category_id is not None and budget.category_id not in category_ids:
+            continue
+        if budget.limit.currency != transaction.amount.currency:
+            continue
+        after = spent.get(budget.category_id, Money.zero(budget.limit.currency))
+        before = after - transaction.amount
+        for pct in ALERT_THRESHOLDS_PCT:
+            line = budget.limit.amount_minor * pct
+            if before.amount_minor * 100 < line <= after.amount_minor * 100 and (
+                await uow.budgets.record_alert(
+                    transaction.household_id, budget.category_id, month, pct
+                )
+            ):
+                alerts.append(BudgetAlert(budget.category_id, pct, after, budget.limit))
+    return tuple(alerts)
+
+
+async def _expense_category(uow: UnitOfWork, household_id: int, category_id: int) -> None:
+    category = await uow.directory.account(category_id)
+    if category is None or category.household_id != household_id:
+        raise UnknownCategory(str(category_id))
+    if category.type is not AccountType.EXPENSE:
+        raise WrongCategoryKind(category.name)

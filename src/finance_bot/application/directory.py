@@ -1,0 +1,230 @@
+"""Managing accounts, categories, aliases and a person's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from finance_bot.application.household import require_member, visible_to
+from finance_bot.domain.accounts import Account, AccountType, normalize_name
+from finance_bot.domain.errors import (
+    InvalidName,
+    NameAlreadyTaken,
+    UnknownAccount,
+    UnknownCategory,
+)
+from finance_bot.ports.records import Member
+from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+MAX_NAME_LENGTH = 40
+LANGUAGES = ("ru", "en")
+
+
+@dataclass(frozen=True, slots=True)
+class AccountsView:
+    default_account_id: int | None
+    accounts: tuple[Account, ...]  # own first, then shared
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryView:
+    category: Account
+    aliases: tuple[str, ...]
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if (
+        not cleaned
+        or len(cleaned) > MAX_NAME_LENGTH
+        or cleaned[0] in "@#/+-"
+        or cleaned[0].isdigit()
+    ):
+        raise InvalidName(name)
+    return cleaned
+
+
+async def list_accounts(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> AccountsView:
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        return AccountsView(member.default_account_id, tuple(await _visible_accounts(uow, member)))
+
+
+async def add_account(
+    telegram_id: int, name: str, *, shared: bool, currency: str, uow_factory: UnitOfWorkFactory
+) -> Account:
+    cleaned = _clean_name(name)
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        key = normalize_name(cleaned)
+        if any(normalize_name(a.name) == key for a in await _visible_accounts(uow, member)):
+            raise NameAlreadyTaken(cleaned)
+        account = await uow.directory.add_account(
+            household_id=member.household_id, type=AccountType.ASSET, name=cleaned,
+            currency=currency, owner_telegram_id=None if shared else telegram_id,
+        )  # fmt: skip
+        await uow.commit()
+        return account
+
+
+async def set_default_account(
+    telegram_id: int, name: str, *, uow_factory: UnitOfWorkFactory
+) -> Account:
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        account = await _find_account(uow, member, name)
+        await uow.directory.set_default_account(telegram_id, account.id)
+        await uow.commit()
+        return account
+
+
+async def archive_account(
+    telegram_id: int, name: str, *, uow_factory: UnitOfWorkFactory
+) -> Account:
+    """Hide an account from lines and lists; its history and balance stay in the ledger."""
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        account = await _find_account(uow, member, name)
+        if account.id == member.default_account_id:
+            raise InvalidName(f"{account.name} is the default account")
+        await uow.directory.archive_account(account.id)
+        await uow.commit()
+        return account
+
+
+async def rename_account(
+    telegram_id: int, name: str, new_name: str, *, uow_factory: UnitOfWorkFactory
+) -> Account:
+    cleaned = _clean_name(new_name)
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        account = await _find_account(uow, member, name)
+        key = normalize_name(cleaned)
+        if any(
+            normalize_name(a.name) == key and a.id != account.id
+            for a in await _visible_accounts(uow, member)
+        ):
+            raise NameAlreadyTaken(cleaned)
+        await uow.directory.rename_account(account.id, cleaned)
+        await uow.commit()
+        return account
+
+
+async def list_categories(
+    telegram_id: int, *, uow_factory: UnitOfWorkFactory
+) -> list[CategoryView]:
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        aliases = await uow.directory.aliases(member.household_id)
+        by_category: dict[int, list[str]] = {}
+        for alias, category_ids in sorted(aliases.items()):
+            for category_id in category_ids:
+                by_category.setdefault(category_id, []).append(alias)
+        return [
+            CategoryView(
+                c, tuple(a for a in by_category.get(c.id, []) if a != normalize_name(c.name))
+            )
+            for c in await uow.directory.accounts(member.household_id)
+            if c.type.is_category
+        ]
+
+
+async def add_category(
+    telegram_id: int, name: str, aliases: list[str], *, kind: AccountType, currency: str,
+    uow_factory: UnitOfWorkFactory,
+) -> Account:  # fmt: skip
+    cleaned = _clean_name(name)
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        key = normalize_name(cleaned)
+        if await _category_named(uow, member, key, kind) is not None:
+            raise NameAlreadyTaken(cleaned)
+        category = await uow.directory.add_account(
+            household_id=member.household_id, type=kind, name=cleaned, currency=currency,
+            owner_telegram_id=None,
+        )  # fmt: skip
+        for alias in {key, *(normalize_name(_clean_name(a)) for a in aliases)}:
+            await uow.directory.add_alias(member.household_id, alias, category.id)
+        await uow.commit()
+        return category
+
+
+async def add_aliases(
+    telegram_id: int, category_name: str, aliases: list[str], *, uow_factory: UnitOfWorkFactory
+) -> Account:
+    if not aliases:
+        raise InvalidName("")
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        key = normalize_name(category_name)
+        category = await _category_named(uow, member, key, AccountType.EXPENSE)
+        category = category or await _category_named(uow, member, key, AccountType.INCOME)
+        if category is None:
+            raise UnknownCategory(category_name)
+        for alias in aliases:
+            await uow.directory.add_alias(
+                member.household_id, normalize_name(_clean_name(alias)), category.id
+            )
+        await uow.commit()
+        return category
+
+
+async def remove_alias(telegram_id: int, alias: str, *, uow_factory: UnitOfWorkFactory) -> bool:
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        key = normalize_name(alias)
+        categories = await uow.directory.accounts(member.household_id)
+        if any(c.type.is_category and normalize_name(c.name) == key for c in categories):
+            raise InvalidName(alias)  # a category's own name is not an alias to remove
+        removed = await uow.directory.remove_alias(member.household_id, key)
+        await uow.commit()
+        return removed > 0
+
+
+async def set_language(telegram_id: int, language: str, *, uow_factory: UnitOfWorkFactory) -> None:
+    if language not in LANGUAGES:
+        raise InvalidName(language)
+    async with uow_factory() as uow:
+        await require_member(uow, telegram_id)
+        await uow.directory.set_language(telegram_id, language)
+        await uow.commit()
+
+
+async def _visible_accounts(uow: UnitOfWork, member: Member) -> list[Account]:
+    accounts = [
+        a
+        for a in await uow.directory.accounts(member.household_id)
+        if not a.type.is_category and visible_to(a, member.telegram_id)
+    ]
+    accounts.sort(key=lambda a: (a.owner_telegram_id is None, a.id))
+    return accounts
+
+
+async def _find_account(uow: UnitOfWork, member: Member, name: str) -> Account:
+    key = normalize_name(name.lstrip("@"))
+    for account in await _visible_accounts(uow, member):
+        if normalize_name(account.name) == key:
+            return account
+    raise UnknownAccount(name)
+
+
+async def _category_named(
+    uow: UnitOfWork, member: Member, key: str, kind: AccountType
+) -> Account | None:
+    aliases = await uow.directory.aliases(member.household_id)
+    for category in await uow.directory.accounts(member.household_id):
+        if category.type is not kind:
+            continue
+        if normalize_name(category.name) == key or category.id in aliases.get(key, []):
+            return category
+    return None
+
+
+async def find_category(
+    telegram_id: int, name: str, kind: AccountType, *, uow_factory: UnitOfWorkFactory
+) -> Account:
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        category = await _category_named(uow, member, normalize_name(name), kind)
+        if category is None:
+            raise UnknownCategory(name)
+        return category

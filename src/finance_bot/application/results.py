@@ -1,0 +1,121 @@
+"""What use cases answer. Write results round-trip through JSON: an idempotency key keeps
+the first answer, and a replay of the key returns it unchanged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from finance_bot.domain.money import Money
+
+
+def _money_to_json(money: Money) -> list[Any]:
+    return [money.amount_minor, money.currency]
+
+
+def _money_from_json(value: list[Any]) -> Money:
+    return Money(int(value[0]), str(value[1]))
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetAlert:
+    category_id: int | None  # None: the total budget
+    threshold_pct: int
+    spent: Money
+    limit: Money
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "category_id": self.category_id,
+            "threshold_pct": self.threshold_pct,
+            "spent": _money_to_json(self.spent),
+            "limit": _money_to_json(self.limit),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BudgetAlert:
+        return cls(
+            category_id=data["category_id"],
+            threshold_pct=int(data["threshold_pct"]),
+            spent=_money_from_json(data["spent"]),
+            limit=_money_from_json(data["limit"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    transaction_id: UUID
+    number: int
+    alerts: tuple[BudgetAlert, ...] = ()
+    replayed: bool = False  # True when an idempotency key returned an earlier result
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "recorded",
+            "transaction_id": str(self.transaction_id),
+            "number": self.number,
+            "alerts": [alert.to_json() for alert in self.alerts],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Recorded:
+        return cls(
+            transaction_id=UUID(data["transaction_id"]),
+            number=int(data["number"]),
+            alerts=tuple(BudgetAlert.from_json(a) for a in data["alerts"]),
+            replayed=True,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Voided:
+    number: int
+    reversal_number: int
+    replayed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "voided", "number": self.number, "reversal_number": self.reversal_number}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Voided:
+        return cls(int(data["number"]), int(data["reversal_number"]), replayed=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Refiled:
+    voided_number: int
+    recorded: Recorded
+    learned_alias: str | None
+    replayed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "refiled",
+            "voided_number": self.voided_number,
+            "recorded": self.recorded.to_json(),
+            "learned_alias": self.learned_alias,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Refiled:
+        return cls(
+            voided_number=int(data["voided_number"]),
+            recorded=Recorded.from_json(data["recorded"]),
+            learned_alias=data["learned_alias"],
+            replayed=True,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """A write with nothing to report but that it happened (settings, aliases)."""
+
+    replayed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "done"}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Done:
+        return cls(replayed=True)

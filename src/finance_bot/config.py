@@ -1,0 +1,72 @@
+"""The one typed settings object. No other module reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from finance_bot.domain.money import CURRENCY_SCALES
+
+DEFAULT_TELEGRAM_API_BASE = "https://api.telegram.org"
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory, without a dependency for something this small."""
+    import os
+    import sys
+
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "finance-bot"
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "finance-bot"
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "finance-bot"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base: str = DEFAULT_TELEGRAM_API_BASE
+    whitelist_telegram_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    database_url: SecretStr | None = None
+    data_dir: Path = Field(default_factory=default_data_dir)
+    bot_timezone: str = "Europe/Kyiv"
+    default_currency: str = "UAH"
+    bot_language: Literal["ru", "en"] = "ru"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9464
+
+    @field_validator("whitelist_telegram_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+        if isinstance(value, int):
+            return (value,)
+        return value
+
+    @field_validator("bot_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @field_validator("default_currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        code = value.upper()
+        if code not in CURRENCY_SCALES:
+            raise ValueError(f"unsupported currency {value!r}")
+        return code
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.bot_timezone)

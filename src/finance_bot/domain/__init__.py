@@ -1,0 +1,1 @@
+"""The ledger's own vocabulary: plain Python, standard library only."""

@@ -1,0 +1,44 @@
+"""Accounts: the five types of double entry. Categories are income and expense accounts."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class AccountType(enum.StrEnum):
+    ASSET = "asset"
+    LIABILITY = "liability"
+    EQUITY = "equity"
+    INCOME = "income"
+    EXPENSE = "expense"
+
+    @property
+    def is_category(self) -> bool:
+        return self in (AccountType.INCOME, AccountType.EXPENSE)
+
+    @property
+    def normal_sign(self) -> int:
+        """+1 where a debit raises the balance (assets, expenses), -1 otherwise."""
+        return 1 if self in (AccountType.ASSET, AccountType.EXPENSE) else -1
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    household_id: int
+    type: AccountType
+    name: str
+    currency: str
+    owner_telegram_id: int | None  # None: shared by the household (always for categories)
+    code: str | None = None  # stable key of a built-in account or category, for translation
+    archived: bool = False
+
+    @property
+    def is_shared(self) -> bool:
+        return self.owner_telegram_id is None
+
+
+def normalize_name(text: str) -> str:
+    """The form in which names and aliases are compared: case-folded, ё = е, single spaces."""
+    return " ".join(text.casefold().replace("ё", "е").split())

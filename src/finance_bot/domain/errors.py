@@ -1,0 +1,114 @@
+"""Rule-named errors: each one says which ledger rule a request would break."""
+
+from __future__ import annotations
+
+
+class LedgerRuleViolation(Exception):
+    """A request that the ledger's rules refuse; nothing has been written."""
+
+
+class CurrencyMismatch(LedgerRuleViolation):
+    def __init__(self, left: str, right: str) -> None:
+        super().__init__(f"cannot combine {left} with {right}")
+        self.left = left
+        self.right = right
+
+
+class UnknownCurrency(LedgerRuleViolation):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"unknown currency {code!r}")
+        self.code = code
+
+
+class AmountMustBePositive(LedgerRuleViolation):
+    pass
+
+
+class AmountTooLarge(LedgerRuleViolation):
+    pass
+
+
+class PostingsMustBalance(LedgerRuleViolation):
+    pass
+
+
+class TransactionNeedsTwoPostings(LedgerRuleViolation):
+    pass
+
+
+class SingleCurrencyPerTransaction(LedgerRuleViolation):
+    pass
+
+
+class TransactionNotFound(LedgerRuleViolation):
+    def __init__(self, number: int | None = None) -> None:
+        super().__init__(f"no transaction #{number}" if number is not None else "no transaction")
+        self.number = number
+
+
+class AlreadyVoided(LedgerRuleViolation):
+    def __init__(self, number: int) -> None:
+        super().__init__(f"transaction #{number} is already voided")
+        self.number = number
+
+
+class ReversalCannotBeVoided(LedgerRuleViolation):
+    def __init__(self, number: int) -> None:
+        super().__init__(f"transaction #{number} is a reversal and cannot be voided")
+        self.number = number
+
+
+class NotTheAuthor(LedgerRuleViolation):
+    def __init__(self, number: int) -> None:
+        super().__init__(f"transaction #{number} was recorded by someone else")
+        self.number = number
+
+
+class NothingToUndo(LedgerRuleViolation):
+    pass
+
+
+class NotAMember(LedgerRuleViolation):
+    def __init__(self, telegram_id: int) -> None:
+        super().__init__(f"{telegram_id} is not a member of the household")
+        self.telegram_id = telegram_id
+
+
+class UnknownAccount(LedgerRuleViolation):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no account {name!r}")
+        self.name = name
+
+
+class UnknownCategory(LedgerRuleViolation):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no category {name!r}")
+        self.name = name
+
+
+class NameAlreadyTaken(LedgerRuleViolation):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"the name {name!r} is already taken")
+        self.name = name
+
+
+class InvalidName(LedgerRuleViolation):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name!r} cannot be used as a name")
+        self.name = name
+
+
+class AccountArchived(LedgerRuleViolation):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"account {name!r} is archived")
+        self.name = name
+
+
+class WrongCategoryKind(LedgerRuleViolation):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name!r} is not a category of that kind")
+        self.name = name
+
+
+class SameAccountTransfer(LedgerRuleViolation):
+    pass

@@ -1,0 +1,64 @@
+"""Plain records the storage hands back to the application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from finance_bot.domain.accounts import Account
+from finance_bot.domain.money import Money
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    telegram_id: int
+    household_id: int
+    language: str | None
+    default_account_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    category_id: int | None  # None: the household's total
+    limit: Money
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBalance:
+    account: Account
+    balance: Money  # in the account's natural sign: spending and income both positive
+
+
+@dataclass(frozen=True, slots=True)
+class AmountByKey:
+    key: int  # a category id or a person's telegram id
+    amount: Money
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodTotals:
+    """What a household spent and earned in [start, end), voided transactions left out."""
+
+    start: date
+    end: date
+    spending: Money
+    income: Money
+    by_category: tuple[AmountByKey, ...]
+    by_person: tuple[AmountByKey, ...]
+    income_by_category: tuple[AmountByKey, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionLine:
+    """One transaction as a list shows it."""
+
+    number: int
+    kind: str
+    booked_on: date
+    amount: Money
+    author_telegram_id: int
+    debit_account_id: int
+    credit_account_id: int
+    note: str
+    tags: tuple[str, ...]
+    voided: bool

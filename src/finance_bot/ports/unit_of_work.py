@@ -1,0 +1,168 @@
+"""The unit of work and its repositories. Nothing is stored until `commit()`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from types import TracebackType
+from typing import Any, Protocol, Self
+from uuid import UUID
+
+from finance_bot.domain.accounts import Account, AccountType
+from finance_bot.domain.money import Money
+from finance_bot.domain.transactions import Transaction
+from finance_bot.ports.records import (
+    AccountBalance,
+    Budget,
+    Member,
+    PeriodTotals,
+    TransactionLine,
+)
+
+
+class LedgerRepository(Protocol):
+    async def next_number(self, household_id: int) -> int:
+        """Allocate the household's next transaction number; locks the household row."""
+        ...
+
+    async def lock_accounts(self, account_ids: Sequence[int]) -> None:
+        """Lock accounts in ascending id order, the one global order every writer uses."""
+        ...
+
+    async def add(self, transaction: Transaction) -> bool:
+        """Store a numbered transaction; False (and nothing written) if its id exists."""
+        ...
+
+    async def get(self, transaction_id: UUID) -> Transaction | None: ...
+
+    async def by_number(
+        self, household_id: int, number: int, *, for_update: bool = False
+    ) -> Transaction | None: ...
+
+    async def last_number_by_author(self, author_telegram_id: int) -> int | None:
+        """The number of the author's latest transaction that is not a reversal."""
+        ...
+
+    async def link_void(self, original_id: UUID, reversal_id: UUID) -> None: ...
+
+
+class DirectoryRepository(Protocol):
+    """Households, members, accounts, categories and their aliases."""
+
+    async def lock_households(self) -> None:
+        """Serialise household creation, so two first messages make one household."""
+        ...
+
+    async def first_household(self) -> int | None: ...
+
+    async def create_household(self) -> int: ...
+
+    async def member(self, telegram_id: int) -> Member | None: ...
+
+    async def members(self, household_id: int) -> list[Member]: ...
+
+    async def add_member(
+        self, telegram_id: int, household_id: int, language: str | None
+    ) -> None: ...
+
+    async def set_language(self, telegram_id: int, language: str) -> None: ...
+
+    async def set_default_account(self, telegram_id: int, account_id: int) -> None: ...
+
+    async def add_account(
+        self, *, household_id: int, type: AccountType, name: str, currency: str,
+        owner_telegram_id: int | None, code: str | None = None,
+    ) -> Account: ...  # fmt: skip
+
+    async def account(self, account_id: int) -> Account | None: ...
+
+    async def accounts(self, household_id: int, *, include_archived: bool = False) -> list[Account]:
+        """Every account and category of the household."""
+        ...
+
+    async def archive_account(self, account_id: int) -> None: ...
+
+    async def rename_account(self, account_id: int, name: str) -> None: ...
+
+    async def aliases(self, household_id: int) -> dict[str, list[int]]:
+        """alias key -> category ids (an alias may name one expense and one income category)."""
+        ...
+
+    async def add_alias(self, household_id: int, alias_key: str, category_id: int) -> None:
+        """Point the alias at this category, taking it from any other category of its type."""
+        ...
+
+    async def remove_alias(self, household_id: int, alias_key: str) -> int:
+        """Remove an alias from every category; return how many links were removed."""
+        ...
+
+
+class BudgetRepository(Protocol):
+    async def set(self, household_id: int, category_id: int | None, limit: Money) -> None: ...
+
+    async def remove(self, household_id: int, category_id: int | None) -> bool: ...
+
+    async def all(self, household_id: int) -> list[Budget]: ...
+
+    async def record_alert(
+        self, household_id: int, category_id: int | None, month: date, threshold_pct: int
+    ) -> bool:
+        """Remember that an alert was sent; False if it had been already."""
+        ...
+
+
+class IdempotencyRepository(Protocol):
+    async def claim(self, key: str) -> dict[str, Any] | None:
+        """Claim a key for this unit of work.
+
+        Returns None when the key is new (the caller does the work and `store`s its result),
+        or the result stored by the unit of work that claimed it first. A concurrent claim
+        of the same key waits until the first one commits or rolls back.
+        """
+        ...
+
+    async def store(self, key: str, result: dict[str, Any]) -> None: ...
+
+
+class ReportReader(Protocol):
+    async def period_totals(
+        self, household_id: int, start: date, end: date, *, currency: str,
+        author_telegram_id: int | None = None,
+    ) -> PeriodTotals: ...  # fmt: skip
+
+    async def category_spending(
+        self, household_id: int, start: date, end: date, *, currency: str
+    ) -> dict[int | None, Money]:
+        """Spending per expense category in [start, end), and the total under None."""
+        ...
+
+    async def balances(self, household_id: int) -> list[AccountBalance]: ...
+
+    async def last_transactions(
+        self, household_id: int, limit: int, *, author_telegram_id: int | None = None
+    ) -> list[TransactionLine]: ...
+
+
+class UnitOfWork(Protocol):
+    ledger: LedgerRepository
+    directory: DirectoryRepository
+    budgets: BudgetRepository
+    idempotency: IdempotencyRepository
+    reports: ReportReader
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...

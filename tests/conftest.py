@@ -1,0 +1,71 @@
+"""Where the tests find PostgreSQL: DATABASE_URL when set (CI), else an embedded server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
+from finance_bot.adapters.postgres.migrations import migrate
+from tests.support.databases import DatabaseServer
+
+
+@pytest.fixture(scope="session")
+def database_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseServer]:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield DatabaseServer(url)
+        return
+    embedded = EmbeddedPostgres(Path(tmp_path_factory.mktemp("embedded-postgres")))
+    yield DatabaseServer(embedded.start(), bin_dir=embedded.bin_dir())
+    embedded.stop()
+
+
+@pytest.fixture(scope="session")
+async def template_database(database_server: DatabaseServer) -> AsyncIterator[str]:
+    """A migrated database that fresh test databases are copied from."""
+    name = f"finance_bot_tpl_{uuid.uuid4().hex[:12]}"
+    await database_server.create_database(name)
+    connection = await asyncpg.connect(database_server.url_for(name))
+    try:
+        await migrate(connection)
+    finally:
+        await connection.close()
+    yield name
+    await database_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+async def shared_database_url(
+    database_server: DatabaseServer, template_database: str
+) -> AsyncIterator[str]:
+    """One migrated database for the session; tests keep apart by using their own household."""
+    name = f"finance_bot_shared_{uuid.uuid4().hex[:12]}"
+    await database_server.create_database(name, template=template_database)
+    yield database_server.url_for(name)
+    await database_server.drop_database(name)
+
+
+@pytest.fixture
+async def fresh_database_url(
+    database_server: DatabaseServer, template_database: str
+) -> AsyncIterator[str]:
+    """A migrated database of this test's own, for tests that need an empty ledger."""
+    name = f"finance_bot_test_{uuid.uuid4().hex[:12]}"
+    await database_server.create_database(name, template=template_database)
+    yield database_server.url_for(name)
+    await database_server.drop_database(name)
+
+
+@pytest.fixture
+async def empty_database_url(database_server: DatabaseServer) -> AsyncIterator[str]:
+    """An empty, unmigrated database."""
+    name = f"finance_bot_empty_{uuid.uuid4().hex[:12]}"
+    await database_server.create_database(name)
+    yield database_server.url_for(name)
+    await database_server.drop_database(name)

@@ -1,0 +1,205 @@
+"""Recording, idempotency and corrections through the application layer on real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import pytest
+
+from finance_bot.application.corrections import refile, undo_last, void
+from finance_bot.application.household import vocabulary_for
+from finance_bot.application.recording import record
+from finance_bot.domain.commands import RecordExpense, RecordIncome, RecordTransfer
+from finance_bot.domain.errors import (
+    AlreadyVoided,
+    NothingToUndo,
+    NotTheAuthor,
+    ReversalCannotBeVoided,
+    SameAccountTransfer,
+    TransactionNotFound,
+    UnknownAccount,
+)
+from tests.support.ledger import LedgerWorld, expense_command, uah
+
+pytestmark = pytest.mark.postgres
+DAY = date(2026, 11, 20)
+
+
+async def test_expense_moves_money_from_default_account_into_category(world: LedgerWorld) -> None:
+    (alice, _) = await world.new_household()
+    accounts = await world.accounts(alice)
+    result = await record(
+        expense_command(uah("250.50"), accounts["cafe"].id, on=DAY),
+        author_telegram_id=alice, idempotency_key=None, uow_factory=world.uow_factory,
+        ids=world.ids,
+    )  # fmt: skip
+    assert result.number == 1
+    assert await world.balance(accounts["card"].id) == -25050
+    assert await world.balance(accounts["cafe"].id) == 25050
+
+
+async def test_income_and_transfer_use_the_named_accounts(world: LedgerWorld) -> None:
+    (alice, _) = await world.new_household()
+    accounts = await world.accounts(alice)
+    card, cash, salary = accounts["card"].id, accounts["cash"].id, accounts["salary"].id
+    common = {"author_telegram_id": alice, "idempotency_key": None,
+              "uow_factory": world.uow_factory, "ids": world.ids}  # fmt: skip
+    await record(RecordIncome(uah(30000), salary, None, DAY), **common)  # type: ignore[arg-type]
+    await record(RecordTransfer(uah(1000), card, cash, DAY), **common)  # type: ignore[arg-type]
+    assert await world.balance(card) == 2_900_000
+    assert await world.balance(cash) == 100_000
+    assert await world.balance(salary) == -3_000_000
+    with pytest.raises(SameAccountTransfer):
+        await record(RecordTransfer(uah(1), card, card, DAY), **common)  # type: ignore[arg-type]
+
+
+async def test_unknown_category_files_the_expense_under_other(world: LedgerWorld) -> None:
+    (alice, _) = await world.new_household()
+    accounts = await world.accounts(alice)
+    await record(
+        RecordExpense(uah(99), None, None, DAY, note="кафешка", unknown_word="кафешка"),
+        author_telegram_id=alice, idempotency_key=None, uow_factory=world.uow_factory,
+        ids=world.ids,
+    )  # fmt: skip
+    assert await world.balance(accounts["other"].id) == 9900
+
+
+async def test_replayed_idempotency_key_writes_nothing_and_returns_first_result(
+    world: LedgerWorld,
+) -> None:
+    (alice, _) = await world.new_household()
+    accounts = await world.accounts(alice)
+    command = expense_command(uah(100), accounts["taxi"].id, on=DAY)
+    first = await record(command, author_telegram_id=alice, idempotency_key=f"t:{alice}:1",
+                         uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    second = await record(command, author_telegram_id=alice, idempotency_key=f"t:{alice}:1",
+                          uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    assert (second.transaction_id, second.number) == (first.transaction_id, first.number)
+    assert second.replayed and not first.replayed
+    assert await world.balance(accounts["taxi"].id) == 10000
+
+
+async def test_concurrent_replays_of_one_key_record_once(world: LedgerWorld) -> None:
+    (alice, _) = await world.new_household()
+    accounts = await world.accounts(alice)
+    command = expense_command(uah(7), accounts["coffee"].id, on=DAY)
+    results = await asyncio.gather(*(
+        record(command, author_telegram_id=alice, idempotency_key=f"t:{alice}:race",
+               uow_factory=world.uow_factory, ids=world.ids)
+        for _ in range(8)
+    ))  # fmt: skip
+    assert len({r.transaction_id for r in results}) == 1
+    assert await world.balance(accounts["coffee"].id) == 700
+
+
+async def test_void_posts_a_linked_reversal_once(world: LedgerWorld) -> None:
+    (alice, _) = await world.new_household()
+    accounts = await world.accounts(alice)
+    recorded = await record(expense_command(uah(50), accounts["cafe"].id, on=DAY),
+                            author_telegram_id=alice, idempotency_key=None,
+                            uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    voided = await void(recorded.number, author_telegram_id=alice, idempotency_key=None,
+                        uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    assert voided.reversal_number == recorded.number + 1
+    assert await world.balance(accounts["cafe"].id) == 0
+    assert await world.balance(accounts["card"].id) == 0
+    with pytest.raises(AlreadyVoided):
+        await void(recorded.number, author_telegram_id=alice, idempotency_key=None,
+                   uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    with pytest.raises(ReversalCannotBeVoided):
+        await void(voided.reversal_number, author_telegram_id=alice, idempotency_key=None,
+                   uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    with pytest.raises(TransactionNotFound):
+        await void(999, author_telegram_id=alice, idempotency_key=None,
+                   uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+
+
+async def test_concurrent_voids_of_one_transaction_void_it_once(world: LedgerWorld) -> None:
+    (alice, _) = await world.new_household()
+    accounts = await world.accounts(alice)
+    recorded = await record(expense_command(uah(50), accounts["cafe"].id, on=DAY),
+                            author_telegram_id=alice, idempotency_key=None,
+                            uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    outcomes = await asyncio.gather(
+        *(void(recorded.number, author_telegram_id=alice, idempotency_key=None,
+               uow_factory=world.uow_factory, ids=world.ids) for _ in range(5)),
+        return_exceptions=True,
+    )  # fmt: skip
+    assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
+    assert all(isinstance(o, AlreadyVoided) for o in outcomes if isinstance(o, BaseException))
+    assert await world.balance(accounts["cafe"].id) == 0
+
+
+async def test_only_the_author_may_void(world: LedgerWorld) -> None:
+    (alice, bob) = await world.new_household()
+    accounts = await world.accounts(alice)
+    recorded = await record(expense_command(uah(50), accounts["cafe"].id, on=DAY),
+                            author_telegram_id=alice, idempotency_key=None,
+                            uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    with pytest.raises(NotTheAuthor):
+        await void(recorded.number, author_telegram_id=bob, idempotency_key=None,
+                   uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    assert await world.balance(accounts["cafe"].id) == 5000
+
+
+async def test_undo_voids_the_authors_last_transaction(world: LedgerWorld) -> None:
+    (alice, bob) = await world.new_household()
+    accounts = await world.accounts(alice)
+    with pytest.raises(NothingToUndo):
+        await undo_last(author_telegram_id=alice, idempotency_key=None,
+                        uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    first = await record(expense_command(uah(10), accounts["cafe"].id, on=DAY),
+                         author_telegram_id=alice, idempotency_key=None,
+                         uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    await record(expense_command(uah(20), accounts["cafe"].id, on=DAY),
+                 author_telegram_id=bob, idempotency_key=None,
+                 uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    undone = await undo_last(author_telegram_id=alice, idempotency_key=None,
+                             uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    assert undone.number == first.number
+    with pytest.raises(AlreadyVoided):
+        await undo_last(author_telegram_id=alice, idempotency_key=None,
+                        uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    assert await world.balance(accounts["cafe"].id) == 2000
+
+
+async def test_refile_moves_the_amount_and_teaches_the_unknown_word(world: LedgerWorld) -> None:
+    (alice, _) = await world.new_household()
+    accounts = await world.accounts(alice)
+    recorded = await record(
+        RecordExpense(uah(120), None, None, DAY, note="шаурма с Машей", unknown_word="шаурма"),
+        author_telegram_id=alice, idempotency_key=None, uow_factory=world.uow_factory,
+        ids=world.ids,
+    )  # fmt: skip
+    refiled = await refile(recorded.number, accounts["cafe"].id, author_telegram_id=alice,
+                           idempotency_key="k-refile", uow_factory=world.uow_factory,
+                           ids=world.ids)  # fmt: skip
+    assert refiled.learned_alias == "шаурма"
+    assert await world.balance(accounts["other"].id) == 0
+    assert await world.balance(accounts["cafe"].id) == 12000
+    assert await world.balance(accounts["card"].id) == -12000
+    async with world.uow_factory() as uow:
+        moved = await uow.ledger.get(refiled.recorded.transaction_id)
+        member = await uow.directory.member(alice)
+        assert member is not None
+        vocabulary = await vocabulary_for(uow, member)
+    assert moved is not None
+    assert moved.note == "с Машей"
+    assert vocabulary.expense_aliases["шаурма"] == accounts["cafe"].id
+    with pytest.raises(AlreadyVoided):
+        await refile(recorded.number, accounts["taxi"].id, author_telegram_id=alice,
+                     idempotency_key=None, uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+
+
+async def test_an_account_of_someone_else_cannot_be_used(world: LedgerWorld) -> None:
+    (alice, bob) = await world.new_household()
+    bobs = await world.accounts(bob)
+    alices = await world.accounts(alice)
+    with pytest.raises(UnknownAccount):
+        await record(
+            RecordExpense(uah(1), alices["cafe"].id, bobs["card"].id, DAY),
+            author_telegram_id=alice, idempotency_key=None, uow_factory=world.uow_factory,
+            ids=world.ids,
+        )  # fmt: skip
+    assert await world.balance(bobs["card"].id) == 0

@@ -1,0 +1,34 @@
+"""Creating and dropping throwaway databases on a test server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class DatabaseServer:
+    url: str  # any database on the server; used for CREATE/DROP DATABASE
+    bin_dir: Path | None = None  # client tools of an embedded server, if any
+
+    def url_for(self, database: str) -> str:
+        parts = urlsplit(self.url)
+        return urlunsplit(parts._replace(path=f"/{database}"))
+
+    async def create_database(self, name: str, *, template: str | None = None) -> None:
+        connection = await asyncpg.connect(self.url)
+        try:
+            suffix = f' TEMPLATE "{template}"' if template else ""
+            await connection.execute(f'CREATE DATABASE "{name}"{suffix}')
+        finally:
+            await connection.close()
+
+    async def drop_database(self, name: str) -> None:
+        connection = await asyncpg.connect(self.url)
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
