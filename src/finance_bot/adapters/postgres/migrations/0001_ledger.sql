@@ -14,6 +14,7 @@ CREATE TABLE members (
     language     text,
     created_at   timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT members_pk PRIMARY KEY (telegram_id),
+    CONSTRAINT members_household_uq UNIQUE (telegram_id, household_id),
     CONSTRAINT members_household_fk FOREIGN KEY (household_id) REFERENCES households (id),
     CONSTRAINT members_language_known CHECK (language IN ('ru', 'en'))
 );
@@ -33,8 +34,11 @@ CREATE TABLE accounts (
     created_at        timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT accounts_pk PRIMARY KEY (id),
     CONSTRAINT accounts_id_currency_uq UNIQUE (id, currency),
+    CONSTRAINT accounts_id_household_uq UNIQUE (id, household_id),
     CONSTRAINT accounts_household_fk FOREIGN KEY (household_id) REFERENCES households (id),
-    CONSTRAINT accounts_owner_fk FOREIGN KEY (owner_telegram_id) REFERENCES members (telegram_id),
+    -- an owner belongs to the account's household
+    CONSTRAINT accounts_owner_fk FOREIGN KEY (owner_telegram_id, household_id)
+        REFERENCES members (telegram_id, household_id),
     CONSTRAINT accounts_currency_format CHECK (currency ~ '^[A-Z]{3}$'),
     CONSTRAINT accounts_name_not_blank CHECK (length(btrim(name)) > 0 AND length(name_key) > 0),
     CONSTRAINT accounts_categories_are_shared
@@ -51,7 +55,8 @@ CREATE UNIQUE INDEX accounts_code_uq
 ALTER TABLE members
     ADD COLUMN default_account_id bigint,
     ADD CONSTRAINT members_default_account_fk
-        FOREIGN KEY (default_account_id) REFERENCES accounts (id) DEFERRABLE INITIALLY DEFERRED;
+        FOREIGN KEY (default_account_id, household_id) REFERENCES accounts (id, household_id)
+        DEFERRABLE INITIALLY DEFERRED;
 
 CREATE TABLE category_aliases (
     household_id bigint NOT NULL,
@@ -60,7 +65,8 @@ CREATE TABLE category_aliases (
     created_at   timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT category_aliases_pk PRIMARY KEY (household_id, alias_key, account_id),
     CONSTRAINT category_aliases_household_fk FOREIGN KEY (household_id) REFERENCES households (id),
-    CONSTRAINT category_aliases_account_fk FOREIGN KEY (account_id) REFERENCES accounts (id),
+    CONSTRAINT category_aliases_account_fk
+        FOREIGN KEY (account_id, household_id) REFERENCES accounts (id, household_id),
     CONSTRAINT category_aliases_not_blank CHECK (length(alias_key) > 0)
 );
 
@@ -90,7 +96,9 @@ CREATE TABLE transactions (
     CONSTRAINT transactions_pk PRIMARY KEY (id),
     CONSTRAINT transactions_number_uq UNIQUE (household_id, number),
     CONSTRAINT transactions_household_fk FOREIGN KEY (household_id) REFERENCES households (id),
-    CONSTRAINT transactions_author_fk FOREIGN KEY (author_telegram_id) REFERENCES members (telegram_id),
+    -- the author belongs to the transaction's household
+    CONSTRAINT transactions_author_fk FOREIGN KEY (author_telegram_id, household_id)
+        REFERENCES members (telegram_id, household_id),
     CONSTRAINT transactions_voids_fk FOREIGN KEY (voids_transaction_id) REFERENCES transactions (id),
     CONSTRAINT transactions_voided_by_fk
         FOREIGN KEY (voided_by_transaction_id) REFERENCES transactions (id) DEFERRABLE INITIALLY DEFERRED,
@@ -139,7 +147,8 @@ CREATE TABLE budgets (
     currency     char(3) NOT NULL,
     updated_at   timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT budgets_household_fk FOREIGN KEY (household_id) REFERENCES households (id),
-    CONSTRAINT budgets_category_fk FOREIGN KEY (category_id) REFERENCES accounts (id),
+    CONSTRAINT budgets_category_fk
+        FOREIGN KEY (category_id, household_id) REFERENCES accounts (id, household_id),
     CONSTRAINT budgets_amount_positive CHECK (amount_minor > 0)
 );
 -- NULL category = the household's total budget; one budget per category (or total).
@@ -152,7 +161,8 @@ CREATE TABLE budget_alerts (
     threshold_pct integer NOT NULL,
     sent_at       timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT budget_alerts_household_fk FOREIGN KEY (household_id) REFERENCES households (id),
-    CONSTRAINT budget_alerts_category_fk FOREIGN KEY (category_id) REFERENCES accounts (id),
+    CONSTRAINT budget_alerts_category_fk
+        FOREIGN KEY (category_id, household_id) REFERENCES accounts (id, household_id),
     CONSTRAINT budget_alerts_threshold_known CHECK (threshold_pct IN (80, 100))
 );
 CREATE UNIQUE INDEX budget_alerts_once_uq
@@ -203,6 +213,17 @@ CREATE TRIGGER accounts_no_delete BEFORE DELETE ON accounts
     FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
 CREATE TRIGGER accounts_no_truncate BEFORE TRUNCATE ON accounts
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+-- The balance cache changes only through the posting trigger below (trigger depth 2).
+CREATE FUNCTION ledger_balance_by_postings_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF pg_trigger_depth() < 2 THEN
+        RAISE EXCEPTION 'account balances change only by posting'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER account_balances_by_postings_only BEFORE UPDATE ON account_balances
+    FOR EACH ROW EXECUTE FUNCTION ledger_balance_by_postings_only();
 CREATE TRIGGER account_balances_no_delete BEFORE DELETE ON account_balances
     FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
 CREATE TRIGGER account_balances_no_truncate BEFORE TRUNCATE ON account_balances
@@ -239,6 +260,26 @@ CREATE TRIGGER transactions_void_link_only BEFORE UPDATE ON transactions
 -- At COMMIT: the transaction has at least two legs, one currency, debits = credits, and
 -- its void links agree in both directions. Deferred, so the rows may arrive in any order
 -- within one unit of work.
+-- True when the reversal's legs are the original's, leg for leg, with sides swapped.
+CREATE FUNCTION ledger_mirrors(reversal_id uuid, original_id uuid) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT NOT EXISTS (
+        (SELECT account_id, direction::text, amount_minor, currency FROM postings
+          WHERE transaction_id = reversal_id
+         EXCEPT ALL
+         SELECT account_id, CASE direction WHEN 'debit' THEN 'credit' ELSE 'debit' END,
+                amount_minor, currency
+           FROM postings WHERE transaction_id = original_id)
+        UNION ALL
+        (SELECT account_id, CASE direction WHEN 'debit' THEN 'credit' ELSE 'debit' END,
+                amount_minor, currency
+           FROM postings WHERE transaction_id = original_id
+         EXCEPT ALL
+         SELECT account_id, direction::text, amount_minor, currency FROM postings
+          WHERE transaction_id = reversal_id)
+    )
+$$;
+
 CREATE FUNCTION ledger_check_transaction() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     transaction_uuid uuid;
@@ -284,26 +325,7 @@ BEGIN
             RAISE EXCEPTION 'reversal % voids a transaction it may not void', tx.id
                 USING ERRCODE = 'check_violation';
         END IF;
-        -- a reversal mirrors the original leg for leg
-        IF EXISTS (
-            (SELECT account_id, direction, amount_minor, currency FROM postings
-              WHERE transaction_id = tx.id
-             EXCEPT ALL
-             SELECT account_id,
-                    CASE direction WHEN 'debit' THEN 'credit'::posting_direction
-                                   ELSE 'debit'::posting_direction END,
-                    amount_minor, currency
-               FROM postings WHERE transaction_id = other.id)
-            UNION ALL
-            (SELECT account_id,
-                    CASE direction WHEN 'debit' THEN 'credit'::posting_direction
-                                   ELSE 'debit'::posting_direction END,
-                    amount_minor, currency
-               FROM postings WHERE transaction_id = other.id
-             EXCEPT ALL
-             SELECT account_id, direction, amount_minor, currency FROM postings
-              WHERE transaction_id = tx.id)
-        ) THEN
+        IF NOT ledger_mirrors(tx.id, other.id) THEN
             RAISE EXCEPTION 'reversal % does not mirror transaction %', tx.id, other.id
                 USING ERRCODE = 'check_violation';
         END IF;
@@ -313,6 +335,10 @@ BEGIN
         IF other.voids_transaction_id IS DISTINCT FROM tx.id THEN
             RAISE EXCEPTION 'transaction % is marked voided by % which is not its reversal',
                 tx.id, tx.voided_by_transaction_id USING ERRCODE = 'check_violation';
+        END IF;
+        IF NOT ledger_mirrors(other.id, tx.id) THEN
+            RAISE EXCEPTION 'reversal % does not mirror transaction %', other.id, tx.id
+                USING ERRCODE = 'check_violation';
         END IF;
     END IF;
     RETURN NULL;
@@ -325,9 +351,18 @@ CREATE CONSTRAINT TRIGGER transactions_well_formed AFTER INSERT OR UPDATE ON tra
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION ledger_check_transaction();
 
--- A posting belongs to an account of its transaction's household.
+-- A posting joins its transaction in the database transaction that created it, never
+-- later, and belongs to an account of the transaction's household. It then moves the
+-- account's cached balance.
 CREATE FUNCTION ledger_apply_posting() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM transactions
+         WHERE id = NEW.transaction_id AND xmin = pg_current_xact_id()::xid
+    ) THEN
+        RAISE EXCEPTION 'postings of transaction % can only be written with it',
+            NEW.transaction_id USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
     IF NOT EXISTS (
         SELECT 1 FROM transactions t JOIN accounts a ON a.household_id = t.household_id
          WHERE t.id = NEW.transaction_id AND a.id = NEW.account_id

@@ -1,0 +1,327 @@
+"""The chat-line parser: one line of text in, one command or a ParseError value out.
+
+Grammar (SPEC §2): ``[date] amount category [account] note… [#tags] [date]``, and for
+transfers ``[date] amount account > account [note…]``. The parser is total: any ``str``
+gives a value, never an exception (an unknown *currency* still raises ``UnknownCurrency``:
+it comes from configuration, not from the user).
+
+Rules chosen where the spec is silent:
+
+- Words are split on any Unicode whitespace, so "1\\u00a0500" (a no-break space, as some
+  keyboards insert) groups thousands like "1 500". Amount syntax: see ``amounts``.
+- "250 2 кофе" is 250 and "2" fills the category slot as an unknown word (no guessing
+  that the number is a count); likewise "1 50" is 1 with the unknown word "50", while
+  "250 100" is 250100 because "100" is a valid three-digit group.
+- A leading numeric date ("27.11", "27.11.2025", "27.11.25") is a date only when the
+  next word starts a number; otherwise the token is read as an amount ("27.11 такси").
+  Without a year it is read as a date only if day is 1-31 and month 1-12, so "12.50 300"
+  stays an amount; with one, an impossible date is INVALID_DATE. Two-digit years are
+  20YY. Dates use "." only: "27,11" is always an amount.
+- A trailing date (the last word, or "day before yesterday") is looked for only when the
+  line has no leading one, after tags and the "@account" are taken out, so
+  "250 такси вчера #работа" is dated. A year-less trailing date must be plausible
+  (day 1-31, month 1-12) or it stays in the note.
+- A year-less date is the latest such day not after today, up to eight years back, so
+  29.02 finds the last leap year; 31.02 is INVALID_DATE.
+- "#tag" words anywhere after the amount are tags: "#" stripped, trailing ".,;:!?"
+  stripped, normalized like names, order kept, duplicates dropped; a bare "#" is text.
+- Only the first "@word" is an account marker (later ones stay in the note); it may start
+  a multi-word name ("@кредитная карта") and it overrides the positional account.
+- When no alias matches, the first word is the unknown word and stays first in the note;
+  the word after it may still name the account ("250 шаурма нал").
+- An unsigned line containing ">", "->" or "→" (also glued: "карта>нал") is a transfer,
+  unless its words before the arrow are no account but start with an expense alias,
+  in which case the arrow is just part of the note ("250 кафе a > b"). The words before
+  the arrow must name an account exactly, else UNKNOWN_ACCOUNT with those words. A "+"
+  line is always income; its arrow is note text.
+- ``parse_transfer_arguments`` takes "amount from to [note]" with the arrow optional.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Final
+
+from finance_bot.domain.amounts import scan_amount
+from finance_bot.domain.commands import (
+    ParseError,
+    ParseErrorReason,
+    ParseResult,
+    RecordExpense,
+    RecordIncome,
+    RecordTransfer,
+    Vocabulary,
+)
+from finance_bot.domain.money import Money
+
+__all__ = ["parse_amount", "parse_line", "parse_transfer_arguments"]
+
+_DATE_WORDS: Final[dict[str, int]] = {  # normalized word(s) -> days before today
+    "сегодня": 0,
+    "today": 0,
+    "вчера": 1,
+    "yesterday": 1,
+    "позавчера": 2,
+    "day before yesterday": 2,
+}
+_DATE_WORD_LENGTHS: Final = sorted({k.count(" ") + 1 for k in _DATE_WORDS}, reverse=True)
+_NUMERIC_DATE: Final = re.compile(
+    r"(?P<day>[0-9]{1,2})\.(?P<month>[0-9]{1,2})(?:\.(?P<year>[0-9]{4}|[0-9]{2}))?"
+)
+_STARTS_NUMBER: Final = re.compile(r"[+-]?[0-9]")
+# The latest 29.02 is at most eight years back (2096 -> 2104 skips the non-leap 2100).
+_YEARS_BACK: Final = 8
+_ARROWS: Final = frozenset({">", "->", "→"})
+_ARROW_SPLIT: Final = re.compile(r"(->|→|>)")
+_TAG_TRAILING: Final = ".,;:!?"
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """What every line starts with: the date (if leading), the amount, then words and tags."""
+
+    amount: Money
+    signed_plus: bool
+    booked_on: date | None
+    words: list[str]
+    tags: tuple[str, ...]
+
+
+def parse_line(text: str, vocabulary: Vocabulary, *, today: date, currency: str) -> ParseResult:
+    head = _read_head(text, today=today, currency=currency)
+    if isinstance(head, ParseError):
+        return head
+    if head.signed_plus:
+        return _record(head, vocabulary, today, income=True)
+    sides = _split_at_arrow(head.words)
+    if sides is not None:
+        before, after = sides
+        source = vocabulary.account_names.get(Vocabulary.key(" ".join(_strip_at(before))))
+        if source is not None:
+            return _finish_transfer(head, source, after, vocabulary, today)
+        # "250 кафе a > b" is an expense whose note holds an arrow, not a bad transfer.
+        if _longest(before, vocabulary.expense_aliases) is None:
+            return ParseError(ParseErrorReason.UNKNOWN_ACCOUNT, " ".join(before))
+    return _record(head, vocabulary, today, income=False)
+
+
+def parse_transfer_arguments(
+    text: str, vocabulary: Vocabulary, *, today: date, currency: str
+) -> RecordTransfer | ParseError:
+    head = _read_head(text, today=today, currency=currency)
+    if isinstance(head, ParseError):
+        return head
+    sides = _split_at_arrow(head.words)
+    if sides is not None:
+        before, after = sides
+        source = vocabulary.account_names.get(Vocabulary.key(" ".join(_strip_at(before))))
+        if source is None:
+            return ParseError(ParseErrorReason.UNKNOWN_ACCOUNT, " ".join(before))
+        return _finish_transfer(head, source, after, vocabulary, today)
+    words = _strip_at(head.words)
+    found = _longest(words, vocabulary.account_names)
+    if found is None:
+        return ParseError(ParseErrorReason.UNKNOWN_ACCOUNT, words[0] if words else "")
+    source, used = found
+    return _finish_transfer(head, source, words[used:], vocabulary, today)
+
+
+def parse_amount(text: str, currency: str) -> Money | ParseError:
+    """The whole of ``text`` as one amount, e.g. the limit in "/budget кафе 3000"."""
+    line = " ".join(text.split())
+    scanned = scan_amount(line, currency)
+    if isinstance(scanned, ParseError):
+        return scanned
+    if scanned.rest:
+        return ParseError(ParseErrorReason.INVALID_AMOUNT, line)
+    return scanned.money
+
+
+def _read_head(text: str, *, today: date, currency: str) -> _Head | ParseError:
+    tokens = text.split()
+    leading = _leading_date(tokens, today)
+    if isinstance(leading, ParseError):
+        return leading
+    booked_on, skip = leading
+    scanned = scan_amount(" ".join(tokens[skip:]), currency)
+    if isinstance(scanned, ParseError):
+        return scanned
+    words, tags = _take_tags(scanned.rest.split())
+    return _Head(scanned.money, scanned.signed_plus, booked_on, words, tags)
+
+
+def _record(
+    head: _Head, vocabulary: Vocabulary, today: date, *, income: bool
+) -> RecordExpense | RecordIncome | ParseError:
+    words = list(head.words)
+    account_id: int | None = None
+    marker = next((i for i, w in enumerate(words) if len(w) > 1 and w.startswith("@")), None)
+    if marker is not None:
+        found = _longest([words[marker][1:], *words[marker + 1 :]], vocabulary.account_names)
+        if found is None:
+            return ParseError(ParseErrorReason.UNKNOWN_ACCOUNT, words[marker][1:])
+        account_id, used = found
+        del words[marker : marker + used]
+    dated = _trailing_date(words, head.booked_on, today)
+    if isinstance(dated, ParseError):
+        return dated
+    booked_on, words = dated
+    if not words:
+        return ParseError(ParseErrorReason.MISSING_CATEGORY)
+    aliases = vocabulary.income_aliases if income else vocabulary.expense_aliases
+    category = _longest(words, aliases)
+    category_id: int | None
+    kept: list[str] = []
+    if category is not None:
+        category_id, slot = category
+        unknown_word = None
+    else:
+        # The unknown word stays in the note, so re-filing it later can teach it as an alias.
+        category_id, unknown_word, slot = None, words[0], 1
+        kept = [words[0]]
+    rest = words[slot:]
+    if account_id is None and (found := _longest(rest, vocabulary.account_names)) is not None:
+        account_id, used = found
+        rest = rest[used:]
+    kind = RecordIncome if income else RecordExpense
+    return kind(
+        amount=head.amount,
+        category_id=category_id,
+        account_id=account_id,
+        booked_on=booked_on,
+        note=" ".join([*kept, *rest]),
+        tags=head.tags,
+        unknown_word=unknown_word,
+    )
+
+
+def _finish_transfer(
+    head: _Head, source: int, after: list[str], vocabulary: Vocabulary, today: date
+) -> RecordTransfer | ParseError:
+    after = _strip_at(after)
+    found = _longest(after, vocabulary.account_names)
+    if found is None:
+        return ParseError(ParseErrorReason.UNKNOWN_ACCOUNT, after[0] if after else "")
+    target, used = found
+    if target == source:
+        return ParseError(ParseErrorReason.SAME_ACCOUNT, " ".join(after[:used]))
+    dated = _trailing_date(after[used:], head.booked_on, today)
+    if isinstance(dated, ParseError):
+        return dated
+    booked_on, note = dated
+    return RecordTransfer(
+        amount=head.amount,
+        from_account_id=source,
+        to_account_id=target,
+        booked_on=booked_on,
+        note=" ".join(note),
+        tags=head.tags,
+    )
+
+
+def _longest(words: Sequence[str], table: Mapping[str, int]) -> tuple[int, int] | None:
+    """The id and word count of the longest leading run of ``words`` that is a key of ``table``."""
+    most = max((key.count(" ") + 1 for key in table), default=0)
+    for count in range(min(most, len(words)), 0, -1):
+        found = table.get(Vocabulary.key(" ".join(words[:count])))
+        if found is not None:
+            return found, count
+    return None
+
+
+def _split_at_arrow(words: list[str]) -> tuple[list[str], list[str]] | None:
+    pieces = [piece for word in words for piece in _ARROW_SPLIT.split(word) if piece]
+    for index, piece in enumerate(pieces):
+        if piece in _ARROWS:
+            return pieces[:index], pieces[index + 1 :]
+    return None
+
+
+def _strip_at(words: list[str]) -> list[str]:
+    if words and len(words[0]) > 1 and words[0].startswith("@"):
+        return [words[0][1:], *words[1:]]
+    return words
+
+
+def _take_tags(words: list[str]) -> tuple[list[str], tuple[str, ...]]:
+    kept: list[str] = []
+    tags: list[str] = []
+    for word in words:
+        tag = Vocabulary.key(word.lstrip("#").rstrip(_TAG_TRAILING)) if word[:1] == "#" else ""
+        if tag:
+            tags.append(tag)
+        else:
+            kept.append(word)
+    return kept, tuple(dict.fromkeys(tags))
+
+
+def _leading_date(tokens: list[str], today: date) -> tuple[date | None, int] | ParseError:
+    for count in _DATE_WORD_LENGTHS:
+        if len(tokens) >= count:
+            days = _DATE_WORDS.get(Vocabulary.key(" ".join(tokens[:count])))
+            if days is not None:
+                found = _days_ago(today, days, tokens[0])
+                return found if isinstance(found, ParseError) else (found, count)
+    match = _NUMERIC_DATE.fullmatch(tokens[0]) if tokens else None
+    if (
+        match is not None
+        and len(tokens) > 1
+        and _STARTS_NUMBER.match(tokens[1]) is not None
+        and (match["year"] is not None or _plausible(match))
+    ):
+        resolved = _resolve_date(match, today)
+        return resolved if isinstance(resolved, ParseError) else (resolved, 1)
+    return None, 0
+
+
+def _trailing_date(
+    words: list[str], booked_on: date | None, today: date
+) -> tuple[date, list[str]] | ParseError:
+    if booked_on is not None:
+        return booked_on, words
+    for count in _DATE_WORD_LENGTHS:
+        if len(words) >= count:
+            days = _DATE_WORDS.get(Vocabulary.key(" ".join(words[-count:])))
+            if days is not None:
+                found = _days_ago(today, days, words[-1])
+                return found if isinstance(found, ParseError) else (found, words[:-count])
+    match = _NUMERIC_DATE.fullmatch(words[-1]) if words else None
+    if match is not None and (match["year"] is not None or _plausible(match)):
+        found = _resolve_date(match, today)
+        return found if isinstance(found, ParseError) else (found, words[:-1])
+    return today, words
+
+
+def _days_ago(today: date, days: int, word: str) -> date | ParseError:
+    try:
+        return today - timedelta(days=days)
+    except OverflowError:  # only before 0001-01-01
+        return ParseError(ParseErrorReason.INVALID_DATE, word)
+
+
+def _plausible(match: re.Match[str]) -> bool:
+    return 1 <= int(match["day"]) <= 31 and 1 <= int(match["month"]) <= 12
+
+
+def _resolve_date(match: re.Match[str], today: date) -> date | ParseError:
+    day, month, text = int(match["day"]), int(match["month"]), match.group()
+    if match["year"] is None:
+        for year in range(today.year, today.year - _YEARS_BACK - 1, -1):
+            try:
+                candidate = date(year, month, day)
+            except ValueError:  # 29.02 in a common year, 31.02 always, year 0
+                continue
+            if candidate <= today:
+                return candidate
+        return ParseError(ParseErrorReason.INVALID_DATE, text)
+    year = int(match["year"]) + (2000 if len(match["year"]) == 2 else 0)
+    try:
+        explicit = date(year, month, day)
+    except ValueError:
+        return ParseError(ParseErrorReason.INVALID_DATE, text)
+    if explicit > today:
+        return ParseError(ParseErrorReason.FUTURE_DATE, text)
+    return explicit
