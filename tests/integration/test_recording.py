@@ -7,9 +7,7 @@ from datetime import date
 
 import pytest
 
-from finance_bot.application.corrections import refile, undo_last, void
 from finance_bot.application.household import vocabulary_for
-from finance_bot.application.recording import record
 from finance_bot.domain.commands import RecordExpense, RecordIncome, RecordTransfer
 from finance_bot.domain.errors import (
     AlreadyVoided,
@@ -29,11 +27,7 @@ DAY = date(2026, 11, 20)
 async def test_expense_moves_money_from_default_account_into_category(world: LedgerWorld) -> None:
     (alice, _) = await world.new_household()
     accounts = await world.accounts(alice)
-    result = await record(
-        expense_command(uah("250.50"), accounts["cafe"].id, on=DAY),
-        author_telegram_id=alice, idempotency_key=None, uow_factory=world.uow_factory,
-        ids=world.ids,
-    )  # fmt: skip
+    result = await world.record(expense_command(uah("250.50"), accounts["cafe"].id, on=DAY), alice)
     assert result.number == 1
     assert await world.balance(accounts["card"].id) == -25050
     assert await world.balance(accounts["cafe"].id) == 25050
@@ -43,25 +37,21 @@ async def test_income_and_transfer_use_the_named_accounts(world: LedgerWorld) ->
     (alice, _) = await world.new_household()
     accounts = await world.accounts(alice)
     card, cash, salary = accounts["card"].id, accounts["cash"].id, accounts["salary"].id
-    common = {"author_telegram_id": alice, "idempotency_key": None,
-              "uow_factory": world.uow_factory, "ids": world.ids}  # fmt: skip
-    await record(RecordIncome(uah(30000), salary, None, DAY), **common)  # type: ignore[arg-type]
-    await record(RecordTransfer(uah(1000), card, cash, DAY), **common)  # type: ignore[arg-type]
+    await world.record(RecordIncome(uah(30000), salary, None, DAY), alice)
+    await world.record(RecordTransfer(uah(1000), card, cash, DAY), alice)
     assert await world.balance(card) == 2_900_000
     assert await world.balance(cash) == 100_000
     assert await world.balance(salary) == -3_000_000
     with pytest.raises(SameAccountTransfer):
-        await record(RecordTransfer(uah(1), card, card, DAY), **common)  # type: ignore[arg-type]
+        await world.record(RecordTransfer(uah(1), card, card, DAY), alice)
 
 
 async def test_unknown_category_files_the_expense_under_other(world: LedgerWorld) -> None:
     (alice, _) = await world.new_household()
     accounts = await world.accounts(alice)
-    await record(
-        RecordExpense(uah(99), None, None, DAY, note="кафешка", unknown_word="кафешка"),
-        author_telegram_id=alice, idempotency_key=None, uow_factory=world.uow_factory,
-        ids=world.ids,
-    )  # fmt: skip
+    await world.record(
+        RecordExpense(uah(99), None, None, DAY, note="кафешка", unknown_word="кафешка"), alice
+    )
     assert await world.balance(accounts["other"].id) == 9900
 
 
@@ -71,12 +61,11 @@ async def test_replayed_idempotency_key_writes_nothing_and_returns_first_result(
     (alice, _) = await world.new_household()
     accounts = await world.accounts(alice)
     command = expense_command(uah(100), accounts["taxi"].id, on=DAY)
-    first = await record(command, author_telegram_id=alice, idempotency_key=f"t:{alice}:1",
-                         uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
-    second = await record(command, author_telegram_id=alice, idempotency_key=f"t:{alice}:1",
-                          uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    first = await world.record(command, alice, key=f"t:{alice}:1")
+    second = await world.record(command, alice, key=f"t:{alice}:1")
     assert (second.transaction_id, second.number) == (first.transaction_id, first.number)
-    assert second.replayed and not first.replayed
+    assert second.replayed
+    assert not first.replayed
     assert await world.balance(accounts["taxi"].id) == 10000
 
 
@@ -84,11 +73,9 @@ async def test_concurrent_replays_of_one_key_record_once(world: LedgerWorld) -> 
     (alice, _) = await world.new_household()
     accounts = await world.accounts(alice)
     command = expense_command(uah(7), accounts["coffee"].id, on=DAY)
-    results = await asyncio.gather(*(
-        record(command, author_telegram_id=alice, idempotency_key=f"t:{alice}:race",
-               uow_factory=world.uow_factory, ids=world.ids)
-        for _ in range(8)
-    ))  # fmt: skip
+    results = await asyncio.gather(
+        *(world.record(command, alice, key=f"t:{alice}:race") for _ in range(8))
+    )
     assert len({r.transaction_id for r in results}) == 1
     assert await world.balance(accounts["coffee"].id) == 700
 
@@ -96,36 +83,26 @@ async def test_concurrent_replays_of_one_key_record_once(world: LedgerWorld) -> 
 async def test_void_posts_a_linked_reversal_once(world: LedgerWorld) -> None:
     (alice, _) = await world.new_household()
     accounts = await world.accounts(alice)
-    recorded = await record(expense_command(uah(50), accounts["cafe"].id, on=DAY),
-                            author_telegram_id=alice, idempotency_key=None,
-                            uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
-    voided = await void(recorded.number, author_telegram_id=alice, idempotency_key=None,
-                        uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    recorded = await world.record(expense_command(uah(50), accounts["cafe"].id, on=DAY), alice)
+    voided = await world.void(recorded.number, alice)
     assert voided.reversal_number == recorded.number + 1
     assert await world.balance(accounts["cafe"].id) == 0
     assert await world.balance(accounts["card"].id) == 0
     with pytest.raises(AlreadyVoided):
-        await void(recorded.number, author_telegram_id=alice, idempotency_key=None,
-                   uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+        await world.void(recorded.number, alice)
     with pytest.raises(ReversalCannotBeVoided):
-        await void(voided.reversal_number, author_telegram_id=alice, idempotency_key=None,
-                   uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+        await world.void(voided.reversal_number, alice)
     with pytest.raises(TransactionNotFound):
-        await void(999, author_telegram_id=alice, idempotency_key=None,
-                   uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+        await world.void(999, alice)
 
 
 async def test_concurrent_voids_of_one_transaction_void_it_once(world: LedgerWorld) -> None:
     (alice, _) = await world.new_household()
     accounts = await world.accounts(alice)
-    recorded = await record(expense_command(uah(50), accounts["cafe"].id, on=DAY),
-                            author_telegram_id=alice, idempotency_key=None,
-                            uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    recorded = await world.record(expense_command(uah(50), accounts["cafe"].id, on=DAY), alice)
     outcomes = await asyncio.gather(
-        *(void(recorded.number, author_telegram_id=alice, idempotency_key=None,
-               uow_factory=world.uow_factory, ids=world.ids) for _ in range(5)),
-        return_exceptions=True,
-    )  # fmt: skip
+        *(world.void(recorded.number, alice) for _ in range(5)), return_exceptions=True
+    )
     assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
     assert all(isinstance(o, AlreadyVoided) for o in outcomes if isinstance(o, BaseException))
     assert await world.balance(accounts["cafe"].id) == 0
@@ -134,12 +111,9 @@ async def test_concurrent_voids_of_one_transaction_void_it_once(world: LedgerWor
 async def test_only_the_author_may_void(world: LedgerWorld) -> None:
     (alice, bob) = await world.new_household()
     accounts = await world.accounts(alice)
-    recorded = await record(expense_command(uah(50), accounts["cafe"].id, on=DAY),
-                            author_telegram_id=alice, idempotency_key=None,
-                            uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+    recorded = await world.record(expense_command(uah(50), accounts["cafe"].id, on=DAY), alice)
     with pytest.raises(NotTheAuthor):
-        await void(recorded.number, author_telegram_id=bob, idempotency_key=None,
-                   uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+        await world.void(recorded.number, bob)
     assert await world.balance(accounts["cafe"].id) == 5000
 
 
@@ -147,34 +121,24 @@ async def test_undo_voids_the_authors_last_transaction(world: LedgerWorld) -> No
     (alice, bob) = await world.new_household()
     accounts = await world.accounts(alice)
     with pytest.raises(NothingToUndo):
-        await undo_last(author_telegram_id=alice, idempotency_key=None,
-                        uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
-    first = await record(expense_command(uah(10), accounts["cafe"].id, on=DAY),
-                         author_telegram_id=alice, idempotency_key=None,
-                         uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
-    await record(expense_command(uah(20), accounts["cafe"].id, on=DAY),
-                 author_telegram_id=bob, idempotency_key=None,
-                 uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
-    undone = await undo_last(author_telegram_id=alice, idempotency_key=None,
-                             uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+        await world.undo(alice)
+    first = await world.record(expense_command(uah(10), accounts["cafe"].id, on=DAY), alice)
+    await world.record(expense_command(uah(20), accounts["cafe"].id, on=DAY), bob)
+    undone = await world.undo(alice)
     assert undone.number == first.number
     with pytest.raises(AlreadyVoided):
-        await undo_last(author_telegram_id=alice, idempotency_key=None,
-                        uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+        await world.undo(alice)
     assert await world.balance(accounts["cafe"].id) == 2000
 
 
 async def test_refile_moves_the_amount_and_teaches_the_unknown_word(world: LedgerWorld) -> None:
     (alice, _) = await world.new_household()
     accounts = await world.accounts(alice)
-    recorded = await record(
+    recorded = await world.record(
         RecordExpense(uah(120), None, None, DAY, note="шаурма с Машей", unknown_word="шаурма"),
-        author_telegram_id=alice, idempotency_key=None, uow_factory=world.uow_factory,
-        ids=world.ids,
-    )  # fmt: skip
-    refiled = await refile(recorded.number, accounts["cafe"].id, author_telegram_id=alice,
-                           idempotency_key="k-refile", uow_factory=world.uow_factory,
-                           ids=world.ids)  # fmt: skip
+        alice,
+    )
+    refiled = await world.refile(recorded.number, accounts["cafe"].id, alice, key="k-refile")
     assert refiled.learned_alias == "шаурма"
     assert await world.balance(accounts["other"].id) == 0
     assert await world.balance(accounts["cafe"].id) == 12000
@@ -188,8 +152,7 @@ async def test_refile_moves_the_amount_and_teaches_the_unknown_word(world: Ledge
     assert moved.note == "с Машей"
     assert vocabulary.expense_aliases["шаурма"] == accounts["cafe"].id
     with pytest.raises(AlreadyVoided):
-        await refile(recorded.number, accounts["taxi"].id, author_telegram_id=alice,
-                     idempotency_key=None, uow_factory=world.uow_factory, ids=world.ids)  # fmt: skip
+        await world.refile(recorded.number, accounts["taxi"].id, alice, key=None)
 
 
 async def test_an_account_of_someone_else_cannot_be_used(world: LedgerWorld) -> None:
@@ -197,9 +160,5 @@ async def test_an_account_of_someone_else_cannot_be_used(world: LedgerWorld) -> 
     bobs = await world.accounts(bob)
     alices = await world.accounts(alice)
     with pytest.raises(UnknownAccount):
-        await record(
-            RecordExpense(uah(1), alices["cafe"].id, bobs["card"].id, DAY),
-            author_telegram_id=alice, idempotency_key=None, uow_factory=world.uow_factory,
-            ids=world.ids,
-        )  # fmt: skip
+        await world.record(RecordExpense(uah(1), alices["cafe"].id, bobs["card"].id, DAY), alice)
     assert await world.balance(bobs["card"].id) == 0

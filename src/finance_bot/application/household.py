@@ -33,9 +33,7 @@ async def join_household(
         household_id = await uow.directory.first_household()
         if household_id is None:
             household_id = await found_household(uow, language=language, currency=currency)
-        member = await enroll(
-            uow, telegram_id, household_id, language=language, currency=currency
-        )
+        member = await enroll(uow, telegram_id, household_id, language=language, currency=currency)
         await uow.commit()
         return member
 
