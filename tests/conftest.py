@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,14 +18,20 @@ from tests.support.databases import DatabaseServer
 
 
 @pytest.fixture(scope="session")
-def database_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseServer]:
+def database_server() -> Iterator[DatabaseServer]:
     url = os.environ.get("DATABASE_URL")
     if url:
         yield DatabaseServer(url)
         return
-    embedded = EmbeddedPostgres(Path(tmp_path_factory.mktemp("embedded-postgres")))
-    yield DatabaseServer(embedded.start(), bin_dir=embedded.bin_dir())
-    embedded.stop()
+    # A short private directory: the server's Unix socket lives there, and socket paths
+    # are limited to about 100 bytes; pytest's rotating temp dirs are shared between runs.
+    data_dir = Path(tempfile.mkdtemp(prefix="fb-pg-"))
+    embedded = EmbeddedPostgres(data_dir)
+    try:
+        yield DatabaseServer(embedded.start(), bin_dir=embedded.bin_dir())
+    finally:
+        embedded.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,136 @@
+"""`finance-bot check` finds every kind of corruption that gets past the triggers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import date
+
+import asyncpg
+import pytest
+
+from finance_bot.adapters.postgres.check import RULE_NAMES, check_ledger
+from finance_bot.domain.commands import RecordTransfer
+from tests.support.ledger import expense_command, ledger_world, uah
+
+pytestmark = pytest.mark.postgres
+DAY = date(2026, 11, 20)
+
+# rule -> SQL that breaks it, run with triggers off (session_replication_role = replica).
+# Placeholders: {expense} {reversal} {voided} {transfer} {cafe} {card} {member}
+CORRUPTIONS: dict[str, str] = {
+    "transaction_unbalanced": "UPDATE postings SET amount_minor = amount_minor + 1"
+    " WHERE id = (SELECT min(id) FROM postings WHERE transaction_id = '{expense}')",
+    "transaction_has_fewer_than_two_postings": "DELETE FROM postings"
+    " WHERE id = (SELECT min(id) FROM postings WHERE transaction_id = '{expense}')",
+    "transaction_mixes_currencies": "UPDATE postings SET currency = 'USD'"
+    " WHERE id = (SELECT min(id) FROM postings WHERE transaction_id = '{expense}')",
+    "posting_amount_not_positive": "ALTER TABLE postings DROP CONSTRAINT postings_amount_positive;"
+    " UPDATE postings SET amount_minor = -amount_minor WHERE transaction_id = '{expense}'",
+    "posting_currency_differs_from_account": "ALTER TABLE postings"
+    " DROP CONSTRAINT postings_account_fk; UPDATE accounts SET currency = 'USD' WHERE id = {cafe}",
+    "posting_without_transaction": "INSERT INTO postings"
+    " (transaction_id, account_id, direction, amount_minor, currency)"
+    " VALUES (gen_random_uuid(), {cafe}, 'debit', 1, 'UAH')",
+    "posting_without_account": "UPDATE postings SET account_id = 987654321"
+    " WHERE id = (SELECT min(id) FROM postings WHERE transaction_id = '{expense}')",
+    "posting_to_other_household": "WITH h AS (INSERT INTO households DEFAULT VALUES RETURNING id),"
+    " a AS (INSERT INTO accounts (household_id, type, name, name_key, currency)"
+    " SELECT id, 'expense', 'x', 'x', 'UAH' FROM h RETURNING id)"
+    " UPDATE postings SET account_id = (SELECT id FROM a)"
+    " WHERE id = (SELECT min(id) FROM postings WHERE transaction_id = '{transfer}')",
+    "cached_balance_differs_from_postings": "UPDATE account_balances"
+    " SET balance_minor = balance_minor + 1 WHERE account_id = {card}",
+    "balance_without_account": "INSERT INTO account_balances VALUES (987654321, 0)",
+    "transaction_without_household_or_author": "UPDATE transactions"
+    " SET author_telegram_id = 1 WHERE id = '{expense}'",
+    "account_without_household_or_owner": "UPDATE accounts SET owner_telegram_id = 1"
+    " WHERE id = {card}",
+    "reversal_not_linked_back": "UPDATE transactions SET voided_by_transaction_id = NULL"
+    " WHERE id = '{voided}'",
+    "void_link_without_reversal": "UPDATE transactions SET voided_by_transaction_id = '{transfer}'"
+    " WHERE id = '{expense}'",
+    "reversal_kind_mismatch": "ALTER TABLE transactions"
+    " DROP CONSTRAINT transactions_reversal_names_original;"
+    " UPDATE transactions SET kind = 'expense' WHERE id = '{reversal}'",
+    "reversal_does_not_mirror_original": "UPDATE postings SET amount_minor = amount_minor + 1"
+    " WHERE transaction_id = '{reversal}'",
+    "transaction_number_duplicated": "ALTER TABLE transactions"
+    " DROP CONSTRAINT transactions_number_uq;"
+    " UPDATE transactions SET number = 1 WHERE id = '{transfer}'",
+    "transaction_number_beyond_counter": "UPDATE households SET last_transaction_number = 0",
+}
+
+
+def test_every_rule_has_a_corruption_case() -> None:
+    assert set(CORRUPTIONS) == set(RULE_NAMES)
+
+
+async def _populate(url: str) -> dict[str, object]:
+    async with ledger_world(url) as world:
+        (alice, _) = await world.new_household()
+        accounts = await world.accounts(alice)
+        cafe, card, cash = accounts["cafe"].id, accounts["card"].id, accounts["cash"].id
+        expense = await world.record(expense_command(uah(100), cafe, on=DAY), alice)
+        voided = await world.record(expense_command(uah(40), cafe, on=DAY), alice)
+        undone = await world.void(voided.number, alice)
+        transfer = await world.record(RecordTransfer(uah(10), card, cash, DAY), alice)
+        async with world.pool.acquire() as connection:
+            reversal = await connection.fetchval(
+                "SELECT id FROM transactions WHERE number = $1", undone.reversal_number
+            )
+        return {
+            "expense": expense.transaction_id, "voided": voided.transaction_id,
+            "reversal": reversal, "transfer": transfer.transaction_id, "cafe": cafe,
+            "card": card, "member": alice,
+        }  # fmt: skip
+
+
+async def _run_cli(url: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "finance_bot", "check",
+        env={**os.environ, "DATABASE_URL": url},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_check_passes_on_a_healthy_ledger(fresh_database_url: str) -> None:
+    await _populate(fresh_database_url)
+    code, out, err = await _run_cli(fresh_database_url)
+    assert (code, err) == (0, "")
+    assert "ledger ok" in out
+
+
+@pytest.mark.parametrize("rule", sorted(CORRUPTIONS))
+async def test_check_names_each_kind_of_corruption(fresh_database_url: str, rule: str) -> None:
+    ids = await _populate(fresh_database_url)
+    connection = await asyncpg.connect(fresh_database_url)
+    try:
+        assert await check_ledger(connection) == []
+        async with connection.transaction():
+            await connection.execute("SET LOCAL session_replication_role = replica")
+            await connection.execute(CORRUPTIONS[rule].format(**ids))
+        found = {violation.rule for violation in await check_ledger(connection)}
+    finally:
+        await connection.close()
+    assert rule in found
+
+
+async def test_check_exits_non_zero_naming_the_violation(fresh_database_url: str) -> None:
+    ids = await _populate(fresh_database_url)
+    connection = await asyncpg.connect(fresh_database_url)
+    try:
+        async with connection.transaction():
+            await connection.execute("SET LOCAL session_replication_role = replica")
+            await connection.execute(
+                CORRUPTIONS["cached_balance_differs_from_postings"].format(**ids)
+            )
+    finally:
+        await connection.close()
+    code, _, err = await _run_cli(fresh_database_url)
+    assert code == 1
+    assert f"cached_balance_differs_from_postings: {ids['card']}" in err

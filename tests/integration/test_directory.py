@@ -1,0 +1,118 @@
+"""Accounts, categories, aliases and settings, on real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import pytest
+
+from finance_bot.application import directory
+from finance_bot.application.household import join_household, vocabulary_for
+from finance_bot.domain.accounts import AccountType
+from finance_bot.domain.commands import RecordExpense
+from finance_bot.domain.errors import (
+    AccountArchived,
+    InvalidName,
+    NameAlreadyTaken,
+    NotAMember,
+    UnknownAccount,
+    UnknownCategory,
+)
+from tests.support.ledger import LedgerWorld, ledger_world, new_telegram_id, uah
+
+pytestmark = pytest.mark.postgres
+DAY = date(2026, 11, 20)
+
+
+async def test_first_members_found_one_household_with_defaults(fresh_database_url: str) -> None:
+    async with ledger_world(fresh_database_url) as world:
+        alice, bob = new_telegram_id(), new_telegram_id()
+        # both first messages at once: still one household
+        joined = await asyncio.gather(
+            join_household(alice, language="ru", currency="UAH", uow_factory=world.uow_factory),
+            join_household(bob, language="en", currency="UAH", uow_factory=world.uow_factory),
+        )
+        assert joined[0].household_id == joined[1].household_id
+        again = await join_household(
+            alice, language="ru", currency="UAH", uow_factory=world.uow_factory
+        )
+        assert again == joined[0]
+        view = await directory.list_accounts(alice, uow_factory=world.uow_factory)
+        assert [a.code for a in view.accounts] == ["card", "cash"]
+        assert view.default_account_id == view.accounts[0].id
+        categories = await directory.list_categories(alice, uow_factory=world.uow_factory)
+        codes = {c.category.code for c in categories}
+        assert {"products", "cafe", "coffee", "lunch", "taxi", "other", "salary"} <= codes
+        cafe = next(c for c in categories if c.category.code == "cafe")
+        assert "cafe" in cafe.aliases
+
+
+async def test_strangers_are_not_served(world: LedgerWorld) -> None:
+    with pytest.raises(NotAMember):
+        await directory.list_accounts(new_telegram_id(), uow_factory=world.uow_factory)
+
+
+async def test_add_account_shared_default_and_archive(world: LedgerWorld) -> None:
+    (alice, bob) = await world.new_household()
+    uow = world.uow_factory
+    savings = await directory.add_account(
+        alice, "Копилка", shared=True, currency="UAH", uow_factory=uow
+    )
+    with pytest.raises(NameAlreadyTaken):
+        await directory.add_account(alice, "копилка", shared=False, currency="UAH", uow_factory=uow)
+    with pytest.raises(InvalidName):
+        await directory.add_account(alice, "   ", shared=False, currency="UAH", uow_factory=uow)
+    bobs_view = await directory.list_accounts(bob, uow_factory=uow)
+    assert savings.id in {a.id for a in bobs_view.accounts}
+    chosen = await directory.set_default_account(bob, "копилка", uow_factory=uow)
+    assert chosen.id == savings.id
+    cafe = (await world.accounts(bob))["cafe"].id
+    await world.record(RecordExpense(uah(5), cafe, None, DAY), bob)
+    assert await world.balance(savings.id) == -500
+    with pytest.raises(InvalidName):  # the default account cannot be archived
+        await directory.archive_account(bob, "копилка", uow_factory=uow)
+    cash = await directory.archive_account(alice, "наличные", uow_factory=uow)
+    with pytest.raises(AccountArchived):
+        await world.record(RecordExpense(uah(5), cafe, cash.id, DAY), alice)
+    with pytest.raises(UnknownAccount):
+        await directory.set_default_account(alice, "наличные", uow_factory=uow)
+
+
+async def test_new_category_and_aliases_reach_the_vocabulary(world: LedgerWorld) -> None:
+    (alice, bob) = await world.new_household()
+    uow = world.uow_factory
+    pets = await directory.add_category(
+        alice, "Питомцы", ["кот", "vet"], kind=AccountType.EXPENSE, currency="UAH",
+        uow_factory=uow,
+    )  # fmt: skip
+    with pytest.raises(NameAlreadyTaken):
+        await directory.add_category(
+            bob, "питомцы", [], kind=AccountType.EXPENSE, currency="UAH", uow_factory=uow
+        )
+    await directory.add_aliases(bob, "питомцы", ["корм"], uow_factory=uow)
+    # an alias moves: "такси" now names pets, no longer taxi
+    await directory.add_aliases(bob, "питомцы", ["такси"], uow_factory=uow)
+    with pytest.raises(UnknownCategory):
+        await directory.add_aliases(bob, "нет такой", ["x"], uow_factory=uow)
+    async with uow() as unit:
+        member = await unit.directory.member(alice)
+        assert member is not None
+        vocabulary = await vocabulary_for(unit, member)
+    for word in ("питомцы", "кот", "vet", "корм", "такси"):
+        assert vocabulary.expense_aliases[word] == pets.id
+    assert await directory.remove_alias(alice, "корм", uow_factory=uow)
+    assert not await directory.remove_alias(alice, "корм", uow_factory=uow)
+    with pytest.raises(InvalidName):
+        await directory.remove_alias(alice, "питомцы", uow_factory=uow)
+
+
+async def test_language_is_remembered(world: LedgerWorld) -> None:
+    (alice, _) = await world.new_household()
+    await directory.set_language(alice, "en", uow_factory=world.uow_factory)
+    async with world.uow_factory() as uow:
+        member = await uow.directory.member(alice)
+    assert member is not None
+    assert member.language == "en"
+    with pytest.raises(InvalidName):
+        await directory.set_language(alice, "de", uow_factory=world.uow_factory)
