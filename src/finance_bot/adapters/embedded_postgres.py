@@ -1,6 +1,6 @@
 """The embedded PostgreSQL: a pip-installed server in DATA_DIR, for a machine with only Python.
 
-Used by `finance-bot run` and by the tests whenever DATABASE_URL is unset (docs/adr/0003).
+Used by `finance-bot run` and by the tests whenever DATABASE_URL is unset (docs/adr/0002).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ class PostgresLedger:
         self._connection = connection
 
     async def next_number(self, household_id: int) -> int:
-        # The household row is the first lock every ledger write takes (docs/adr/0002).
+        # The household row is the first lock every ledger write takes (docs/adr/0001).
         number: int = await self._connection.fetchval(
             """
             UPDATE households SET last_transaction_number = last_transaction_number + 1

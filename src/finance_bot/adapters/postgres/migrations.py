@@ -1,6 +1,6 @@
 """Schema migrations: numbered SQL files applied in order, each in its own unit of work.
 
-Deliberately tiny (docs/adr/0004): forward-only files, a table of what ran with each
+Deliberately tiny (docs/adr/0003): forward-only files, a table of what ran with each
 file's checksum, and an advisory lock so that two processes starting at once (the
 compose migration step and a bot restart) never apply the same file twice.
 """

@@ -1,4 +1,4 @@
--- The ledger and its invariants, enforced by the database itself (docs/adr/0002).
+-- The ledger and its invariants, enforced by the database itself (docs/adr/0001).
 
 CREATE TABLE households (
     id                      bigint GENERATED ALWAYS AS IDENTITY,
