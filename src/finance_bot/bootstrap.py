@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+from aiogram import Bot
 
 from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
 from finance_bot.adapters.postgres.migrations import migrate
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
 from finance_bot.adapters.system import SystemClock, UuidV7Source
+from finance_bot.adapters.telegram.commands import register_commands
+from finance_bot.adapters.telegram.context import ChatServices
+from finance_bot.adapters.telegram.dispatcher import build_dispatcher
+from finance_bot.adapters.telegram.i18n import Catalog
+from finance_bot.adapters.telegram.polling import Poller
+from finance_bot.adapters.telegram.session import build_bot
+from finance_bot.adapters.transient import is_transient
 from finance_bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -70,3 +80,63 @@ async def application(
             )
         finally:
             await pool.close()
+
+
+def chat_services(app: Application) -> ChatServices:
+    settings = app.settings
+    return ChatServices(
+        uow_factory=app.uow_factory,
+        ids=app.ids,
+        catalog=Catalog.load(),
+        timezone=settings.timezone,
+        currency=settings.default_currency,
+        fallback_language=settings.bot_language,
+        whitelist=frozenset(settings.whitelist_telegram_ids),
+        clock=app.clock,
+    )
+
+
+@asynccontextmanager
+async def chat(app: Application, *, token: str, api_base: str) -> AsyncIterator[ChatBot]:
+    """The bot, its dispatcher and the polling loop, wired to the application."""
+    services = chat_services(app)
+    bot = build_bot(token, api_base)
+    try:
+        dispatcher = build_dispatcher(services)
+        yield ChatBot(bot=bot, poller=Poller(bot, dispatcher), services=services)
+    finally:
+        await bot.session.close()
+
+
+@dataclass(frozen=True)
+class ChatBot:
+    bot: Bot
+    poller: Poller
+    services: ChatServices
+
+    async def run(self) -> None:
+        """Register the command menu, then poll until stopped."""
+        try:
+            await register_commands(self.bot, self.services.catalog)
+        except Exception as error:  # the menu is a nicety; polling must not wait on it
+            if not is_transient(error):
+                raise
+            log.warning("command menu not registered", extra={"error": type(error).__name__})
+        await self.poller.run()
+
+
+async def run_bot(settings: Settings, *, stop_signals: bool = True) -> None:
+    token = settings.telegram_bot_token
+    if token is None:
+        raise SystemExit("TELEGRAM_BOT_TOKEN is not set")
+    async with (
+        application(settings) as app,
+        chat(app, token=token.get_secret_value(), api_base=settings.telegram_api_base) as bot,
+    ):
+        if stop_signals:
+            loop = asyncio.get_running_loop()
+            for signal_number in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signal_number, bot.poller.stop)
+        log.info("bot started")
+        await bot.run()
+        log.info("bot stopped")

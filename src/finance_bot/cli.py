@@ -11,7 +11,8 @@ import asyncpg
 
 from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.adapters.postgres.migrations import migrate
-from finance_bot.bootstrap import database
+from finance_bot.adapters.logs import configure_logging
+from finance_bot.bootstrap import database, run_bot
 from finance_bot.config import Settings
 
 
@@ -20,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="finance-bot", description="A household's double-entry books, kept by chatting."
     )
     commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="migrate, then serve the chat by long-polling (the default)")
     commands.add_parser("migrate", help="bring the database schema up to date")
     commands.add_parser("check", help="re-verify every ledger invariant; exit 1 on a violation")
     return parser
@@ -55,6 +57,10 @@ async def _check(settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     settings = Settings()
+    configure_logging(settings.log_level)
+    if arguments.command == "run":
+        asyncio.run(run_bot(settings))
+        return 0
     if arguments.command == "migrate":
         return asyncio.run(_migrate(settings))
     if arguments.command == "check":

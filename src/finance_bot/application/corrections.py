@@ -180,3 +180,18 @@ async def _learn_alias(
     word = words[0]
     await uow.directory.add_alias(member.household_id, normalize_name(word), new_category_id)
     return word
+
+
+async def refile_choices(
+    number: int, *, author_telegram_id: int, uow_factory: UnitOfWorkFactory
+) -> list[Account]:
+    """The categories transaction #number could move to: live ones of its own kind."""
+    async with uow_factory() as uow:
+        member = await require_member(uow, author_telegram_id)
+        original = await _voidable(uow, member, number)
+        if original.kind not in (TransactionKind.EXPENSE, TransactionKind.INCOME):
+            raise WrongCategoryKind(f"#{number}")
+        kind = (
+            AccountType.EXPENSE if original.kind is TransactionKind.EXPENSE else AccountType.INCOME
+        )
+        return [a for a in await uow.directory.accounts(member.household_id) if a.type is kind]

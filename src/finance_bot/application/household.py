@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from finance_bot.application.defaults import (
     DEFAULT_ACCOUNT_CODE,
     DEFAULT_ACCOUNTS,
@@ -15,17 +17,27 @@ from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
 async def join_household(
-    telegram_id: int, *, language: str, currency: str, uow_factory: UnitOfWorkFactory
+    telegram_id: int,
+    *,
+    language: str,
+    currency: str,
+    uow_factory: UnitOfWorkFactory,
+    display_name: str | None = None,
 ) -> Member:
     """Make a whitelisted person a member, creating the household on the first join.
 
-    Everyone on the whitelist shares one household. Safe to call on every message: an
-    existing member is returned as is.
+    Everyone on the whitelist shares one household. Called on every message: an existing
+    member is returned as is (their display name refreshed if it changed).
     """
     async with uow_factory() as uow:
         existing = await uow.directory.member(telegram_id)
-        if existing is not None:
+        if existing is not None and display_name in (None, existing.display_name):
             return existing
+        if existing is not None:
+            assert display_name is not None
+            await uow.directory.set_display_name(telegram_id, display_name)
+            await uow.commit()
+            return replace(existing, display_name=display_name)
         await uow.directory.lock_households()
         existing = await uow.directory.member(telegram_id)  # joined while we waited
         if existing is not None:
@@ -33,7 +45,10 @@ async def join_household(
         household_id = await uow.directory.first_household()
         if household_id is None:
             household_id = await found_household(uow, language=language, currency=currency)
-        member = await enroll(uow, telegram_id, household_id, language=language, currency=currency)
+        await enroll(uow, telegram_id, household_id, language=language, currency=currency)
+        if display_name is not None:
+            await uow.directory.set_display_name(telegram_id, display_name)
+        member = await require_member(uow, telegram_id)
         await uow.commit()
         return member
 
@@ -121,3 +136,16 @@ def _account_names(accounts: list[Account], telegram_id: int) -> dict[str, int]:
         for alias in default_aliases.get(account.code or "", ()):
             names.setdefault(normalize_name(alias), account.id)
     return names
+
+
+async def vocabulary(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> Vocabulary:
+    """The words a person's lines are matched against (their accounts, shared ones, categories)."""
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        return await vocabulary_for(uow, member)
+
+
+async def household_members(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> list[Member]:
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        return await uow.directory.members(member.household_id)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from uuid import UUID
 
 from finance_bot.application.budgets import BudgetLine, budget_lines
 from finance_bot.application.household import require_member, visible_to
-from finance_bot.domain.accounts import Account
+from finance_bot.domain.accounts import Account, AccountType
+from finance_bot.domain.errors import TransactionNotFound
 from finance_bot.domain.money import Money
 from finance_bot.domain.periods import Period, PeriodKind
+from finance_bot.domain.transactions import Transaction
 from finance_bot.ports.records import AccountBalance, PeriodTotals, TransactionLine
 from finance_bot.ports.unit_of_work import UnitOfWorkFactory
 
@@ -78,7 +81,7 @@ async def balances(
     total = Money.zero(currency)
     for line in everything:
         if line.balance.currency == currency:
-            sign = 1 if line.account.type.value == "asset" else -1
+            sign = 1 if line.account.type is AccountType.ASSET else -1
             total = total + Money(sign * line.balance.amount_minor, currency)
     visible = tuple(
         line
@@ -99,3 +102,25 @@ async def last_transactions(
         )
         accounts = await uow.directory.accounts(member.household_id, include_archived=True)
         return lines, {a.id: a for a in accounts}
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionView:
+    transaction: Transaction
+    names: dict[int, Account]  # the accounts and categories it touches
+
+
+async def transaction_view(
+    telegram_id: int, transaction_id: UUID, *, uow_factory: UnitOfWorkFactory
+) -> TransactionView:
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        transaction = await uow.ledger.get(transaction_id)
+        if transaction is None or transaction.household_id != member.household_id:
+            raise TransactionNotFound()
+        names = {}
+        for posting in transaction.postings:
+            account = await uow.directory.account(posting.account_id)
+            assert account is not None  # a foreign key guarantees it
+            names[account.id] = account
+        return TransactionView(transaction, names)

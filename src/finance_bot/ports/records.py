@@ -15,6 +15,7 @@ class Member:
     household_id: int
     language: str | None
     default_account_id: int | None
+    display_name: str | None = None  # the person's Telegram first name, for reports
 
 
 @dataclass(frozen=True, slots=True)

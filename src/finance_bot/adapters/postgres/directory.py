@@ -39,16 +39,16 @@ class PostgresDirectory:
 
     async def member(self, telegram_id: int) -> Member | None:
         row = await self._connection.fetchrow(
-            "SELECT telegram_id, household_id, language, default_account_id FROM members"
-            " WHERE telegram_id = $1",
+            "SELECT telegram_id, household_id, language, default_account_id, display_name"
+            " FROM members WHERE telegram_id = $1",
             telegram_id,
         )
         return Member(**dict(row)) if row else None
 
     async def members(self, household_id: int) -> list[Member]:
         rows = await self._connection.fetch(
-            "SELECT telegram_id, household_id, language, default_account_id FROM members"
-            " WHERE household_id = $1 ORDER BY created_at, telegram_id",
+            "SELECT telegram_id, household_id, language, default_account_id, display_name"
+            " FROM members WHERE household_id = $1 ORDER BY created_at, telegram_id",
             household_id,
         )
         return [Member(**dict(row)) for row in rows]
@@ -64,6 +64,13 @@ class PostgresDirectory:
     async def set_language(self, telegram_id: int, language: str) -> None:
         await self._connection.execute(
             "UPDATE members SET language = $2 WHERE telegram_id = $1", telegram_id, language
+        )
+
+    async def set_display_name(self, telegram_id: int, display_name: str) -> None:
+        await self._connection.execute(
+            "UPDATE members SET display_name = $2 WHERE telegram_id = $1",
+            telegram_id,
+            display_name,
         )
 
     async def set_default_account(self, telegram_id: int, account_id: int) -> None:

@@ -11,6 +11,13 @@ from finance_bot.adapters.postgres.budgets import PostgresBudgets, PostgresIdemp
 from finance_bot.adapters.postgres.directory import PostgresDirectory
 from finance_bot.adapters.postgres.ledger import PostgresLedger
 from finance_bot.adapters.postgres.reports import PostgresReports
+from finance_bot.ports.unit_of_work import (
+    BudgetRepository,
+    DirectoryRepository,
+    IdempotencyRepository,
+    LedgerRepository,
+    ReportReader,
+)
 
 
 class PostgresUnitOfWork:
@@ -28,11 +35,11 @@ class PostgresUnitOfWork:
         except BaseException:
             await self._pool.release(self._connection)
             raise
-        self.ledger = PostgresLedger(self._connection)
-        self.directory = PostgresDirectory(self._connection)
-        self.budgets = PostgresBudgets(self._connection)
-        self.idempotency = PostgresIdempotency(self._connection)
-        self.reports = PostgresReports(self._connection)
+        self.ledger: LedgerRepository = PostgresLedger(self._connection)
+        self.directory: DirectoryRepository = PostgresDirectory(self._connection)
+        self.budgets: BudgetRepository = PostgresBudgets(self._connection)
+        self.idempotency: IdempotencyRepository = PostgresIdempotency(self._connection)
+        self.reports: ReportReader = PostgresReports(self._connection)
         self._finished = False
         return self
 

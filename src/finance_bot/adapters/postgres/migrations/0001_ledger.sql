@@ -12,6 +12,7 @@ CREATE TABLE members (
     telegram_id  bigint NOT NULL,
     household_id bigint NOT NULL,
     language     text,
+    display_name text,
     created_at   timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT members_pk PRIMARY KEY (telegram_id),
     CONSTRAINT members_household_uq UNIQUE (telegram_id, household_id),

@@ -1,0 +1,1 @@
+"""The chat: aiogram routers, middlewares, presenters and message catalogues."""

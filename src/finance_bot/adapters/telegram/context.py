@@ -1,0 +1,127 @@
+"""What every handler gets: the services, the member, their language, the update's key.
+
+One outer middleware decides who is served. Group chats and channels are ignored;
+people off the whitelist get one "access denied" reply and nothing is read or written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
+
+from finance_bot.adapters.telegram.i18n import Catalog, Translator, resolve_language
+from finance_bot.adapters.telegram.presenters import error_text
+from finance_bot.application.household import join_household
+from finance_bot.domain.errors import LedgerRuleViolation
+from finance_bot.ports.clock import Clock, IdSource
+from finance_bot.ports.records import Member
+from finance_bot.ports.unit_of_work import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChatServices:
+    uow_factory: UnitOfWorkFactory
+    ids: IdSource
+    catalog: Catalog
+    timezone: ZoneInfo
+    currency: str
+    fallback_language: str
+    whitelist: frozenset[int]
+    clock: Clock
+
+    def today(self) -> date:
+        return self.local_date(self.clock.now())
+
+    def local_date(self, moment: datetime) -> date:
+        """The household's calendar day of a moment (a message's own timestamp)."""
+        return moment.astimezone(self.timezone).date()
+
+
+@dataclass(frozen=True)
+class ChatContext:
+    """Everything a handler needs besides the event itself."""
+
+    services: ChatServices
+    bot: Bot
+    member: Member
+    t: Translator
+    update_key: str  # the idempotency key of any write this update causes
+
+
+def origin(update: Update) -> tuple[User | None, Chat | None]:
+    if update.message is not None:
+        return update.message.from_user, update.message.chat
+    if update.edited_message is not None:
+        return update.edited_message.from_user, update.edited_message.chat
+    if update.callback_query is not None:
+        query = update.callback_query
+        chat = query.message.chat if query.message is not None else None
+        return query.from_user, chat
+    return None, None
+
+
+class MemberContext(BaseMiddleware):
+    def __init__(self, services: ChatServices) -> None:
+        self._services = services
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        assert isinstance(event, Update)
+        services = self._services
+        user, chat = origin(event)
+        if user is None or user.is_bot or (chat is not None and chat.type != "private"):
+            return None
+        bot: Bot = data["bot"]
+        if user.id not in services.whitelist:
+            await self._deny(bot, event, user)
+            return None
+        member = await join_household(
+            user.id,
+            language=resolve_language(None, user.language_code, services.fallback_language),
+            currency=services.currency,
+            uow_factory=services.uow_factory,
+            display_name=user.first_name,
+        )
+        language = resolve_language(member.language, user.language_code, services.fallback_language)
+        t = services.catalog.translator(language)
+        data["ctx"] = ChatContext(
+            services=services, bot=bot, member=member, t=t,
+            update_key=f"tg:{bot.id}:{event.update_id}",
+        )  # fmt: skip
+        try:
+            return await handler(event, data)
+        except LedgerRuleViolation as refused:
+            # A refused request: say why; nothing was written (the unit of work rolled back).
+            await _reply(bot, event, error_text(refused, t))
+            return None
+
+    async def _deny(self, bot: Bot, update: Update, user: User) -> None:
+        log.info("access denied", extra={"telegram_id": user.id})
+        if update.message is None and update.callback_query is None:
+            return
+        language = resolve_language(None, user.language_code, self._services.fallback_language)
+        text = self._services.catalog.translator(language)("access_denied", telegram_id=user.id)
+        await _reply(bot, update, text)
+
+
+async def _reply(bot: Bot, update: Update, text: str) -> None:
+    if update.callback_query is not None:
+        query: CallbackQuery = update.callback_query
+        await bot.answer_callback_query(query.id, text=text[:200], show_alert=True)
+        return
+    message: Message | None = update.message
+    if message is not None:
+        await bot.send_message(message.chat.id, text)

@@ -1,0 +1,26 @@
+"""The dispatcher: routers in order, the member middleware in front of them."""
+
+from __future__ import annotations
+
+from aiogram import Dispatcher
+
+from finance_bot.adapters.telegram.context import ChatServices, MemberContext
+from finance_bot.adapters.telegram.routers.capture import capture_router
+from finance_bot.adapters.telegram.routers.corrections import corrections_router
+from finance_bot.adapters.telegram.routers.directory import directory_router
+from finance_bot.adapters.telegram.routers.reports import reports_router
+from finance_bot.adapters.telegram.routers.settings import settings_router
+
+
+def build_dispatcher(services: ChatServices) -> Dispatcher:
+    dispatcher = Dispatcher()
+    dispatcher.update.outer_middleware(MemberContext(services))
+    # Commands before free text; settings last, since it answers unknown commands.
+    dispatcher.include_routers(
+        corrections_router(),
+        reports_router(),
+        directory_router(),
+        capture_router(),
+        settings_router(),
+    )
+    return dispatcher

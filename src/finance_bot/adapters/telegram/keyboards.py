@@ -1,0 +1,67 @@
+"""Inline buttons. Their data names the transaction by number, never anything held in
+memory, so buttons keep working after a restart. Every payload fits Telegram's 64 bytes."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from finance_bot.adapters.telegram.i18n import Translator
+from finance_bot.adapters.telegram.presenters import account_label
+from finance_bot.domain.accounts import Account
+
+_CATEGORY_COLUMNS = 3
+
+
+class UndoButton(CallbackData, prefix="u"):
+    number: int
+
+
+class CategoryMenuButton(CallbackData, prefix="c"):
+    number: int
+
+
+class RefileButton(CallbackData, prefix="r"):
+    number: int
+    category_id: int
+
+
+class BackButton(CallbackData, prefix="b"):
+    number: int
+
+
+def confirmation_keyboard(
+    number: int, t: Translator, *, with_category: bool
+) -> InlineKeyboardMarkup:
+    row = [
+        InlineKeyboardButton(text=t("button_undo"), callback_data=UndoButton(number=number).pack())
+    ]
+    if with_category:
+        row.append(
+            InlineKeyboardButton(
+                text=t("button_category"),
+                callback_data=CategoryMenuButton(number=number).pack(),
+            )
+        )
+    return InlineKeyboardMarkup(inline_keyboard=[row])
+
+
+def categories_keyboard(
+    number: int, categories: list[Account], t: Translator
+) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(
+            text=account_label(category, t),
+            callback_data=RefileButton(number=number, category_id=category.id).pack(),
+        )
+        for category in categories
+    ]
+    rows = [buttons[i : i + _CATEGORY_COLUMNS] for i in range(0, len(buttons), _CATEGORY_COLUMNS)]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text=t("button_back"), callback_data=BackButton(number=number).pack()
+            )
+        ]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)

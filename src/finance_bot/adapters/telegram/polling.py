@@ -1,0 +1,196 @@
+"""Long-polling that acknowledges only what is done.
+
+Telegram counts an update as delivered when a later getUpdates asks for a higher offset.
+So updates are handled one at a time, and the offset moves past an update only after its
+handling finished — its ledger write committed (with the update id as idempotency key) and
+its reply sent. A crash at any point leaves the update unacknowledged; Telegram delivers it
+again and the idempotency key turns the replay into the same answer without a second write.
+Transient failures (database or Telegram out of reach) are retried with capped backoff,
+holding the update; pending updates are never dropped at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.types import Update
+
+from finance_bot.adapters.transient import is_transient
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+
+
+@dataclass(frozen=True)
+class Backoff:
+    first_seconds: float = 0.2
+    max_seconds: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        capped: float = min(self.max_seconds, self.first_seconds * 2**attempt)
+        return capped * random.uniform(0.5, 1.0)  # jitter: restarts do not stampede
+
+
+class PollingObserver(Protocol):
+    def poll_succeeded(self, updates: list[Update]) -> None: ...
+
+    def poll_failed(self, error: BaseException) -> None: ...
+
+    def update_retried(self, update: Update, error: BaseException) -> None: ...
+
+    def update_failed(self, update: Update, error: BaseException) -> None: ...
+
+
+class _Quiet:
+    def poll_succeeded(self, updates: list[Update]) -> None:
+        pass
+
+    def poll_failed(self, error: BaseException) -> None:
+        pass
+
+    def update_retried(self, update: Update, error: BaseException) -> None:
+        pass
+
+    def update_failed(self, update: Update, error: BaseException) -> None:
+        pass
+
+
+class Poller:
+    def __init__(
+        self,
+        bot: Bot,
+        dispatcher: Dispatcher,
+        *,
+        poll_timeout_seconds: int = 25,
+        batch_limit: int = 100,
+        backoff: Backoff | None = None,
+        observer: PollingObserver | None = None,
+    ) -> None:
+        self._bot = bot
+        self._dispatcher = dispatcher
+        self._poll_timeout = poll_timeout_seconds
+        self._batch_limit = batch_limit
+        self._backoff = backoff or Backoff()
+        self._observer: PollingObserver = observer or _Quiet()
+        self._stopping = asyncio.Event()
+        self._fetch: asyncio.Task[list[Update]] | None = None
+        self._offset: int | None = None
+
+    def stop(self) -> None:
+        """Finish the update in hand, then return from `run` (SIGTERM calls this)."""
+        self._stopping.set()
+        if self._fetch is not None:
+            self._fetch.cancel()  # nothing is in hand while waiting for updates
+
+    async def run(self) -> None:
+        # A webhook would make getUpdates fail; removing it keeps every pending update.
+        await self._call_until_stopped(lambda: self._bot.delete_webhook(drop_pending_updates=False))
+        while not self._stopping.is_set():
+            updates = await self._next_batch()
+            for update in updates:
+                handled = await self._handle(update)
+                if not handled:
+                    break  # stopping while the update could not be finished: leave it pending
+                self._offset = update.update_id + 1
+                if self._stopping.is_set():
+                    break
+        await self._acknowledge()
+
+    async def _next_batch(self) -> list[Update]:
+        attempt = 0
+        while not self._stopping.is_set():
+            self._fetch = asyncio.ensure_future(
+                self._bot.get_updates(
+                    offset=self._offset,
+                    limit=self._batch_limit,
+                    timeout=self._poll_timeout,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                    request_timeout=self._poll_timeout + 10,
+                )
+            )
+            try:
+                updates = await self._fetch
+            except asyncio.CancelledError:
+                if self._stopping.is_set():
+                    return []
+                raise
+            except TelegramRetryAfter as error:
+                self._observer.poll_failed(error)
+                await self._pause(error.retry_after)
+            except Exception as error:
+                self._observer.poll_failed(error)
+                log.warning("getUpdates failed", extra={"error": type(error).__name__})
+                await self._pause(self._backoff.delay(attempt))
+                attempt += 1
+            else:
+                self._observer.poll_succeeded(updates)
+                return updates
+            finally:
+                self._fetch = None
+        return []
+
+    async def _handle(self, update: Update) -> bool:
+        """Handle one update to the end; False if stopping cut a retry short."""
+        attempt = 0
+        while True:
+            try:
+                await self._dispatcher.feed_update(self._bot, update)
+            except Exception as error:
+                if not is_transient(error):
+                    # A bug or a permanent refusal: retrying cannot help, and holding the
+                    # update would block every later one. Log it and move on.
+                    self._observer.update_failed(update, error)
+                    log.exception("update failed", extra={"update_id": update.update_id})
+                    return True
+                self._observer.update_retried(update, error)
+                log.warning(
+                    "update will be retried",
+                    extra={"update_id": update.update_id, "error": type(error).__name__},
+                )
+                if self._stopping.is_set():
+                    return False
+                delay = (
+                    error.retry_after
+                    if isinstance(error, TelegramRetryAfter)
+                    else self._backoff.delay(attempt)
+                )
+                await self._pause(delay)
+                if self._stopping.is_set():
+                    return False
+                attempt += 1
+            else:
+                return True
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def _call_until_stopped(self, call: Callable[[], Awaitable[object]]) -> None:
+        attempt = 0
+        while not self._stopping.is_set():
+            try:
+                await call()
+                return
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                await self._pause(self._backoff.delay(attempt))
+                attempt += 1
+
+    async def _acknowledge(self) -> None:
+        """Tell Telegram what was finished, so a clean restart gets no repeats."""
+        if self._offset is None:
+            return
+        try:
+            await self._bot.get_updates(offset=self._offset, limit=1, timeout=0)
+        except Exception as error:  # the updates come again and are replayed harmlessly
+            log.warning("final acknowledgement failed", extra={"error": type(error).__name__})

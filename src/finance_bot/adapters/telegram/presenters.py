@@ -1,0 +1,134 @@
+"""Turning use-case results into reply text. No I/O here; every word from the catalogue."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from finance_bot.adapters.telegram.formatting import format_date, format_money
+from finance_bot.adapters.telegram.i18n import Translator
+from finance_bot.application.defaults import DEFAULT_ACCOUNTS, DEFAULT_CATEGORIES
+from finance_bot.application.reports import TransactionView
+from finance_bot.application.results import BudgetAlert
+from finance_bot.domain import errors
+from finance_bot.domain.accounts import Account, normalize_name
+from finance_bot.domain.commands import ParseError
+from finance_bot.domain.transactions import Direction, TransactionKind
+
+TELEGRAM_TEXT_LIMIT = 4096
+_DETAIL_LIMIT = 40  # a parse error quotes at most this much of the user's line
+
+_DEFAULT_NAMES = {d.code: d.names for d in (*DEFAULT_CATEGORIES, *DEFAULT_ACCOUNTS)}
+
+
+def account_label(account: Account, t: Translator) -> str:
+    """A built-in account or category in the reader's language, unless it was renamed."""
+    names = _DEFAULT_NAMES.get(account.code or "")
+    if names and normalize_name(account.name) in {normalize_name(n) for n in names.values()}:
+        return names.get(t.language, account.name)
+    return account.name
+
+
+def confirmation(view: TransactionView, t: Translator, *, today: date) -> str:
+    transaction = view.transaction
+    names = view.names
+    debit = next(p for p in transaction.postings if p.direction is Direction.DEBIT)
+    credit = next(p for p in transaction.postings if p.direction is Direction.CREDIT)
+    amount = format_money(transaction.amount, t.language)
+    if transaction.kind is TransactionKind.EXPENSE:
+        line = t("recorded_expense", number=transaction.number, amount=amount,
+                 category=account_label(names[debit.account_id], t),
+                 account=account_label(names[credit.account_id], t))  # fmt: skip
+    elif transaction.kind is TransactionKind.INCOME:
+        line = t("recorded_income", number=transaction.number, amount=amount,
+                 category=account_label(names[credit.account_id], t),
+                 account=account_label(names[debit.account_id], t))  # fmt: skip
+    else:
+        line = t("recorded_transfer", number=transaction.number, amount=amount,
+                 source=account_label(names[credit.account_id], t),
+                 target=account_label(names[debit.account_id], t))  # fmt: skip
+    lines = [line]
+    if transaction.booked_on != today:
+        lines.append(t("recorded_date", date=format_date(transaction.booked_on, t.language)))
+    if transaction.note:
+        lines.append(t("recorded_note", note=transaction.note))
+    if transaction.tags:
+        lines.append(" ".join(f"#{tag}" for tag in transaction.tags))
+    return "\n".join(lines)
+
+
+def unknown_category_notice(word: str, other: Account, t: Translator) -> str:
+    return t("recorded_unknown", word=_short(word), category=account_label(other, t))
+
+
+def parse_error_text(error: ParseError, t: Translator) -> str:
+    if error.reason.value == "no_amount":
+        return t("hint")
+    return t(f"parse_{error.reason.value}", detail=_short(error.detail))
+
+
+def error_text(error: errors.LedgerRuleViolation, t: Translator) -> str:
+    """The reply for a refused request; the ledger is untouched in every case."""
+    match error:
+        case errors.TransactionNotFound(number=number):
+            return t("error_not_found", number=number)
+        case errors.AlreadyVoided(number=number):
+            return t("error_already_voided", number=number)
+        case errors.ReversalCannotBeVoided(number=number):
+            return t("error_reversal", number=number)
+        case errors.NotTheAuthor(number=number):
+            return t("error_not_author", number=number)
+        case errors.NothingToUndo():
+            return t("error_nothing_to_undo")
+        case errors.UnknownAccount(name=name):
+            return t("error_unknown_account", name=_short(name))
+        case errors.UnknownCategory(name=name):
+            return t("error_unknown_category", name=_short(name))
+        case errors.AccountArchived(name=name):
+            return t("error_account_archived", name=_short(name))
+        case errors.NameAlreadyTaken(name=name):
+            return t("error_name_taken", name=_short(name))
+        case errors.InvalidName(name=name):
+            return t("error_invalid_name", name=_short(name))
+        case errors.SameAccountTransfer():
+            return t("error_same_account")
+        case errors.WrongCategoryKind():
+            return t("error_wrong_kind")
+        case errors.AmountMustBePositive():
+            return t("parse_amount_not_positive")
+        case errors.AmountTooLarge():
+            return t("parse_amount_too_large")
+    return t("something_went_wrong")
+
+
+def budget_alert_text(alert: BudgetAlert, category: Account | None, t: Translator) -> str:
+    name = account_label(category, t) if category is not None else t("budget_total")
+    percent = alert.spent.amount_minor * 100 // alert.limit.amount_minor
+    return t("budget_alert", category=name, spent=format_money(alert.spent, t.language),
+             limit=format_money(alert.limit, t.language), percent=percent)  # fmt: skip
+
+
+def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Telegram refuses texts over 4096 characters: cut at line ends, or hard if must."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        rest = line
+        while len(rest) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(rest[:limit])
+            rest = rest[limit:]
+        candidate = f"{current}\n{rest}" if current else rest
+        if len(candidate) > limit:
+            parts.append(current)
+            current = rest
+        else:
+            current = candidate
+    if current or not parts:
+        parts.append(current or "…")
+    return parts
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _DETAIL_LIMIT else text[: _DETAIL_LIMIT - 1] + "…"

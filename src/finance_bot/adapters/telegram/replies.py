@@ -1,0 +1,74 @@
+"""Sending replies within Telegram's limits, and the confirmation every write gets."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from aiogram import Bot
+from aiogram.types import InlineKeyboardMarkup
+
+from finance_bot.adapters.telegram.context import ChatContext
+from finance_bot.adapters.telegram.i18n import resolve_language
+from finance_bot.adapters.telegram.keyboards import confirmation_keyboard
+from finance_bot.adapters.telegram.presenters import (
+    account_label,
+    budget_alert_text,
+    confirmation,
+    split_message,
+    unknown_category_notice,
+)
+from finance_bot.application.directory import list_categories
+from finance_bot.application.household import household_members
+from finance_bot.application.reports import transaction_view
+from finance_bot.application.results import BudgetAlert
+from finance_bot.domain.transactions import TransactionKind
+
+
+async def send_text(
+    bot: Bot, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Send a reply, split at line ends if longer than Telegram allows; buttons go last."""
+    parts = split_message(text)
+    for index, part in enumerate(parts):
+        markup = reply_markup if index == len(parts) - 1 else None
+        await bot.send_message(chat_id, part, reply_markup=markup)
+
+
+async def confirmation_reply(
+    ctx: ChatContext, transaction_id: UUID, today: date, *,
+    unknown_word: str | None = None, learned_alias: str | None = None,
+) -> tuple[str, InlineKeyboardMarkup]:  # fmt: skip
+    """How the line was understood, with Undo and Category buttons."""
+    t = ctx.t
+    view = await transaction_view(
+        ctx.member.telegram_id, transaction_id, uow_factory=ctx.services.uow_factory
+    )
+    transaction = view.transaction
+    assert transaction.number is not None
+    with_category = transaction.kind in (TransactionKind.EXPENSE, TransactionKind.INCOME)
+    keyboard = confirmation_keyboard(transaction.number, t, with_category=with_category)
+    text = confirmation(view, t, today=today)
+    category = next(a for a in view.names.values() if a.type.is_category)
+    if unknown_word is not None:
+        text += "\n" + unknown_category_notice(unknown_word, category, t)
+    if learned_alias is not None:
+        text += "\n" + t("learned_alias", alias=learned_alias, category=account_label(category, t))
+    return text, keyboard
+
+
+async def send_budget_alerts(ctx: ChatContext, alerts: tuple[BudgetAlert, ...]) -> None:
+    """Every member of the household hears of a crossed budget threshold, in their language."""
+    if not alerts:
+        return
+    bot, services, telegram_id = ctx.bot, ctx.services, ctx.member.telegram_id
+    categories = {
+        view.category.id: view.category
+        for view in await list_categories(telegram_id, uow_factory=services.uow_factory)
+    }
+    for member in await household_members(telegram_id, uow_factory=services.uow_factory):
+        language = resolve_language(member.language, None, services.fallback_language)
+        t = services.catalog.translator(language)
+        for alert in alerts:
+            category = categories.get(alert.category_id) if alert.category_id else None
+            await send_text(bot, member.telegram_id, budget_alert_text(alert, category, t))

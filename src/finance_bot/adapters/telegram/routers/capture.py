@@ -1,0 +1,75 @@
+"""Recording by chat: one line, one transaction (SPEC §2)."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from finance_bot.adapters.telegram.context import ChatContext
+from finance_bot.adapters.telegram.presenters import parse_error_text
+from finance_bot.adapters.telegram.replies import (
+    confirmation_reply,
+    send_budget_alerts,
+    send_text,
+)
+from finance_bot.application.household import vocabulary
+from finance_bot.application.recording import record
+from finance_bot.domain.commands import ParseError, RecordCommand, RecordExpense, RecordIncome
+from finance_bot.domain.parser import parse_line, parse_transfer_arguments
+
+
+def capture_router() -> Router:
+    router = Router(name="capture")
+
+    @router.message(Command("transfer"))
+    async def transfer(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+        today = ctx.services.local_date(message.date)
+        words = await vocabulary(ctx.member.telegram_id, uow_factory=ctx.services.uow_factory)
+        parsed = parse_transfer_arguments(
+            command.args or "", words, today=today, currency=ctx.services.currency
+        )
+        if isinstance(parsed, ParseError):
+            text = ctx.t("transfer_usage") if not command.args else parse_error_text(parsed, ctx.t)
+            await send_text(ctx.bot, message.chat.id, text)
+            return
+        await _record_and_confirm(message, parsed, ctx)
+
+    @router.message(F.text & ~F.text.startswith("/"))
+    async def line(message: Message, ctx: ChatContext) -> None:
+        assert message.text is not None
+        today = ctx.services.local_date(message.date)
+        words = await vocabulary(ctx.member.telegram_id, uow_factory=ctx.services.uow_factory)
+        parsed = parse_line(message.text, words, today=today, currency=ctx.services.currency)
+        if isinstance(parsed, ParseError):
+            await send_text(ctx.bot, message.chat.id, parse_error_text(parsed, ctx.t))
+            return
+        await _record_and_confirm(message, parsed, ctx)
+
+    @router.message(~F.text)
+    async def not_text(message: Message, ctx: ChatContext) -> None:
+        await send_text(ctx.bot, message.chat.id, ctx.t("non_text"))
+
+    return router
+
+
+async def _record_and_confirm(message: Message, command: RecordCommand, ctx: ChatContext) -> None:
+    recorded = await record(
+        command,
+        author_telegram_id=ctx.member.telegram_id,
+        idempotency_key=ctx.update_key,
+        uow_factory=ctx.services.uow_factory,
+        ids=ctx.services.ids,
+    )
+    today = ctx.services.local_date(message.date)
+    unknown_word = (
+        command.unknown_word if isinstance(command, RecordExpense | RecordIncome) else None
+    )
+    text, keyboard = await confirmation_reply(
+        ctx,
+        recorded.transaction_id,
+        today,
+        unknown_word=unknown_word,
+    )
+    await send_text(ctx.bot, message.chat.id, text, keyboard)
+    await send_budget_alerts(ctx, recorded.alerts)

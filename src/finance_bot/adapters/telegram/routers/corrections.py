@@ -1,0 +1,156 @@
+"""Undo, /del and the buttons under a confirmation (SPEC §3)."""
+
+from __future__ import annotations
+
+import re
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, InaccessibleMessage, Message
+
+from finance_bot.adapters.telegram.context import ChatContext
+from finance_bot.adapters.telegram.i18n import Translator
+from finance_bot.adapters.telegram.keyboards import (
+    BackButton,
+    CategoryMenuButton,
+    RefileButton,
+    UndoButton,
+    categories_keyboard,
+    confirmation_keyboard,
+)
+from finance_bot.adapters.telegram.replies import (
+    confirmation_reply,
+    send_budget_alerts,
+    send_text,
+)
+from finance_bot.application.corrections import refile, refile_choices, undo_last, void
+from finance_bot.application.results import Voided
+
+_DEL_GLUED = re.compile(r"^del_?(\d{1,18})$")
+
+
+def corrections_router() -> Router:
+    router = Router(name="corrections")
+
+    @router.message(Command("undo"))
+    async def undo(message: Message, ctx: ChatContext) -> None:
+        voided = await undo_last(
+            author_telegram_id=ctx.member.telegram_id,
+            idempotency_key=ctx.update_key,
+            uow_factory=ctx.services.uow_factory,
+            ids=ctx.services.ids,
+        )
+        await send_text(ctx.bot, message.chat.id, _voided_text(voided, ctx.t))
+
+    @router.message(Command(_DEL_GLUED))
+    async def delete_glued(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+        assert command.regexp_match is not None
+        number = int(command.regexp_match.group(1))
+        await _void_and_reply(message, number, ctx)
+
+    @router.message(Command("del"))
+    async def delete(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+        argument = (command.args or "").strip().lstrip("#")
+        if not argument.isascii() or not argument.isdigit() or len(argument) > 18:
+            await send_text(ctx.bot, message.chat.id, ctx.t("del_usage"))
+            return
+        await _void_and_reply(message, int(argument), ctx)
+
+    @router.callback_query(UndoButton.filter())
+    async def undo_button(
+        query: CallbackQuery, callback_data: UndoButton, ctx: ChatContext
+    ) -> None:
+        voided = await void(
+            callback_data.number,
+            author_telegram_id=ctx.member.telegram_id,
+            idempotency_key=ctx.update_key,
+            uow_factory=ctx.services.uow_factory,
+            ids=ctx.services.ids,
+        )
+        message = query.message
+        if isinstance(message, Message) and message.text:
+            await ctx.bot.edit_message_text(
+                f"{message.text}\n\n{_voided_text(voided, ctx.t)}",
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                reply_markup=None,
+            )
+        await query.answer(ctx.t("callback_done"))
+
+    @router.callback_query(CategoryMenuButton.filter())
+    async def category_menu(
+        query: CallbackQuery, callback_data: CategoryMenuButton, ctx: ChatContext
+    ) -> None:
+        choices = await refile_choices(
+            callback_data.number,
+            author_telegram_id=ctx.member.telegram_id,
+            uow_factory=ctx.services.uow_factory,
+        )
+        message = query.message
+        if message is not None and not isinstance(message, InaccessibleMessage):
+            await ctx.bot.edit_message_reply_markup(
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                reply_markup=categories_keyboard(callback_data.number, choices, ctx.t),
+            )
+        await query.answer(ctx.t("choose_category", number=callback_data.number))
+
+    @router.callback_query(BackButton.filter())
+    async def back(query: CallbackQuery, callback_data: BackButton, ctx: ChatContext) -> None:
+        message = query.message
+        if message is not None and not isinstance(message, InaccessibleMessage):
+            await ctx.bot.edit_message_reply_markup(
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                reply_markup=confirmation_keyboard(callback_data.number, ctx.t, with_category=True),
+            )
+        await query.answer()
+
+    @router.callback_query(RefileButton.filter())
+    async def refile_button(
+        query: CallbackQuery, callback_data: RefileButton, ctx: ChatContext
+    ) -> None:
+        refiled = await refile(
+            callback_data.number,
+            callback_data.category_id,
+            author_telegram_id=ctx.member.telegram_id,
+            idempotency_key=ctx.update_key,
+            uow_factory=ctx.services.uow_factory,
+            ids=ctx.services.ids,
+        )
+        recorded = refiled.recorded
+        message = query.message
+        text, keyboard = await confirmation_reply(
+            ctx,
+            recorded.transaction_id,
+            ctx.services.today(),
+            learned_alias=refiled.learned_alias,
+        )
+        if isinstance(message, Message):
+            await ctx.bot.edit_message_text(
+                text,
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                reply_markup=keyboard,
+            )
+        else:
+            await send_text(ctx.bot, query.from_user.id, text, keyboard)
+        await query.answer(ctx.t("callback_done"))
+        await send_budget_alerts(ctx, recorded.alerts)
+
+    return router
+
+
+async def _void_and_reply(message: Message, number: int, ctx: ChatContext) -> None:
+    voided = await void(
+        number,
+        author_telegram_id=ctx.member.telegram_id,
+        idempotency_key=ctx.update_key,
+        uow_factory=ctx.services.uow_factory,
+        ids=ctx.services.ids,
+    )
+    await send_text(ctx.bot, message.chat.id, _voided_text(voided, ctx.t))
+
+
+def _voided_text(voided: Voided, t: Translator) -> str:
+    return t("voided", number=voided.number, reversal=voided.reversal_number)

@@ -1,0 +1,136 @@
+"""Accounts, categories and aliases (SPEC §4)."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from finance_bot.adapters.telegram.context import ChatContext
+from finance_bot.adapters.telegram.presenters import account_label
+from finance_bot.adapters.telegram.replies import send_text
+from finance_bot.adapters.telegram.report_views import accounts_text, categories_text
+from finance_bot.application import directory
+from finance_bot.domain.accounts import AccountType
+
+_SHARED = frozenset({"shared", "общий", "общая", "общее"})
+
+
+def _words(args: str | None) -> list[str]:
+    """Comma-separated when commas are used (so multi-word aliases work), else words."""
+    text = (args or "").strip()
+    separator = "," if "," in text else None
+    return [part.strip() for part in text.split(separator) if part.strip()]
+
+
+def directory_router() -> Router:
+    router = Router(name="directory")
+
+    @router.message(Command("accounts"))
+    async def accounts(message: Message, ctx: ChatContext) -> None:
+        view = await directory.list_accounts(
+            ctx.member.telegram_id, uow_factory=ctx.services.uow_factory
+        )
+        await send_text(ctx.bot, message.chat.id, accounts_text(view, ctx.t))
+
+    @router.message(Command("addaccount"))
+    async def add_account(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+        words = (command.args or "").split()
+        shared = bool(words) and words[-1].lower() in _SHARED
+        name = " ".join(words[:-1] if shared else words)
+        if not name:
+            await send_text(ctx.bot, message.chat.id, ctx.t("accounts_usage"))
+            return
+        account = await directory.add_account(
+            ctx.member.telegram_id,
+            name,
+            shared=shared,
+            currency=ctx.services.currency,
+            uow_factory=ctx.services.uow_factory,
+        )
+        await send_text(ctx.bot, message.chat.id, ctx.t("account_added", name=account.name))
+
+    @router.message(Command("default", "archive"))
+    async def default_or_archive(
+        message: Message, command: CommandObject, ctx: ChatContext
+    ) -> None:
+        name = (command.args or "").strip()
+        if not name:
+            await send_text(ctx.bot, message.chat.id, ctx.t("accounts_usage"))
+            return
+        if command.command == "default":
+            account = await directory.set_default_account(
+                ctx.member.telegram_id, name, uow_factory=ctx.services.uow_factory
+            )
+            await send_text(
+                ctx.bot,
+                message.chat.id,
+                ctx.t("account_default_set", name=account_label(account, ctx.t)),
+            )
+            return
+        account = await directory.archive_account(
+            ctx.member.telegram_id, name, uow_factory=ctx.services.uow_factory
+        )
+        await send_text(
+            ctx.bot, message.chat.id, ctx.t("account_archived", name=account_label(account, ctx.t))
+        )
+
+    @router.message(Command("categories"))
+    async def categories(message: Message, ctx: ChatContext) -> None:
+        views = await directory.list_categories(
+            ctx.member.telegram_id, uow_factory=ctx.services.uow_factory
+        )
+        await send_text(ctx.bot, message.chat.id, categories_text(views, ctx.t))
+
+    @router.message(Command("addcategory", "addincome"))
+    async def add_category(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+        words = _words(command.args)
+        if not words:
+            await send_text(ctx.bot, message.chat.id, ctx.t("categories_usage"))
+            return
+        kind = AccountType.INCOME if command.command == "addincome" else AccountType.EXPENSE
+        category = await directory.add_category(
+            ctx.member.telegram_id,
+            words[0],
+            words[1:],
+            kind=kind,
+            currency=ctx.services.currency,
+            uow_factory=ctx.services.uow_factory,
+        )
+        await send_text(ctx.bot, message.chat.id, ctx.t("category_added", name=category.name))
+
+    @router.message(Command("alias"))
+    async def alias(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+        words = _words(command.args)
+        if len(words) < 2:
+            await send_text(ctx.bot, message.chat.id, ctx.t("categories_usage"))
+            return
+        category = await directory.add_aliases(
+            ctx.member.telegram_id, words[0], words[1:], uow_factory=ctx.services.uow_factory
+        )
+        await send_text(
+            ctx.bot,
+            message.chat.id,
+            ctx.t(
+                "aliases_added",
+                category=account_label(category, ctx.t),
+                aliases=", ".join(words[1:]),
+            ),
+        )
+
+    @router.message(Command("unalias"))
+    async def unalias(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+        word = (command.args or "").strip()
+        if not word:
+            await send_text(ctx.bot, message.chat.id, ctx.t("categories_usage"))
+            return
+        removed = await directory.remove_alias(
+            ctx.member.telegram_id, word, uow_factory=ctx.services.uow_factory
+        )
+        await send_text(
+            ctx.bot,
+            message.chat.id,
+            ctx.t("alias_removed" if removed else "alias_not_found", alias=word),
+        )
+
+    return router

@@ -1,0 +1,161 @@
+"""Reports and views: /today /week /month /year /last /balance /budget(s) (SPEC §4)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from finance_bot.adapters.telegram.context import ChatContext
+from finance_bot.adapters.telegram.formatting import format_money
+from finance_bot.adapters.telegram.presenters import account_label, parse_error_text
+from finance_bot.adapters.telegram.replies import send_text
+from finance_bot.adapters.telegram.report_views import (
+    balance_text,
+    budgets_text,
+    last_text,
+    period_report_text,
+)
+from finance_bot.application.budgets import budget_progress, remove_budget, set_budget
+from finance_bot.application.directory import find_category, list_categories
+from finance_bot.application.household import household_members
+from finance_bot.application.reports import balances, last_transactions, period_report
+from finance_bot.domain.accounts import AccountType
+from finance_bot.domain.commands import ParseError
+from finance_bot.domain.parser import parse_amount
+from finance_bot.domain.periods import PeriodKind
+
+_ME = frozenset({"me", "я", "мне", "мои"})
+_TOTAL = frozenset({"total", "всего", "итого", "общий"})
+_OFF = frozenset({"off", "выкл", "нет", "0"})
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_YEAR = re.compile(r"^(\d{4})$")
+_LAST_DEFAULT, _LAST_MAX = 10, 100
+_KINDS = {
+    "today": PeriodKind.DAY,
+    "week": PeriodKind.WEEK,
+    "month": PeriodKind.MONTH,
+    "year": PeriodKind.YEAR,
+}
+
+
+def _period_arguments(kind: PeriodKind, args: str | None, today: date) -> tuple[date, bool] | None:
+    """The day the period contains, and whether `me` was asked for; None if unreadable."""
+    words = (args or "").lower().split()
+    only_me = bool(words) and words[-1] in _ME
+    if only_me:
+        words = words[:-1]
+    if not words:
+        return today, only_me
+    if len(words) > 1:
+        return None
+    if kind is PeriodKind.MONTH and (match := _MONTH.match(words[0])):
+        year, month = int(match[1]), int(match[2])
+        return (date(year, month, 1), only_me) if 1 <= month <= 12 and year >= 1 else None
+    if kind is PeriodKind.YEAR and (match := _YEAR.match(words[0])):
+        return (date(int(match[1]), 1, 1), only_me) if int(match[1]) >= 1 else None
+    return None
+
+
+def reports_router() -> Router:
+    router = Router(name="reports")
+
+    @router.message(Command(*_KINDS))
+    async def period(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+        kind = _KINDS[command.command]
+        today = ctx.services.local_date(message.date)
+        arguments = _period_arguments(kind, command.args, today)
+        if arguments is None:
+            await send_text(ctx.bot, message.chat.id, ctx.t("report_usage"))
+            return
+        day, only_me = arguments
+        report = await period_report(
+            ctx.member.telegram_id,
+            kind,
+            day,
+            only_me=only_me,
+            today=today,
+            currency=ctx.services.currency,
+            uow_factory=ctx.services.uow_factory,
+        )
+        people = await household_members(
+            ctx.member.telegram_id, uow_factory=ctx.services.uow_factory
+        )
+        members = {person.telegram_id: person for person in people}
+        await send_text(ctx.bot, message.chat.id, period_report_text(report, members, ctx.t))
+
+    @router.message(Command("last"))
+    async def last(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+        words = (command.args or "").lower().split()
+        only_me = bool(words) and words[-1] in _ME
+        count_word = words[0] if words and words[0] not in _ME else ""
+        limit = int(count_word) if count_word.isascii() and count_word.isdigit() else _LAST_DEFAULT
+        limit = max(1, min(limit, _LAST_MAX))
+        lines, names = await last_transactions(
+            ctx.member.telegram_id, limit, only_me=only_me, uow_factory=ctx.services.uow_factory
+        )
+        await send_text(ctx.bot, message.chat.id, last_text(lines, names, ctx.t))
+
+    @router.message(Command("balance"))
+    async def balance(message: Message, ctx: ChatContext) -> None:
+        view = await balances(
+            ctx.member.telegram_id,
+            currency=ctx.services.currency,
+            uow_factory=ctx.services.uow_factory,
+        )
+        await send_text(ctx.bot, message.chat.id, balance_text(view, ctx.t))
+
+    @router.message(Command("budgets"))
+    async def budgets(message: Message, ctx: ChatContext) -> None:
+        today = ctx.services.local_date(message.date)
+        lines = await budget_progress(
+            ctx.member.telegram_id, today, today=today, uow_factory=ctx.services.uow_factory
+        )
+        categories = await list_categories(
+            ctx.member.telegram_id, uow_factory=ctx.services.uow_factory
+        )
+        names = {view.category.id: view.category for view in categories}
+        await send_text(ctx.bot, message.chat.id, budgets_text(lines, names, today, ctx.t))
+
+    @router.message(Command("budget"))
+    async def budget(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+        words = (command.args or "").split()
+        if len(words) < 2:
+            await send_text(ctx.bot, message.chat.id, ctx.t("budget_usage"))
+            return
+        *name_words, amount_word = words
+        name = " ".join(name_words)
+        category = None
+        if name.lower() not in _TOTAL:
+            category = await find_category(
+                ctx.member.telegram_id,
+                name,
+                AccountType.EXPENSE,
+                uow_factory=ctx.services.uow_factory,
+            )
+        label = account_label(category, ctx.t) if category is not None else ctx.t("budget_total")
+        category_id = category.id if category is not None else None
+        if amount_word.lower() in _OFF:
+            removed = await remove_budget(
+                ctx.member.telegram_id, category_id, uow_factory=ctx.services.uow_factory
+            )
+            key = "budget_removed" if removed else "budget_not_found"
+            await send_text(ctx.bot, message.chat.id, ctx.t(key, category=label))
+            return
+        limit = parse_amount(amount_word, ctx.services.currency)
+        if isinstance(limit, ParseError):
+            await send_text(ctx.bot, message.chat.id, parse_error_text(limit, ctx.t))
+            return
+        await set_budget(
+            ctx.member.telegram_id, category_id, limit, uow_factory=ctx.services.uow_factory
+        )
+        await send_text(
+            ctx.bot,
+            message.chat.id,
+            ctx.t("budget_set", category=label, limit=format_money(limit, ctx.t.language)),
+        )
+
+    return router
