@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from finance_bot.adapters.logs import configure_logging
 from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.adapters.postgres.migrations import migrate
-from finance_bot.adapters.logs import configure_logging
 from finance_bot.bootstrap import database, run_bot
 from finance_bot.config import Settings
 

@@ -6,6 +6,7 @@ people off the whitelist get one "access denied" reply and nothing is read or wr
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, 
 
 from finance_bot.adapters.telegram.i18n import Catalog, Translator, resolve_language
 from finance_bot.adapters.telegram.presenters import error_text
+from finance_bot.adapters.transient import is_transient
 from finance_bot.application.household import join_household
 from finance_bot.domain.errors import LedgerRuleViolation
 from finance_bot.ports.clock import Clock, IdSource
@@ -107,6 +109,14 @@ class MemberContext(BaseMiddleware):
             # A refused request: say why; nothing was written (the unit of work rolled back).
             await _reply(bot, event, error_text(refused, t))
             return None
+        except Exception as error:
+            if is_transient(error):
+                raise  # the polling loop retries the whole update
+            # A bug: the unit of work rolled back. Tell the person, then let the polling
+            # loop log it and move on.
+            with contextlib.suppress(Exception):
+                await _reply(bot, event, t("something_went_wrong"))
+            raise
 
     async def _deny(self, bot: Bot, update: Update, user: User) -> None:
         log.info("access denied", extra={"telegram_id": user.id})

@@ -49,10 +49,11 @@ async def confirmation_reply(
     with_category = transaction.kind in (TransactionKind.EXPENSE, TransactionKind.INCOME)
     keyboard = confirmation_keyboard(transaction.number, t, with_category=with_category)
     text = confirmation(view, t, today=today)
-    category = next(a for a in view.names.values() if a.type.is_category)
-    if unknown_word is not None:
-        text += "\n" + unknown_category_notice(unknown_word, category, t)
-    if learned_alias is not None:
+    categories = [a for a in view.names.values() if a.type.is_category]
+    if unknown_word is not None and categories:
+        text += "\n" + unknown_category_notice(unknown_word, categories[0], t)
+    if learned_alias is not None and categories:
+        category = categories[0]
         text += "\n" + t("learned_alias", alias=learned_alias, category=account_label(category, t))
     return text, keyboard
 
