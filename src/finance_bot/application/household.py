@@ -23,21 +23,22 @@ async def join_household(
     currency: str,
     uow_factory: UnitOfWorkFactory,
     display_name: str | None = None,
+    telegram_language: str | None = None,
 ) -> Member:
     """Make a whitelisted person a member, creating the household on the first join.
 
     Everyone on the whitelist shares one household. Called on every message: an existing
-    member is returned as is (their display name refreshed if it changed).
+    member is returned as is, their Telegram name and language refreshed if they changed.
     """
     async with uow_factory() as uow:
         existing = await uow.directory.member(telegram_id)
-        if existing is not None and display_name in (None, existing.display_name):
-            return existing
+        profile = (display_name, telegram_language)
         if existing is not None:
-            assert display_name is not None
-            await uow.directory.set_display_name(telegram_id, display_name)
+            if profile == (existing.display_name, existing.telegram_language):
+                return existing
+            await uow.directory.set_profile(telegram_id, *profile)
             await uow.commit()
-            return replace(existing, display_name=display_name)
+            return replace(existing, display_name=display_name, telegram_language=telegram_language)
         await uow.directory.lock_households()
         existing = await uow.directory.member(telegram_id)  # joined while we waited
         if existing is not None:
@@ -46,8 +47,7 @@ async def join_household(
         if household_id is None:
             household_id = await found_household(uow, language=language, currency=currency)
         await enroll(uow, telegram_id, household_id, language=language, currency=currency)
-        if display_name is not None:
-            await uow.directory.set_display_name(telegram_id, display_name)
+        await uow.directory.set_profile(telegram_id, *profile)
         member = await require_member(uow, telegram_id)
         await uow.commit()
         return member

@@ -16,6 +16,7 @@ class Member:
     language: str | None
     default_account_id: int | None
     display_name: str | None = None  # the person's Telegram first name, for reports
+    telegram_language: str | None = None  # Telegram's language code for them, as last seen
 
 
 @dataclass(frozen=True, slots=True)

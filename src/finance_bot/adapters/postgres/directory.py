@@ -39,7 +39,8 @@ class PostgresDirectory:
 
     async def member(self, telegram_id: int) -> Member | None:
         row = await self._connection.fetchrow(
-            "SELECT telegram_id, household_id, language, default_account_id, display_name"
+            "SELECT telegram_id, household_id, language, default_account_id, display_name,"
+            " telegram_language"
             " FROM members WHERE telegram_id = $1",
             telegram_id,
         )
@@ -47,7 +48,8 @@ class PostgresDirectory:
 
     async def members(self, household_id: int) -> list[Member]:
         rows = await self._connection.fetch(
-            "SELECT telegram_id, household_id, language, default_account_id, display_name"
+            "SELECT telegram_id, household_id, language, default_account_id, display_name,"
+            " telegram_language"
             " FROM members WHERE household_id = $1 ORDER BY created_at, telegram_id",
             household_id,
         )
@@ -66,11 +68,14 @@ class PostgresDirectory:
             "UPDATE members SET language = $2 WHERE telegram_id = $1", telegram_id, language
         )
 
-    async def set_display_name(self, telegram_id: int, display_name: str) -> None:
+    async def set_profile(
+        self, telegram_id: int, display_name: str | None, telegram_language: str | None
+    ) -> None:
         await self._connection.execute(
-            "UPDATE members SET display_name = $2 WHERE telegram_id = $1",
+            "UPDATE members SET display_name = $2, telegram_language = $3 WHERE telegram_id = $1",
             telegram_id,
             display_name,
+            telegram_language,
         )
 
     async def set_default_account(self, telegram_id: int, account_id: int) -> None:

@@ -96,6 +96,7 @@ class MemberContext(BaseMiddleware):
             currency=services.currency,
             uow_factory=services.uow_factory,
             display_name=user.first_name,
+            telegram_language=user.language_code,
         )
         language = resolve_language(member.language, user.language_code, services.fallback_language)
         t = services.catalog.translator(language)

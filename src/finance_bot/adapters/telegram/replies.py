@@ -68,7 +68,9 @@ async def send_budget_alerts(ctx: ChatContext, alerts: tuple[BudgetAlert, ...]) 
         for view in await list_categories(telegram_id, uow_factory=services.uow_factory)
     }
     for member in await household_members(telegram_id, uow_factory=services.uow_factory):
-        language = resolve_language(member.language, None, services.fallback_language)
+        language = resolve_language(
+            member.language, member.telegram_language, services.fallback_language
+        )
         t = services.catalog.translator(language)
         for alert in alerts:
             category = categories.get(alert.category_id) if alert.category_id else None

@@ -13,6 +13,7 @@ CREATE TABLE members (
     household_id bigint NOT NULL,
     language     text,
     display_name text,
+    telegram_language text,  -- the language Telegram reports for them, when not chosen
     created_at   timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT members_pk PRIMARY KEY (telegram_id),
     CONSTRAINT members_household_uq UNIQUE (telegram_id, household_id),

@@ -16,11 +16,12 @@ from finance_bot.domain.accounts import AccountType
 _SHARED = frozenset({"shared", "общий", "общая", "общее"})
 
 
-def _words(args: str | None) -> list[str]:
-    """Comma-separated when commas are used (so multi-word aliases work), else words."""
-    text = (args or "").strip()
-    separator = "," if "," in text else None
-    return [part.strip() for part in text.split(separator) if part.strip()]
+def _name_and_aliases(args: str | None) -> tuple[str, list[str]]:
+    """The first word names the category; the rest are aliases, split by commas when the
+    person uses commas (so an alias may be several words), else by spaces."""
+    name, _, rest = (args or "").strip().partition(" ")
+    separator = "," if "," in rest else None
+    return name, [part.strip() for part in rest.split(separator) if part.strip()]
 
 
 def directory_router() -> Router:
@@ -84,15 +85,15 @@ def directory_router() -> Router:
 
     @router.message(Command("addcategory", "addincome"))
     async def add_category(message: Message, command: CommandObject, ctx: ChatContext) -> None:
-        words = _words(command.args)
-        if not words:
+        name, aliases = _name_and_aliases(command.args)
+        if not name:
             await send_text(ctx.bot, message.chat.id, ctx.t("categories_usage"))
             return
         kind = AccountType.INCOME if command.command == "addincome" else AccountType.EXPENSE
         category = await directory.add_category(
             ctx.member.telegram_id,
-            words[0],
-            words[1:],
+            name,
+            aliases,
             kind=kind,
             currency=ctx.services.currency,
             uow_factory=ctx.services.uow_factory,
@@ -101,12 +102,12 @@ def directory_router() -> Router:
 
     @router.message(Command("alias"))
     async def alias(message: Message, command: CommandObject, ctx: ChatContext) -> None:
-        words = _words(command.args)
-        if len(words) < 2:
+        name, aliases = _name_and_aliases(command.args)
+        if not aliases:
             await send_text(ctx.bot, message.chat.id, ctx.t("categories_usage"))
             return
         category = await directory.add_aliases(
-            ctx.member.telegram_id, words[0], words[1:], uow_factory=ctx.services.uow_factory
+            ctx.member.telegram_id, name, aliases, uow_factory=ctx.services.uow_factory
         )
         await send_text(
             ctx.bot,
@@ -114,7 +115,7 @@ def directory_router() -> Router:
             ctx.t(
                 "aliases_added",
                 category=account_label(category, ctx.t),
-                aliases=", ".join(words[1:]),
+                aliases=", ".join(aliases),
             ),
         )
 
