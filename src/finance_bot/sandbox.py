@@ -1,0 +1,114 @@
+"""`finance-bot sandbox`: the whole bot, offline, chatting in the terminal.
+
+A fake Bot API server runs on 127.0.0.1 and the real bot long-polls it over HTTP, so
+everything from parsing to the ledger is the real thing. The books live in an embedded
+PostgreSQL under DATA_DIR/sandbox — never in the household's real database.
+Type lines as you would in Telegram; `!N` presses button N of the last message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from finance_bot.adapters.telegram.fake_api import ApiCall, FakeTelegram
+from finance_bot.bootstrap import application, chat
+from finance_bot.config import Settings
+
+SANDBOX_USER_ID = 1
+SANDBOX_TOKEN = "4242:sandbox"
+_PROMPT = "> "
+
+
+class Transcript:
+    """Prints what the bot sends, numbering the buttons of the latest message."""
+
+    def __init__(self, fake: FakeTelegram, out: TextIO) -> None:
+        self._fake = fake
+        self._out = out
+        self.buttons: list[tuple[int, str]] = []  # (message id, callback data)
+
+    def __call__(self, call: ApiCall) -> None:
+        if call.status != 200 or call.method not in ("sendMessage", "editMessageText",
+                                                     "editMessageReplyMarkup"):  # fmt: skip
+            return
+        params: dict[str, Any] = call.params
+        text = params.get("text")
+        if text:
+            self._out.write(f"{text}\n")
+        markup = params.get("reply_markup") or {}
+        rows = markup.get("inline_keyboard") or []
+        message_id = int(params.get("message_id") or 0)
+        if not message_id:  # a new message: the fake knows the id it gave it
+            message_id = self._fake.messages_to(int(params["chat_id"]))[-1]["message_id"]
+        if rows:
+            self.buttons = []
+            labels = []
+            for row in rows:
+                for button in row:
+                    self.buttons.append((message_id, button["callback_data"]))
+                    labels.append(f"[{len(self.buttons)}] {button['text']}")
+            self._out.write("  ".join(labels) + "\n")
+        self._out.flush()
+
+
+async def run_sandbox(
+    settings: Settings, *, read_line: Callable[[], str] = input, out: TextIO = sys.stdout
+) -> None:
+    fake = FakeTelegram(bot_id=4242, bot_username="finance_sandbox_bot")
+    await fake.start()
+    transcript = Transcript(fake, out)
+    fake.on_call(transcript)
+    sandbox = settings.model_copy(
+        update={
+            "data_dir": settings.data_dir / "sandbox",
+            "database_url": None,
+            "whitelist_telegram_ids": (SANDBOX_USER_ID,),
+        }
+    )
+    try:
+        async with (
+            application(sandbox) as app,
+            chat(app, token=SANDBOX_TOKEN, api_base=fake.base_url) as bot,
+        ):
+            polling = asyncio.create_task(bot.run())
+            out.write("finance-bot sandbox — type “250 кафе”, /help; !N presses a button; "
+                      "Ctrl-D quits\n")  # fmt: skip
+            await _converse(fake, transcript, read_line, out, sandbox.bot_language)
+            bot.poller.stop()
+            await polling
+    finally:
+        await fake.stop()
+
+
+async def _converse(
+    fake: FakeTelegram, transcript: Transcript, read_line: Callable[[], str], out: TextIO,
+    language: str,
+) -> None:  # fmt: skip
+    loop = asyncio.get_running_loop()
+    while True:
+        out.write(_PROMPT)
+        out.flush()
+        try:
+            line = (await loop.run_in_executor(None, read_line)).strip()
+        except EOFError:
+            out.write("\n")
+            return
+        if not line:
+            continue
+        if line.startswith("!") and line[1:].isdigit():
+            index = int(line[1:]) - 1
+            if not 0 <= index < len(transcript.buttons):
+                out.write("no such button\n")
+                continue
+            message_id, data = transcript.buttons[index]
+            update_id = fake.press_button(SANDBOX_USER_ID, message_id, data)
+        else:
+            update_id = fake.send_text(
+                SANDBOX_USER_ID, line, language_code=language, first_name="You"
+            )
+        with contextlib.suppress(TimeoutError):
+            await fake.wait_for(lambda: fake.confirmed_offset > update_id, timeout=30)

@@ -1,0 +1,34 @@
+"""`finance-bot sandbox`: the whole bot offline, chatted with through the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.postgres
+
+
+async def test_sandbox_chats_in_the_terminal_with_buttons(tmp_path: Path) -> None:
+    environment = {
+        key: value for key, value in os.environ.items() if key != "DATABASE_URL"
+    }  # the sandbox never touches a real database anyway
+    environment.update(DATA_DIR=str(tmp_path), LOG_LEVEL="WARNING", BOT_LANGUAGE="ru")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "finance_bot", "sandbox",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=environment,
+    )  # fmt: skip
+    lines = "250 кафе\n!2\n!3\n/balance\n!9\n"
+    out, err = await asyncio.wait_for(process.communicate(lines.encode()), timeout=120)
+    transcript = out.decode()
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert "#1 −250,00\u00a0₴ · кафе · карта" in transcript
+    assert "[1] Отменить  [2] Категория" in transcript
+    assert "#3 −250,00\u00a0₴ · кофе · карта" in transcript  # re-filed by button [3]
+    assert "карта: −250,00\u00a0₴" in transcript
+    assert "no such button" in transcript
+    assert (tmp_path / "sandbox" / "pgdata").is_dir()
