@@ -110,5 +110,10 @@ async def _converse(
             update_id = fake.send_text(
                 SANDBOX_USER_ID, line, language_code=language, first_name="You"
             )
-        with contextlib.suppress(TimeoutError):
-            await fake.wait_for(lambda: fake.confirmed_offset > update_id, timeout=30)
+        await _handled(fake, update_id)
+
+
+async def _handled(fake: FakeTelegram, update_id: int) -> None:
+    """Wait until the bot acknowledged the update: its replies have been printed."""
+    with contextlib.suppress(TimeoutError):
+        await fake.wait_for(lambda: fake.confirmed_offset > update_id, timeout=30)

@@ -42,6 +42,9 @@ CORRUPTIONS: dict[str, str] = {
     " WHERE id = (SELECT min(id) FROM postings WHERE transaction_id = '{transfer}')",
     "cached_balance_differs_from_postings": "UPDATE account_balances"
     " SET balance_minor = balance_minor + 1 WHERE account_id = {card}",
+    "category_totals_differ_from_postings": "UPDATE category_day_totals"
+    " SET debit_minus_credit_minor = debit_minus_credit_minor + 1"
+    " WHERE account_id = {cafe}",
     "balance_without_account": "INSERT INTO account_balances VALUES (987654321, 0)",
     "transaction_without_household_or_author": "UPDATE transactions"
     " SET author_telegram_id = 1 WHERE id = '{expense}'",

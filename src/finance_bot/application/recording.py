@@ -53,36 +53,29 @@ async def build_transaction(
     transaction_id = ids.new_id()
     household_id, author = member.household_id, member.telegram_id
     booked_on, note, tags, amount = command.booked_on, command.note, command.tags, command.amount
-    if isinstance(command, RecordExpense):
-        account = await _usable_account(uow, member, command.account_id)
-        category = await _category(uow, member, command.category_id, AccountType.EXPENSE)
-        return transactions.expense(
+    if isinstance(command, RecordExpense | RecordIncome):
+        kind = AccountType.EXPENSE if isinstance(command, RecordExpense) else AccountType.INCOME
+        account_id = _chosen(command.account_id, member)
+        known = await uow.directory.accounts_by_id(
+            [account_id] + ([command.category_id] if command.category_id is not None else [])
+        )
+        account = _usable_account(known.get(account_id), account_id, member)
+        category = await _category(uow, member, command.category_id, kind, known)
+        make = transactions.expense if kind is AccountType.EXPENSE else transactions.income
+        return make(
             id=transaction_id,
             household_id=household_id,
             author_telegram_id=author,
             booked_on=booked_on,
             amount=amount,
-            from_account_id=account.id,
+            account_id=account.id,
             category_id=category.id,
             note=note,
             tags=tags,
         )
-    if isinstance(command, RecordIncome):
-        account = await _usable_account(uow, member, command.account_id)
-        category = await _category(uow, member, command.category_id, AccountType.INCOME)
-        return transactions.income(
-            id=transaction_id,
-            household_id=household_id,
-            author_telegram_id=author,
-            booked_on=booked_on,
-            amount=amount,
-            to_account_id=account.id,
-            category_id=category.id,
-            note=note,
-            tags=tags,
-        )
-    source = await _usable_account(uow, member, command.from_account_id)
-    target = await _usable_account(uow, member, command.to_account_id)
+    known = await uow.directory.accounts_by_id([command.from_account_id, command.to_account_id])
+    source = _usable_account(known.get(command.from_account_id), command.from_account_id, member)
+    target = _usable_account(known.get(command.to_account_id), command.to_account_id, member)
     if source.id == target.id:
         raise SameAccountTransfer("a transfer needs two different accounts")
     return transactions.transfer(
@@ -99,40 +92,50 @@ async def build_transaction(
 
 
 async def post(uow: UnitOfWork, transaction: Transaction) -> Recorded:
-    """Number, lock and store a transaction; check budgets if it is spending."""
-    number = await uow.ledger.next_number(transaction.household_id)
+    """Number and store a transaction; check budgets if it is spending."""
+    number = await uow.ledger.add(transaction)
+    if number is None:
+        # The client-made id is known: "exists" is as good as "created", nothing is written.
+        existing = await uow.ledger.get(transaction.id)
+        assert existing is not None
+        assert existing.number is not None
+        return Recorded(transaction_id=existing.id, number=existing.number, replayed=True)
     numbered = replace(transaction, number=number)
-    await uow.ledger.lock_accounts(sorted({p.account_id for p in transaction.postings}))
-    await uow.ledger.add(numbered)
     alerts = await crossed_thresholds(uow, numbered)
     return Recorded(transaction_id=numbered.id, number=number, alerts=alerts)
 
 
-async def _usable_account(uow: UnitOfWork, member: Member, account_id: int | None) -> Account:
+def _chosen(account_id: int | None, member: Member) -> int:
     chosen = account_id if account_id is not None else member.default_account_id
-    account = await uow.directory.account(chosen) if chosen is not None else None
+    if chosen is None:
+        raise UnknownAccount("")
+    return chosen
+
+
+def _usable_account(account: Account | None, account_id: int, member: Member) -> Account:
     if (
         account is None
         or account.household_id != member.household_id
         or account.type.is_category
         or not visible_to(account, member.telegram_id)
     ):
-        raise UnknownAccount(str(chosen))
+        raise UnknownAccount(str(account_id))
     if account.archived:
         raise AccountArchived(account.name)
     return account
 
 
 async def _category(
-    uow: UnitOfWork, member: Member, category_id: int | None, kind: AccountType
-) -> Account:
+    uow: UnitOfWork, member: Member, category_id: int | None, kind: AccountType,
+    known: dict[int, Account],
+) -> Account:  # fmt: skip
     if category_id is None:
         code = OTHER_EXPENSE if kind is AccountType.EXPENSE else OTHER_INCOME
         for account in await uow.directory.accounts(member.household_id):
             if account.type is kind and account.code == code:
                 return account
         raise UnknownCategory(code)
-    category = await uow.directory.account(category_id)
+    category = known.get(category_id)
     if category is None or category.household_id != member.household_id:
         raise UnknownCategory(str(category_id))
     if category.type is not kind:

@@ -113,27 +113,29 @@ class Transaction:
 
 def expense(
     *, id: UUID, household_id: int, author_telegram_id: int, booked_on: date, amount: Money,
-    from_account_id: int, category_id: int, note: str = "", tags: tuple[str, ...] = (),
+    account_id: int, category_id: int, note: str = "", tags: tuple[str, ...] = (),
 ) -> Transaction:  # fmt: skip
+    """Money leaves an account (credit) into an expense category (debit)."""
     return Transaction(
         id=id, household_id=household_id, author_telegram_id=author_telegram_id,
         kind=TransactionKind.EXPENSE, booked_on=booked_on, note=note, tags=tags,
         postings=(
             Posting(category_id, Direction.DEBIT, amount),
-            Posting(from_account_id, Direction.CREDIT, amount),
+            Posting(account_id, Direction.CREDIT, amount),
         ),
     )  # fmt: skip
 
 
 def income(
     *, id: UUID, household_id: int, author_telegram_id: int, booked_on: date, amount: Money,
-    to_account_id: int, category_id: int, note: str = "", tags: tuple[str, ...] = (),
+    account_id: int, category_id: int, note: str = "", tags: tuple[str, ...] = (),
 ) -> Transaction:  # fmt: skip
+    """Money enters an account (debit) from an income category (credit)."""
     return Transaction(
         id=id, household_id=household_id, author_telegram_id=author_telegram_id,
         kind=TransactionKind.INCOME, booked_on=booked_on, note=note, tags=tags,
         postings=(
-            Posting(to_account_id, Direction.DEBIT, amount),
+            Posting(account_id, Direction.DEBIT, amount),
             Posting(category_id, Direction.CREDIT, amount),
         ),
     )  # fmt: skip

@@ -21,16 +21,12 @@ from finance_bot.ports.records import (
 
 
 class LedgerRepository(Protocol):
-    async def next_number(self, household_id: int) -> int:
-        """Allocate the household's next transaction number; locks the household row."""
-        ...
+    async def add(self, transaction: Transaction) -> int | None:
+        """Number and store a transaction with its postings; return its number.
 
-    async def lock_accounts(self, account_ids: Sequence[int]) -> None:
-        """Lock accounts in ascending id order, the one global order every writer uses."""
-        ...
-
-    async def add(self, transaction: Transaction) -> bool:
-        """Store a numbered transaction; False (and nothing written) if its id exists."""
+        None (and nothing written) when a transaction with its id exists already. Numbering
+        locks the household's counter: the first lock of every ledger write.
+        """
         ...
 
     async def get(self, transaction_id: UUID) -> Transaction | None: ...
@@ -81,6 +77,10 @@ class DirectoryRepository(Protocol):
     ) -> Account: ...  # fmt: skip
 
     async def account(self, account_id: int) -> Account | None: ...
+
+    async def accounts_by_id(self, account_ids: Sequence[int]) -> dict[int, Account]:
+        """The accounts that exist among these ids, in one round trip."""
+        ...
 
     async def accounts(self, household_id: int, *, include_archived: bool = False) -> list[Account]:
         """Every account and category of the household."""

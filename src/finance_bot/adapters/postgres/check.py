@@ -71,6 +71,32 @@ _RULES: dict[str, str] = {
                        FROM postings GROUP BY account_id) s ON s.account_id = a.id
          WHERE b.balance_minor IS DISTINCT FROM COALESCE(s.total, 0)
     """,
+    "category_totals_differ_from_postings": """
+        SELECT COALESCE(k.household_id, s.household_id) || ' ' ||
+               COALESCE(k.booked_on, s.booked_on) || ' account ' ||
+               COALESCE(k.account_id, s.account_id) || ' (kept ' ||
+               COALESCE(k.total::text, 'none') || ', postings ' ||
+               COALESCE(s.total::text, 'none') || ')'
+          FROM (SELECT household_id, booked_on, account_id, author_telegram_id, currency,
+                       debit_minus_credit_minor AS total
+                  FROM category_day_totals WHERE debit_minus_credit_minor <> 0) k
+          FULL JOIN (
+                SELECT t.household_id, t.booked_on, p.account_id, t.author_telegram_id,
+                       p.currency,
+                       sum(CASE p.direction WHEN 'debit' THEN p.amount_minor
+                                            ELSE -p.amount_minor END) AS total
+                  FROM transactions t
+                  JOIN postings p ON p.transaction_id = t.id
+                  JOIN accounts a ON a.id = p.account_id
+                 WHERE a.type IN ('income', 'expense') AND t.kind <> 'reversal'
+                   AND t.voided_by_transaction_id IS NULL
+                 GROUP BY 1, 2, 3, 4, 5
+                HAVING sum(CASE p.direction WHEN 'debit' THEN p.amount_minor
+                                            ELSE -p.amount_minor END) <> 0) s
+            ON (k.household_id, k.booked_on, k.account_id, k.author_telegram_id, k.currency)
+             = (s.household_id, s.booked_on, s.account_id, s.author_telegram_id, s.currency)
+         WHERE k.total IS DISTINCT FROM s.total
+    """,
     "balance_without_account": """
         SELECT b.account_id::text FROM account_balances b
          WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = b.account_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -106,6 +107,13 @@ class PostgresDirectory:
             f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = $1", account_id
         )
         return _account(row) if row else None
+
+    async def accounts_by_id(self, account_ids: Sequence[int]) -> dict[int, Account]:
+        rows = await self._connection.fetch(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::bigint[])",
+            list(account_ids),
+        )
+        return {row["id"]: _account(row) for row in rows}
 
     async def accounts(self, household_id: int, *, include_archived: bool = False) -> list[Account]:
         rows = await self._connection.fetch(

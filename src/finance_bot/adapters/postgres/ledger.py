@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -16,59 +15,45 @@ class PostgresLedger:
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
 
-    async def next_number(self, household_id: int) -> int:
-        # The household row is the first lock every ledger write takes (docs/adr/0001).
-        number: int = await self._connection.fetchval(
-            """
-            UPDATE households SET last_transaction_number = last_transaction_number + 1
-             WHERE id = $1 RETURNING last_transaction_number
-            """,
-            household_id,
-        )
-        return number
-
-    async def lock_accounts(self, account_ids: Sequence[int]) -> None:
-        await self._connection.execute(
-            """
-            SELECT 1 FROM account_balances
-             WHERE account_id = ANY($1::bigint[])
-             ORDER BY account_id FOR UPDATE
-            """,
-            sorted(account_ids),
-        )
-
-    async def add(self, transaction: Transaction) -> bool:
-        if transaction.number is None:
-            raise ValueError("a transaction is numbered before it is stored")
-        inserted = await self._connection.fetchval(
-            """
-            INSERT INTO transactions
-                (id, household_id, number, author_telegram_id, kind, booked_on, note, tags,
-                 voids_transaction_id)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-            ON CONFLICT (id) DO NOTHING
-            RETURNING true
-            """,
-            transaction.id, transaction.household_id, transaction.number,
-            transaction.author_telegram_id, transaction.kind.value, transaction.booked_on,
-            transaction.note, list(transaction.tags), transaction.voids_transaction_id,
-        )  # fmt: skip
-        if not inserted:
-            return False
-        # Ascending account order: the balance rows are locked in the global order.
+    async def add(self, transaction: Transaction) -> int | None:
+        # One statement numbers and stores the transaction with its postings. The UPDATE of
+        # the household row is the first lock every ledger write takes; the postings go in
+        # ascending account order, so the balance rows their trigger updates are locked in
+        # one global order too: writers queue, never deadlock (docs/adr/0001).
         postings = sorted(transaction.postings, key=lambda p: p.account_id)
-        await self._connection.executemany(
+        number: int | None = await self._connection.fetchval(
             """
-            INSERT INTO postings (transaction_id, account_id, direction, amount_minor, currency)
-            VALUES ($1, $2, $3, $4, $5)
+            WITH numbered AS (
+                UPDATE households SET last_transaction_number = last_transaction_number + 1
+                 WHERE id = $2
+                   AND NOT EXISTS (SELECT 1 FROM transactions WHERE id = $1)
+                RETURNING last_transaction_number AS number
+            ), stored AS (
+                INSERT INTO transactions
+                    (id, household_id, number, author_telegram_id, kind, booked_on, note, tags,
+                     voids_transaction_id)
+                SELECT $1, $2, number, $3, $4, $5, $6, $7, $8 FROM numbered
+                RETURNING id, number
+            ), legs AS (
+                INSERT INTO postings (transaction_id, account_id, direction, amount_minor,
+                                      currency)
+                SELECT stored.id, leg.account_id, leg.direction::posting_direction,
+                       leg.amount_minor, leg.currency
+                  FROM stored,
+                       unnest($9::bigint[], $10::text[], $11::bigint[], $12::text[])
+                           WITH ORDINALITY
+                           AS leg(account_id, direction, amount_minor, currency, position)
+                 ORDER BY leg.position
+            )
+            SELECT number FROM stored
             """,
-            [
-                (transaction.id, p.account_id, p.direction.value, p.amount.amount_minor,
-                 p.amount.currency)
-                for p in postings
-            ],
+            transaction.id, transaction.household_id, transaction.author_telegram_id,
+            transaction.kind.value, transaction.booked_on, transaction.note,
+            list(transaction.tags), transaction.voids_transaction_id,
+            [p.account_id for p in postings], [p.direction.value for p in postings],
+            [p.amount.amount_minor for p in postings], [p.amount.currency for p in postings],
         )  # fmt: skip
-        return True
+        return number
 
     async def get(self, transaction_id: UUID) -> Transaction | None:
         row = await self._connection.fetchrow(

@@ -142,6 +142,24 @@ CREATE TABLE idempotency_keys (
     CONSTRAINT idempotency_keys_pk PRIMARY KEY (key)
 );
 
+-- What live transactions (neither voided nor reversals) put on each category, per day and
+-- author: the read side of reports and budgets, kept by triggers like the balance cache,
+-- so a month report reads a few hundred rows instead of every posting of the month.
+CREATE TABLE category_day_totals (
+    household_id       bigint NOT NULL,
+    booked_on          date NOT NULL,
+    account_id         bigint NOT NULL,
+    author_telegram_id bigint NOT NULL,
+    currency           char(3) NOT NULL,
+    debit_minus_credit_minor bigint NOT NULL,
+    CONSTRAINT category_day_totals_pk
+        PRIMARY KEY (household_id, booked_on, account_id, author_telegram_id, currency),
+    CONSTRAINT category_day_totals_account_fk
+        FOREIGN KEY (account_id, household_id) REFERENCES accounts (id, household_id),
+    CONSTRAINT category_day_totals_author_fk FOREIGN KEY (author_telegram_id, household_id)
+        REFERENCES members (telegram_id, household_id)
+);
+
 CREATE TABLE budgets (
     household_id bigint NOT NULL,
     category_id  bigint,
@@ -219,7 +237,7 @@ CREATE TRIGGER accounts_no_truncate BEFORE TRUNCATE ON accounts
 CREATE FUNCTION ledger_balance_by_postings_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF pg_trigger_depth() < 2 THEN
-        RAISE EXCEPTION 'account balances change only by posting'
+        RAISE EXCEPTION '% changes only by posting', TG_TABLE_NAME
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     RETURN NEW;
@@ -357,26 +375,67 @@ CREATE CONSTRAINT TRIGGER transactions_well_formed AFTER INSERT OR UPDATE ON tra
 -- later, and belongs to an account of the transaction's household. It then moves the
 -- account's cached balance.
 CREATE FUNCTION ledger_apply_posting() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    tx           transactions%ROWTYPE;
+    account_kind account_type;
+    signed       bigint := CASE NEW.direction WHEN 'debit' THEN NEW.amount_minor
+                                              ELSE -NEW.amount_minor END;
 BEGIN
-    IF NOT EXISTS (
-        SELECT 1 FROM transactions
-         WHERE id = NEW.transaction_id AND xmin = pg_current_xact_id()::xid
-    ) THEN
+    SELECT * INTO tx FROM transactions
+     WHERE id = NEW.transaction_id AND xmin = pg_current_xact_id()::xid;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'postings of transaction % can only be written with it',
             NEW.transaction_id USING ERRCODE = 'integrity_constraint_violation';
     END IF;
-    IF NOT EXISTS (
-        SELECT 1 FROM transactions t JOIN accounts a ON a.household_id = t.household_id
-         WHERE t.id = NEW.transaction_id AND a.id = NEW.account_id
-    ) THEN
+    SELECT type INTO account_kind FROM accounts
+     WHERE id = NEW.account_id AND household_id = tx.household_id;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'posting to account % of another household', NEW.account_id
             USING ERRCODE = 'foreign_key_violation';
     END IF;
-    UPDATE account_balances
-       SET balance_minor = balance_minor
-           + CASE NEW.direction WHEN 'debit' THEN NEW.amount_minor ELSE -NEW.amount_minor END
+    UPDATE account_balances SET balance_minor = balance_minor + signed
      WHERE account_id = NEW.account_id;
+    IF account_kind IN ('income', 'expense') AND tx.kind <> 'reversal' THEN
+        INSERT INTO category_day_totals AS d
+            (household_id, booked_on, account_id, author_telegram_id, currency,
+             debit_minus_credit_minor)
+        VALUES (tx.household_id, tx.booked_on, NEW.account_id, tx.author_telegram_id,
+                NEW.currency, signed)
+        ON CONFLICT (household_id, booked_on, account_id, author_telegram_id, currency)
+        DO UPDATE SET debit_minus_credit_minor =
+            d.debit_minus_credit_minor + EXCLUDED.debit_minus_credit_minor;
+    END IF;
     RETURN NEW;
 END $$;
 CREATE TRIGGER postings_apply AFTER INSERT ON postings
     FOR EACH ROW EXECUTE FUNCTION ledger_apply_posting();
+
+-- A voided transaction leaves the category totals (its reversal never entered them).
+CREATE FUNCTION ledger_roll_out_voided() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO category_day_totals AS d
+        (household_id, booked_on, account_id, author_telegram_id, currency,
+         debit_minus_credit_minor)
+    SELECT NEW.household_id, NEW.booked_on, p.account_id, NEW.author_telegram_id, p.currency,
+           -sum(CASE p.direction WHEN 'debit' THEN p.amount_minor ELSE -p.amount_minor END)
+      FROM postings p JOIN accounts a ON a.id = p.account_id
+     WHERE p.transaction_id = NEW.id AND a.type IN ('income', 'expense')
+     GROUP BY p.account_id, p.currency
+    ON CONFLICT (household_id, booked_on, account_id, author_telegram_id, currency)
+    DO UPDATE SET debit_minus_credit_minor =
+        d.debit_minus_credit_minor + EXCLUDED.debit_minus_credit_minor;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER transactions_roll_out_voided AFTER UPDATE OF voided_by_transaction_id
+    ON transactions FOR EACH ROW
+    WHEN (OLD.voided_by_transaction_id IS NULL AND NEW.voided_by_transaction_id IS NOT NULL)
+    EXECUTE FUNCTION ledger_roll_out_voided();
+
+-- Like the balance cache, the totals change only through the triggers above.
+CREATE TRIGGER category_day_totals_by_postings_only
+    BEFORE INSERT OR UPDATE ON category_day_totals
+    FOR EACH ROW EXECUTE FUNCTION ledger_balance_by_postings_only();
+CREATE TRIGGER category_day_totals_no_delete BEFORE DELETE ON category_day_totals
+    FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+CREATE TRIGGER category_day_totals_no_truncate BEFORE TRUNCATE ON category_day_totals
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
