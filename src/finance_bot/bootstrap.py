@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import asyncpg
 from aiogram import Bot
@@ -27,6 +28,7 @@ from finance_bot.adapters.transient import is_transient
 from finance_bot.config import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -140,3 +142,12 @@ async def run_bot(settings: Settings, *, stop_signals: bool = True) -> None:
         log.info("bot started")
         await bot.run()
         log.info("bot stopped")
+
+
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """Run on uvloop where it exists (a faster event loop), else on asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:  # Windows
+        return asyncio.run(main)
+    return uvloop.run(main)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 
@@ -12,7 +11,7 @@ import asyncpg
 from finance_bot.adapters.logs import configure_logging
 from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.adapters.postgres.migrations import migrate
-from finance_bot.bootstrap import database, run_bot
+from finance_bot.bootstrap import database, run_async, run_bot
 from finance_bot.config import Settings
 from finance_bot.sandbox import run_sandbox
 
@@ -61,15 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     configure_logging(settings.log_level)
     if arguments.command == "run":
-        asyncio.run(run_bot(settings))
+        run_async(run_bot(settings))
         return 0
     if arguments.command == "sandbox":
-        asyncio.run(run_sandbox(settings))
+        run_async(run_sandbox(settings))
         return 0
     if arguments.command == "migrate":
-        return asyncio.run(_migrate(settings))
+        return run_async(_migrate(settings))
     if arguments.command == "check":
-        return asyncio.run(_check(settings))
+        return run_async(_check(settings))
     _parser().print_help()
     return 2
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -12,6 +13,7 @@ from finance_bot.domain.errors import UnknownCategory, WrongCategoryKind
 from finance_bot.domain.money import Money
 from finance_bot.domain.periods import Period, PeriodKind, month_start
 from finance_bot.domain.transactions import Transaction, TransactionKind
+from finance_bot.ports.records import Budget
 from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 ALERT_THRESHOLDS_PCT = (80, 100)
@@ -86,14 +88,26 @@ async def budget_lines(
     return lines
 
 
-async def crossed_thresholds(uow: UnitOfWork, transaction: Transaction) -> tuple[BudgetAlert, ...]:
-    """The alerts this expense triggers, each recorded so it is sent once per month."""
+async def crossed_thresholds(
+    uow: UnitOfWork, transaction: Transaction, budgets: Sequence[Budget] | None = None
+) -> tuple[BudgetAlert, ...]:
+    """The alerts this expense triggers, each recorded so it is sent once per month.
+
+    `budgets`, when the caller has read them already, saves a round trip.
+    """
     if transaction.kind is not TransactionKind.EXPENSE:
         return ()
-    budgets = await uow.budgets.all(transaction.household_id)
+    if budgets is None:
+        budgets = await uow.budgets.all(transaction.household_id)
+    category_ids = {p.account_id for p in transaction.postings}
+    budgets = [
+        b
+        for b in budgets
+        if (b.category_id is None or b.category_id in category_ids)
+        and b.limit.currency == transaction.amount.currency
+    ]
     if not budgets:
         return ()
-    category_ids = {p.account_id for p in transaction.postings}
     month = month_start(transaction.booked_on)
     period = Period.containing(PeriodKind.MONTH, month)
     spent = await uow.reports.category_spending(
@@ -101,10 +115,6 @@ async def crossed_thresholds(uow: UnitOfWork, transaction: Transaction) -> tuple
     )
     alerts = []
     for budget in budgets:
-        if budget.category_id is not None and budget.category_id not in category_ids:
-            continue
-        if budget.limit.currency != transaction.amount.currency:
-            continue
         after = spent.get(budget.category_id, Money.zero(budget.limit.currency))
         before = after - transaction.amount
         for pct in ALERT_THRESHOLDS_PCT:

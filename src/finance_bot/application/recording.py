@@ -6,13 +6,14 @@ from dataclasses import replace
 
 from finance_bot.application.budgets import crossed_thresholds
 from finance_bot.application.defaults import OTHER_EXPENSE, OTHER_INCOME
-from finance_bot.application.household import require_member, visible_to
+from finance_bot.application.household import visible_to
 from finance_bot.application.results import Recorded
 from finance_bot.domain import transactions
 from finance_bot.domain.accounts import Account, AccountType
 from finance_bot.domain.commands import RecordCommand, RecordExpense, RecordIncome
 from finance_bot.domain.errors import (
     AccountArchived,
+    NotAMember,
     SameAccountTransfer,
     UnknownAccount,
     UnknownCategory,
@@ -20,7 +21,7 @@ from finance_bot.domain.errors import (
 )
 from finance_bot.domain.transactions import Transaction
 from finance_bot.ports.clock import IdSource
-from finance_bot.ports.records import Member
+from finance_bot.ports.records import Budget, Member, WriteContext
 from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
@@ -32,35 +33,43 @@ async def record(
     uow_factory: UnitOfWorkFactory,
     ids: IdSource,
 ) -> Recorded:
-    """Record an expense, income or transfer; a replayed key returns the first result."""
+    """Record an expense, income or transfer; a replayed key returns the first result.
+
+    The hot path of the bot, so it takes four round trips: BEGIN, one read of everything
+    it needs, one statement that claims the key and stores the transaction, COMMIT.
+    """
     async with uow_factory() as uow:
-        if idempotency_key is not None:
-            stored = await uow.idempotency.claim(idempotency_key)
-            if stored is not None:
-                return Recorded.from_json(stored)
-        member = await require_member(uow, author_telegram_id)
-        transaction = await build_transaction(uow, member, command, ids)
-        recorded = await post(uow, transaction)
-        if idempotency_key is not None:
+        context = await uow.directory.write_context(author_telegram_id, _named_accounts(command))
+        if context is None:
+            raise NotAMember(author_telegram_id)
+        transaction = build_transaction(context, command, ids)
+        first_result = Recorded(transaction_id=transaction.id, number=0).to_json()
+        del first_result["number"]  # the ledger fills it in
+        added = await uow.ledger.add(
+            transaction, idempotency_key=idempotency_key, result=first_result
+        )
+        if added.key_taken:
+            assert idempotency_key is not None
+            stored = await uow.idempotency.stored(idempotency_key)
+            assert stored is not None  # a taken key was committed with its result
+            return Recorded.from_json(stored)
+        recorded = await _recorded(uow, transaction, added.number, context.budgets)
+        if recorded.alerts and idempotency_key is not None:
             await uow.idempotency.store(idempotency_key, recorded.to_json())
         await uow.commit()
         return recorded
 
 
-async def build_transaction(
-    uow: UnitOfWork, member: Member, command: RecordCommand, ids: IdSource
-) -> Transaction:
+def build_transaction(context: WriteContext, command: RecordCommand, ids: IdSource) -> Transaction:
+    member, known = context.member, context.accounts
     transaction_id = ids.new_id()
     household_id, author = member.household_id, member.telegram_id
     booked_on, note, tags, amount = command.booked_on, command.note, command.tags, command.amount
     if isinstance(command, RecordExpense | RecordIncome):
         kind = AccountType.EXPENSE if isinstance(command, RecordExpense) else AccountType.INCOME
         account_id = _chosen(command.account_id, member)
-        known = await uow.directory.accounts_by_id(
-            [account_id] + ([command.category_id] if command.category_id is not None else [])
-        )
         account = _usable_account(known.get(account_id), account_id, member)
-        category = await _category(uow, member, command.category_id, kind, known)
+        category = _category(known, member, command.category_id, kind)
         make = transactions.expense if kind is AccountType.EXPENSE else transactions.income
         return make(
             id=transaction_id,
@@ -73,7 +82,6 @@ async def build_transaction(
             note=note,
             tags=tags,
         )
-    known = await uow.directory.accounts_by_id([command.from_account_id, command.to_account_id])
     source = _usable_account(known.get(command.from_account_id), command.from_account_id, member)
     target = _usable_account(known.get(command.to_account_id), command.to_account_id, member)
     if source.id == target.id:
@@ -93,7 +101,14 @@ async def build_transaction(
 
 async def post(uow: UnitOfWork, transaction: Transaction) -> Recorded:
     """Number and store a transaction; check budgets if it is spending."""
-    number = await uow.ledger.add(transaction)
+    added = await uow.ledger.add(transaction)
+    return await _recorded(uow, transaction, added.number, None)
+
+
+async def _recorded(
+    uow: UnitOfWork, transaction: Transaction, number: int | None,
+    budgets: tuple[Budget, ...] | None,
+) -> Recorded:  # fmt: skip
     if number is None:
         # The client-made id is known: "exists" is as good as "created", nothing is written.
         existing = await uow.ledger.get(transaction.id)
@@ -101,8 +116,16 @@ async def post(uow: UnitOfWork, transaction: Transaction) -> Recorded:
         assert existing.number is not None
         return Recorded(transaction_id=existing.id, number=existing.number, replayed=True)
     numbered = replace(transaction, number=number)
-    alerts = await crossed_thresholds(uow, numbered)
+    alerts = await crossed_thresholds(uow, numbered, budgets)
     return Recorded(transaction_id=numbered.id, number=number, alerts=alerts)
+
+
+def _named_accounts(command: RecordCommand) -> list[int]:
+    if isinstance(command, RecordExpense | RecordIncome):
+        named = [command.account_id, command.category_id]
+    else:
+        named = [command.from_account_id, command.to_account_id]
+    return [account_id for account_id in named if account_id is not None]
 
 
 def _chosen(account_id: int | None, member: Member) -> int:
@@ -125,14 +148,13 @@ def _usable_account(account: Account | None, account_id: int, member: Member) ->
     return account
 
 
-async def _category(
-    uow: UnitOfWork, member: Member, category_id: int | None, kind: AccountType,
-    known: dict[int, Account],
-) -> Account:  # fmt: skip
+def _category(
+    known: dict[int, Account], member: Member, category_id: int | None, kind: AccountType
+) -> Account:
     if category_id is None:
         code = OTHER_EXPENSE if kind is AccountType.EXPENSE else OTHER_INCOME
-        for account in await uow.directory.accounts(member.household_id):
-            if account.type is kind and account.code == code:
+        for account in known.values():
+            if account.type is kind and account.code == code and account.is_shared:
                 return account
         raise UnknownCategory(code)
     category = known.get(category_id)

@@ -64,3 +64,21 @@ class TransactionLine:
     note: str
     tags: tuple[str, ...]
     voided: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WriteContext:
+    """What recording needs to know, read in one round trip: who writes, the accounts
+    the line names (and their default and "other" ones), and the household's budgets."""
+
+    member: Member
+    accounts: dict[int, Account]
+    budgets: tuple[Budget, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    """What storing a transaction did."""
+
+    number: int | None  # its number; None when nothing was written
+    key_taken: bool = False  # the idempotency key belongs to an earlier write

@@ -13,19 +13,30 @@ from finance_bot.domain.money import Money
 from finance_bot.domain.transactions import Transaction
 from finance_bot.ports.records import (
     AccountBalance,
+    Added,
     Budget,
     Member,
     PeriodTotals,
     TransactionLine,
+    WriteContext,
 )
 
 
 class LedgerRepository(Protocol):
-    async def add(self, transaction: Transaction) -> int | None:
-        """Number and store a transaction with its postings; return its number.
+    async def add(
+        self,
+        transaction: Transaction,
+        *,
+        idempotency_key: str | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> Added:
+        """Number and store a transaction with its postings, in one round trip.
 
-        None (and nothing written) when a transaction with its id exists already. Numbering
-        locks the household's counter: the first lock of every ledger write.
+        With an idempotency key, the key is claimed in the same statement and `result`
+        stored under it, with the new transaction's "number" filled in. Nothing is written
+        when the key is taken (`key_taken`) or a transaction with this id exists
+        (`number` None). Numbering locks the household's counter: the first lock of every
+        ledger write.
         """
         ...
 
@@ -57,6 +68,12 @@ class DirectoryRepository(Protocol):
 
     async def members(self, household_id: int) -> list[Member]: ...
 
+    async def write_context(
+        self, telegram_id: int, account_ids: Sequence[int]
+    ) -> WriteContext | None:
+        """The member, these accounts plus their default and "other" ones, and the budgets."""
+        ...
+
     async def add_member(
         self, telegram_id: int, household_id: int, language: str | None
     ) -> None: ...
@@ -77,10 +94,6 @@ class DirectoryRepository(Protocol):
     ) -> Account: ...  # fmt: skip
 
     async def account(self, account_id: int) -> Account | None: ...
-
-    async def accounts_by_id(self, account_ids: Sequence[int]) -> dict[int, Account]:
-        """The accounts that exist among these ids, in one round trip."""
-        ...
 
     async def accounts(self, household_id: int, *, include_archived: bool = False) -> list[Account]:
         """Every account and category of the household."""
@@ -128,6 +141,10 @@ class IdempotencyRepository(Protocol):
         ...
 
     async def store(self, key: str, result: dict[str, Any]) -> None: ...
+
+    async def stored(self, key: str) -> dict[str, Any] | None:
+        """The result kept under a key, if any (read after a key turned out taken)."""
+        ...
 
 
 class ReportReader(Protocol):

@@ -84,6 +84,13 @@ class PostgresIdempotency:
         result: dict[str, Any] = json.loads(stored) if stored else {}
         return result
 
+    async def stored(self, key: str) -> dict[str, Any] | None:
+        value = await self._connection.fetchval(
+            "SELECT result FROM idempotency_keys WHERE key = $1", key
+        )
+        result: dict[str, Any] | None = json.loads(value) if value else None
+        return result
+
     async def store(self, key: str, result: dict[str, Any]) -> None:
         await self._connection.execute(
             "UPDATE idempotency_keys SET result = $2::jsonb WHERE key = $1", key, json.dumps(result)

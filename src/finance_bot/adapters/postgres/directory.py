@@ -8,7 +8,8 @@ from typing import Any
 import asyncpg
 
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
-from finance_bot.ports.records import Member
+from finance_bot.domain.money import Money
+from finance_bot.ports.records import Budget, Member, WriteContext
 
 # Any fixed number will do; it only has to be the same in every finance-bot process.
 _HOUSEHOLD_CREATION_LOCK = 0x686F757365  # "house"
@@ -55,6 +56,43 @@ class PostgresDirectory:
             household_id,
         )
         return [Member(**dict(row)) for row in rows]
+
+    async def write_context(
+        self, telegram_id: int, account_ids: Sequence[int]
+    ) -> WriteContext | None:
+        row = await self._connection.fetchrow(
+            """
+            SELECT m.telegram_id, m.household_id, m.language, m.default_account_id,
+                   m.display_name, m.telegram_language,
+                   ARRAY(SELECT ROW(a.id, a.household_id, a.type::text, a.name, a.currency,
+                                    a.owner_telegram_id, a.code, a.archived_at IS NOT NULL)
+                           FROM accounts a
+                          WHERE a.household_id = m.household_id
+                            AND (a.id = ANY($2::bigint[]) OR a.id = m.default_account_id
+                                 OR (a.owner_telegram_id IS NULL
+                                     AND a.code IN ('other', 'other_income')))) AS accounts,
+                   ARRAY(SELECT ROW(b.category_id, b.amount_minor, b.currency)
+                           FROM budgets b WHERE b.household_id = m.household_id) AS budgets
+              FROM members m WHERE m.telegram_id = $1
+            """,
+            telegram_id,
+            list(account_ids),
+        )
+        if row is None:
+            return None
+        member = Member(*(row[i] for i in range(6)))
+        accounts = {}
+        for fields in row["accounts"]:
+            account_id, household_id, kind, name, currency, owner, code, archived = fields
+            accounts[account_id] = Account(
+                id=account_id, household_id=household_id, type=AccountType(kind), name=name,
+                currency=currency, owner_telegram_id=owner, code=code, archived=archived,
+            )  # fmt: skip
+        budgets = tuple(
+            Budget(category_id, Money(amount_minor, currency))
+            for category_id, amount_minor, currency in row["budgets"]
+        )
+        return WriteContext(member=member, accounts=accounts, budgets=budgets)
 
     async def add_member(self, telegram_id: int, household_id: int, language: str | None) -> None:
         await self._connection.execute(
@@ -107,13 +145,6 @@ class PostgresDirectory:
             f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = $1", account_id
         )
         return _account(row) if row else None
-
-    async def accounts_by_id(self, account_ids: Sequence[int]) -> dict[int, Account]:
-        rows = await self._connection.fetch(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::bigint[])",
-            list(account_ids),
-        )
-        return {row["id"]: _account(row) for row in rows}
 
     async def accounts(self, household_id: int, *, include_archived: bool = False) -> list[Account]:
         rows = await self._connection.fetch(

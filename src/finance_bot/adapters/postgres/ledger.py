@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
@@ -9,51 +10,37 @@ import asyncpg
 
 from finance_bot.domain.money import Money
 from finance_bot.domain.transactions import Direction, Posting, Transaction, TransactionKind
+from finance_bot.ports.records import Added
 
 
 class PostgresLedger:
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
 
-    async def add(self, transaction: Transaction) -> int | None:
-        # One statement numbers and stores the transaction with its postings. The UPDATE of
-        # the household row is the first lock every ledger write takes; the postings go in
-        # ascending account order, so the balance rows their trigger updates are locked in
-        # one global order too: writers queue, never deadlock (docs/adr/0001).
+    async def add(
+        self,
+        transaction: Transaction,
+        *,
+        idempotency_key: str | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> Added:
+        # One statement numbers and stores the transaction with its postings (and claims
+        # the idempotency key). The UPDATE of the household row is the first lock every
+        # ledger write takes; the postings go in ascending account order, so the balance
+        # rows their trigger updates are locked in one global order too: writers queue,
+        # never deadlock (docs/adr/0001).
         postings = sorted(transaction.postings, key=lambda p: p.account_id)
-        number: int | None = await self._connection.fetchval(
-            """
-            WITH numbered AS (
-                UPDATE households SET last_transaction_number = last_transaction_number + 1
-                 WHERE id = $2
-                   AND NOT EXISTS (SELECT 1 FROM transactions WHERE id = $1)
-                RETURNING last_transaction_number AS number
-            ), stored AS (
-                INSERT INTO transactions
-                    (id, household_id, number, author_telegram_id, kind, booked_on, note, tags,
-                     voids_transaction_id)
-                SELECT $1, $2, number, $3, $4, $5, $6, $7, $8 FROM numbered
-                RETURNING id, number
-            ), legs AS (
-                INSERT INTO postings (transaction_id, account_id, direction, amount_minor,
-                                      currency)
-                SELECT stored.id, leg.account_id, leg.direction::posting_direction,
-                       leg.amount_minor, leg.currency
-                  FROM stored,
-                       unnest($9::bigint[], $10::text[], $11::bigint[], $12::text[])
-                           WITH ORDINALITY
-                           AS leg(account_id, direction, amount_minor, currency, position)
-                 ORDER BY leg.position
-            )
-            SELECT number FROM stored
-            """,
+        row = await self._connection.fetchrow(
+            _ADD,
             transaction.id, transaction.household_id, transaction.author_telegram_id,
             transaction.kind.value, transaction.booked_on, transaction.note,
             list(transaction.tags), transaction.voids_transaction_id,
             [p.account_id for p in postings], [p.direction.value for p in postings],
             [p.amount.amount_minor for p in postings], [p.amount.currency for p in postings],
+            idempotency_key, json.dumps(result or {}),
         )  # fmt: skip
-        return number
+        assert row is not None
+        return Added(number=row["number"], key_taken=not row["claimed"])
 
     async def get(self, transaction_id: UUID) -> Transaction | None:
         row = await self._connection.fetchrow(
@@ -95,6 +82,40 @@ class PostgresLedger:
             reversal_id,
         )
 
+
+# A key already claimed makes `claimed` empty, and then nothing after it is written; the
+# caller rolls back, which also undoes the counter's increment.
+_ADD = """
+    WITH numbered AS (
+        UPDATE households SET last_transaction_number = last_transaction_number + 1
+         WHERE id = $2 AND NOT EXISTS (SELECT 1 FROM transactions WHERE id = $1)
+        RETURNING last_transaction_number AS number
+    ), claimed AS (
+        INSERT INTO idempotency_keys (key, result)
+        SELECT $13, $14::jsonb || jsonb_build_object('number', number) FROM numbered
+         WHERE $13::text IS NOT NULL
+        ON CONFLICT (key) DO NOTHING
+        RETURNING key
+    ), stored AS (
+        INSERT INTO transactions
+            (id, household_id, number, author_telegram_id, kind, booked_on, note, tags,
+             voids_transaction_id)
+        SELECT $1, $2, number, $3, $4, $5, $6, $7, $8 FROM numbered
+         WHERE $13::text IS NULL OR EXISTS (SELECT 1 FROM claimed)
+        RETURNING id, number
+    ), legs AS (
+        INSERT INTO postings (transaction_id, account_id, direction, amount_minor, currency)
+        SELECT stored.id, leg.account_id, leg.direction::posting_direction, leg.amount_minor,
+               leg.currency
+          FROM stored,
+               unnest($9::bigint[], $10::text[], $11::bigint[], $12::text[]) WITH ORDINALITY
+                   AS leg(account_id, direction, amount_minor, currency, position)
+         ORDER BY leg.position
+    )
+    SELECT (SELECT number FROM stored) AS number,
+           $13::text IS NULL OR EXISTS (SELECT 1 FROM claimed)
+               OR NOT EXISTS (SELECT 1 FROM numbered) AS claimed
+"""
 
 _SELECT_TRANSACTION = """
     SELECT t.id, t.household_id, t.number, t.author_telegram_id, t.kind, t.booked_on, t.note,

@@ -277,9 +277,6 @@ END $$;
 CREATE TRIGGER transactions_void_link_only BEFORE UPDATE ON transactions
     FOR EACH ROW EXECUTE FUNCTION ledger_transaction_void_link_only();
 
--- At COMMIT: the transaction has at least two legs, one currency, debits = credits, and
--- its void links agree in both directions. Deferred, so the rows may arrive in any order
--- within one unit of work.
 -- True when the reversal's legs are the original's, leg for leg, with sides swapped.
 CREATE FUNCTION ledger_mirrors(reversal_id uuid, original_id uuid) RETURNS boolean
 LANGUAGE sql STABLE AS $$
@@ -300,6 +297,9 @@ LANGUAGE sql STABLE AS $$
     )
 $$;
 
+-- At COMMIT: the transaction has at least two legs, one currency, debits = credits, and
+-- its void links agree in both directions. Deferred, so the rows may arrive in any order
+-- within one unit of work.
 CREATE FUNCTION ledger_check_transaction() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     transaction_uuid uuid;
@@ -309,11 +309,7 @@ DECLARE
     tx               transactions%ROWTYPE;
     other            transactions%ROWTYPE;
 BEGIN
-    IF TG_TABLE_NAME = 'postings' THEN
-        transaction_uuid := NEW.transaction_id;
-    ELSE
-        transaction_uuid := NEW.id;
-    END IF;
+    transaction_uuid := NEW.id;
 
     SELECT * INTO tx FROM transactions WHERE id = transaction_uuid;
 
@@ -364,9 +360,9 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE CONSTRAINT TRIGGER postings_balanced AFTER INSERT ON postings
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION ledger_check_transaction();
+-- One check per transaction is enough: postings can only be written in the database
+-- transaction that inserted (or void-linked) their transaction row, and that row's
+-- deferred check runs at COMMIT, after every leg is in.
 CREATE CONSTRAINT TRIGGER transactions_well_formed AFTER INSERT OR UPDATE ON transactions
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION ledger_check_transaction();

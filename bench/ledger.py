@@ -1,0 +1,692 @@
+"""Ledger benchmark: write throughput against the bare-metal limit, and report latency.
+
+Run as ``python bench/ledger.py [--database-url URL] [--transactions 100000]``.
+
+Without --database-url and without DATABASE_URL it starts the embedded PostgreSQL in a
+temporary directory. Either way it works only in a throwaway database of its own
+(``bench_<random>``), created and migrated here and dropped at the end, so it never
+touches real data.
+
+1. Expenses recorded per second through ``application.recording.record`` (an idempotency
+   key per write, like the bot), with 1 and with N concurrent writers, and the latency of
+   one write.
+2. The physical limit on the same server and driver: one INSERT + COMMIT per iteration into
+   a scratch table, with 1 and N connections; the ratio application / bare.
+3. The household loaded in bulk to --transactions, then the month report
+   (``application.reports.period_report``) and /balance (``application.reports.balances``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import math
+import os
+import secrets
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import cast
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
+from finance_bot.adapters.postgres.migrations import migrate
+from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
+from finance_bot.adapters.system import UuidV7Source
+from finance_bot.application.budgets import set_budget
+from finance_bot.application.household import enroll, found_household
+from finance_bot.application.recording import record
+from finance_bot.application.reports import balances, period_report
+from finance_bot.bootstrap import run_async
+from finance_bot.domain.accounts import AccountType
+from finance_bot.domain.commands import RecordExpense
+from finance_bot.domain.money import Money
+from finance_bot.domain.periods import PeriodKind
+from finance_bot.ports.unit_of_work import UnitOfWorkFactory
+
+CURRENCY = "UAH"
+LANGUAGE = "ru"
+MEMBERS = (700_000_001, 700_000_002)
+RATIO_TARGET = 0.5
+MONTH_REPORT_P99_TARGET_MS = 20.0
+HISTORY_DAYS = 730  # the loaded transactions cover about two years, ending today
+
+
+# --------------------------------------------------------------------------- figures
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """Some timed operations: how many, how long in all, and each one's latency."""
+
+    count: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds
+
+    def __add__(self, other: Run) -> Run:
+        return Run(
+            self.count + other.count, self.seconds + other.seconds, self.latencies + other.latencies
+        )
+
+    def percentile_ms(self, pct: float) -> float:
+        """Nearest-rank percentile of the latencies, in milliseconds."""
+        ordered = sorted(self.latencies)
+        rank = max(1, math.ceil(pct / 100 * len(ordered)))
+        return ordered[rank - 1] * 1000
+
+
+def verdict(passed: bool) -> str:
+    return "PASS" if passed else "MISS"
+
+
+def line(label: str, value: str, note: str = "") -> None:
+    print(f"  {label:<44} {value:>14}  {note}".rstrip(), flush=True)
+
+
+def latency_line(label: str, run: Run, target_ms: float | None = None) -> None:
+    p50, p99 = run.percentile_ms(50), run.percentile_ms(99)
+    note = f"max {max(run.latencies) * 1000:.2f} ms, n={len(run.latencies)}"
+    if target_ms is not None:
+        note = f"target p99 <= {target_ms:g} ms: {verdict(p99 <= target_ms)}  ({note})"
+    line(label, f"p50 {p50:6.2f} ms  p99 {p99:6.2f} ms", note)
+
+
+def heading(title: str) -> None:
+    print(f"\n{title}", flush=True)
+
+
+# --------------------------------------------------------------------------- the server
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    url: str  # any database on the server, for CREATE / DROP DATABASE
+    embedded: bool
+
+    def url_for(self, database: str) -> str:
+        parts = urlsplit(self.url)
+        return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def shown_url(url: str) -> str:
+    """The URL without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+async def describe_server(url: str) -> dict[str, str]:
+    connection = await asyncpg.connect(url)
+    try:
+        settings = ("server_version", "fsync", "synchronous_commit", "shared_buffers", "jit")
+        return {name: str(await connection.fetchval(f"SHOW {name}")) for name in settings}
+    finally:
+        await connection.close()
+
+
+async def admin(url: str, sql: str) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+# --------------------------------------------------------------------------- the household
+
+
+@dataclass(frozen=True, slots=True)
+class Household:
+    id: int
+    expense_categories: list[int]
+    income_categories: list[int]
+    cards: list[int]  # by member, in MEMBERS order
+    cash: list[int]
+
+
+async def create_household(uow_factory: UnitOfWorkFactory) -> Household:
+    """Two members and the default categories, as the bot's first two joins make them."""
+    async with uow_factory() as uow:
+        household_id = await found_household(uow, language=LANGUAGE, currency=CURRENCY)
+        for telegram_id in MEMBERS:
+            await enroll(uow, telegram_id, household_id, language=LANGUAGE, currency=CURRENCY)
+        await uow.commit()
+    async with uow_factory() as uow:
+        accounts = await uow.directory.accounts(household_id)
+
+    def owned(code: str) -> list[int]:
+        by_owner = {a.owner_telegram_id: a.id for a in accounts if a.code == code}
+        return [by_owner[telegram_id] for telegram_id in MEMBERS]
+
+    return Household(
+        id=household_id,
+        expense_categories=[a.id for a in accounts if a.type is AccountType.EXPENSE],
+        income_categories=[a.id for a in accounts if a.type is AccountType.INCOME],
+        cards=owned("card"),
+        cash=owned("cash"),
+    )
+
+
+# --------------------------------------------------------------------------- writes
+
+
+async def timed_concurrently(
+    total: int, workers: int, operation: Callable[[int, int], Awaitable[None]]
+) -> Run:
+    """Run `operation(worker, sequence)` `total` times, shared among `workers` tasks."""
+    latencies: list[float] = []
+    sequence = itertools.count()
+
+    async def worker(index: int) -> None:
+        for _ in range(total // workers + (index < total % workers)):
+            started = time.perf_counter()
+            await operation(index, next(sequence))
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(index) for index in range(workers)))
+    return Run(total, time.perf_counter() - started, latencies)
+
+
+async def application_writes(
+    uow_factory: UnitOfWorkFactory,
+    household: Household,
+    *,
+    total: int,
+    writers: int,
+    tag: str,
+    booked_on: date,
+) -> Run:
+    """Expenses through `record`, each with its own idempotency key, as the bot sends them."""
+    ids = UuidV7Source()
+    categories = household.expense_categories
+
+    async def write(worker: int, sequence: int) -> None:
+        command = RecordExpense(
+            amount=Money(100 + sequence * 7919 % 500_000, CURRENCY),
+            category_id=categories[sequence % len(categories)],
+            account_id=None,
+            booked_on=booked_on,
+            note="bench",
+        )
+        await record(
+            command,
+            author_telegram_id=MEMBERS[worker % len(MEMBERS)],
+            idempotency_key=f"bench:{tag}:{sequence}",
+            uow_factory=uow_factory,
+            ids=ids,
+        )
+
+    return await timed_concurrently(total, writers, write)
+
+
+async def bare_writes(url: str, *, total: int, connections: int) -> Run:
+    """The floor: BEGIN; one INSERT; COMMIT per iteration, one connection per task."""
+    opened = [await asyncpg.connect(url) for _ in range(connections)]
+    try:
+
+        async def write(worker: int, sequence: int) -> None:
+            connection = opened[worker]
+            async with connection.transaction():
+                await connection.execute("INSERT INTO bench_bare (payload) VALUES ($1)", sequence)
+
+        return await timed_concurrently(total, connections, write)
+    finally:
+        for connection in opened:
+            await connection.close()
+
+
+# --------------------------------------------------------------------------- bulk load
+
+# One row per transaction to load, numbered `lo`..`hi`, fully decided here so that the
+# transactions and both legs of their postings are copied from it by two plain INSERTs.
+# About 90 % expenses (from the author's card, one in four from cash), 7 % incomes to the
+# author's card and 3 % transfers from the author's card to the other member's card.
+# The ids keep UUIDv7's property that index order is creation order: a timestamp prefix
+# that grows with the number, then random bits.
+_CREATE_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS bench_stage (
+    number bigint, id uuid, author bigint, kind transaction_kind, booked_on date,
+    amount bigint, debit_id bigint, credit_id bigint
+) ON COMMIT DELETE ROWS;
+"""
+
+_FILL_STAGE = """
+INSERT INTO bench_stage
+SELECT s.g,
+       encode(overlay(uuid_send(gen_random_uuid())
+                      placing substring(int8send($3::bigint + s.g) from 3) from 1 for 6),
+              'hex')::uuid,
+       ($4::bigint[])[1 + s.who],
+       s.kind::transaction_kind,
+       $5::date + ((s.g - $6::bigint) * $7::bigint / $8::bigint)::int,
+       100 + (s.g * 104729) % (CASE s.kind WHEN 'expense' THEN 300000 ELSE 3000000 END),
+       CASE s.kind
+           WHEN 'expense' THEN ($9::bigint[])[1 + (s.g * 31) % cardinality($9::bigint[])]
+           WHEN 'income' THEN ($11::bigint[])[1 + s.who]
+           ELSE ($11::bigint[])[2 - s.who]
+       END,
+       CASE s.kind
+           WHEN 'expense' THEN CASE WHEN s.g % 4 = 0 THEN ($12::bigint[])[1 + s.who]
+                                    ELSE ($11::bigint[])[1 + s.who] END
+           WHEN 'income' THEN ($10::bigint[])[1 + (s.g / 7) % cardinality($10::bigint[])]
+           ELSE ($11::bigint[])[1 + s.who]
+       END
+  FROM (SELECT g, (g % 2)::int AS who,
+               CASE WHEN (g * 7919) % 100 < 3 THEN 'transfer'
+                    WHEN (g * 7919) % 100 < 10 THEN 'income'
+                    ELSE 'expense' END AS kind
+          FROM generate_series($1::bigint, $2::bigint) AS g) AS s
+"""
+
+_INSERT_TRANSACTIONS = """
+INSERT INTO transactions (id, household_id, number, author_telegram_id, kind, booked_on, note)
+SELECT id, $1, number, author, kind, booked_on, 'bench' FROM bench_stage ORDER BY number
+"""
+
+_INSERT_POSTINGS = """
+INSERT INTO postings (transaction_id, account_id, direction, amount_minor, currency)
+SELECT id, leg.account_id, leg.direction, amount, $1
+  FROM bench_stage,
+       LATERAL (VALUES (debit_id, 'debit'::posting_direction),
+                       (credit_id, 'credit'::posting_direction)) AS leg (account_id, direction)
+ ORDER BY number, leg.account_id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    loaded: int
+    seconds: float
+    insert_seconds: float
+    commit_seconds: float  # the deferred constraint triggers run here
+    slowest_chunk_seconds: float
+    vacuum_seconds: float
+
+
+async def bulk_load(
+    url: str, household: Household, *, target: int, chunk: int, today: date
+) -> LoadResult:
+    """Bring the household up to `target` transactions, in chunks of one transaction each."""
+    connection = await asyncpg.connect(url)
+    try:
+        first = 1 + int(
+            await connection.fetchval(
+                "SELECT last_transaction_number FROM households WHERE id = $1", household.id
+            )
+        )
+        loaded = max(0, target - first + 1)
+        start_day = today - timedelta(days=HISTORY_DAYS)
+        base_ms = int(time.time() * 1000) - 10 * loaded  # below the ids written just now
+        authors = list(MEMBERS)
+        insert_seconds = commit_seconds = slowest = 0.0
+        started = time.perf_counter()
+        await connection.execute(_CREATE_STAGE)
+        for lo in range(first, target + 1, chunk):
+            hi = min(lo + chunk - 1, target)
+            chunk_started = time.perf_counter()
+            transaction = connection.transaction()
+            await transaction.start()
+            try:
+                await connection.execute(
+                    _FILL_STAGE, lo, hi, base_ms, authors, start_day, first, HISTORY_DAYS,
+                    loaded, household.expense_categories, household.income_categories,
+                    household.cards, household.cash,
+                )  # fmt: skip
+                await connection.execute(_INSERT_TRANSACTIONS, household.id)
+                await connection.execute(_INSERT_POSTINGS, CURRENCY)
+                await connection.execute(
+                    "UPDATE households SET last_transaction_number = $2 WHERE id = $1",
+                    household.id,
+                    hi,
+                )
+            except BaseException:
+                await transaction.rollback()
+                raise
+            committing = time.perf_counter()
+            await transaction.commit()
+            done = time.perf_counter()
+            insert_seconds += committing - chunk_started
+            commit_seconds += done - committing
+            slowest = max(slowest, done - chunk_started)
+        seconds = time.perf_counter() - started
+        # What autovacuum would do soon after such a load; the reports are measured after it.
+        # Not `accounts`: its ~22 rows never reach autovacuum's threshold of 50 changes, so
+        # in production it stays without planner statistics, and so it does here.
+        vacuum_started = time.perf_counter()
+        await connection.execute(
+            "VACUUM (ANALYZE) transactions, postings, account_balances, households"
+        )
+        vacuum_seconds = time.perf_counter() - vacuum_started
+        return LoadResult(loaded, seconds, insert_seconds, commit_seconds, slowest, vacuum_seconds)
+    finally:
+        await connection.close()
+
+
+# --------------------------------------------------------------------------- reads
+
+
+async def timed_serially(runs: int, operation: Callable[[], Awaitable[object]]) -> Run:
+    for _ in range(max(3, runs // 20)):  # warm the pool, the plans and the caches
+        await operation()
+    latencies: list[float] = []
+    started = time.perf_counter()
+    for _ in range(runs):
+        began = time.perf_counter()
+        await operation()
+        latencies.append(time.perf_counter() - began)
+    return Run(runs, time.perf_counter() - started, latencies)
+
+
+def month_in_the_middle(today: date) -> date:
+    middle = today - timedelta(days=HISTORY_DAYS // 2)
+    return middle.replace(day=15)
+
+
+# --------------------------------------------------------------------------- the benchmark
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    transactions: int
+    writes: int
+    writers: int
+    report_runs: int
+    chunk: int
+    rounds: int
+
+
+async def benchmark(server: Server, options: Options) -> None:
+    database = f"bench_{secrets.token_hex(6)}"
+    await admin(server.url, f'CREATE DATABASE "{database}"')
+    try:
+        await run_in(server.url_for(database), database, options)
+    finally:
+        await admin(server.url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        print(f"\ndropped database {database}", flush=True)
+
+
+async def run_in(url: str, database: str, options: Options) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await migrate(connection)
+        await connection.execute(
+            "CREATE TABLE bench_bare (id bigserial PRIMARY KEY, payload bigint NOT NULL)"
+        )
+    finally:
+        await connection.close()
+    print(f"database:    {database} (created and migrated for this run)", flush=True)
+
+    today = date.today()
+    pool_size = max(8, options.writers)
+    pool = await create_pool(url, min_size=pool_size, max_size=pool_size)
+    try:
+        # The port's attributes are mutable, hence invariant: mypy does not take the
+        # Postgres unit of work for a `UnitOfWork` although it is one at run time.
+        uow_factory = cast(UnitOfWorkFactory, PostgresUnitOfWorkFactory(pool))
+        household = await create_household(uow_factory)
+        await write_figures(url, uow_factory, household, options, today)
+        await read_figures(url, uow_factory, household, options, today)
+    finally:
+        await pool.close()
+
+
+async def write_figures(
+    url: str,
+    uow_factory: UnitOfWorkFactory,
+    household: Household,
+    options: Options,
+    today: date,
+) -> None:
+    writes, writers, rounds = options.writes, options.writers, options.rounds
+    heading(
+        f"1-2. Writes: {writes} per figure, in {rounds} alternating rounds of application"
+        " record() and bare INSERT+COMMIT"
+    )
+    # warm-up: connections, prepared statements, the first pages of every index
+    await application_writes(
+        uow_factory, household, total=50, writers=writers, tag="warm", booked_on=today
+    )
+    await bare_writes(url, total=50, connections=writers)
+
+    results: dict[int, tuple[Run, Run]] = {}
+    for concurrency in (1, writers):
+        # Alternating rounds, so that a machine busy with other work slows both alike.
+        app = bare = Run(0, 0.0, [])
+        for index in range(rounds):
+            share = writes // rounds + (index < writes % rounds)
+            bare += await bare_writes(url, total=share, connections=concurrency)
+            app += await application_writes(
+                uow_factory, household, total=share, writers=concurrency,
+                tag=f"w{concurrency}r{index}", booked_on=today,
+            )  # fmt: skip
+        results[concurrency] = (app, bare)
+        who = "writer" if concurrency == 1 else "writers"
+        line(f"application record(), {concurrency} {who}", f"{app.per_second:8.0f} /s")
+        latency_line(f"  latency of one record(), {concurrency} {who}", app)
+        line(f"bare INSERT+COMMIT, {concurrency} connection(s)", f"{bare.per_second:8.0f} /s")
+        latency_line(f"  latency of one bare write, {concurrency} conn.", bare)
+    for concurrency, (app, bare) in results.items():
+        ratio = app.per_second / bare.per_second
+        line(
+            f"ratio application / bare, {concurrency} writer(s)",
+            f"{ratio:8.2f}",
+            f"target >= {RATIO_TARGET:g}: {verdict(ratio >= RATIO_TARGET)}",
+        )
+
+
+async def read_figures(
+    url: str,
+    uow_factory: UnitOfWorkFactory,
+    household: Household,
+    options: Options,
+    today: date,
+) -> None:
+    heading(f"3. Reads at {options.transactions} transactions in the household")
+    load = await bulk_load(
+        url, household, target=options.transactions, chunk=options.chunk, today=today
+    )
+    line(
+        "bulk load (SQL, one db transaction per chunk)",
+        f"{load.loaded:8d} tx",
+        f"{load.seconds:.1f} s, {load.loaded / max(load.seconds, 1e-9):.0f} tx/s, "
+        f"chunks of {options.chunk}; the rest were recorded above",
+    )
+    line("  of which the statements", f"{load.insert_seconds:8.1f} s")
+    line("  of which COMMIT (deferred balance checks)", f"{load.commit_seconds:8.1f} s")
+    line("  slowest chunk", f"{load.slowest_chunk_seconds:8.2f} s")
+    line("  VACUUM ANALYZE afterwards", f"{load.vacuum_seconds:8.1f} s")
+    await check_loaded(url, household, options.transactions)
+    line("  planner statistics on accounts", await accounts_statistics(url))
+
+    day = month_in_the_middle(today)
+    asker = MEMBERS[0]
+
+    async def month_report() -> object:
+        return await period_report(
+            asker, PeriodKind.MONTH, day, only_me=False, today=today, currency=CURRENCY,
+            uow_factory=uow_factory,
+        )  # fmt: skip
+
+    async def balance() -> object:
+        return await balances(asker, currency=CURRENCY, uow_factory=uow_factory)
+
+    runs = options.report_runs
+    per_month = await transactions_in_month(url, household, day)
+    report = await timed_serially(runs, month_report)
+    latency_line(
+        f"month report {day:%Y-%m} ({per_month} tx), no budgets",
+        report,
+        MONTH_REPORT_P99_TARGET_MS,
+    )
+    latency_line("/balance", await timed_serially(runs, balance))
+
+    # With budgets the month report adds the month's spending by category, and every
+    # expense recomputes it to see whether it crossed 80 % or 100 %.
+    for category_id in (None, *household.expense_categories[:3]):
+        await set_budget(asker, category_id, Money(10**12, CURRENCY), uow_factory=uow_factory)
+    budgeted = await timed_serially(runs, month_report)
+    latency_line("month report, 4 budgets set", budgeted, MONTH_REPORT_P99_TARGET_MS)
+    late_writes = await application_writes(
+        uow_factory, household, total=min(options.writes, 100), writers=1, tag="late",
+        booked_on=day,
+    )  # fmt: skip
+    line(
+        "info: record() at this size, 4 budgets, 1 writer",
+        f"{late_writes.per_second:8.0f} /s",
+        f"booked in {day:%Y-%m}",
+    )
+    latency_line("  latency of one record()", late_writes)
+
+
+async def accounts_statistics(url: str) -> str:
+    """Whether `accounts` was ever analyzed: autovacuum waits for 50 changed rows."""
+    connection = await asyncpg.connect(url)
+    try:
+        analyzed = await connection.fetchval(
+            "SELECT COALESCE(last_analyze, last_autoanalyze) IS NOT NULL"
+            " FROM pg_stat_user_tables WHERE relname = 'accounts'"
+        )
+    finally:
+        await connection.close()
+    return "present" if analyzed else "none"
+
+
+async def transactions_in_month(url: str, household: Household, day: date) -> int:
+    connection = await asyncpg.connect(url)
+    try:
+        start = day.replace(day=1)
+        end = (start + timedelta(days=32)).replace(day=1)
+        count: int = await connection.fetchval(
+            "SELECT count(*) FROM transactions"
+            " WHERE household_id = $1 AND booked_on >= $2 AND booked_on < $3",
+            household.id,
+            start,
+            end,
+        )
+        return count
+    finally:
+        await connection.close()
+
+
+async def check_loaded(url: str, household: Household, target: int) -> None:
+    """The load is only worth measuring if the ledger it made is a sound one."""
+    connection = await asyncpg.connect(url)
+    try:
+        row = await connection.fetchrow(
+            """
+            SELECT (SELECT count(*) FROM transactions WHERE household_id = $1) AS transactions,
+                   (SELECT max(number) FROM transactions WHERE household_id = $1) AS top,
+                   (SELECT last_transaction_number FROM households WHERE id = $1) AS last,
+                   (SELECT count(*) FROM postings) AS postings,
+                   (SELECT count(*) FROM account_balances b
+                     WHERE b.balance_minor <> (
+                         SELECT COALESCE(sum(CASE p.direction WHEN 'debit' THEN p.amount_minor
+                                                  ELSE -p.amount_minor END), 0)
+                           FROM postings p WHERE p.account_id = b.account_id)) AS drifted
+            """,
+            household.id,
+        )
+    finally:
+        await connection.close()
+    assert row is not None
+    expected = max(target, int(row["top"]))
+    if not (row["transactions"] == row["top"] == row["last"] == expected) or row["drifted"]:
+        raise SystemExit(f"the loaded ledger is not sound: {dict(row)}")
+    line(
+        "  ledger after the load",
+        f"{row['transactions']:8d} tx",
+        f"{row['postings']} postings, numbers 1..{row['top']}, balances agree",
+    )
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, Options]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="any database on the server to use (default: DATABASE_URL, else embedded)",
+    )
+    parser.add_argument(
+        "--transactions", type=int, default=100_000, help="household size for the reads"
+    )
+    parser.add_argument("--writes", type=int, default=2000, help="writes in each write run")
+    parser.add_argument("--writers", type=int, default=8, help="concurrent writers")
+    parser.add_argument("--report-runs", type=int, default=200, help="runs of each report")
+    parser.add_argument("--chunk", type=int, default=10_000, help="transactions per load chunk")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="alternating app/bare rounds per write figure"
+    )
+    args = parser.parse_args(argv)
+    for name in ("transactions", "writes", "writers", "report_runs", "chunk", "rounds"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be positive")
+    options = Options(
+        transactions=args.transactions,
+        writes=args.writes,
+        writers=args.writers,
+        report_runs=args.report_runs,
+        chunk=args.chunk,
+        rounds=args.rounds,
+    )
+    return args, options
+
+
+def main() -> None:
+    args, options = parse_options()
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # the embedded server's
+    print(f"command:     {shlex.join(sys.orig_argv)}", flush=True)
+    temporary: Path | None = None
+    embedded: EmbeddedPostgres | None = None
+    try:
+        if args.database_url:
+            server = Server(args.database_url, embedded=False)
+        else:
+            temporary = Path(tempfile.mkdtemp(prefix="finance-bench-"))
+            embedded = EmbeddedPostgres(temporary)
+            server = Server(embedded.start(), embedded=True)
+        settings = run_async(describe_server(server.url))
+        kind = f"embedded (temporary, in {temporary})" if server.embedded else "external"
+        print(f"server:      {kind}: {shown_url(server.url)}")
+        print(f"postgresql:  {settings.pop('server_version')}")
+        print("settings:    " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+        print(
+            f"machine:     {os.cpu_count()} CPUs, python {sys.version.split()[0]}, "
+            f"load average {os.getloadavg()[0]:.2f} at the start",
+            flush=True,
+        )
+        started = time.perf_counter()
+        run_async(benchmark(server, options))
+        print(
+            f"total time:  {time.perf_counter() - started:.1f} s, "
+            f"load average {os.getloadavg()[0]:.2f} at the end",
+            flush=True,
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
