@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Coroutine
@@ -15,6 +16,8 @@ import asyncpg
 from aiogram import Bot
 
 from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
+from finance_bot.adapters.http_endpoints import Endpoints
+from finance_bot.adapters.metrics import BotMetrics
 from finance_bot.adapters.postgres.migrations import migrate
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
 from finance_bot.adapters.system import SystemClock, UuidV7Source
@@ -25,6 +28,7 @@ from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.adapters.telegram.polling import Poller
 from finance_bot.adapters.telegram.session import build_bot
 from finance_bot.adapters.transient import is_transient
+from finance_bot.adapters.watchdog import watch_ledger
 from finance_bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,7 @@ class Application:
     uow_factory: PostgresUnitOfWorkFactory
     ids: UuidV7Source
     clock: SystemClock
+    metrics: BotMetrics
 
 
 @asynccontextmanager
@@ -79,6 +84,7 @@ async def application(
                 uow_factory=PostgresUnitOfWorkFactory(pool),
                 ids=UuidV7Source(),
                 clock=SystemClock(),
+                metrics=BotMetrics(),
             )
         finally:
             await pool.close()
@@ -95,6 +101,7 @@ def chat_services(app: Application) -> ChatServices:
         fallback_language=settings.bot_language,
         whitelist=frozenset(settings.whitelist_telegram_ids),
         clock=app.clock,
+        metrics=app.metrics,
     )
 
 
@@ -102,7 +109,7 @@ def chat_services(app: Application) -> ChatServices:
 async def chat(app: Application, *, token: str, api_base: str) -> AsyncIterator[ChatBot]:
     """The bot, its dispatcher and the polling loop, wired to the application."""
     services = chat_services(app)
-    bot = build_bot(token, api_base)
+    bot = build_bot(token, api_base, app.metrics)
     try:
         dispatcher = build_dispatcher(services)
         yield ChatBot(bot=bot, poller=Poller(bot, dispatcher), services=services)
@@ -134,6 +141,7 @@ async def run_bot(settings: Settings, *, stop_signals: bool = True) -> None:
     async with (
         application(settings) as app,
         chat(app, token=token.get_secret_value(), api_base=settings.telegram_api_base) as bot,
+        serving_metrics(app, bot),
     ):
         if stop_signals:
             loop = asyncio.get_running_loop()
@@ -142,6 +150,32 @@ async def run_bot(settings: Settings, *, stop_signals: bool = True) -> None:
         log.info("bot started")
         await bot.run()
         log.info("bot stopped")
+
+
+@asynccontextmanager
+async def serving_metrics(app: Application, bot: ChatBot) -> AsyncIterator[Endpoints]:
+    """/metrics and /healthz, and the periodic invariant check behind its metrics."""
+
+    async def probe() -> dict[str, bool]:
+        try:
+            database = await app.pool.fetchval("SELECT true", timeout=3) is True
+        except Exception:
+            database = False
+        polling = bot.poller.healthy(asyncio.get_running_loop().time())
+        return {"database": database, "polling": polling}
+
+    endpoints = Endpoints(app.metrics, probe)
+    await endpoints.start(app.settings.metrics_host, app.settings.metrics_port)
+    watchdog = asyncio.create_task(
+        watch_ledger(app.pool, app.metrics, app.settings.invariant_check_interval_seconds)
+    )
+    try:
+        yield endpoints
+    finally:
+        watchdog.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watchdog
+        await endpoints.stop()
 
 
 def run_async(main: Coroutine[Any, Any, T]) -> T:

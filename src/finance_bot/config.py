@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9464
+    invariant_check_interval_seconds: float = Field(default=3600.0, gt=0)
 
     @field_validator("whitelist_telegram_ids", mode="before")
     @classmethod

@@ -11,8 +11,9 @@ from typing import Any
 
 import asyncpg
 
+from finance_bot.adapters.http_endpoints import Endpoints
 from finance_bot.adapters.telegram.fake_api import FakeTelegram
-from finance_bot.bootstrap import Application, ChatBot, application, chat
+from finance_bot.bootstrap import Application, ChatBot, application, chat, serving_metrics
 from finance_bot.config import Settings
 
 TOKEN = "42:TEST-TOKEN"
@@ -27,6 +28,7 @@ def settings_for(fake: FakeTelegram, database_url: str, **overrides: Any) -> Set
         "database_url": database_url,
         "bot_timezone": "Europe/Kyiv",
         "bot_language": "ru",
+        "metrics_port": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -37,6 +39,11 @@ class RunningBot:
     app: Application
     chat: ChatBot
     task: asyncio.Task[None]
+    endpoints: Endpoints
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.endpoints.port}"
 
 
 @contextlib.asynccontextmanager
@@ -47,10 +54,11 @@ async def running_bot(settings: Settings) -> AsyncIterator[RunningBot]:
     async with (
         application(settings) as app,
         chat(app, token=token.get_secret_value(), api_base=settings.telegram_api_base) as bot,
+        serving_metrics(app, bot) as endpoints,
     ):
         task = asyncio.create_task(bot.run())
         try:
-            yield RunningBot(app, bot, task)
+            yield RunningBot(app, bot, task, endpoints)
         finally:
             bot.poller.stop()
             await asyncio.wait_for(task, timeout=30)

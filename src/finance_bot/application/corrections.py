@@ -109,7 +109,12 @@ async def refile(
             ),
         )  # fmt: skip
         recorded = await post(uow, moved)
-        refiled = Refiled(voided_number=number, recorded=recorded, learned_alias=learned)
+        refiled = Refiled(
+            voided_number=number,
+            recorded=recorded,
+            learned_alias=learned,
+            kind=original.kind.value,
+        )
         if idempotency_key is not None:
             await uow.idempotency.store(idempotency_key, refiled.to_json())
         await uow.commit()

@@ -87,6 +87,7 @@ class Refiled:
     voided_number: int
     recorded: Recorded
     learned_alias: str | None
+    kind: str  # of the moved transaction: "expense" or "income"
     replayed: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -95,6 +96,7 @@ class Refiled:
             "voided_number": self.voided_number,
             "recorded": self.recorded.to_json(),
             "learned_alias": self.learned_alias,
+            "transaction_kind": self.kind,
         }
 
     @classmethod
@@ -103,6 +105,7 @@ class Refiled:
             voided_number=int(data["voided_number"]),
             recorded=Recorded.from_json(data["recorded"]),
             learned_alias=data["learned_alias"],
+            kind=data["transaction_kind"],
             replayed=True,
         )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 
+from finance_bot.adapters.metrics import BotMetrics
 from finance_bot.adapters.telegram.i18n import Catalog, Translator, resolve_language
 from finance_bot.adapters.telegram.presenters import error_text
 from finance_bot.adapters.transient import is_transient
@@ -39,6 +41,7 @@ class ChatServices:
     fallback_language: str
     whitelist: frozenset[int]
     clock: Clock
+    metrics: BotMetrics
 
     def today(self) -> date:
         return self.local_date(self.clock.now())
@@ -46,6 +49,13 @@ class ChatServices:
     def local_date(self, moment: datetime) -> date:
         """The household's calendar day of a moment (a message's own timestamp)."""
         return moment.astimezone(self.timezone).date()
+
+
+class Outcome:
+    """How an update ended, for the metrics; handlers refine the default."""
+
+    def __init__(self) -> None:
+        self.value: str | None = "handled"  # None: not counted (a group chat, a bot)
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,16 @@ class ChatContext:
     member: Member
     t: Translator
     update_key: str  # the idempotency key of any write this update causes
+    outcome: Outcome
+
+    def wrote(self, kind: str, *, replayed: bool) -> None:
+        """Count a ledger write, or mark the update a duplicate when it was replayed."""
+        if replayed:
+            self.outcome.value = "duplicate"
+        elif kind == "reversal":
+            self.services.metrics.ledger_voided()
+        else:
+            self.services.metrics.ledger_written(kind)
 
 
 def origin(update: Update) -> tuple[User | None, Chat | None]:
@@ -82,14 +102,37 @@ class MemberContext(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         assert isinstance(event, Update)
+        started = time.perf_counter()
+        outcome = Outcome()
+        try:
+            await self._serve(handler, event, data, outcome)
+        except Exception as error:
+            if is_transient(error):
+                raise  # retried by the polling loop; counted once it is finally handled
+            outcome.value = "error"
+            raise
+        finally:
+            if outcome.value is not None:
+                elapsed = time.perf_counter() - started
+                self._services.metrics.update_handled(event, outcome.value, elapsed)
+
+    async def _serve(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: Update,
+        data: dict[str, Any],
+        outcome: Outcome,
+    ) -> None:
         services = self._services
         user, chat = origin(event)
         if user is None or user.is_bot or (chat is not None and chat.type != "private"):
-            return None
+            outcome.value = None
+            return
         bot: Bot = data["bot"]
         if user.id not in services.whitelist:
+            outcome.value = "denied"
             await self._deny(bot, event, user)
-            return None
+            return
         member = await join_household(
             user.id,
             language=resolve_language(None, user.language_code, services.fallback_language),
@@ -102,21 +145,19 @@ class MemberContext(BaseMiddleware):
         t = services.catalog.translator(language)
         data["ctx"] = ChatContext(
             services=services, bot=bot, member=member, t=t,
-            update_key=f"tg:{bot.id}:{event.update_id}",
+            update_key=f"tg:{bot.id}:{event.update_id}", outcome=outcome,
         )  # fmt: skip
         try:
-            return await handler(event, data)
+            await handler(event, data)
         except LedgerRuleViolation as refused:
             # A refused request: say why; nothing was written (the unit of work rolled back).
             await _reply(bot, event, error_text(refused, t))
-            return None
         except Exception as error:
-            if is_transient(error):
-                raise  # the polling loop retries the whole update
-            # A bug: the unit of work rolled back. Tell the person, then let the polling
-            # loop log it and move on.
-            with contextlib.suppress(Exception):
-                await _reply(bot, event, t("something_went_wrong"))
+            if not is_transient(error):
+                # A bug: the unit of work rolled back. Tell the person, then let the
+                # polling loop log it and move on.
+                with contextlib.suppress(Exception):
+                    await _reply(bot, event, t("something_went_wrong"))
             raise
 
     async def _deny(self, bot: Bot, update: Update, user: User) -> None:

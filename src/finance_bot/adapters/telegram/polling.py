@@ -84,6 +84,13 @@ class Poller:
         self._stopping = asyncio.Event()
         self._fetch: asyncio.Task[list[Update]] | None = None
         self._offset: int | None = None
+        self._last_poll_ok: float | None = None  # loop time of the last good getUpdates
+
+    def healthy(self, now: float, *, grace_seconds: float = 30.0) -> bool:
+        """Whether Telegram answered recently (a long poll lasts up to its timeout)."""
+        if self._last_poll_ok is None:
+            return False
+        return now - self._last_poll_ok <= self._poll_timeout + grace_seconds
 
     def stop(self) -> None:
         """Finish the update in hand, then return from `run` (SIGTERM calls this)."""
@@ -132,6 +139,7 @@ class Poller:
                 await self._pause(self._backoff.delay(attempt))
                 attempt += 1
             else:
+                self._last_poll_ok = asyncio.get_running_loop().time()
                 self._observer.poll_succeeded(updates)
                 return updates
             finally:

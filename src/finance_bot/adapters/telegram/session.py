@@ -10,9 +10,16 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import TelegramType
+
+from finance_bot.adapters.metrics import BotMetrics
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +31,28 @@ class RetryRequests(BaseRequestMiddleware):
     attempt the error propagates and the update is handled again from the start.
     """
 
-    def __init__(self, attempts: int = 4, first_delay_seconds: float = 0.2) -> None:
+    def __init__(
+        self,
+        metrics: BotMetrics | None = None,
+        attempts: int = 4,
+        first_delay_seconds: float = 0.2,
+    ) -> None:
+        self._metrics = metrics
         self._attempts = attempts
         self._first_delay = first_delay_seconds
+
+    async def _counted(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        try:
+            return await make_request(bot, method)
+        except TelegramAPIError as error:
+            if self._metrics is not None:
+                self._metrics.telegram_failed(method.__api_method__, _kind(error))
+            raise
 
     async def __call__(
         self,
@@ -35,10 +61,10 @@ class RetryRequests(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Any:
         if method.__api_method__ == GetUpdates.__api_method__:
-            return await make_request(bot, method)
+            return await self._counted(make_request, bot, method)
         for attempt in range(self._attempts):
             try:
-                return await make_request(bot, method)
+                return await self._counted(make_request, bot, method)
             except TelegramRetryAfter as error:
                 if attempt == self._attempts - 1:
                     raise
@@ -52,7 +78,17 @@ class RetryRequests(BaseRequestMiddleware):
         raise AssertionError("unreachable")
 
 
-def build_bot(token: str, api_base: str) -> Bot:
+def _kind(error: TelegramAPIError) -> str:
+    if isinstance(error, TelegramRetryAfter):
+        return "retry_after"
+    if isinstance(error, TelegramServerError):
+        return "server"
+    if isinstance(error, TelegramNetworkError):
+        return "network"
+    return "client"
+
+
+def build_bot(token: str, api_base: str, metrics: BotMetrics | None = None) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
-    session.middleware(RetryRequests())
+    session.middleware(RetryRequests(metrics))
     return Bot(token=token, session=session)

@@ -30,6 +30,7 @@ def capture_router() -> Router:
             command.args or "", words, today=today, currency=ctx.services.currency
         )
         if isinstance(parsed, ParseError):
+            ctx.outcome.value = "parse_error"
             text = ctx.t("transfer_usage") if not command.args else parse_error_text(parsed, ctx.t)
             await send_text(ctx.bot, message.chat.id, text)
             return
@@ -42,6 +43,7 @@ def capture_router() -> Router:
         words = await vocabulary(ctx.member.telegram_id, uow_factory=ctx.services.uow_factory)
         parsed = parse_line(message.text, words, today=today, currency=ctx.services.currency)
         if isinstance(parsed, ParseError):
+            ctx.outcome.value = "parse_error"
             await send_text(ctx.bot, message.chat.id, parse_error_text(parsed, ctx.t))
             return
         await _record_and_confirm(message, parsed, ctx)
@@ -61,6 +63,7 @@ async def _record_and_confirm(message: Message, command: RecordCommand, ctx: Cha
         uow_factory=ctx.services.uow_factory,
         ids=ctx.services.ids,
     )
+    ctx.wrote(_kind(command), replayed=recorded.replayed)
     today = ctx.services.local_date(message.date)
     unknown_word = (
         command.unknown_word if isinstance(command, RecordExpense | RecordIncome) else None
@@ -73,3 +76,9 @@ async def _record_and_confirm(message: Message, command: RecordCommand, ctx: Cha
     )
     await send_text(ctx.bot, message.chat.id, text, keyboard)
     await send_budget_alerts(ctx, recorded.alerts)
+
+
+def _kind(command: RecordCommand) -> str:
+    if isinstance(command, RecordExpense):
+        return "expense"
+    return "income" if isinstance(command, RecordIncome) else "transfer"

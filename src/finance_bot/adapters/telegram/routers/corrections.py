@@ -40,6 +40,7 @@ def corrections_router() -> Router:
             uow_factory=ctx.services.uow_factory,
             ids=ctx.services.ids,
         )
+        ctx.wrote("reversal", replayed=voided.replayed)
         await send_text(ctx.bot, message.chat.id, _voided_text(voided, ctx.t))
 
     @router.message(Command(_DEL_GLUED))
@@ -67,6 +68,7 @@ def corrections_router() -> Router:
             uow_factory=ctx.services.uow_factory,
             ids=ctx.services.ids,
         )
+        ctx.wrote("reversal", replayed=voided.replayed)
         message = query.message
         if isinstance(message, Message) and message.text:
             await ctx.bot.edit_message_text(
@@ -119,6 +121,9 @@ def corrections_router() -> Router:
             ids=ctx.services.ids,
         )
         recorded = refiled.recorded
+        ctx.wrote("reversal", replayed=refiled.replayed)
+        if not refiled.replayed:
+            ctx.wrote(refiled.kind, replayed=False)
         message = query.message
         text, keyboard = await confirmation_reply(
             ctx,
@@ -149,6 +154,7 @@ async def _void_and_reply(message: Message, number: int, ctx: ChatContext) -> No
         uow_factory=ctx.services.uow_factory,
         ids=ctx.services.ids,
     )
+    ctx.wrote("reversal", replayed=voided.replayed)
     await send_text(ctx.bot, message.chat.id, _voided_text(voided, ctx.t))
 
 
