@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from finance_bot.application.defaults import OTHER_EXPENSE, OTHER_INCOME
 from finance_bot.application.household import require_member
+from finance_bot.application.idempotency import once
 from finance_bot.application.recording import post
 from finance_bot.application.results import Refiled, Voided
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
@@ -34,17 +35,13 @@ async def void(
     ids: IdSource,
 ) -> Voided:
     """Void transaction #number of the author's household with a linked reversal."""
-    async with uow_factory() as uow:
-        if idempotency_key is not None:
-            stored = await uow.idempotency.claim(idempotency_key)
-            if stored is not None:
-                return Voided.from_json(stored)
-        member = await require_member(uow, author_telegram_id)
-        voided = await _void(uow, member, number, ids)
-        if idempotency_key is not None:
-            await uow.idempotency.store(idempotency_key, voided.to_json())
-        await uow.commit()
-        return voided
+
+    async def work(uow: UnitOfWork, member: Member) -> Voided:
+        return await _void(uow, member, number, ids)
+
+    return await once(
+        uow_factory, idempotency_key, author_telegram_id, work, decode=Voided.from_json
+    )
 
 
 async def undo_last(
@@ -55,20 +52,16 @@ async def undo_last(
     ids: IdSource,
 ) -> Voided:
     """Void the author's latest transaction (`/undo`)."""
-    async with uow_factory() as uow:
-        if idempotency_key is not None:
-            stored = await uow.idempotency.claim(idempotency_key)
-            if stored is not None:
-                return Voided.from_json(stored)
-        member = await require_member(uow, author_telegram_id)
-        number = await uow.ledger.last_number_by_author(author_telegram_id)
+
+    async def work(uow: UnitOfWork, member: Member) -> Voided:
+        number = await uow.ledger.last_number_by_author(member.telegram_id)
         if number is None:
             raise NothingToUndo("nothing recorded yet")
-        voided = await _void(uow, member, number, ids)
-        if idempotency_key is not None:
-            await uow.idempotency.store(idempotency_key, voided.to_json())
-        await uow.commit()
-        return voided
+        return await _void(uow, member, number, ids)
+
+    return await once(
+        uow_factory, idempotency_key, author_telegram_id, work, decode=Voided.from_json
+    )
 
 
 async def refile(
@@ -85,12 +78,8 @@ async def refile(
     When the original sat in "other" because its first note word named no category, that
     word becomes an alias of the chosen category, so the next line with it is understood.
     """
-    async with uow_factory() as uow:
-        if idempotency_key is not None:
-            stored = await uow.idempotency.claim(idempotency_key)
-            if stored is not None:
-                return Refiled.from_json(stored)
-        member = await require_member(uow, author_telegram_id)
+
+    async def work(uow: UnitOfWork, member: Member) -> Refiled:
         original = await _voidable(uow, member, number)
         if original.kind not in (TransactionKind.EXPENSE, TransactionKind.INCOME):
             raise WrongCategoryKind(f"#{number}")
@@ -109,16 +98,16 @@ async def refile(
             ),
         )  # fmt: skip
         recorded = await post(uow, moved)
-        refiled = Refiled(
+        return Refiled(
             voided_number=number,
             recorded=recorded,
             learned_alias=learned,
             kind=original.kind.value,
         )
-        if idempotency_key is not None:
-            await uow.idempotency.store(idempotency_key, refiled.to_json())
-        await uow.commit()
-        return refiled
+
+    return await once(
+        uow_factory, idempotency_key, author_telegram_id, work, decode=Refiled.from_json
+    )
 
 
 async def _void(uow: UnitOfWork, member: Member, number: int, ids: IdSource) -> Voided:

@@ -40,8 +40,7 @@ def corrections_router() -> Router:
             uow_factory=ctx.services.uow_factory,
             ids=ctx.services.ids,
         )
-        ctx.wrote("reversal", replayed=voided.replayed)
-        await send_text(ctx.bot, message.chat.id, _voided_text(voided, ctx.t))
+        await _reply_voided(message, voided, ctx)
 
     @router.message(Command(_DEL_GLUED))
     async def delete_glued(message: Message, command: CommandObject, ctx: ChatContext) -> None:
@@ -154,6 +153,10 @@ async def _void_and_reply(message: Message, number: int, ctx: ChatContext) -> No
         uow_factory=ctx.services.uow_factory,
         ids=ctx.services.ids,
     )
+    await _reply_voided(message, voided, ctx)
+
+
+async def _reply_voided(message: Message, voided: Voided, ctx: ChatContext) -> None:
     ctx.wrote("reversal", replayed=voided.replayed)
     await send_text(ctx.bot, message.chat.id, _voided_text(voided, ctx.t))
 
