@@ -90,3 +90,9 @@ async def test_every_button_fits_and_every_callback_is_answered(
         for row in markup.get("inline_keyboard", []):
             for button in row:
                 assert len(button["callback_data"].encode()) <= 64
+
+
+async def test_nul_characters_are_dropped_not_fatal(bot: RunningBot, alice: Person) -> None:
+    reply = await alice.say("250 ка\x00фе ужин\x00")
+    assert reply.text.startswith("#1 −250,00\u00a0₴ · кафе")
+    assert await spending_of(url(bot), "cafe") == 25000

@@ -13,6 +13,7 @@ from finance_bot import __version__
 
 UPDATE_TYPES = ("message", "edited_message", "callback_query")
 OUTCOMES = ("handled", "duplicate", "denied", "parse_error", "error")
+LEDGER_KINDS = ("expense", "income", "transfer", "reversal")
 
 
 def update_type(update: Update) -> str:
@@ -69,9 +70,12 @@ class BotMetrics:
             "finance_bot_build_info", "The running build", ["version", "python"], registry=r
         )
         build.labels(version=__version__, python=platform.python_version()).set(1)
-        for kind in UPDATE_TYPES:  # series exist from the start, so rates work at once
+        # Series exist from the start, so increase() sees the first event too.
+        for kind in UPDATE_TYPES:
             for outcome in OUTCOMES:
                 self.updates.labels(type=kind, outcome=outcome)
+        for kind in LEDGER_KINDS:
+            self.ledger_writes.labels(kind=kind)
 
     def update_handled(self, update: Update, outcome: str, seconds: float) -> None:
         kind = update_type(update)

@@ -148,7 +148,7 @@ class MemberContext(BaseMiddleware):
             update_key=f"tg:{bot.id}:{event.update_id}", outcome=outcome,
         )  # fmt: skip
         try:
-            await handler(event, data)
+            await handler(_without_nul(event), data)
         except LedgerRuleViolation as refused:
             # A refused request: say why; nothing was written (the unit of work rolled back).
             await _reply(bot, event, error_text(refused, t))
@@ -167,6 +167,15 @@ class MemberContext(BaseMiddleware):
         language = resolve_language(None, user.language_code, self._services.fallback_language)
         text = self._services.catalog.translator(language)("access_denied", telegram_id=user.id)
         await _reply(bot, update, text)
+
+
+def _without_nul(update: Update) -> Update:
+    """PostgreSQL text cannot hold NUL characters; no person means to type one."""
+    message = update.message
+    if message is None or message.text is None or "\x00" not in message.text:
+        return update
+    cleaned = message.model_copy(update={"text": message.text.replace("\x00", "")})
+    return update.model_copy(update={"message": cleaned})
 
 
 async def _reply(bot: Bot, update: Update, text: str) -> None:
