@@ -6,7 +6,11 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run sandbox test lint format migrate check bench
+COMPOSE ?= docker compose
+BACKUPS := /var/lib/finance-bot/backups
+
+.PHONY: help install run sandbox test lint format migrate check bench validate-deploy \
+	deploy backup restore logs ps
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -29,14 +33,14 @@ test: install  ## run the whole test suite (embedded PostgreSQL unless DATABASE_
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: install  ## ruff, formatting, mypy --strict and the layer contracts
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench deploy
+	$(BIN)/ruff format --check src tests bench deploy
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 format: install  ## format the code
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench deploy
+	$(BIN)/ruff check --fix src tests bench deploy
 
 migrate: install  ## bring the database schema up to date
 	$(BIN)/finance-bot migrate
@@ -44,5 +48,38 @@ migrate: install  ## bring the database schema up to date
 check: install  ## re-verify every ledger invariant
 	$(BIN)/finance-bot check
 
-bench: install  ## print the ledger benchmark figures
+bench: install  ## print the ledger and chat benchmark figures
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/chat.py
+
+validate-deploy: install  ## compose schema, hadolint, shellcheck, promtool (no Docker needed)
+	scripts/validate-deploy.sh
+
+# --- on the server (docs/runbook.md) ---
+
+deploy:  ## pull, build, start the stack, wait until it is healthy
+	@test -f .env || { echo "no .env: cp .env.example .env and fill it in (docs/runbook.md)"; exit 1; }
+	$(COMPOSE) pull --ignore-buildable
+	$(COMPOSE) build --pull
+	$(COMPOSE) up -d --remove-orphans
+	$(COMPOSE) exec -T postgres /docker-entrypoint-initdb.d/10-grafana-reader.sh
+	$(COMPOSE) kill -s SIGHUP prometheus
+	deploy/wait-healthy.sh 300
+
+backup:  ## take a backup now (backups volume, and S3 when configured)
+	$(COMPOSE) exec -T backup finance-bot backup
+
+restore:  ## replace the database with FILE=<name in the backups volume | s3://bucket/key>
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=<backup>; backups:"; $(COMPOSE) run --rm --no-deps --entrypoint ls backup -1 $(BACKUPS); exit 2; }
+	$(COMPOSE) stop bot backup
+	$(COMPOSE) run --rm --no-deps --entrypoint finance-bot backup backup
+	$(COMPOSE) exec -T postgres sh -c 'dropdb --force -U "$$POSTGRES_USER" "$$POSTGRES_DB" && createdb -U "$$POSTGRES_USER" "$$POSTGRES_DB"'
+	$(COMPOSE) run --rm --no-deps --entrypoint finance-bot backup restore "$(if $(filter s3://% /%,$(FILE)),$(FILE),$(BACKUPS)/$(FILE))"
+	$(COMPOSE) up -d bot backup
+	deploy/wait-healthy.sh 300
+
+logs:  ## follow the logs (SERVICE=bot for one service)
+	$(COMPOSE) logs -f --tail=200 $(SERVICE)
+
+ps:  ## the services and their health
+	$(COMPOSE) ps --all

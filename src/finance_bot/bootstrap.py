@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 from aiogram import Bot
@@ -28,11 +28,15 @@ from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.adapters.telegram.polling import Poller
 from finance_bot.adapters.telegram.session import build_bot
 from finance_bot.adapters.transient import is_transient
-from finance_bot.adapters.watchdog import watch_ledger
+from finance_bot.adapters.watchdog import watch_backups, watch_ledger
 from finance_bot.config import Settings
+
+if TYPE_CHECKING:
+    from finance_bot.adapters.backup import BackupOptions
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+BACKUP_LOG_INTERVAL_SECONDS = 60.0  # the backup age alert fires after hours; a minute is plenty
 
 
 @dataclass(frozen=True)
@@ -166,15 +170,20 @@ async def serving_metrics(app: Application, bot: ChatBot) -> AsyncIterator[Endpo
 
     endpoints = Endpoints(app.metrics, probe)
     await endpoints.start(app.settings.metrics_host, app.settings.metrics_port)
-    watchdog = asyncio.create_task(
-        watch_ledger(app.pool, app.metrics, app.settings.invariant_check_interval_seconds)
-    )
+    watchers = [
+        asyncio.create_task(
+            watch_ledger(app.pool, app.metrics, app.settings.invariant_check_interval_seconds)
+        ),
+        asyncio.create_task(watch_backups(app.pool, app.metrics, BACKUP_LOG_INTERVAL_SECONDS)),
+    ]
     try:
         yield endpoints
     finally:
-        watchdog.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watchdog
+        for watcher in watchers:
+            watcher.cancel()
+        for watcher in watchers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
         await endpoints.stop()
 
 
@@ -185,3 +194,29 @@ def run_async(main: Coroutine[Any, Any, T]) -> T:
     except ImportError:  # Windows
         return asyncio.run(main)
     return uvloop.run(main)
+
+
+def backup_options(settings: Settings, client_bin_dir: Path | None) -> BackupOptions:
+    """The BACKUP_* settings as the backup adapter's options (docs/adr/0006)."""
+    # Imported here: `run` never needs the backup machinery (cryptography, the S3 client).
+    from finance_bot.adapters.backup import BackupOptions, S3Target
+
+    s3 = None
+    if settings.backup_s3_bucket is not None:
+        secret = settings.backup_s3_secret_access_key
+        s3 = S3Target(
+            bucket=settings.backup_s3_bucket,
+            endpoint=settings.backup_s3_endpoint,
+            region=settings.backup_s3_region,
+            access_key_id=settings.backup_s3_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret is not None else None,
+            prefix=settings.backup_s3_prefix,
+        )
+    passphrase = settings.backup_passphrase
+    return BackupOptions(
+        directory=settings.backup_path,
+        keep_days=settings.backup_keep_days,
+        passphrase=passphrase.get_secret_value() if passphrase is not None else None,
+        s3=s3,
+        client_bin_dir=client_bin_dir,
+    )

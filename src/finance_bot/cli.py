@@ -11,7 +11,7 @@ import asyncpg
 from finance_bot.adapters.logs import configure_logging
 from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.adapters.postgres.migrations import migrate
-from finance_bot.bootstrap import database, run_async, run_bot
+from finance_bot.bootstrap import backup_options, database, run_async, run_bot
 from finance_bot.config import Settings
 from finance_bot.sandbox import run_sandbox
 
@@ -25,6 +25,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("sandbox", help="chat with the bot in this terminal, offline, no token")
     commands.add_parser("migrate", help="bring the database schema up to date")
     commands.add_parser("check", help="re-verify every ledger invariant; exit 1 on a violation")
+    commands.add_parser("backup", help="dump the database into BACKUP_DIR; upload, prune")
+    restore_command = commands.add_parser(
+        "restore", help="load a backup into an empty database, then check the ledger"
+    )
+    restore_command.add_argument("file", help="a backup file, or s3://bucket/key")
     return parser
 
 
@@ -55,6 +60,42 @@ async def _check(settings: Settings) -> int:
     return 1
 
 
+async def _backup(settings: Settings) -> int:
+    from finance_bot.adapters.backup import BackupError, run_backup
+
+    async with database(settings) as db:
+        try:
+            done = await run_backup(db.url, backup_options(settings, db.client_bin_dir))
+        except BackupError as error:
+            print(f"backup failed: {error}", file=sys.stderr)
+            return 1
+    print(f"backup written: {done.path} ({done.size_bytes} bytes)")
+    if done.uploaded_to is not None:
+        print(f"uploaded to {done.uploaded_to}")
+    for pruned in done.pruned:
+        print(f"pruned {pruned.name}")
+    return 0
+
+
+async def _restore(settings: Settings, source: str) -> int:
+    from finance_bot.adapters.backup import BackupError, restore
+
+    async with database(settings) as db:
+        try:
+            options = backup_options(settings, db.client_bin_dir)
+            violations = await restore(db.url, source, options)
+        except BackupError as error:
+            print(f"restore failed: {error}", file=sys.stderr)
+            return 1
+    if not violations:
+        print("restored; ledger ok: every invariant holds")
+        return 0
+    for violation in violations:
+        print(violation, file=sys.stderr)
+    print(f"restored, but the ledger check failed: {len(violations)} violation(s)", file=sys.stderr)
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     settings = Settings()
@@ -69,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_async(_migrate(settings))
     if arguments.command == "check":
         return run_async(_check(settings))
+    if arguments.command == "backup":
+        return run_async(_backup(settings))
+    if arguments.command == "restore":
+        return run_async(_restore(settings, arguments.file))
     _parser().print_help()
     return 2
 

@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9464
+    # Backups (docs/adr/0006). An empty value in .env means unset, never "encrypt with ''".
+    backup_dir: Path | None = None  # unset: DATA_DIR/backups
+    backup_keep_days: int = Field(default=14, ge=1)
+    backup_passphrase: SecretStr | None = None
+    backup_s3_bucket: str | None = None
+    backup_s3_endpoint: str | None = None
+    backup_s3_region: str | None = None
+    backup_s3_access_key_id: str | None = None
+    backup_s3_secret_access_key: SecretStr | None = None
+    backup_s3_prefix: str = ""
     invariant_check_interval_seconds: float = Field(default=3600.0, gt=0)
 
     @field_validator("whitelist_telegram_ids", mode="before")
@@ -50,6 +60,15 @@ class Settings(BaseSettings):
         if isinstance(value, int):
             return (value,)
         return value
+
+    @field_validator(
+        "backup_dir", "backup_passphrase", "backup_s3_bucket", "backup_s3_endpoint",
+        "backup_s3_region", "backup_s3_access_key_id", "backup_s3_secret_access_key",
+        mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("bot_timezone")
     @classmethod
@@ -71,3 +90,7 @@ class Settings(BaseSettings):
     @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.bot_timezone)
+
+    @property
+    def backup_path(self) -> Path:
+        return self.backup_dir if self.backup_dir is not None else self.data_dir / "backups"

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 import aiohttp
+import asyncpg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from finance_bot.adapters.postgres.backup_log import record_backup_run
 from finance_bot.adapters.telegram.fake_api import FakeTelegram
-from tests.e2e.support import STRANGER, Person, RunningBot
+from tests.e2e.support import STRANGER, Person, RunningBot, running_bot, settings_for
 
 pytestmark = pytest.mark.postgres
 
@@ -90,3 +95,21 @@ async def test_health_reports_database_and_polling(bot: RunningBot, alice: Perso
         body = await response.json()
         assert response.status == 200
     assert body == {"status": "ok", "checks": {"database": True, "polling": True}}
+
+
+async def test_last_good_backup_time_is_published(
+    fake: FakeTelegram, fresh_database_url: str
+) -> None:
+    finished_at = datetime(2026, 11, 29, 3, 15, tzinfo=UTC)
+    connection = await asyncpg.connect(fresh_database_url)
+    try:
+        await record_backup_run(connection, finished_at, "finance-bot-x.dump", 1234, False)
+    finally:
+        await connection.close()
+    async with running_bot(settings_for(fake, fresh_database_url)) as bot:
+        for _ in range(100):  # the watcher reads the log once at start
+            samples = await scrape(bot)
+            if value(samples, "finance_bot_last_backup_timestamp_seconds"):
+                break
+            await asyncio.sleep(0.05)
+    assert value(samples, "finance_bot_last_backup_timestamp_seconds") == finished_at.timestamp()

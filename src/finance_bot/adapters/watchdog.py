@@ -1,4 +1,4 @@
-"""Periodic re-verification of the ledger inside the running bot, published as metrics."""
+"""What the running bot watches besides chat: the ledger's invariants and the backups."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import time
 import asyncpg
 
 from finance_bot.adapters.metrics import BotMetrics
+from finance_bot.adapters.postgres.backup_log import last_good_backup_at
 from finance_bot.adapters.postgres.check import check_ledger
 
 log = logging.getLogger(__name__)
@@ -32,4 +33,17 @@ async def watch_ledger(pool: asyncpg.Pool, metrics: BotMetrics, interval_seconds
             await check_once(pool, metrics)
         except Exception as error:  # the database may be away; the stale metric alerts
             log.warning("invariant check could not run", extra={"error": type(error).__name__})
+        await asyncio.sleep(interval_seconds)
+
+
+async def watch_backups(pool: asyncpg.Pool, metrics: BotMetrics, interval_seconds: float) -> None:
+    """Publish when the last good backup finished (the backup job runs elsewhere)."""
+    while True:
+        try:
+            async with pool.acquire() as connection:
+                finished_at = await last_good_backup_at(connection)
+            if finished_at is not None:
+                metrics.last_backup.set(finished_at.timestamp())
+        except Exception as error:
+            log.warning("backup log could not be read", extra={"error": type(error).__name__})
         await asyncio.sleep(interval_seconds)

@@ -57,7 +57,7 @@ async def remove_budget(
 async def budget_progress(
     telegram_id: int, month: date, *, today: date, uow_factory: UnitOfWorkFactory
 ) -> list[BudgetLine]:
-    async with uow_factory() as uow:
+    async with uow_factory(read_only=True) as uow:
         member = await require_member(uow, telegram_id)
         return await budget_lines(uow, member.household_id, month, today=today)
 

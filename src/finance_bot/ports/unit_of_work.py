@@ -188,4 +188,7 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work; a read-only one takes no database transaction (and cannot commit),
+        which saves the BEGIN and ROLLBACK round trips on every view."""
+        ...

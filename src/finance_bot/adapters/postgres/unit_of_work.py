@@ -21,20 +21,22 @@ from finance_bot.ports.unit_of_work import (
 
 
 class PostgresUnitOfWork:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, read_only: bool = False) -> None:
         self._pool = pool
+        self._read_only = read_only
         self._connection: asyncpg.Connection | None = None
         self._transaction: asyncpg.transaction.Transaction | None = None
         self._finished = False
 
     async def __aenter__(self) -> Self:
         self._connection = await self._pool.acquire()
-        try:
-            self._transaction = self._connection.transaction()
-            await self._transaction.start()
-        except BaseException:
-            await self._pool.release(self._connection)
-            raise
+        if not self._read_only:
+            try:
+                self._transaction = self._connection.transaction()
+                await self._transaction.start()
+            except BaseException:
+                await self._pool.release(self._connection)
+                raise
         self.ledger: LedgerRepository = PostgresLedger(self._connection)
         self.directory: DirectoryRepository = PostgresDirectory(self._connection)
         self.budgets: BudgetRepository = PostgresBudgets(self._connection)
@@ -50,10 +52,9 @@ class PostgresUnitOfWork:
         traceback: TracebackType | None,
     ) -> None:
         assert self._connection is not None
-        assert self._transaction is not None
         try:
             # A failed COMMIT has already ended the database transaction.
-            if not self._finished:
+            if self._transaction is not None and not self._finished:
                 await self._transaction.rollback()
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             if exc is None:
@@ -64,17 +65,19 @@ class PostgresUnitOfWork:
             self._transaction = None
 
     async def commit(self) -> None:
-        assert self._transaction is not None
+        if self._transaction is None:
+            raise RuntimeError("a read-only unit of work cannot commit")
         self._finished = True
         await self._transaction.commit()
 
 
 class PostgresUnitOfWorkFactory:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, read_only: bool = False) -> None:
         self._pool = pool
+        self._read_only = read_only
 
-    def __call__(self) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self._pool)
+    def __call__(self, *, read_only: bool = False) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(self._pool, read_only=read_only)
 
 
 async def _reset(connection: asyncpg.Connection) -> None:
