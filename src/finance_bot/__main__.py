@@ -1,5 +1,5 @@
 import sys
 
-from finance_bot.cli import main
+from finance_bot.entry import main
 
 sys.exit(main(sys.argv[1:] or ["run"]))

@@ -25,6 +25,7 @@ from finance_bot.adapters.telegram.commands import register_commands
 from finance_bot.adapters.telegram.context import ChatServices
 from finance_bot.adapters.telegram.dispatcher import build_dispatcher
 from finance_bot.adapters.telegram.i18n import Catalog
+from finance_bot.adapters.telegram.lean_import import warm_up
 from finance_bot.adapters.telegram.polling import Poller
 from finance_bot.adapters.telegram.session import build_bot
 from finance_bot.adapters.transient import is_transient
@@ -113,6 +114,7 @@ def chat_services(app: Application) -> ChatServices:
 async def chat(app: Application, *, token: str, api_base: str) -> AsyncIterator[ChatBot]:
     """The bot, its dispatcher and the polling loop, wired to the application."""
     services = chat_services(app)
+    warm_up()  # build the aiogram models every update needs now, not on the first message
     bot = build_bot(token, api_base, app.metrics)
     try:
         dispatcher = build_dispatcher(services)
