@@ -171,7 +171,11 @@ async def serving_metrics(app: Application, bot: ChatBot) -> AsyncIterator[Endpo
         return {"database": database, "polling": polling}
 
     endpoints = Endpoints(app.metrics, probe)
-    await endpoints.start(app.settings.metrics_host, app.settings.metrics_port)
+    try:
+        await endpoints.start(app.settings.metrics_host, app.settings.metrics_port)
+    except OSError as error:
+        # The household is served all the same; the operator sees the health check fail.
+        log.error("metrics endpoint not available", extra={"error": type(error).__name__})
     watchers = [
         asyncio.create_task(
             watch_ledger(app.pool, app.metrics, app.settings.invariant_check_interval_seconds)

@@ -107,7 +107,8 @@ class Poller:
                 handled = await self._handle(update)
                 if not handled:
                     break  # stopping while the update could not be finished: leave it pending
-                self._offset = update.update_id + 1
+                # max: a redelivered old update must not move the acknowledgement back
+                self._offset = max(self._offset or 0, update.update_id + 1)
                 if self._stopping.is_set():
                     break
         await self._acknowledge()
