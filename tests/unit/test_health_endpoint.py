@@ -1,0 +1,50 @@
+"""/healthz answers 503 while the database or the poll loop is down, and /metrics serves."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from finance_bot.adapters.http_endpoints import Endpoints
+from finance_bot.adapters.metrics import BotMetrics
+
+
+@pytest.mark.parametrize(
+    ("checks", "status"),
+    [
+        ({"database": True, "polling": True}, 200),
+        ({"database": False, "polling": True}, 503),
+        ({"database": True, "polling": False}, 503),
+    ],
+)
+async def test_health_follows_the_probe(checks: dict[str, bool], status: int) -> None:
+    async def probe() -> dict[str, bool]:
+        return checks
+
+    endpoints = Endpoints(BotMetrics(), probe)
+    await endpoints.start("127.0.0.1", 0)
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{endpoints.port}/healthz") as response,
+        ):
+            assert response.status == status
+            assert (await response.json())["checks"] == checks
+    finally:
+        await endpoints.stop()
+
+
+async def test_a_probe_that_fails_is_unhealthy() -> None:
+    async def probe() -> dict[str, bool]:
+        raise ConnectionRefusedError
+
+    endpoints = Endpoints(BotMetrics(), probe)
+    await endpoints.start("127.0.0.1", 0)
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{endpoints.port}/healthz") as response,
+        ):
+            assert response.status == 503
+    finally:
+        await endpoints.stop()
