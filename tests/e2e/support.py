@@ -45,6 +45,11 @@ class RunningBot:
     def metrics_url(self) -> str:
         return f"http://127.0.0.1:{self.endpoints.port}"
 
+    @property
+    def database_url(self) -> str:
+        assert self.app.settings.database_url is not None
+        return self.app.settings.database_url.get_secret_value()
+
 
 @contextlib.asynccontextmanager
 async def running_bot(settings: Settings) -> AsyncIterator[RunningBot]:

@@ -17,19 +17,14 @@ from tests.e2e.support import (
 pytestmark = pytest.mark.postgres
 
 
-def url(bot: RunningBot) -> str:
-    assert bot.app.settings.database_url is not None
-    return bot.app.settings.database_url.get_secret_value()
-
-
 async def test_stranger_gets_their_id_and_nothing_is_written(
     bot: RunningBot, fake: FakeTelegram
 ) -> None:
     stranger = Person(fake, STRANGER, "Eve", language_code="en")
     reply = await stranger.say("250 cafe")
     assert reply.texts == [f"Access denied. Your id is {STRANGER}"]
-    assert await transaction_count(url(bot)) == 0
-    members = await ledger_rows(url(bot), "SELECT count(*) AS n FROM members")
+    assert await transaction_count(bot.database_url) == 0
+    members = await ledger_rows(bot.database_url, "SELECT count(*) AS n FROM members")
     assert members[0]["n"] == 0
 
 
@@ -37,7 +32,7 @@ async def test_group_chats_are_ignored(bot: RunningBot, fake: FakeTelegram, alic
     update_id = fake.send_text(alice.telegram_id, "250 кафе", chat_type="group")
     await alice.processed(update_id)
     assert fake.calls("sendMessage") == []
-    assert await transaction_count(url(bot)) == 0
+    assert await transaction_count(bot.database_url) == 0
 
 
 async def test_edited_message_changes_nothing(
@@ -48,8 +43,8 @@ async def test_edited_message_changes_nothing(
     update_id = fake.edit_text(alice.telegram_id, 1, "999 кафе")
     await alice.processed(update_id)
     assert len(fake.calls("sendMessage")) == sent_before
-    assert await spending_of(url(bot), "cafe") == 25000
-    assert await transaction_count(url(bot)) == 1
+    assert await spending_of(bot.database_url, "cafe") == 25000
+    assert await transaction_count(bot.database_url) == 1
 
 
 async def test_photos_stickers_and_voice_get_a_hint(
@@ -61,7 +56,7 @@ async def test_photos_stickers_and_voice_get_a_hint(
     texts = [m["text"] for m in fake.messages_to(alice.telegram_id)]
     assert len(texts) == 3
     assert all("только текст" in text for text in texts)
-    assert await transaction_count(url(bot)) == 0
+    assert await transaction_count(bot.database_url) == 0
 
 
 async def test_long_reply_is_split_within_telegrams_limit(bot: RunningBot, alice: Person) -> None:
@@ -95,4 +90,4 @@ async def test_every_button_fits_and_every_callback_is_answered(
 async def test_nul_characters_are_dropped_not_fatal(bot: RunningBot, alice: Person) -> None:
     reply = await alice.say("250 ка\x00фе ужин\x00")
     assert reply.text.startswith("#1 −250,00\u00a0₴ · кафе")
-    assert await spending_of(url(bot), "cafe") == 25000
+    assert await spending_of(bot.database_url, "cafe") == 25000

@@ -14,18 +14,13 @@ pytestmark = pytest.mark.postgres
 KYIV = ZoneInfo("Europe/Kyiv")
 
 
-def url(bot: RunningBot) -> str:
-    assert bot.app.settings.database_url is not None
-    return bot.app.settings.database_url.get_secret_value()
-
-
 async def test_expense_is_confirmed_with_buttons_and_recorded(
     bot: RunningBot, alice: Person
 ) -> None:
     reply = await alice.say("250 кафе")
     assert reply.texts == ["#1 −250,00\u00a0₴ · кафе · карта"]
     assert set(reply.buttons()) == {"Отменить", "Категория"}
-    assert await spending_of(url(bot), "cafe") == 25000
+    assert await spending_of(bot.database_url, "cafe") == 25000
 
 
 @pytest.mark.parametrize(
@@ -45,16 +40,16 @@ async def test_amount_formats(
     reply = await alice.say(line)
     if category is None:
         assert "250 кафе" in reply.text  # the hint shows examples
-        assert await transaction_count(url(bot)) == 0
+        assert await transaction_count(bot.database_url) == 0
         return
     assert reply.text.startswith("#1 −")
-    assert await spending_of(url(bot), category) == amount_minor
+    assert await spending_of(bot.database_url, category) == amount_minor
 
 
 async def test_account_note_and_tags(bot: RunningBot, alice: Person) -> None:
     reply = await alice.say("250 кафе @нал ужин с Машей #отпуск")
     assert reply.texts == ["#1 −250,00\u00a0₴ · кафе · наличные\n📝 ужин с Машей\n#отпуск"]
-    rows = await ledger_rows(url(bot), "SELECT note, tags FROM transactions")
+    rows = await ledger_rows(bot.database_url, "SELECT note, tags FROM transactions")
     assert (rows[0]["note"], rows[0]["tags"]) == ("ужин с Машей", ["отпуск"])
     reply = await alice.say("100 кафе наличные")
     assert "наличные" in reply.text
@@ -71,7 +66,7 @@ async def test_income_and_transfer(bot: RunningBot, alice: Person) -> None:
     balance = await alice.say("/balance")
     assert "карта: 29\u00a0500,00\u00a0₴" in balance.text
     assert "наличные: 500,00\u00a0₴" in balance.text
-    assert await transaction_count(url(bot)) == 3
+    assert await transaction_count(bot.database_url) == 3
 
 
 async def test_backdated_lines_book_on_that_day(bot: RunningBot, alice: Person) -> None:
@@ -82,7 +77,7 @@ async def test_backdated_lines_book_on_that_day(bot: RunningBot, alice: Person) 
     third = await alice.say(f"{yesterday:%d.%m} 250 такси")
     for reply in (first, second, third):
         assert f"📅 {yesterday:%d.%m.%Y}" in reply.text
-    rows = await ledger_rows(url(bot), "SELECT DISTINCT booked_on FROM transactions")
+    rows = await ledger_rows(bot.database_url, "SELECT DISTINCT booked_on FROM transactions")
     assert [r["booked_on"] for r in rows] == [yesterday]
 
 
@@ -92,7 +87,7 @@ async def test_booking_date_comes_from_the_message_not_the_clock(
     # Sent at 23:30 Kyiv time two days ago, handled now (a backlog after downtime).
     sent = datetime.now(KYIV).replace(hour=23, minute=30) - timedelta(days=2)
     await alice.say("250 такси", date=sent.astimezone(UTC))
-    rows = await ledger_rows(url(bot), "SELECT booked_on FROM transactions")
+    rows = await ledger_rows(bot.database_url, "SELECT booked_on FROM transactions")
     assert rows[0]["booked_on"] == sent.date()
 
 
@@ -121,7 +116,7 @@ async def test_bad_amounts_get_a_friendly_answer_and_write_nothing(
     ]:
         reply = await alice.say(line)
         assert expected in reply.text, line
-    assert await transaction_count(url(bot)) == 0
+    assert await transaction_count(bot.database_url) == 0
 
 
 async def test_unknown_word_is_filed_under_other_and_learned_by_the_category_button(
@@ -135,8 +130,8 @@ async def test_unknown_word_is_filed_under_other_and_learned_by_the_category_but
     moved = await alice.press(menu, "кафе")
     assert moved.texts[0].startswith("#3 −250,00\u00a0₴ · кафе · карта\n📝 с Машей")
     assert "Запомнил: «шаурма» → кафе" in moved.texts[0]
-    assert await spending_of(url(bot), "other") == 0
-    assert await spending_of(url(bot), "cafe") == 25000
+    assert await spending_of(bot.database_url, "other") == 0
+    assert await spending_of(bot.database_url, "cafe") == 25000
     again = await alice.say("100 шаурма")
     assert again.text == "#4 −100,00\u00a0₴ · кафе · карта"
 
@@ -155,14 +150,14 @@ async def test_undo_button_del_and_undo_commands(bot: RunningBot, alice: Person)
     assert "нельзя отменить" in (await alice.say("/del 2")).text  # a reversal
     assert "Записи #99 нет" in (await alice.say("/del99")).text
     assert "/del 42" in (await alice.say("/del abc")).text
-    assert await spending_of(url(bot), "cafe") == 0
+    assert await spending_of(bot.database_url, "cafe") == 0
 
 
 async def test_only_the_author_may_undo(bot: RunningBot, alice: Person, bob: Person) -> None:
     await alice.say("100 кафе")
     reply = await bob.say("/del 1")
     assert "someone else" in reply.text
-    assert await spending_of(url(bot), "cafe") == 10000
+    assert await spending_of(bot.database_url, "cafe") == 10000
 
 
 async def test_reports_for_periods_people_and_me(

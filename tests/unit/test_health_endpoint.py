@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 import pytest
 
-from finance_bot.adapters.http_endpoints import Endpoints
+from finance_bot.adapters.http_endpoints import Endpoints, HealthProbe
 from finance_bot.adapters.metrics import BotMetrics
+
+
+async def _health(probe: HealthProbe) -> tuple[int, Any]:
+    endpoints = Endpoints(BotMetrics(), probe)
+    await endpoints.start("127.0.0.1", 0)
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{endpoints.port}/healthz") as response,
+        ):
+            return response.status, await response.json()
+    finally:
+        await endpoints.stop()
 
 
 @pytest.mark.parametrize(
@@ -21,30 +36,14 @@ async def test_health_follows_the_probe(checks: dict[str, bool], status: int) ->
     async def probe() -> dict[str, bool]:
         return checks
 
-    endpoints = Endpoints(BotMetrics(), probe)
-    await endpoints.start("127.0.0.1", 0)
-    try:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(f"http://127.0.0.1:{endpoints.port}/healthz") as response,
-        ):
-            assert response.status == status
-            assert (await response.json())["checks"] == checks
-    finally:
-        await endpoints.stop()
+    answered, body = await _health(probe)
+    assert answered == status
+    assert body["checks"] == checks
 
 
 async def test_a_probe_that_fails_is_unhealthy() -> None:
     async def probe() -> dict[str, bool]:
         raise ConnectionRefusedError
 
-    endpoints = Endpoints(BotMetrics(), probe)
-    await endpoints.start("127.0.0.1", 0)
-    try:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(f"http://127.0.0.1:{endpoints.port}/healthz") as response,
-        ):
-            assert response.status == 503
-    finally:
-        await endpoints.stop()
+    answered, _ = await _health(probe)
+    assert answered == 503
