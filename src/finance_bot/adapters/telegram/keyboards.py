@@ -47,8 +47,10 @@ def confirmation_keyboard(
 
 
 def categories_keyboard(
-    number: int, categories: list[Account], t: Translator
+    number: int, categories: list[Account], t: Translator, *, first_offer: bool = False
 ) -> InlineKeyboardMarkup:
+    """The categories to move #number to; under a fresh confirmation (`first_offer`) the
+    last row is Undo, in the menu opened by the Category button it is Back."""
     buttons = [
         InlineKeyboardButton(
             text=account_label(category, t),
@@ -57,11 +59,13 @@ def categories_keyboard(
         for category in categories
     ]
     rows = [buttons[i : i + _CATEGORY_COLUMNS] for i in range(0, len(buttons), _CATEGORY_COLUMNS)]
-    rows.append(
-        [
-            InlineKeyboardButton(
-                text=t("button_back"), callback_data=BackButton(number=number).pack()
-            )
-        ]
-    )
+    if first_offer:
+        last = InlineKeyboardButton(
+            text=t("button_undo"), callback_data=UndoButton(number=number).pack()
+        )
+    else:
+        last = InlineKeyboardButton(
+            text=t("button_back"), callback_data=BackButton(number=number).pack()
+        )
+    rows.append([last])
     return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -71,7 +71,9 @@ class Poller:
         dispatcher: Dispatcher,
         *,
         poll_timeout_seconds: int = 25,
-        batch_limit: int = 100,
+        # Small batches: a crash mid-batch re-sends the replies of the batch's finished
+        # updates (never their entries), so a short batch keeps that repetition short.
+        batch_limit: int = 10,
         backoff: Backoff | None = None,
         observer: PollingObserver | None = None,
     ) -> None:

@@ -7,12 +7,14 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from finance_bot.adapters.telegram.context import ChatContext
+from finance_bot.adapters.telegram.keyboards import categories_keyboard
 from finance_bot.adapters.telegram.presenters import parse_error_text
 from finance_bot.adapters.telegram.replies import (
     confirmation_reply,
     send_budget_alerts,
     send_text,
 )
+from finance_bot.application.corrections import refile_choices
 from finance_bot.application.household import vocabulary
 from finance_bot.application.recording import record
 from finance_bot.domain.commands import ParseError, RecordCommand, RecordExpense, RecordIncome
@@ -74,6 +76,14 @@ async def _record_and_confirm(message: Message, command: RecordCommand, ctx: Cha
         today,
         unknown_word=unknown_word,
     )
+    if unknown_word is not None:
+        # SPEC §2: the reply to an unknown word offers the categories straight away.
+        choices = await refile_choices(
+            recorded.number,
+            author_telegram_id=ctx.member.telegram_id,
+            uow_factory=ctx.services.uow_factory,
+        )
+        keyboard = categories_keyboard(recorded.number, choices, ctx.t, first_offer=True)
     await send_text(ctx.bot, message.chat.id, text, keyboard)
     await send_budget_alerts(ctx, recorded.alerts)
 
