@@ -143,7 +143,11 @@ class ChatBot:
 async def run_bot(settings: Settings, *, stop_signals: bool = True) -> None:
     token = settings.telegram_bot_token
     if token is None:
-        raise SystemExit("TELEGRAM_BOT_TOKEN is not set")
+        raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README, Configuration)")
+    if not settings.whitelist_telegram_ids:
+        # Allowed on purpose: the bot then answers everyone with their id, which is how an
+        # operator learns the ids to put in WHITELIST_TELEGRAM_IDS (docs/runbook.md).
+        log.warning("WHITELIST_TELEGRAM_IDS is empty: nobody is served")
     async with (
         application(settings) as app,
         chat(app, token=token.get_secret_value(), api_base=settings.telegram_api_base) as bot,
