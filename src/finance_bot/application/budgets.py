@@ -57,7 +57,7 @@ async def remove_budget(
 async def budget_progress(
     telegram_id: int, month: date, *, today: date, uow_factory: UnitOfWorkFactory
 ) -> list[BudgetLine]:
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(transactional=False) as uow:
         member = await require_member(uow, telegram_id)
         return await budget_lines(uow, member.household_id, month, today=today)
 
@@ -88,6 +88,23 @@ async def budget_lines(
     return lines
 
 
+def watched(transaction: Transaction, budgets: Sequence[Budget]) -> bool:
+    """Whether this transaction is spending that some budget keeps an eye on."""
+    return bool(_watching(transaction, budgets))
+
+
+def _watching(transaction: Transaction, budgets: Sequence[Budget]) -> list[Budget]:
+    if transaction.kind is not TransactionKind.EXPENSE:
+        return []
+    category_ids = {p.account_id for p in transaction.postings}
+    return [
+        b
+        for b in budgets
+        if (b.category_id is None or b.category_id in category_ids)
+        and b.limit.currency == transaction.amount.currency
+    ]
+
+
 async def crossed_thresholds(
     uow: UnitOfWork, transaction: Transaction, budgets: Sequence[Budget] | None = None
 ) -> tuple[BudgetAlert, ...]:
@@ -99,13 +116,7 @@ async def crossed_thresholds(
         return ()
     if budgets is None:
         budgets = await uow.budgets.all(transaction.household_id)
-    category_ids = {p.account_id for p in transaction.postings}
-    budgets = [
-        b
-        for b in budgets
-        if (b.category_id is None or b.category_id in category_ids)
-        and b.limit.currency == transaction.amount.currency
-    ]
+    budgets = _watching(transaction, budgets)
     if not budgets:
         return ()
     month = month_start(transaction.booked_on)

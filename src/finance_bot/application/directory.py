@@ -44,7 +44,7 @@ def _clean_name(name: str) -> str:
 
 
 async def list_accounts(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> AccountsView:
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(transactional=False) as uow:
         member = await require_member(uow, telegram_id)
         return AccountsView(member.default_account_id, tuple(await _visible_accounts(uow, member)))
 
@@ -112,7 +112,7 @@ async def rename_account(
 async def list_categories(
     telegram_id: int, *, uow_factory: UnitOfWorkFactory
 ) -> list[CategoryView]:
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(transactional=False) as uow:
         member = await require_member(uow, telegram_id)
         aliases = await uow.directory.aliases(member.household_id)
         by_category: dict[int, list[str]] = {}
@@ -222,7 +222,7 @@ async def _category_named(
 async def find_category(
     telegram_id: int, name: str, kind: AccountType, *, uow_factory: UnitOfWorkFactory
 ) -> Account:
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(transactional=False) as uow:
         member = await require_member(uow, telegram_id)
         category = await _category_named(uow, member, normalize_name(name), kind)
         if category is None:

@@ -31,7 +31,7 @@ async def join_household(
     member is returned as is, their Telegram name and language refreshed if they changed.
     """
     profile = (display_name, telegram_language)
-    async with uow_factory(read_only=True) as reading:  # the common case: one round trip
+    async with uow_factory(transactional=False) as reading:  # the common case: one round trip
         existing = await reading.directory.member(telegram_id)
     if existing is not None and profile == (existing.display_name, existing.telegram_language):
         return existing
@@ -142,12 +142,12 @@ def _account_names(accounts: list[Account], telegram_id: int) -> dict[str, int]:
 
 async def vocabulary(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> Vocabulary:
     """The words a person's lines are matched against (their accounts, shared ones, categories)."""
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(transactional=False) as uow:
         member = await require_member(uow, telegram_id)
         return await vocabulary_for(uow, member)
 
 
 async def household_members(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> list[Member]:
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(transactional=False) as uow:
         member = await require_member(uow, telegram_id)
         return await uow.directory.members(member.household_id)

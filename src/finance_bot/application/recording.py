@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
-from finance_bot.application.budgets import crossed_thresholds
+from finance_bot.application.budgets import crossed_thresholds, watched
 from finance_bot.application.defaults import OTHER_EXPENSE, OTHER_INCOME
 from finance_bot.application.household import visible_to
 from finance_bot.application.results import Recorded
@@ -22,7 +23,7 @@ from finance_bot.domain.errors import (
 from finance_bot.domain.transactions import Transaction
 from finance_bot.ports.clock import IdSource
 from finance_bot.ports.records import Budget, Member, WriteContext
-from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from finance_bot.ports.unit_of_work import IdempotencyKeyTaken, UnitOfWork, UnitOfWorkFactory
 
 
 async def record(
@@ -35,29 +36,42 @@ async def record(
 ) -> Recorded:
     """Record an expense, income or transfer; a replayed key returns the first result.
 
-    The hot path of the bot, so it takes four round trips: BEGIN, one read of everything
-    it needs, one statement that claims the key and stores the transaction, COMMIT.
+    The bot's hot path, so it is two round trips: one read of everything it needs, then
+    one statement that numbers the transaction, claims the key and stores it all — that
+    statement is its own database transaction. Spending that a budget watches takes a real
+    unit of work instead, so that its alerts are decided together with the entry.
     """
-    async with uow_factory() as uow:
-        context = await uow.directory.write_context(author_telegram_id, _named_accounts(command))
-        if context is None:
-            raise NotAMember(author_telegram_id)
-        transaction = build_transaction(context, command, ids)
-        first_result = Recorded(transaction_id=transaction.id, number=0).to_json()
-        del first_result["number"]  # the ledger fills it in
-        added = await uow.ledger.add(
-            transaction, idempotency_key=idempotency_key, result=first_result
-        )
-        if added.key_taken:
-            assert idempotency_key is not None
-            stored = await uow.idempotency.stored(idempotency_key)
-            assert stored is not None  # a taken key was committed with its result
-            return Recorded.from_json(stored)
-        recorded = await _recorded(uow, transaction, added.number, context.budgets)
-        if recorded.alerts and idempotency_key is not None:
-            await uow.idempotency.store(idempotency_key, recorded.to_json())
-        await uow.commit()
-        return recorded
+    first_result: dict[str, Any] = {}
+    try:
+        async with uow_factory(transactional=False) as uow:
+            context = await uow.directory.write_context(
+                author_telegram_id, _named_accounts(command)
+            )
+            if context is None:
+                raise NotAMember(author_telegram_id)
+            transaction = build_transaction(context, command, ids)
+            first_result = Recorded(transaction_id=transaction.id, number=0).to_json()
+            del first_result["number"]  # the ledger fills it in
+            if not watched(transaction, context.budgets):
+                added = await uow.ledger.add(
+                    transaction, idempotency_key=idempotency_key, result=first_result
+                )
+                return await _recorded(uow, transaction, added.number, ())
+        async with uow_factory() as uow:
+            added = await uow.ledger.add(
+                transaction, idempotency_key=idempotency_key, result=first_result
+            )
+            recorded = await _recorded(uow, transaction, added.number, context.budgets)
+            if recorded.alerts and idempotency_key is not None:
+                await uow.idempotency.store(idempotency_key, recorded.to_json())
+            await uow.commit()
+            return recorded
+    except IdempotencyKeyTaken:
+        assert idempotency_key is not None
+        async with uow_factory(transactional=False) as reading:
+            stored = await reading.idempotency.stored(idempotency_key)
+        assert stored is not None  # a taken key was committed with its result
+        return Recorded.from_json(stored)
 
 
 def build_transaction(context: WriteContext, command: RecordCommand, ids: IdSource) -> Transaction:

@@ -45,7 +45,7 @@ async def period_report(
 ) -> PeriodReport:
     period = Period.containing(kind, day)
     author = telegram_id if only_me else None
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(transactional=False) as uow:
         member = await require_member(uow, telegram_id)
         household_id = member.household_id
         totals = await uow.reports.period_totals(
@@ -75,7 +75,7 @@ async def period_report(
 async def balances(
     telegram_id: int, *, currency: str, uow_factory: UnitOfWorkFactory
 ) -> BalanceView:
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(transactional=False) as uow:
         member = await require_member(uow, telegram_id)
         everything = await uow.reports.balances(member.household_id)
     total = Money.zero(currency)
@@ -95,7 +95,7 @@ async def balances(
 async def last_transactions(
     telegram_id: int, limit: int, *, only_me: bool, uow_factory: UnitOfWorkFactory
 ) -> tuple[list[TransactionLine], dict[int, Account]]:
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(transactional=False) as uow:
         member = await require_member(uow, telegram_id)
         lines = await uow.reports.last_transactions(
             member.household_id, limit, author_telegram_id=telegram_id if only_me else None
@@ -113,7 +113,7 @@ class TransactionView:
 async def transaction_view(
     telegram_id: int, transaction_id: UUID, *, uow_factory: UnitOfWorkFactory
 ) -> TransactionView:
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory(transactional=False) as uow:
         member = await require_member(uow, telegram_id)
         transaction = await uow.ledger.get(transaction_id)
         if transaction is None or transaction.household_id != member.household_id:

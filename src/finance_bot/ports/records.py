@@ -80,5 +80,4 @@ class WriteContext:
 class Added:
     """What storing a transaction did."""
 
-    number: int | None  # its number; None when nothing was written
-    key_taken: bool = False  # the idempotency key belongs to an earlier write
+    number: int | None  # its number; None when its id was stored before (nothing written)

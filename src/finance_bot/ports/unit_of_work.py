@@ -22,6 +22,11 @@ from finance_bot.ports.records import (
 )
 
 
+class IdempotencyKeyTaken(Exception):
+    """The key belongs to an earlier write; this one wrote nothing (its statement, or
+    unit of work, was rolled back)."""
+
+
 class LedgerRepository(Protocol):
     async def add(
         self,
@@ -33,8 +38,8 @@ class LedgerRepository(Protocol):
         """Number and store a transaction with its postings, in one round trip.
 
         With an idempotency key, the key is claimed in the same statement and `result`
-        stored under it, with the new transaction's "number" filled in. Nothing is written
-        when the key is taken (`key_taken`) or a transaction with this id exists
+        stored under it, with the new transaction's "number" filled in; a key claimed before
+        raises IdempotencyKeyTaken. Nothing is written when a transaction with this id exists
         (`number` None). Numbering locks the household's counter: the first lock of every
         ledger write.
         """
@@ -188,7 +193,11 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
-        """A unit of work; a read-only one takes no database transaction (and cannot commit),
-        which saves the BEGIN and ROLLBACK round trips on every view."""
+    def __call__(self, *, transactional: bool = True) -> UnitOfWork:
+        """A unit of work.
+
+        `transactional=False` opens no database transaction: each statement commits on its
+        own and `commit()` has nothing left to do. Views use it to save the BEGIN and
+        ROLLBACK round trips; a write may use it only when one statement does all of it.
+        """
         ...

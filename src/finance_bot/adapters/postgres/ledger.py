@@ -11,6 +11,7 @@ import asyncpg
 from finance_bot.domain.money import Money
 from finance_bot.domain.transactions import Direction, Posting, Transaction, TransactionKind
 from finance_bot.ports.records import Added
+from finance_bot.ports.unit_of_work import IdempotencyKeyTaken
 
 
 class PostgresLedger:
@@ -30,7 +31,23 @@ class PostgresLedger:
         # rows their trigger updates are locked in one global order too: writers queue,
         # never deadlock (docs/adr/0001).
         postings = sorted(transaction.postings, key=lambda p: p.account_id)
-        row = await self._connection.fetchrow(
+        try:
+            row = await self._add(transaction, postings, idempotency_key, result)
+        except asyncpg.UniqueViolationError as error:
+            if error.constraint_name == "idempotency_keys_pk":
+                raise IdempotencyKeyTaken(idempotency_key) from error
+            raise
+        assert row is not None
+        return Added(number=row["number"])
+
+    async def _add(
+        self,
+        transaction: Transaction,
+        postings: list[Posting],
+        idempotency_key: str | None,
+        result: dict[str, Any] | None,
+    ) -> Any:
+        return await self._connection.fetchrow(
             _ADD,
             transaction.id, transaction.household_id, transaction.author_telegram_id,
             transaction.kind.value, transaction.booked_on, transaction.note,
@@ -39,8 +56,6 @@ class PostgresLedger:
             [p.amount.amount_minor for p in postings], [p.amount.currency for p in postings],
             idempotency_key, json.dumps(result or {}),
         )  # fmt: skip
-        assert row is not None
-        return Added(number=row["number"], key_taken=not row["claimed"])
 
     async def get(self, transaction_id: UUID) -> Transaction | None:
         row = await self._connection.fetchrow(
@@ -83,8 +98,9 @@ class PostgresLedger:
         )
 
 
-# A key already claimed makes `claimed` empty, and then nothing after it is written; the
-# caller rolls back, which also undoes the counter's increment.
+# A key claimed before makes the whole statement fail on the key's primary key (after
+# waiting for a claimer still in flight), so its counter increment is undone with it, even
+# when the statement is its own transaction.
 _ADD = """
     WITH numbered AS (
         UPDATE households SET last_transaction_number = last_transaction_number + 1
@@ -94,14 +110,11 @@ _ADD = """
         INSERT INTO idempotency_keys (key, result)
         SELECT $13, $14::jsonb || jsonb_build_object('number', number) FROM numbered
          WHERE $13::text IS NOT NULL
-        ON CONFLICT (key) DO NOTHING
-        RETURNING key
     ), stored AS (
         INSERT INTO transactions
             (id, household_id, number, author_telegram_id, kind, booked_on, note, tags,
              voids_transaction_id)
         SELECT $1, $2, number, $3, $4, $5, $6, $7, $8 FROM numbered
-         WHERE $13::text IS NULL OR EXISTS (SELECT 1 FROM claimed)
         RETURNING id, number
     ), legs AS (
         INSERT INTO postings (transaction_id, account_id, direction, amount_minor, currency)
@@ -112,9 +125,7 @@ _ADD = """
                    AS leg(account_id, direction, amount_minor, currency, position)
          ORDER BY leg.position
     )
-    SELECT (SELECT number FROM stored) AS number,
-           $13::text IS NULL OR EXISTS (SELECT 1 FROM claimed)
-               OR NOT EXISTS (SELECT 1 FROM numbered) AS claimed
+    SELECT (SELECT number FROM stored) AS number
 """
 
 _SELECT_TRANSACTION = """

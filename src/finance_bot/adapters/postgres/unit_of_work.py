@@ -21,16 +21,16 @@ from finance_bot.ports.unit_of_work import (
 
 
 class PostgresUnitOfWork:
-    def __init__(self, pool: asyncpg.Pool, *, read_only: bool = False) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, transactional: bool = True) -> None:
         self._pool = pool
-        self._read_only = read_only
+        self._transactional = transactional
         self._connection: asyncpg.Connection | None = None
         self._transaction: asyncpg.transaction.Transaction | None = None
         self._finished = False
 
     async def __aenter__(self) -> Self:
         self._connection = await self._pool.acquire()
-        if not self._read_only:
+        if self._transactional:
             try:
                 self._transaction = self._connection.transaction()
                 await self._transaction.start()
@@ -66,18 +66,17 @@ class PostgresUnitOfWork:
 
     async def commit(self) -> None:
         if self._transaction is None:
-            raise RuntimeError("a read-only unit of work cannot commit")
+            return  # every statement has committed on its own already
         self._finished = True
         await self._transaction.commit()
 
 
 class PostgresUnitOfWorkFactory:
-    def __init__(self, pool: asyncpg.Pool, *, read_only: bool = False) -> None:
+    def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        self._read_only = read_only
 
-    def __call__(self, *, read_only: bool = False) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self._pool, read_only=read_only)
+    def __call__(self, *, transactional: bool = True) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(self._pool, transactional=transactional)
 
 
 async def _reset(connection: asyncpg.Connection) -> None:
