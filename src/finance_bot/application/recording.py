@@ -41,7 +41,6 @@ async def record(
     statement is its own database transaction. Spending that a budget watches takes a real
     unit of work instead, so that its alerts are decided together with the entry.
     """
-    first_result: dict[str, Any] = {}
     try:
         async with uow_factory(transactional=False) as uow:
             context = await uow.directory.write_context(
@@ -50,16 +49,14 @@ async def record(
             if context is None:
                 raise NotAMember(author_telegram_id)
             transaction = build_transaction(context, command, ids)
-            first_result = Recorded(transaction_id=transaction.id, number=0).to_json()
-            del first_result["number"]  # the ledger fills it in
             if not watched(transaction, context.budgets):
                 added = await uow.ledger.add(
-                    transaction, idempotency_key=idempotency_key, result=first_result
+                    transaction, idempotency_key=idempotency_key, result=_first_result(transaction)
                 )
                 return await _recorded(uow, transaction, added.number, ())
         async with uow_factory() as uow:
             added = await uow.ledger.add(
-                transaction, idempotency_key=idempotency_key, result=first_result
+                transaction, idempotency_key=idempotency_key, result=_first_result(transaction)
             )
             recorded = await _recorded(uow, transaction, added.number, context.budgets)
             if recorded.alerts and idempotency_key is not None:
@@ -132,6 +129,13 @@ async def _recorded(
     numbered = replace(transaction, number=number)
     alerts = await crossed_thresholds(uow, numbered, budgets)
     return Recorded(transaction_id=numbered.id, number=number, alerts=alerts)
+
+
+def _first_result(transaction: Transaction) -> dict[str, Any]:
+    """The result kept under the idempotency key; the ledger fills in the number."""
+    result = Recorded(transaction_id=transaction.id, number=0).to_json()
+    del result["number"]
+    return result
 
 
 def _named_accounts(command: RecordCommand) -> list[int]:
