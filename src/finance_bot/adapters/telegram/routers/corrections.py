@@ -40,7 +40,8 @@ def corrections_router() -> Router:
             uow_factory=ctx.services.uow_factory,
             ids=ctx.services.ids,
         )
-        await _reply_voided(message, voided, ctx)
+        ctx.wrote("reversal", replayed=voided.replayed)
+        await _say_voided(message, voided, ctx)
 
     @router.message(Command(_DEL_GLUED))
     async def delete_glued(message: Message, command: CommandObject, ctx: ChatContext) -> None:
@@ -60,14 +61,7 @@ def corrections_router() -> Router:
     async def undo_button(
         query: CallbackQuery, callback_data: UndoButton, ctx: ChatContext
     ) -> None:
-        voided = await void(
-            callback_data.number,
-            author_telegram_id=ctx.member.telegram_id,
-            idempotency_key=ctx.update_key,
-            uow_factory=ctx.services.uow_factory,
-            ids=ctx.services.ids,
-        )
-        ctx.wrote("reversal", replayed=voided.replayed)
+        voided = await _void(callback_data.number, ctx)
         message = query.message
         if isinstance(message, Message) and message.text:
             await ctx.bot.edit_message_text(
@@ -145,7 +139,7 @@ def corrections_router() -> Router:
     return router
 
 
-async def _void_and_reply(message: Message, number: int, ctx: ChatContext) -> None:
+async def _void(number: int, ctx: ChatContext) -> Voided:
     voided = await void(
         number,
         author_telegram_id=ctx.member.telegram_id,
@@ -153,11 +147,15 @@ async def _void_and_reply(message: Message, number: int, ctx: ChatContext) -> No
         uow_factory=ctx.services.uow_factory,
         ids=ctx.services.ids,
     )
-    await _reply_voided(message, voided, ctx)
-
-
-async def _reply_voided(message: Message, voided: Voided, ctx: ChatContext) -> None:
     ctx.wrote("reversal", replayed=voided.replayed)
+    return voided
+
+
+async def _void_and_reply(message: Message, number: int, ctx: ChatContext) -> None:
+    await _say_voided(message, await _void(number, ctx), ctx)
+
+
+async def _say_voided(message: Message, voided: Voided, ctx: ChatContext) -> None:
     await send_text(ctx.bot, message.chat.id, _voided_text(voided, ctx.t))
 
 
