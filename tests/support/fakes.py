@@ -1,0 +1,530 @@
+"""An in-memory implementation of every storage port, for fast use-case tests.
+
+It mirrors what the PostgreSQL adapter does that callers can observe (numbering, idempotency,
+void links, balance and category-total caches, alias moves, budget alerts), and nothing of
+how. A transactional unit of work works on a copy of the state and publishes it on commit;
+a non-transactional one writes straight to the shared state, statement by statement.
+Concurrency is not modelled: units of work running side by side do not wait for each other.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
+from types import TracebackType
+from typing import Any, Self
+from uuid import UUID
+
+from finance_bot.domain.accounts import Account, AccountType, normalize_name
+from finance_bot.domain.money import Money
+from finance_bot.domain.transactions import Direction, Transaction, TransactionKind
+from finance_bot.ports.records import (
+    AccountBalance,
+    Added,
+    AmountByKey,
+    Budget,
+    Member,
+    PeriodTotals,
+    TransactionLine,
+    WriteContext,
+)
+from finance_bot.ports.unit_of_work import (
+    BudgetRepository,
+    DirectoryRepository,
+    IdempotencyKeyTaken,
+    IdempotencyRepository,
+    LedgerRepository,
+    ReportReader,
+)
+
+_OTHER_CODES = ("other", "other_income")
+# (household, booked_on, category, author, currency) -> debit minus credit, as the trigger keeps
+_DayKey = tuple[int, date, int, int, str]
+
+
+class IntegrityError(Exception):
+    """What the database would refuse with a constraint or trigger error."""
+
+
+@dataclass
+class FakeState:
+    """Every table the adapter reads and writes, as plain dictionaries."""
+
+    households: dict[int, int] = field(default_factory=dict)  # id -> last transaction number
+    members: dict[int, Member] = field(default_factory=dict)
+    member_since: dict[int, int] = field(default_factory=dict)  # telegram id -> "created_at"
+    accounts: dict[int, Account] = field(default_factory=dict)
+    balances: dict[int, int] = field(default_factory=dict)  # account id -> debit minus credit
+    aliases: set[tuple[int, str, int]] = field(default_factory=set)  # household, key, category
+    transactions: dict[UUID, Transaction] = field(default_factory=dict)
+    day_totals: dict[_DayKey, int] = field(default_factory=dict)
+    budgets: dict[tuple[int, int | None], Money] = field(default_factory=dict)
+    alerts: set[tuple[int, int | None, date, int]] = field(default_factory=set)
+    idempotency: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    # Like PostgreSQL sequences and now(), these are not undone by a rollback.
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    clock: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def publish(self, other: FakeState) -> None:
+        for f in fields(self):
+            if f.name not in ("ids", "clock"):
+                setattr(self, f.name, getattr(other, f.name))
+
+    def snapshot(self) -> FakeState:
+        taken = copy.deepcopy(replace(self, ids=itertools.count(), clock=itertools.count()))
+        taken.ids, taken.clock = self.ids, self.clock
+        return taken
+
+
+class _Session:
+    """What one unit of work sees: a private copy, or the shared state itself."""
+
+    def __init__(self, data: FakeState, now: int) -> None:
+        self.data = data
+        self.now = now  # the transaction's start "time", as now() is in PostgreSQL
+
+
+def _json(value: dict[str, Any]) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(json.dumps(value))
+    return loaded
+
+
+class FakeLedger:
+    def __init__(self, session: _Session) -> None:
+        self._s = session
+
+    async def add(
+        self,
+        transaction: Transaction,
+        *,
+        idempotency_key: str | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> Added:
+        data = self._s.data
+        if transaction.id in data.transactions or transaction.household_id not in data.households:
+            return Added(number=None)  # nothing numbered, nothing claimed, nothing stored
+        if idempotency_key is not None and idempotency_key in data.idempotency:
+            raise IdempotencyKeyTaken(idempotency_key)
+        for posting in transaction.postings:
+            account = data.accounts.get(posting.account_id)
+            if account is None or account.household_id != transaction.household_id:
+                raise IntegrityError(f"account {posting.account_id} is not in this household")
+        number = data.households[transaction.household_id] + 1
+        data.households[transaction.household_id] = number
+        if idempotency_key is not None:
+            data.idempotency[idempotency_key] = _json({**(result or {}), "number": number})
+        # The adapter writes the legs in account order and reads them back in that order.
+        postings = tuple(sorted(transaction.postings, key=lambda p: p.account_id))
+        stored = replace(transaction, number=number, postings=postings)
+        stored = replace(stored, voided_by_transaction_id=None)
+        data.transactions[transaction.id] = stored
+        for posting in postings:
+            data.balances[posting.account_id] += posting.signed_minor
+        if transaction.kind is not TransactionKind.REVERSAL:
+            self._roll(stored, +1)
+        return Added(number=number)
+
+    def _roll(self, transaction: Transaction, sign: int) -> None:
+        data = self._s.data
+        for posting in transaction.postings:
+            if data.accounts[posting.account_id].type.is_category:
+                key = (
+                    transaction.household_id, transaction.booked_on, posting.account_id,
+                    transaction.author_telegram_id, posting.amount.currency,
+                )  # fmt: skip
+                data.day_totals[key] = data.day_totals.get(key, 0) + sign * posting.signed_minor
+
+    async def get(self, transaction_id: UUID) -> Transaction | None:
+        return self._s.data.transactions.get(transaction_id)
+
+    async def by_number(
+        self, household_id: int, number: int, *, for_update: bool = False
+    ) -> Transaction | None:
+        for transaction in self._s.data.transactions.values():
+            if transaction.household_id == household_id and transaction.number == number:
+                return transaction
+        return None
+
+    async def last_number_by_author(self, author_telegram_id: int) -> int | None:
+        numbers = [
+            t.number
+            for t in self._s.data.transactions.values()
+            if t.author_telegram_id == author_telegram_id
+            and t.kind is not TransactionKind.REVERSAL
+            and t.number is not None
+        ]
+        return max(numbers, default=None)
+
+    async def link_void(self, original_id: UUID, reversal_id: UUID) -> None:
+        data = self._s.data
+        original = data.transactions.get(original_id)
+        if original is None:
+            return  # the UPDATE matches no row
+        if original.voided_by_transaction_id is not None:
+            raise IntegrityError(f"transaction {original_id} is already voided")
+        if original.kind is TransactionKind.REVERSAL:
+            raise IntegrityError(f"transaction {original_id} is a reversal and cannot be voided")
+        data.transactions[original_id] = replace(original, voided_by_transaction_id=reversal_id)
+        self._roll(original, -1)
+
+
+class FakeDirectory:
+    def __init__(self, session: _Session) -> None:
+        self._s = session
+
+    async def lock_households(self) -> None:
+        return None
+
+    async def first_household(self) -> int | None:
+        return min(self._s.data.households, default=None)
+
+    async def create_household(self) -> int:
+        household_id = next(self._s.data.ids)
+        self._s.data.households[household_id] = 0
+        return household_id
+
+    async def member(self, telegram_id: int) -> Member | None:
+        return self._s.data.members.get(telegram_id)
+
+    async def members(self, household_id: int) -> list[Member]:
+        data = self._s.data
+        found = [m for m in data.members.values() if m.household_id == household_id]
+        return sorted(found, key=lambda m: (data.member_since[m.telegram_id], m.telegram_id))
+
+    async def write_context(
+        self, telegram_id: int, account_ids: Sequence[int]
+    ) -> WriteContext | None:
+        data = self._s.data
+        member = data.members.get(telegram_id)
+        if member is None:
+            return None
+        accounts = {
+            a.id: a
+            for a in data.accounts.values()
+            if a.household_id == member.household_id
+            and (
+                a.id in account_ids
+                or a.id == member.default_account_id
+                or (a.owner_telegram_id is None and a.code in _OTHER_CODES)
+            )
+        }
+        budgets = tuple(
+            Budget(category_id, limit)
+            for (household_id, category_id), limit in data.budgets.items()
+            if household_id == member.household_id
+        )
+        return WriteContext(member=member, accounts=accounts, budgets=budgets)
+
+    async def add_member(self, telegram_id: int, household_id: int, language: str | None) -> None:
+        data = self._s.data
+        if telegram_id in data.members or household_id not in data.households:
+            raise IntegrityError(f"member {telegram_id} exists, or household {household_id} not")
+        if language not in (None, "ru", "en"):
+            raise IntegrityError(f"unknown language {language}")
+        data.members[telegram_id] = Member(telegram_id, household_id, language, None)
+        data.member_since[telegram_id] = self._s.now
+
+    def _update(self, telegram_id: int, **changes: Any) -> None:
+        member = self._s.data.members.get(telegram_id)
+        if member is not None:
+            self._s.data.members[telegram_id] = replace(member, **changes)
+
+    async def set_language(self, telegram_id: int, language: str) -> None:
+        if language not in ("ru", "en"):
+            raise IntegrityError(f"unknown language {language}")
+        self._update(telegram_id, language=language)
+
+    async def set_profile(
+        self, telegram_id: int, display_name: str | None, telegram_language: str | None
+    ) -> None:
+        self._update(telegram_id, display_name=display_name, telegram_language=telegram_language)
+
+    async def set_default_account(self, telegram_id: int, account_id: int) -> None:
+        self._update(telegram_id, default_account_id=account_id)
+
+    async def add_account(
+        self, *, household_id: int, type: AccountType, name: str, currency: str,
+        owner_telegram_id: int | None, code: str | None = None,
+    ) -> Account:  # fmt: skip
+        data = self._s.data
+        if type.is_category and owner_telegram_id is not None:
+            raise IntegrityError("categories are shared")
+        for other in data.accounts.values():
+            same_owner = (other.household_id, other.owner_telegram_id) == (
+                household_id,
+                owner_telegram_id,
+            )
+            if (
+                same_owner
+                and not other.archived
+                and normalize_name(other.name) == (normalize_name(name))
+            ):
+                raise IntegrityError(f"account name {name!r} is taken")
+            if same_owner and code is not None and (other.type, other.code) == (type, code):
+                raise IntegrityError(f"account code {code!r} is taken")
+        account = Account(
+            id=next(data.ids), household_id=household_id, type=type, name=name,
+            currency=currency, owner_telegram_id=owner_telegram_id, code=code,
+        )  # fmt: skip
+        data.accounts[account.id] = account
+        data.balances[account.id] = 0
+        return account
+
+    async def account(self, account_id: int) -> Account | None:
+        return self._s.data.accounts.get(account_id)
+
+    async def accounts(self, household_id: int, *, include_archived: bool = False) -> list[Account]:
+        return sorted(
+            (
+                a
+                for a in self._s.data.accounts.values()
+                if a.household_id == household_id and (include_archived or not a.archived)
+            ),
+            key=lambda a: a.id,
+        )
+
+    async def archive_account(self, account_id: int) -> None:
+        account = self._s.data.accounts.get(account_id)
+        if account is not None:
+            self._s.data.accounts[account_id] = replace(account, archived=True)
+
+    async def rename_account(self, account_id: int, name: str) -> None:
+        account = self._s.data.accounts.get(account_id)
+        if account is not None:
+            self._s.data.accounts[account_id] = replace(account, name=name)
+
+    async def aliases(self, household_id: int) -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {}
+        for household, key, category_id in sorted(self._s.data.aliases):
+            if household == household_id:
+                found.setdefault(key, []).append(category_id)
+        return found
+
+    async def add_alias(self, household_id: int, alias_key: str, category_id: int) -> None:
+        data = self._s.data
+        target = data.accounts.get(category_id)
+        if target is None or target.household_id != household_id:
+            raise IntegrityError(f"no category {category_id} in household {household_id}")
+        data.aliases = {
+            (h, k, taken)
+            for h, k, taken in data.aliases
+            if not (
+                (h, k) == (household_id, alias_key)
+                and taken != category_id
+                and data.accounts[taken].type is target.type
+            )
+        }
+        data.aliases.add((household_id, alias_key, category_id))
+
+    async def remove_alias(self, household_id: int, alias_key: str) -> int:
+        data = self._s.data
+        kept = {a for a in data.aliases if a[:2] != (household_id, alias_key)}
+        removed = len(data.aliases) - len(kept)
+        data.aliases = kept
+        return removed
+
+
+class FakeBudgets:
+    def __init__(self, session: _Session) -> None:
+        self._s = session
+
+    async def set(self, household_id: int, category_id: int | None, limit: Money) -> None:
+        if not limit.is_positive:
+            raise IntegrityError("a budget's limit is positive")
+        self._s.data.budgets[household_id, category_id] = limit
+
+    async def remove(self, household_id: int, category_id: int | None) -> bool:
+        return self._s.data.budgets.pop((household_id, category_id), None) is not None
+
+    async def all(self, household_id: int) -> list[Budget]:
+        found = [
+            Budget(category_id, limit)
+            for (household, category_id), limit in self._s.data.budgets.items()
+            if household == household_id
+        ]
+        return sorted(found, key=lambda b: (b.category_id is not None, b.category_id or 0))
+
+    async def record_alert(
+        self, household_id: int, category_id: int | None, month: date, threshold_pct: int
+    ) -> bool:
+        if threshold_pct not in (80, 100):
+            raise IntegrityError(f"unknown threshold {threshold_pct}")
+        key = (household_id, category_id, month, threshold_pct)
+        if key in self._s.data.alerts:
+            return False
+        self._s.data.alerts.add(key)
+        return True
+
+
+class FakeIdempotency:
+    def __init__(self, session: _Session) -> None:
+        self._s = session
+
+    async def claim(self, key: str) -> dict[str, Any] | None:
+        keys = self._s.data.idempotency
+        if key not in keys:
+            keys[key] = None
+            return None
+        stored = keys[key]
+        return dict(stored) if stored is not None else {}
+
+    async def store(self, key: str, result: dict[str, Any]) -> None:
+        if key in self._s.data.idempotency:
+            self._s.data.idempotency[key] = _json(result)
+
+    async def stored(self, key: str) -> dict[str, Any] | None:
+        stored = self._s.data.idempotency.get(key)
+        return dict(stored) if stored is not None else None
+
+
+class FakeReports:
+    def __init__(self, session: _Session) -> None:
+        self._s = session
+
+    def _category_rows(
+        self, household_id: int, start: date, end: date, currency: str
+    ) -> list[tuple[Account, int, int]]:
+        sums: dict[tuple[int, int], int] = {}
+        for (household, day, account_id, author, cur), amount in self._s.data.day_totals.items():
+            if household == household_id and start <= day < end and cur == currency:
+                sums[account_id, author] = sums.get((account_id, author), 0) + amount
+        accounts = self._s.data.accounts
+        return [(accounts[a], author, amount) for (a, author), amount in sums.items()]
+
+    async def period_totals(
+        self, household_id: int, start: date, end: date, *, currency: str,
+        author_telegram_id: int | None = None,
+    ) -> PeriodTotals:  # fmt: skip
+        spending: dict[int, int] = {}
+        by_person: dict[int, int] = {}
+        income: dict[int, int] = {}
+        for account, author, amount in self._category_rows(household_id, start, end, currency):
+            if author_telegram_id is not None and author != author_telegram_id:
+                continue
+            if account.type is AccountType.EXPENSE:
+                spending[account.id] = spending.get(account.id, 0) + amount
+                by_person[author] = by_person.get(author, 0) + amount
+            else:
+                income[account.id] = income.get(account.id, 0) - amount
+
+        def ranked(sums: dict[int, int]) -> tuple[AmountByKey, ...]:
+            return tuple(
+                AmountByKey(key, Money(amount, currency))
+                for key, amount in sorted(sums.items(), key=lambda kv: (-kv[1], kv[0]))
+                if amount != 0
+            )
+
+        return PeriodTotals(
+            start=start, end=end, spending=Money(sum(spending.values()), currency),
+            income=Money(sum(income.values()), currency), by_category=ranked(spending),
+            by_person=ranked(by_person), income_by_category=ranked(income),
+        )  # fmt: skip
+
+    async def category_spending(
+        self, household_id: int, start: date, end: date, *, currency: str
+    ) -> dict[int | None, Money]:
+        spent: dict[int | None, Money] = {None: Money.zero(currency)}
+        for account, _, amount in self._category_rows(household_id, start, end, currency):
+            if account.type is AccountType.EXPENSE:
+                money = Money(amount, currency)
+                spent[account.id] = spent.get(account.id, Money.zero(currency)) + money
+                spent[None] = spent[None] + money
+        return spent
+
+    async def balances(self, household_id: int) -> list[AccountBalance]:
+        data = self._s.data
+        found = [
+            a
+            for a in data.accounts.values()
+            if a.household_id == household_id and not a.type.is_category
+        ]
+        found.sort(key=lambda a: (a.owner_telegram_id is None, a.owner_telegram_id or 0, a.id))
+        return [
+            AccountBalance(a, Money(a.type.normal_sign * data.balances[a.id], a.currency))
+            for a in found
+        ]
+
+    async def last_transactions(
+        self, household_id: int, limit: int, *, author_telegram_id: int | None = None
+    ) -> list[TransactionLine]:
+        chosen = sorted(
+            (
+                t
+                for t in self._s.data.transactions.values()
+                if t.household_id == household_id
+                and t.kind is not TransactionKind.REVERSAL
+                and not t.is_voided
+                and author_telegram_id in (None, t.author_telegram_id)
+            ),
+            key=lambda t: t.number or 0,
+            reverse=True,
+        )[:limit]
+        lines = []
+        for t in chosen:
+            debits = [p.account_id for p in t.postings if p.direction is Direction.DEBIT]
+            credits = [p.account_id for p in t.postings if p.direction is Direction.CREDIT]
+            lines.append(
+                TransactionLine(
+                    number=t.number or 0, kind=t.kind.value, booked_on=t.booked_on,
+                    amount=t.amount, author_telegram_id=t.author_telegram_id,
+                    debit_account_id=min(debits), credit_account_id=min(credits), note=t.note,
+                    tags=t.tags, voided=False,
+                )
+            )  # fmt: skip
+        return lines
+
+
+class FakeUnitOfWork:
+    def __init__(self, state: FakeState, *, transactional: bool = True) -> None:
+        self._state = state
+        self._transactional = transactional
+        self.commits = 0
+
+    async def __aenter__(self) -> Self:
+        now = next(self._state.clock)
+        data = self._state.snapshot() if self._transactional else self._state
+        self._session = _Session(data, now)
+        self.ledger: LedgerRepository = FakeLedger(self._session)
+        self.directory: DirectoryRepository = FakeDirectory(self._session)
+        self.budgets: BudgetRepository = FakeBudgets(self._session)
+        self.idempotency: IdempotencyRepository = FakeIdempotency(self._session)
+        self.reports: ReportReader = FakeReports(self._session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # A transactional copy that was not committed is simply dropped.
+        self._session.data = FakeState()
+
+    async def commit(self) -> None:
+        if not self._transactional:
+            return
+        data = self._session.data
+        _check_void_links(data)  # the deferred constraint trigger, at COMMIT
+        self._state.publish(data)
+        self._session.data = self._state.snapshot()
+        self.commits += 1
+
+
+def _check_void_links(data: FakeState) -> None:
+    for t in data.transactions.values():
+        if t.voids_transaction_id is not None:
+            original = data.transactions.get(t.voids_transaction_id)
+            if original is None or original.voided_by_transaction_id != t.id:
+                raise IntegrityError(f"reversal {t.id} is not linked from what it voids")
+
+
+class FakeUnitOfWorkFactory:
+    def __init__(self, state: FakeState | None = None) -> None:
+        self.state = state if state is not None else FakeState()
+
+    def __call__(self, *, transactional: bool = True) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self.state, transactional=transactional)

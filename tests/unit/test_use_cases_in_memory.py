@@ -1,0 +1,241 @@
+"""The use cases against the in-memory fake: no database, the whole file runs in well under
+a second. The contract test (tests/integration/test_repository_contract.py) keeps the fake
+honest against PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+import pytest
+
+from finance_bot.application.budgets import budget_progress, remove_budget, set_budget
+from finance_bot.application.corrections import refile, undo_last, void
+from finance_bot.application.household import (
+    enroll,
+    found_household,
+    join_household,
+    vocabulary,
+)
+from finance_bot.application.recording import record
+from finance_bot.application.reports import balances, last_transactions, period_report
+from finance_bot.domain.accounts import Account
+from finance_bot.domain.commands import RecordExpense, RecordIncome, RecordTransfer
+from finance_bot.domain.errors import (
+    AlreadyVoided,
+    NothingToUndo,
+    NotTheAuthor,
+    ReversalCannotBeVoided,
+    TransactionNotFound,
+)
+from finance_bot.domain.money import Money
+from finance_bot.domain.periods import PeriodKind
+from tests.support.fakes import FakeUnitOfWorkFactory
+
+DAY = date(2024, 5, 10)
+_ids = itertools.count(1)
+
+
+class Ids:
+    def new_id(self) -> UUID:
+        return UUID(int=next(_ids))
+
+
+def uah(major: int) -> Money:
+    return Money(major * 100, "UAH")
+
+
+@dataclass
+class Home:
+    factory: FakeUnitOfWorkFactory
+    alice: int
+    bob: int
+    ids: Ids
+
+    async def accounts(self, telegram_id: int) -> dict[str, Account]:
+        async with self.factory(transactional=False) as uow:
+            member = await uow.directory.member(telegram_id)
+            assert member is not None
+            found = await uow.directory.accounts(member.household_id)
+        return {(a.code or a.name): a for a in found if a.owner_telegram_id in (None, telegram_id)}
+
+    async def spend(self, amount: int, code: str | None, *, who: int = 0, key: str | None = None,
+                    on: date = DAY, note: str = ""):  # fmt: skip
+        who = who or self.alice
+        category = (await self.accounts(who))[code].id if code else None
+        command = RecordExpense(uah(amount), category, None, on, note)
+        return await record(
+            command, author_telegram_id=who, idempotency_key=key, uow_factory=self.factory,
+            ids=self.ids,
+        )  # fmt: skip
+
+    async def void(self, number: int, *, who: int = 0, key: str | None = None):
+        return await void(
+            number, author_telegram_id=who or self.alice, idempotency_key=key,
+            uow_factory=self.factory, ids=self.ids,
+        )  # fmt: skip
+
+
+@pytest.fixture
+async def home() -> Home:
+    factory = FakeUnitOfWorkFactory()
+    async with factory() as uow:
+        household = await found_household(uow, language="ru", currency="UAH")
+        await enroll(uow, 1, household, language="ru", currency="UAH")
+        await enroll(uow, 2, household, language="ru", currency="UAH")
+        await uow.commit()
+    return Home(factory, 1, 2, Ids())
+
+
+async def test_expense_income_and_transfer_are_numbered_and_move_balances(home: Home) -> None:
+    accounts = await home.accounts(home.alice)
+    spent = await home.spend(120, "coffee")
+    earned = await record(
+        RecordIncome(uah(1000), accounts["salary"].id, None, DAY),
+        author_telegram_id=home.alice, idempotency_key=None, uow_factory=home.factory,
+        ids=home.ids,
+    )  # fmt: skip
+    moved = await record(
+        RecordTransfer(uah(300), accounts["card"].id, accounts["cash"].id, DAY),
+        author_telegram_id=home.alice, idempotency_key=None, uow_factory=home.factory,
+        ids=home.ids,
+    )  # fmt: skip
+    assert (spent.number, earned.number, moved.number) == (1, 2, 3)
+    view = await balances(home.alice, currency="UAH", uow_factory=home.factory)
+    mine = {line.account.code: line.balance for line in view.accounts}
+    assert mine == {"card": uah(1000 - 120 - 300), "cash": uah(300)}
+    assert view.household_total == uah(880)
+    bobs = await balances(home.bob, currency="UAH", uow_factory=home.factory)
+    assert {line.balance for line in bobs.accounts} == {uah(0)}
+    assert bobs.household_total == uah(880)
+
+
+async def test_replayed_key_returns_the_first_result_and_writes_nothing(home: Home) -> None:
+    first = await home.spend(50, "taxi", key="k1")
+    again = await home.spend(70, "coffee", key="k1")
+    assert (again.transaction_id, again.number, again.replayed) == (first.transaction_id, 1, True)
+    lines, _ = await last_transactions(home.alice, 10, only_me=False, uow_factory=home.factory)
+    assert [(line.number, line.amount) for line in lines] == [(1, uah(50))]
+
+
+async def test_void_rules(home: Home) -> None:
+    await home.spend(40, "cafe")
+    voided = await home.void(1, key="v1")
+    assert (voided.number, voided.reversal_number) == (1, 2)
+    assert (await home.void(1, key="v1")).replayed  # same key: the first answer
+    with pytest.raises(AlreadyVoided):
+        await home.void(1)
+    with pytest.raises(ReversalCannotBeVoided):
+        await home.void(2)
+    await home.spend(10, "taxi", who=home.bob)
+    with pytest.raises(NotTheAuthor):
+        await home.void(3)
+    with pytest.raises(TransactionNotFound):
+        await home.void(99)
+    view = await balances(home.alice, currency="UAH", uow_factory=home.factory)
+    assert view.household_total == uah(-10)
+
+
+async def test_undo_last_voids_the_authors_latest(home: Home) -> None:
+    with pytest.raises(NothingToUndo):
+        await undo_last(
+            author_telegram_id=home.alice, idempotency_key=None, uow_factory=home.factory,
+            ids=home.ids,
+        )  # fmt: skip
+    await home.spend(10, "coffee")
+    await home.spend(20, "taxi")
+    await home.spend(30, "taxi", who=home.bob)
+    undone = await undo_last(
+        author_telegram_id=home.alice, idempotency_key=None, uow_factory=home.factory,
+        ids=home.ids,
+    )  # fmt: skip
+    assert (undone.number, undone.reversal_number) == (2, 4)
+    lines, _ = await last_transactions(home.alice, 10, only_me=False, uow_factory=home.factory)
+    assert [line.number for line in lines] == [3, 1]
+
+
+async def test_refile_moves_the_entry_and_learns_the_alias(home: Home) -> None:
+    accounts = await home.accounts(home.alice)
+    await home.spend(99, None, note="шаурма у метро")  # no alias: "other"
+    moved = await refile(
+        1, accounts["cafe"].id, author_telegram_id=home.alice, idempotency_key=None,
+        uow_factory=home.factory, ids=home.ids,
+    )  # fmt: skip
+    assert (moved.voided_number, moved.recorded.number, moved.learned_alias) == (1, 3, "шаурма")
+    words = await vocabulary(home.alice, uow_factory=home.factory)
+    assert words.expense_aliases["шаурма"] == accounts["cafe"].id
+    report = await period_report(
+        home.alice, PeriodKind.MONTH, DAY, only_me=False, today=DAY, currency="UAH",
+        uow_factory=home.factory,
+    )  # fmt: skip
+    assert [(x.key, x.amount) for x in report.totals.by_category] == [
+        (accounts["cafe"].id, uah(99))
+    ]
+    lines, _ = await last_transactions(home.alice, 5, only_me=True, uow_factory=home.factory)
+    assert [(line.number, line.note) for line in lines] == [(3, "у метро")]
+
+
+async def test_budget_alerts_fire_once_at_80_and_100_percent(home: Home) -> None:
+    taxi = (await home.accounts(home.alice))["taxi"].id
+    await set_budget(home.alice, taxi, uah(100), uow_factory=home.factory)
+    await set_budget(home.alice, None, uah(1000), uow_factory=home.factory)
+    assert not (await home.spend(50, "taxi")).alerts
+    crossed = (await home.spend(35, "taxi")).alerts
+    assert [(a.category_id, a.threshold_pct, a.spent) for a in crossed] == [(taxi, 80, uah(85))]
+    assert [a.threshold_pct for a in (await home.spend(20, "taxi")).alerts] == [100]
+    await home.void(3)
+    assert not (await home.spend(20, "taxi")).alerts  # crossed 100 % again: once a month
+    assert [a.threshold_pct for a in (await home.spend(700, "coffee")).alerts] == [80]
+    june = await home.spend(90, "taxi", on=date(2024, 6, 1))
+    assert [a.threshold_pct for a in june.alerts] == [80]  # a new month
+    progress = await budget_progress(home.alice, DAY, today=DAY, uow_factory=home.factory)
+    assert [(line.category_id, line.spent) for line in progress] == [
+        (None, uah(805)),
+        (taxi, uah(105)),
+    ]
+    assert await remove_budget(home.alice, taxi, uow_factory=home.factory)
+    assert not await remove_budget(home.alice, taxi, uow_factory=home.factory)
+
+
+async def test_reports_per_category_and_person_with_the_previous_month(home: Home) -> None:
+    accounts = await home.accounts(home.alice)
+    await home.spend(100, "taxi", on=date(2024, 4, 30))
+    await home.spend(30, "coffee")
+    await home.spend(50, "taxi", who=home.bob)
+    await home.spend(500, "cafe")
+    await home.void(4)  # voided: left out of every total
+    report = await period_report(
+        home.alice, PeriodKind.MONTH, DAY, only_me=False, today=DAY, currency="UAH",
+        uow_factory=home.factory,
+    )  # fmt: skip
+    totals = report.totals
+    assert totals.spending == uah(80)
+    assert [(x.key, x.amount) for x in totals.by_category] == [
+        (accounts["taxi"].id, uah(50)),
+        (accounts["coffee"].id, uah(30)),
+    ]
+    assert [(x.key, x.amount) for x in totals.by_person] == [(home.bob, uah(50)), (1, uah(30))]
+    assert report.previous is not None
+    assert report.previous.spending == uah(100)
+    mine = await period_report(
+        home.alice, PeriodKind.MONTH, DAY, only_me=True, today=DAY, currency="UAH",
+        uow_factory=home.factory,
+    )  # fmt: skip
+    assert mine.totals.spending == uah(30)
+    assert mine.budgets == ()
+
+
+async def test_join_household_makes_one_household_for_everyone() -> None:
+    factory = FakeUnitOfWorkFactory()
+    first = await join_household(10, language="en", currency="EUR", uow_factory=factory)
+    second = await join_household(
+        11, language="en", currency="EUR", uow_factory=factory, display_name="Bob"
+    )
+    again = await join_household(
+        11, language="en", currency="EUR", uow_factory=factory, display_name="Bob"
+    )
+    assert first.household_id == second.household_id
+    assert again == second
+    assert again.display_name == "Bob"
