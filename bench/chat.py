@@ -52,7 +52,7 @@ from finance_bot.adapters.telegram.formatting import format_money
 from finance_bot.bootstrap import run_async
 from finance_bot.config import Settings
 from finance_bot.domain.money import Money
-from ledger import Run, Server, admin, describe_server, heading, line, shown_url, verdict
+from ledger import Run, Server, admin, heading, line, print_header, print_total, verdict
 
 TOKEN = "4242:BENCH-TOKEN"
 CURRENCY = "UAH"
@@ -732,7 +732,6 @@ def main() -> None:
         else:
             embedded = EmbeddedPostgres(work_dir / "postgres")
             server = Server(embedded.start(), embedded=True)
-        settings = run_async(describe_server(server.url))
         if server.embedded:
             kind = (
                 f"embedded (temporary, in {work_dir / 'postgres'}), started by this script; "
@@ -740,21 +739,10 @@ def main() -> None:
             )
         else:
             kind = "external"
-        print(f"server:      {kind}: {shown_url(server.url)}")
-        print(f"postgresql:  {settings.pop('server_version')}")
-        print("settings:    " + ", ".join(f"{k}={v}" for k, v in settings.items()))
-        print(
-            f"machine:     {os.cpu_count()} CPUs, python {sys.version.split()[0]}, "
-            f"load average {os.getloadavg()[0]:.2f} at the start",
-            flush=True,
-        )
+        print_header(server, kind)
         started = time.perf_counter()
         ok = run_async(benchmark(server, options, work_dir))
-        print(
-            f"total time:  {time.perf_counter() - started:.1f} s, "
-            f"load average {os.getloadavg()[0]:.2f} at the end",
-            flush=True,
-        )
+        print_total(started)
     finally:
         if embedded is not None:
             embedded.stop()

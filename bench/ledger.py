@@ -651,6 +651,27 @@ def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, Op
     return args, options
 
 
+def print_header(server: Server, kind: str) -> None:
+    """Which server and machine the figures below come from."""
+    settings = run_async(describe_server(server.url))
+    print(f"server:      {kind}: {shown_url(server.url)}")
+    print(f"postgresql:  {settings.pop('server_version')}")
+    print("settings:    " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+    print(
+        f"machine:     {os.cpu_count()} CPUs, python {sys.version.split()[0]}, "
+        f"load average {os.getloadavg()[0]:.2f} at the start",
+        flush=True,
+    )
+
+
+def print_total(started: float) -> None:
+    print(
+        f"total time:  {time.perf_counter() - started:.1f} s, "
+        f"load average {os.getloadavg()[0]:.2f} at the end",
+        flush=True,
+    )
+
+
 def main() -> None:
     args, options = parse_options()
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # the embedded server's
@@ -664,23 +685,11 @@ def main() -> None:
             temporary = Path(tempfile.mkdtemp(prefix="finance-bench-"))
             embedded = EmbeddedPostgres(temporary)
             server = Server(embedded.start(), embedded=True)
-        settings = run_async(describe_server(server.url))
         kind = f"embedded (temporary, in {temporary})" if server.embedded else "external"
-        print(f"server:      {kind}: {shown_url(server.url)}")
-        print(f"postgresql:  {settings.pop('server_version')}")
-        print("settings:    " + ", ".join(f"{k}={v}" for k, v in settings.items()))
-        print(
-            f"machine:     {os.cpu_count()} CPUs, python {sys.version.split()[0]}, "
-            f"load average {os.getloadavg()[0]:.2f} at the start",
-            flush=True,
-        )
+        print_header(server, kind)
         started = time.perf_counter()
         run_async(benchmark(server, options))
-        print(
-            f"total time:  {time.perf_counter() - started:.1f} s, "
-            f"load average {os.getloadavg()[0]:.2f} at the end",
-            flush=True,
-        )
+        print_total(started)
     finally:
         if embedded is not None:
             embedded.stop()

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from finance_bot.adapters.logs import configure_logging
-from finance_bot.adapters.postgres.check import check_ledger
+from finance_bot.adapters.postgres.check import Violation, check_ledger
 from finance_bot.adapters.postgres.migrations import migrate
 from finance_bot.bootstrap import backup_options, database, run_async, run_bot
 from finance_bot.config import Settings
@@ -51,13 +51,7 @@ async def _check(settings: Settings) -> int:
             violations = await check_ledger(connection)
         finally:
             await connection.close()
-    if not violations:
-        print("ledger ok: every invariant holds")
-        return 0
-    for violation in violations:
-        print(violation, file=sys.stderr)
-    print(f"ledger check failed: {len(violations)} violation(s)", file=sys.stderr)
-    return 1
+    return _report(violations, ok="ledger ok: every invariant holds", failed="ledger check failed")
 
 
 async def _backup(settings: Settings) -> int:
@@ -87,12 +81,21 @@ async def _restore(settings: Settings, source: str) -> int:
         except BackupError as error:
             print(f"restore failed: {error}", file=sys.stderr)
             return 1
+    return _report(
+        violations,
+        ok="restored; ledger ok: every invariant holds",
+        failed="restored, but the ledger check failed",
+    )
+
+
+def _report(violations: Sequence[Violation], *, ok: str, failed: str) -> int:
+    """Print a ledger check's outcome; the exit code is 1 when anything is wrong."""
     if not violations:
-        print("restored; ledger ok: every invariant holds")
+        print(ok)
         return 0
     for violation in violations:
         print(violation, file=sys.stderr)
-    print(f"restored, but the ledger check failed: {len(violations)} violation(s)", file=sys.stderr)
+    print(f"{failed}: {len(violations)} violation(s)", file=sys.stderr)
     return 1
 
 
