@@ -14,11 +14,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 from aiogram import Bot
+from pydantic import SecretStr
 
 from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
 from finance_bot.adapters.http_endpoints import Endpoints
 from finance_bot.adapters.metrics import BotMetrics
 from finance_bot.adapters.postgres.migrations import migrate
+from finance_bot.adapters.postgres.roles import (
+    APP,
+    DUMP,
+    OWNER,
+    Logins,
+    least_privilege_logins,
+    url_password,
+    url_user,
+)
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
 from finance_bot.adapters.system import SystemClock, UuidV7Source
 from finance_bot.adapters.telegram.commands import register_commands
@@ -42,22 +52,78 @@ BACKUP_LOG_INTERVAL_SECONDS = 60.0  # the backup age alert fires after hours; a 
 
 @dataclass(frozen=True)
 class Database:
-    url: str
+    logins: Logins  # one login per job: the bot, migrations and restores, backups
     client_bin_dir: Path | None  # pg_dump / pg_restore of the embedded server, if used
+
+    @property
+    def url(self) -> str:
+        """The bot's own login, the runtime role."""
+        return self.logins.runtime
 
 
 @asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[Database]:
-    """The configured PostgreSQL, or an embedded one in DATA_DIR when DATABASE_URL is unset."""
+    """The configured PostgreSQL, or an embedded one in DATA_DIR when DATABASE_URL is unset;
+    reached with the least-privilege roles (docs/adr/0009)."""
     if settings.database_url is not None:
-        yield Database(settings.database_url.get_secret_value(), None)
+        runtime = settings.database_url.get_secret_value()
+        yield Database(await _logins(settings, runtime), None)
         return
     embedded = EmbeddedPostgres(settings.data_dir)
     url = embedded.start()
     try:
-        yield Database(url, embedded.bin_dir())
+        yield Database(await _logins(settings, url), embedded.bin_dir())
     finally:
         embedded.stop()
+
+
+async def _logins(settings: Settings, runtime: str) -> Logins:
+    def configured(value: SecretStr | None) -> str:
+        return value.get_secret_value() if value is not None else runtime
+
+    logins = await least_privilege_logins(
+        runtime, configured(settings.database_owner_url), configured(settings.database_backup_url)
+    )
+    log.info(
+        "database roles",
+        extra={
+            "runtime_role": url_user(logins.runtime),
+            "owner_role": url_user(logins.owner),
+            "backup_role": url_user(logins.backup),
+            "set_up_here": logins.set_up_here,
+        },
+    )
+    return logins
+
+
+@asynccontextmanager
+async def admin_database(settings: Settings) -> AsyncIterator[str]:
+    """A superuser's URL for `setup-roles`: DATABASE_ADMIN_URL, or the embedded server's."""
+    if settings.database_admin_url is not None:
+        yield settings.database_admin_url.get_secret_value()
+        return
+    embedded = EmbeddedPostgres(settings.data_dir)
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+
+
+def role_passwords(settings: Settings) -> dict[str, str]:
+    """The passwords the DATABASE_*_URL settings carry for the finance-bot login roles."""
+    found = {}
+    for value, role in (
+        (settings.database_url, APP),
+        (settings.database_owner_url, OWNER),
+        (settings.database_backup_url, DUMP),
+    ):
+        if value is None:
+            continue
+        url = value.get_secret_value()
+        password = url_password(url)
+        if url_user(url) == role and password:
+            found[role] = password
+    return found
 
 
 @dataclass(frozen=True)
@@ -76,7 +142,7 @@ async def application(
 ) -> AsyncIterator[Application]:
     async with database(settings) as db:
         if run_migrations:
-            connection = await asyncpg.connect(db.url)
+            connection = await asyncpg.connect(db.logins.owner)
             try:
                 await migrate(connection)
             finally:

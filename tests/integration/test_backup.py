@@ -329,12 +329,13 @@ async def test_restore_of_a_missing_file_or_a_foreign_file_says_so(
     assert await _table_count(empty_database_url) == 0
 
 
-async def test_restore_creates_the_roles_its_grants_name(
+async def test_restore_takes_no_grant_from_the_file_and_gives_the_roles_theirs(
     fresh_database_url: str, empty_database_url: str, database_server: DatabaseServer,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    """Roles belong to the server: a dump restored on a new server grants to roles that
-    are not there yet (the reporting role, for one)."""
+    """A restore runs as the owner role and carries no privileges: a grant in the file to a
+    role of the old server is neither restored nor is that role created; the finance-bot
+    roles get exactly their own grants back (docs/adr/0009)."""
     role = f"fb_test_reader_{uuid.uuid4().hex[:12]}"
     connection = await asyncpg.connect(fresh_database_url)
     try:
@@ -355,14 +356,24 @@ async def test_restore_creates_the_roles_its_grants_name(
 
     connection = await asyncpg.connect(empty_database_url)
     try:
-        assert await connection.fetchval(
-            "SELECT has_table_privilege($1, 'households', 'SELECT')", role
+        assert await connection.fetchval("SELECT to_regrole($1) IS NULL", role)
+        owners = await connection.fetch(
+            "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
         )
-        assert not await connection.fetchval(
-            "SELECT rolcanlogin FROM pg_roles WHERE rolname = $1", role
-        )
-        await connection.execute(f'REVOKE ALL ON households FROM "{role}"')
-        await connection.execute(f'DROP ROLE "{role}"')
+        assert [row[0] for row in owners] == ["finance_bot_owner"]
+        checks = [
+            ("finance_bot_app", "postings", "INSERT", True),
+            ("finance_bot_app", "postings", "DELETE", False),
+            ("finance_bot_dump", "postings", "SELECT", True),
+            ("finance_bot_dump", "backup_runs", "INSERT", True),
+            ("finance_bot_reader", "reporting.current_balances", "SELECT", True),
+            ("finance_bot_reader", "postings", "SELECT", False),
+        ]
+        for grantee, table, privilege, expected in checks:
+            held = await connection.fetchval(
+                "SELECT has_table_privilege($1, $2, $3)", grantee, table, privilege
+            )
+            assert held is expected, (grantee, table, privilege)
     finally:
         await connection.close()
 
