@@ -81,19 +81,9 @@ async def _logins(settings: Settings, runtime: str) -> Logins:
     def configured(value: SecretStr | None) -> str:
         return value.get_secret_value() if value is not None else runtime
 
-    logins = await least_privilege_logins(
+    return await least_privilege_logins(
         runtime, configured(settings.database_owner_url), configured(settings.database_backup_url)
     )
-    log.info(
-        "database roles",
-        extra={
-            "runtime_role": url_user(logins.runtime),
-            "owner_role": url_user(logins.owner),
-            "backup_role": url_user(logins.backup),
-            "set_up_here": logins.set_up_here,
-        },
-    )
-    return logins
 
 
 @asynccontextmanager
@@ -148,6 +138,12 @@ async def application(
             finally:
                 await connection.close()
         pool = await create_pool(db.url)
+        # Role names are no secret; which one runs is what an operator checks first.
+        log.info(
+            f"database role {url_user(db.logins.runtime)}; migrations as "
+            f"{url_user(db.logins.owner)}"
+            + ("; roles set up with the superuser's URL" if db.logins.set_up_here else "")
+        )
         try:
             yield Application(
                 settings=settings,

@@ -18,10 +18,11 @@ REVOKE ALL ON SCHEMA public, reporting
     FROM PUBLIC, finance_bot_app, finance_bot_dump, finance_bot_reader;
 
 -- The bot. Reads the ledger; appends to it; changes only the columns it must.
+-- (budget_alerts: an INSERT ... ON CONFLICT reads the row it conflicts with.)
 GRANT USAGE ON SCHEMA public TO finance_bot_app;
 GRANT SELECT ON
     households, members, accounts, category_aliases, account_balances, transactions,
-    postings, idempotency_keys, category_day_totals, budgets, backup_runs
+    postings, idempotency_keys, category_day_totals, budgets, budget_alerts, backup_runs
 TO finance_bot_app;
 GRANT INSERT ON
     households, members, accounts, category_aliases, transactions, postings,

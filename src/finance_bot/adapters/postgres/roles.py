@@ -119,7 +119,7 @@ async def setup_roles(
         await admin.execute(f"GRANT CONNECT ON DATABASE {database} TO {APP}, {DUMP}, {READER}")
         moved = await _hand_over(admin)
     if moved:
-        log.info("database objects handed to the owner role", extra={"objects": moved})
+        log.info(f"{moved} database objects handed to the role {OWNER}")
 
 
 async def _ensure_role(admin: asyncpg.Connection, role: str, *, login: bool) -> None:
@@ -130,7 +130,7 @@ async def _ensure_role(admin: asyncpg.Connection, role: str, *, login: bool) -> 
         except (asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError):
             pass  # another database's setup made it first
         else:
-            log.info("database role created", extra={"role": role})
+            log.info(f"database role {role} created")
         row = await admin.fetchrow("SELECT * FROM pg_roles WHERE rolname = $1", role)
         assert row is not None
     wanted = {**_ATTRIBUTES, "rolcanlogin": ("LOGIN", login)}
@@ -143,7 +143,7 @@ async def _ensure_role(admin: asyncpg.Connection, role: str, *, login: bool) -> 
     ]
     if changes:
         await admin.execute(f"ALTER ROLE {role} {' '.join(changes)}")
-        log.warning("database role attributes corrected", extra={"role": role})
+        log.warning(f"database role {role}: attributes corrected ({' '.join(changes)})")
 
 
 # Every object in the finance-bot schemas not yet owned by the owner role, with the
