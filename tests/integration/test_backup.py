@@ -442,7 +442,7 @@ async def test_a_planted_copy_to_program_fails_when_restored(
 ) -> None:
     target = empty_database_url.rsplit("/", 1)[1]
     shared = Path(tempfile.mkdtemp(prefix="fb-planted-"))
-    shared.chmod(0o777)  # so that the server's own user could write the proof, if it ran
+    os.chmod(shared, 0o777)  # so that the server's own user could write the proof, if it ran
     try:
         archive = await _planted_archive(database_server, shared, target)
 
@@ -476,7 +476,10 @@ async def test_restore_as_the_owner_role_then_check_is_green(
 
     connection = await asyncpg.connect(owner)
     try:
-        assert await connection.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user") is False
+        role = await connection.fetchrow(
+            "SELECT rolname, rolsuper FROM pg_roles WHERE rolname = current_user"
+        )
+        assert tuple(role) == (OWNER, False)
         assert await check_ledger(connection) == []
     finally:
         await connection.close()

@@ -224,8 +224,7 @@ async def least_privilege_logins(runtime: str, owner: str, backup: str) -> Login
     finally:
         await connection.close()
     chosen = {
-        job: login_url(url, role) if superuser[url] else url
-        for job, (url, role) in wanted.items()
+        job: login_url(url, role) if superuser[url] else url for job, (url, role) in wanted.items()
     }
     await _reachable(chosen["runtime"], APP)
     return Logins(**chosen, set_up_here=True)
