@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
 from finance_bot.adapters.http_endpoints import Endpoints
 from finance_bot.adapters.metrics import BotMetrics
-from finance_bot.adapters.postgres.migrations import migrate
+from finance_bot.adapters.postgres.migrations import can_migrate, migrate, pending_versions
 from finance_bot.adapters.postgres.roles import (
     APP,
     DUMP,
@@ -132,11 +132,7 @@ async def application(
 ) -> AsyncIterator[Application]:
     async with database(settings) as db:
         if run_migrations:
-            connection = await asyncpg.connect(db.logins.owner)
-            try:
-                await migrate(connection)
-            finally:
-                await connection.close()
+            await _migrate_or_verify(db.logins.owner)
         pool = await create_pool(db.url)
         # Role names are no secret; which one runs is what an operator checks first.
         log.info(
@@ -155,6 +151,24 @@ async def application(
             )
         finally:
             await pool.close()
+
+
+async def _migrate_or_verify(url: str) -> None:
+    """Migrate when this login is the owner's; the bot's own login (compose, where the
+    migrate service runs first) only makes sure the schema is up to date."""
+    connection = await asyncpg.connect(url)
+    try:
+        if await can_migrate(connection):
+            await migrate(connection)
+            return
+        pending = await pending_versions(connection)
+    finally:
+        await connection.close()
+    if pending:
+        raise SystemExit(
+            f"the database schema lacks migrations {pending}: run `finance-bot migrate` with "
+            "the owner role's login (DATABASE_OWNER_URL; docs/runbook.md)"
+        )
 
 
 def chat_services(app: Application) -> ChatServices:

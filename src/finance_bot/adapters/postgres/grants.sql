@@ -22,7 +22,8 @@ REVOKE ALL ON SCHEMA public, reporting
 GRANT USAGE ON SCHEMA public TO finance_bot_app;
 GRANT SELECT ON
     households, members, accounts, category_aliases, account_balances, transactions,
-    postings, idempotency_keys, category_day_totals, budgets, budget_alerts, backup_runs
+    postings, idempotency_keys, category_day_totals, budgets, budget_alerts, backup_runs,
+    schema_migrations  -- to refuse to run on a schema nobody has migrated
 TO finance_bot_app;
 GRANT INSERT ON
     households, members, accounts, category_aliases, transactions, postings,

@@ -122,3 +122,13 @@ async def pending_versions(connection: asyncpg.Connection) -> list[int]:
             r["version"] for r in await connection.fetch("SELECT version FROM schema_migrations")
         }
     return [m.version for m in available_migrations() if m.version not in done]
+
+
+async def can_migrate(connection: asyncpg.Connection) -> bool:
+    """Whether this login may apply migrations: the owner role (or a superuser). The bot's
+    own role may not; it only checks that someone has."""
+    value: bool = await connection.fetchval(
+        "SELECT pg_has_role(current_user, nspowner, 'USAGE') FROM pg_namespace"
+        " WHERE nspname = 'public'"
+    )
+    return value
