@@ -55,6 +55,13 @@ async def _migrate(settings: Settings) -> int:
         connection = await asyncpg.connect(db.logins.owner)
         try:
             applied = await migrate(connection)
+        except asyncpg.InsufficientPrivilegeError as error:
+            print(
+                f"migrate failed: {error}. Migrations run as finance_bot_owner "
+                "(DATABASE_OWNER_URL), on a database set up by `finance-bot setup-roles`",
+                file=sys.stderr,
+            )
+            return 1
         finally:
             await connection.close()
     print(f"applied migrations: {applied}" if applied else "schema is up to date")

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import boto3
@@ -440,7 +441,7 @@ async def _planted_archive(server: DatabaseServer, directory: Path, target: str)
 async def test_a_planted_copy_to_program_fails_when_restored(
     empty_database_url: str, database_server: DatabaseServer, tmp_path: Path
 ) -> None:
-    target = empty_database_url.rsplit("/", 1)[1]
+    target = urlsplit(empty_database_url).path.lstrip("/")
     shared = Path(tempfile.mkdtemp(prefix="fb-planted-"))
     os.chmod(shared, 0o777)  # so that the server's own user could write the proof, if it ran
     try:

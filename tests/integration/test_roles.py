@@ -445,3 +445,49 @@ async def test_the_bot_with_its_own_login_only_checks_the_schema(
     with pytest.raises(SystemExit, match="run `finance-bot migrate`"):
         async with application(settings):
             pass
+
+
+async def _cli(*arguments: str, environment: dict[str, str]) -> tuple[int, str, str]:
+    import os
+    import sys
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "DATA_DIR"))}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "finance_bot", *arguments, env={**clean, **environment},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_setup_roles_then_migrate_as_the_owner_from_the_command_line(
+    empty_database_url: str,
+) -> None:
+    """The administrator's step without compose: setup-roles with a superuser's URL, then
+    every job with its own login."""
+    logins = {
+        "DATABASE_URL": as_role(empty_database_url, APP),
+        "DATABASE_OWNER_URL": as_role(empty_database_url, OWNER),
+        "DATABASE_BACKUP_URL": as_role(empty_database_url, DUMP),
+    }
+    code, out, err = await _cli("setup-roles", environment=logins)
+    assert code == 2
+    assert "DATABASE_ADMIN_URL" in err
+
+    code, out, err = await _cli("migrate", environment=logins)
+    assert code == 1  # the owner may not create in a database nobody has set up
+    assert "migrate failed: permission denied" in err
+    assert "setup-roles" in err
+
+    with_admin = {**logins, "DATABASE_ADMIN_URL": empty_database_url}
+    code, out, err = await _cli("setup-roles", environment=with_admin)
+    assert code == 0, err
+    assert "roles ready" in out
+    assert "passwords set" not in out  # the URLs carry none
+
+    code, out, err = await _cli("migrate", environment=logins)
+    assert code == 0, err
+    assert "applied migrations" in out
+    code, out, err = await _cli("check", environment=logins)
+    assert (code, out.strip()) == (0, "ledger ok: every invariant holds"), err
