@@ -491,3 +491,12 @@ async def test_setup_roles_then_migrate_as_the_owner_from_the_command_line(
     assert "applied migrations" in out
     code, out, err = await _cli("check", environment=logins)
     assert (code, out.strip()) == (0, "ledger ok: every invariant holds"), err
+
+
+async def test_many_starts_on_one_database_at_once(fresh_database_url: str) -> None:
+    """A bot and the migrate step starting together with a superuser's URL take turns."""
+    from finance_bot.adapters.postgres.roles import least_privilege_logins
+
+    url = fresh_database_url
+    found = await asyncio.gather(*(least_privilege_logins(url, url, url) for _ in range(6)))
+    assert {login.runtime for login in found} == {as_role(url, APP)}

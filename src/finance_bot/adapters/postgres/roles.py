@@ -43,6 +43,7 @@ _ATTRIBUTES = {
     "rolbypassrls": ("BYPASSRLS", False),
     "rolinherit": ("INHERIT", True),
 }
+_SETUP_LOCK_KEY = 0x726F6C6573  # "roles"
 _SCRAM_ITERATIONS = 4096  # PostgreSQL's own default (scram_iterations)
 _VERIFIER = re.compile(r"^SCRAM-SHA-256\$\d+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$")
 
@@ -114,6 +115,9 @@ async def setup_roles(
         await admin.execute(f"ALTER ROLE {role} PASSWORD '{verifier}'")
     database = await admin.fetchval("SELECT quote_ident(current_database())")
     async with admin.transaction():
+        # Two processes setting up one database at once (a bot and `migrate`) would update
+        # the same catalog rows: they take turns.
+        await admin.execute("SELECT pg_advisory_xact_lock($1)", _SETUP_LOCK_KEY)
         # The owner may make schemas (migration 0003 does); the others only connect.
         await admin.execute(f"GRANT CONNECT, CREATE ON DATABASE {database} TO {OWNER}")
         await admin.execute(f"GRANT CONNECT ON DATABASE {database} TO {APP}, {DUMP}, {READER}")
