@@ -101,3 +101,16 @@ async def test_a_forwarded_line_that_is_no_entry_gets_the_hint_and_no_button(
     assert "250 кафе" in reply.text
     assert reply.buttons() == {}
     assert await transaction_count(bot.database_url) == 0
+
+
+async def test_the_longest_forwarded_line_can_still_be_recorded(
+    bot: RunningBot, fake: FakeTelegram, alice: Person
+) -> None:
+    line = "250 кафе " + "n" * (4096 - len("250 кафе "))
+    preview = await forward(fake, alice, line)
+    assert len(preview.texts) == 2  # split: the buttons and the reply are on the last part
+    assert all(len(text) <= 4096 for text in preview.texts)
+    recorded = await alice.press(preview, "Записать")
+    assert recorded.texts[0].startswith("#1 −250,00")
+    assert len(recorded.texts[0]) <= 4096
+    assert await transaction_count(bot.database_url) == 1

@@ -38,7 +38,8 @@ async def send_text(
 ) -> Message:
     """Send a reply, split at line ends if longer than Telegram allows; buttons go last.
 
-    Returns the last message sent (the one that carries the buttons).
+    Returns the last message sent. That one carries the buttons and answers reply_to, so
+    a press can read the message it answers.
     """
     parts = split_message(text)
     sent: Message | None = None
@@ -46,7 +47,7 @@ async def send_text(
         last = index == len(parts) - 1
         answering = (
             ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
-            if reply_to is not None and index == 0
+            if reply_to is not None and last
             else None
         )
         sent = await bot.send_message(

@@ -37,7 +37,6 @@ def forwards_router() -> Router:
 
     @router.message(F.forward_origin & F.text.startswith("/"))
     async def forwarded_command(message: Message, ctx: ChatContext) -> None:
-        ctx.outcome.value = "parse_error"
         await send_text(ctx.bot, message.chat.id, ctx.t("forward_command"))
 
     @router.message(F.forward_origin & F.text)
