@@ -92,16 +92,18 @@ async def test_new_category_and_aliases_reach_the_vocabulary(world: LedgerWorld)
             bob, "питомцы", [], kind=AccountType.EXPENSE, currency="UAH", uow_factory=uow
         )
     await directory.add_aliases(bob, "питомцы", ["корм"], uow_factory=uow)
-    # an alias moves: "такси" now names pets, no longer taxi
-    await directory.add_aliases(bob, "питомцы", ["такси"], uow_factory=uow)
+    # a word that names another category never moves silently (issue 9)
+    with pytest.raises(NameAlreadyTaken):
+        await directory.add_aliases(bob, "питомцы", ["такси"], uow_factory=uow)
     with pytest.raises(UnknownCategory):
         await directory.add_aliases(bob, "нет такой", ["x"], uow_factory=uow)
     async with uow() as unit:
         member = await unit.directory.member(alice)
         assert member is not None
         vocabulary = await vocabulary_for(unit, member)
-    for word in ("питомцы", "кот", "vet", "корм", "такси"):
+    for word in ("питомцы", "кот", "vet", "корм"):
         assert vocabulary.expense_aliases[word] == pets.id
+    assert vocabulary.expense_aliases["такси"] != pets.id
     assert await directory.remove_alias(alice, "корм", uow_factory=uow)
     assert not await directory.remove_alias(alice, "корм", uow_factory=uow)
     with pytest.raises(InvalidName):

@@ -29,6 +29,7 @@ async def join_household(
 
     Everyone on the whitelist shares one household. Called on every message: an existing
     member is returned as is, their Telegram name and language refreshed if they changed.
+    `currency` is used only when this founds the household.
     """
     profile = (display_name, telegram_language)
     async with uow_factory(transactional=False) as reading:  # the common case: one round trip
@@ -48,7 +49,10 @@ async def join_household(
         household_id = await uow.directory.first_household()
         if household_id is None:
             household_id = await found_household(uow, language=language, currency=currency)
-        await enroll(uow, telegram_id, household_id, language=language, currency=currency)
+        # The household's own currency, not the configured one: the configuration only
+        # seeds a household when it is founded.
+        own = await uow.directory.household_currency(household_id)
+        await enroll(uow, telegram_id, household_id, language=language, currency=own)
         await uow.directory.set_profile(telegram_id, *profile)
         member = await require_member(uow, telegram_id)
         await uow.commit()
@@ -57,7 +61,7 @@ async def join_household(
 
 async def found_household(uow: UnitOfWork, *, language: str, currency: str) -> int:
     """A new household with the default categories and their aliases in both languages."""
-    household_id = await uow.directory.create_household()
+    household_id = await uow.directory.create_household(currency)
     for default in DEFAULT_CATEGORIES:
         category = await uow.directory.add_account(
             household_id=household_id, type=default.type, name=default.name(language),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.types import Message
 
 from finance_bot.adapters.telegram.context import ChatContext
+from finance_bot.adapters.telegram.filters import named
 from finance_bot.adapters.telegram.keyboards import categories_keyboard
+from finance_bot.adapters.telegram.lines import kind_of, record_lines
 from finance_bot.adapters.telegram.presenters import parse_error_text
 from finance_bot.adapters.telegram.replies import (
     confirmation_reply,
@@ -24,12 +26,12 @@ from finance_bot.domain.parser import parse_line, parse_transfer_arguments
 def capture_router() -> Router:
     router = Router(name="capture")
 
-    @router.message(Command("transfer"))
+    @router.message(named("transfer"))
     async def transfer(message: Message, command: CommandObject, ctx: ChatContext) -> None:
         today = ctx.services.local_date(message.date)
         words = await vocabulary(ctx.member.telegram_id, uow_factory=ctx.services.uow_factory)
         parsed = parse_transfer_arguments(
-            command.args or "", words, today=today, currency=ctx.services.currency
+            command.args or "", words, today=today, currency=ctx.currency
         )
         if isinstance(parsed, ParseError):
             ctx.outcome.value = "parse_error"
@@ -43,7 +45,10 @@ def capture_router() -> Router:
         assert message.text is not None
         today = ctx.services.local_date(message.date)
         words = await vocabulary(ctx.member.telegram_id, uow_factory=ctx.services.uow_factory)
-        parsed = parse_line(message.text, words, today=today, currency=ctx.services.currency)
+        if len([line for line in message.text.splitlines() if line.strip()]) > 1:
+            await record_lines(message, message.text, words, ctx)
+            return
+        parsed = parse_line(message.text, words, today=today, currency=ctx.currency)
         if isinstance(parsed, ParseError):
             ctx.outcome.value = "parse_error"
             await send_text(ctx.bot, message.chat.id, parse_error_text(parsed, ctx.t))
@@ -65,7 +70,7 @@ async def _record_and_confirm(message: Message, command: RecordCommand, ctx: Cha
         uow_factory=ctx.services.uow_factory,
         ids=ctx.services.ids,
     )
-    ctx.wrote(_kind(command), replayed=recorded.replayed)
+    ctx.wrote(kind_of(command), replayed=recorded.replayed)
     today = ctx.services.local_date(message.date)
     unknown_word = (
         command.unknown_word if isinstance(command, RecordExpense | RecordIncome) else None
@@ -86,9 +91,3 @@ async def _record_and_confirm(message: Message, command: RecordCommand, ctx: Cha
         keyboard = categories_keyboard(recorded.number, choices, ctx.t, first_offer=True)
     await send_text(ctx.bot, message.chat.id, text, keyboard)
     await send_budget_alerts(ctx, recorded.alerts)
-
-
-def _kind(command: RecordCommand) -> str:
-    if isinstance(command, RecordExpense):
-        return "expense"
-    return "income" if isinstance(command, RecordIncome) else "transfer"
