@@ -169,15 +169,16 @@ async def remove_alias(telegram_id: int, alias: str, *, uow_factory: UnitOfWorkF
         key = normalize_name(alias)
         categories = await uow.directory.accounts(member.household_id)
         # A category's own name is not an alias to remove; every other link of the word is.
-        owners = [c for c in categories if c.type.is_category and normalize_name(c.name) == key]
+        owners = {c.id for c in categories if c.type.is_category and normalize_name(c.name) == key}
         linked = (await uow.directory.aliases(member.household_id)).get(key, [])
-        if owners and all(category_id in {c.id for c in owners} for category_id in linked):
+        removable = [category_id for category_id in linked if category_id not in owners]
+        if owners and not removable:
             raise InvalidName(alias)
-        removed = await uow.directory.remove_alias(member.household_id, key)
+        await uow.directory.remove_alias(member.household_id, key)
         for owner in owners:
-            await uow.directory.add_alias(member.household_id, key, owner.id)
+            await uow.directory.add_alias(member.household_id, key, owner)
         await uow.commit()
-        return removed > len(owners)
+        return bool(removable)
 
 
 async def set_language(telegram_id: int, language: str, *, uow_factory: UnitOfWorkFactory) -> None:

@@ -109,17 +109,19 @@ async def vocabulary_for(uow: UnitOfWork, member: Member) -> Vocabulary:
     by_id = {a.id: a for a in accounts}
     expense: dict[str, int] = {}
     income: dict[str, int] = {}
+    # A category's own name first: an alias the first version let another category take
+    # ("кафе" -> groceries) cannot hide the category that bears the name.
+    for category in accounts:
+        if category.type.is_category and not category.archived:
+            target = expense if category.type is AccountType.EXPENSE else income
+            target[normalize_name(category.name)] = category.id
     for alias, category_ids in (await uow.directory.aliases(member.household_id)).items():
         for category_id in category_ids:
             category = by_id.get(category_id)
             if category is None or category.archived:
                 continue
             target = expense if category.type is AccountType.EXPENSE else income
-            target[alias] = category_id
-    for category in accounts:
-        if category.type.is_category and not category.archived:
-            target = expense if category.type is AccountType.EXPENSE else income
-            target.setdefault(normalize_name(category.name), category.id)
+            target.setdefault(alias, category_id)
     return Vocabulary(
         expense_aliases=expense,
         income_aliases=income,
