@@ -117,10 +117,10 @@ async def vocabulary_for(uow: UnitOfWork, member: Member) -> Vocabulary:
             target[normalize_name(category.name)] = category.id
     for alias, category_ids in (await uow.directory.aliases(member.household_id)).items():
         for category_id in category_ids:
-            category = by_id.get(category_id)
-            if category is None or category.archived:
+            aliased = by_id.get(category_id)
+            if aliased is None or aliased.archived:
                 continue
-            target = expense if category.type is AccountType.EXPENSE else income
+            target = expense if aliased.type is AccountType.EXPENSE else income
             target.setdefault(alias, category_id)
     return Vocabulary(
         expense_aliases=expense,
