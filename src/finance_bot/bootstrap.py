@@ -39,7 +39,7 @@ from finance_bot.adapters.telegram.lean_import import warm_up
 from finance_bot.adapters.telegram.polling import Poller
 from finance_bot.adapters.telegram.session import build_bot
 from finance_bot.adapters.transient import is_transient
-from finance_bot.adapters.watchdog import watch_backups, watch_ledger
+from finance_bot.adapters.watchdog import watch_backups, watch_idempotency_keys, watch_ledger
 from finance_bot.config import Settings
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 BACKUP_LOG_INTERVAL_SECONDS = 60.0  # the backup age alert fires after hours; a minute is plenty
+KEY_PRUNING_INTERVAL_SECONDS = 3600.0  # keys are kept a week; pruning hourly keeps the table small
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,7 @@ async def serving_metrics(app: Application, bot: ChatBot) -> AsyncIterator[Endpo
             watch_ledger(app.pool, app.metrics, app.settings.invariant_check_interval_seconds)
         ),
         asyncio.create_task(watch_backups(app.pool, app.metrics, BACKUP_LOG_INTERVAL_SECONDS)),
+        asyncio.create_task(watch_idempotency_keys(app.pool, KEY_PRUNING_INTERVAL_SECONDS)),
     ]
     try:
         yield endpoints

@@ -62,7 +62,7 @@ async def test_photos_stickers_and_voice_get_a_hint(
 async def test_long_reply_is_split_within_telegrams_limit(bot: RunningBot, alice: Person) -> None:
     for number in range(1, 31):
         aliases = ", ".join(f"{word * 6}{number}" for word in ("слово", "фраза", "термин"))
-        await alice.say(f"/addcategory категория{number:02d} {aliases}")
+        await alice.say(f"/addcategory категория{number:02d}, {aliases}")
     reply = await alice.say("/categories")
     assert len(reply.texts) >= 2
     assert all(0 < len(text) <= 4096 for text in reply.texts)

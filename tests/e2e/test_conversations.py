@@ -229,7 +229,7 @@ async def test_accounts_and_categories_management(bot: RunningBot, alice: Person
     assert "копилка" in (await alice.say("50 кафе")).text
     assert "в архиве" in (await alice.say("/archive наличные")).text
     assert "Нет счёта" in (await alice.say("/default наличные")).text
-    assert "добавлена" in (await alice.say("/addcategory питомцы кот, корм для кота")).text
+    assert "добавлена" in (await alice.say("/addcategory питомцы, кот, корм для кота")).text
     assert "питомцы" in (await alice.say("100 корм для кота")).text
     assert "добавлены" in (await alice.say("/alias питомцы ветеринар")).text
     assert "питомцы" in (await alice.say("300 ветеринар")).text

@@ -35,7 +35,8 @@ CORRUPTIONS: dict[str, str] = {
     " VALUES (gen_random_uuid(), {cafe}, 'debit', 1, 'UAH')",
     "posting_without_account": "UPDATE postings SET account_id = 987654321"
     " WHERE id = (SELECT min(id) FROM postings WHERE transaction_id = '{expense}')",
-    "posting_to_other_household": "WITH h AS (INSERT INTO households DEFAULT VALUES RETURNING id),"
+    "posting_to_other_household": "WITH h AS"
+    " (INSERT INTO households (currency) VALUES ('UAH') RETURNING id),"
     " a AS (INSERT INTO accounts (household_id, type, name, name_key, currency)"
     " SELECT id, 'expense', 'x', 'x', 'UAH' FROM h RETURNING id)"
     " UPDATE postings SET account_id = (SELECT id FROM a)"

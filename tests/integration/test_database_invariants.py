@@ -84,7 +84,7 @@ async def create_household(connection: asyncpg.Connection, telegram_id: int) -> 
     """A household with one member, two UAH asset accounts, a UAH category and a USD asset."""
     async with connection.transaction():
         household_id = await connection.fetchval(
-            "INSERT INTO households DEFAULT VALUES RETURNING id"
+            "INSERT INTO households (currency) VALUES ('UAH') RETURNING id"
         )
         await connection.execute(
             "INSERT INTO members (telegram_id, household_id) VALUES ($1, $2)",

@@ -92,16 +92,18 @@ async def test_new_category_and_aliases_reach_the_vocabulary(world: LedgerWorld)
             bob, "питомцы", [], kind=AccountType.EXPENSE, currency="UAH", uow_factory=uow
         )
     await directory.add_aliases(bob, "питомцы", ["корм"], uow_factory=uow)
-    # an alias moves: "такси" now names pets, no longer taxi
-    await directory.add_aliases(bob, "питомцы", ["такси"], uow_factory=uow)
+    # a word that names another category never moves silently (issue 9)
+    with pytest.raises(NameAlreadyTaken):
+        await directory.add_aliases(bob, "питомцы", ["такси"], uow_factory=uow)
     with pytest.raises(UnknownCategory):
         await directory.add_aliases(bob, "нет такой", ["x"], uow_factory=uow)
     async with uow() as unit:
         member = await unit.directory.member(alice)
         assert member is not None
         vocabulary = await vocabulary_for(unit, member)
-    for word in ("питомцы", "кот", "vet", "корм", "такси"):
+    for word in ("питомцы", "кот", "vet", "корм"):
         assert vocabulary.expense_aliases[word] == pets.id
+    assert vocabulary.expense_aliases["такси"] != pets.id
     assert await directory.remove_alias(alice, "корм", uow_factory=uow)
     assert not await directory.remove_alias(alice, "корм", uow_factory=uow)
     with pytest.raises(InvalidName):
@@ -117,3 +119,25 @@ async def test_language_is_remembered(world: LedgerWorld) -> None:
     assert member.language == "en"
     with pytest.raises(InvalidName):
         await directory.set_language(alice, "de", uow_factory=world.uow_factory)
+
+
+async def test_a_name_taken_over_by_the_first_version_is_the_categorys_again(
+    world: LedgerWorld,
+) -> None:
+    """The first version let "кафе" become an alias of groceries (issue 9): the category
+    named "кафе" wins in lines, and /unalias removes the stolen link."""
+    (alice, _) = await world.new_household()
+    accounts = await world.accounts(alice)
+    async with world.uow_factory() as unit:
+        member = await unit.directory.member(alice)
+        assert member is not None
+        await unit.directory.add_alias(member.household_id, "кафе", accounts["products"].id)
+        await unit.commit()
+    async with world.uow_factory() as unit:
+        assert (await vocabulary_for(unit, member)).expense_aliases["кафе"] == accounts["cafe"].id
+    assert await directory.remove_alias(alice, "кафе", uow_factory=world.uow_factory)
+    async with world.uow_factory() as unit:
+        links = (await unit.directory.aliases(member.household_id))["кафе"]
+    assert links == [accounts["cafe"].id]
+    with pytest.raises(InvalidName):
+        await directory.remove_alias(alice, "кафе", uow_factory=world.uow_factory)

@@ -475,6 +475,12 @@ class LedgerMachine(RuleBasedStateMachine):
         assert original is not None
         assert refiled.voided_number == number
         assert refiled.learned_alias is None  # nothing is filed under "other" here
+        if new_category == original.category:
+            # Already there: nothing is written (issue 9), the entry keeps its number.
+            assert not refiled.moved
+            assert refiled.recorded.number == number
+            self._remember(key, send, refiled)
+            return
         assert refiled.recorded.number == self.model.count + 2
         assert not refiled.replayed
         # In one unit of work: the reversal of the original, then the moved copy.

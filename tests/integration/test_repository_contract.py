@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -293,3 +293,20 @@ async def test_write_context(home: Household) -> None:
         AccountType.INCOME,
         AccountType.ASSET,
     }
+
+
+async def test_a_household_keeps_the_currency_it_was_founded_with(home: Household) -> None:
+    async with home.factory() as uow:
+        assert await uow.directory.household_currency(home.id) == "UAH"
+        other = await uow.directory.create_household("USD")
+        assert await uow.directory.household_currency(other) == "USD"
+
+
+async def test_keys_claimed_since_are_found_by_their_prefix(home: Household) -> None:
+    prefix = f"contract-{uuid.uuid4()}:"
+    long_ago = datetime(2000, 1, 1, tzinfo=UTC)
+    async with home.factory() as uow:
+        assert await uow.idempotency.claimed_since(prefix, long_ago) == set()
+        await uow.idempotency.claim(f"{prefix}1")
+        await uow.idempotency.claim(f"other-{prefix}2")
+        assert await uow.idempotency.claimed_since(prefix, long_ago) == {f"{prefix}1"}

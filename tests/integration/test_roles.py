@@ -8,7 +8,7 @@ import asyncio
 import base64
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 
 import asyncpg
 import pytest
@@ -500,3 +500,26 @@ async def test_many_starts_on_one_database_at_once(fresh_database_url: str) -> N
     url = fresh_database_url
     found = await asyncio.gather(*(least_privilege_logins(url, url, url) for _ in range(6)))
     assert {login.runtime for login in found} == {as_role(url, APP)}
+
+
+async def test_the_runtime_role_prunes_only_keys_no_redelivery_can_need(
+    app: asyncpg.Connection, populated: str
+) -> None:
+    from finance_bot.adapters.postgres.idempotency_keys import prune_idempotency_keys
+
+    admin = await asyncpg.connect(populated)
+    try:
+        keys = [row["key"] for row in await admin.fetch("SELECT key FROM idempotency_keys")]
+        assert len(keys) >= 2
+        await admin.execute(
+            "UPDATE idempotency_keys SET created_at = now() - interval '8 days' WHERE key = $1",
+            keys[0],
+        )
+        # Asked to keep nothing, it still keeps every key younger than a week.
+        assert await prune_idempotency_keys(app, timedelta(0)) == 1
+        left = {row["key"] for row in await admin.fetch("SELECT key FROM idempotency_keys")}
+        assert left == set(keys[1:])
+        with pytest.raises(Refused):
+            await app.execute("DELETE FROM idempotency_keys WHERE key = $1", keys[1])
+    finally:
+        await admin.close()

@@ -14,7 +14,7 @@ import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import date
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
@@ -55,6 +55,7 @@ class FakeState:
     """Every table the adapter reads and writes, as plain dictionaries."""
 
     households: dict[int, int] = field(default_factory=dict)  # id -> last transaction number
+    currencies: dict[int, str] = field(default_factory=dict)  # household id -> base currency
     members: dict[int, Member] = field(default_factory=dict)
     member_since: dict[int, int] = field(default_factory=dict)  # telegram id -> "created_at"
     accounts: dict[int, Account] = field(default_factory=dict)
@@ -182,10 +183,14 @@ class FakeDirectory:
     async def first_household(self) -> int | None:
         return min(self._s.data.households, default=None)
 
-    async def create_household(self) -> int:
+    async def create_household(self, currency: str) -> int:
         household_id = next(self._s.data.ids)
         self._s.data.households[household_id] = 0
+        self._s.data.currencies[household_id] = currency
         return household_id
+
+    async def household_currency(self, household_id: int) -> str:
+        return self._s.data.currencies[household_id]
 
     async def member(self, telegram_id: int) -> Member | None:
         return self._s.data.members.get(telegram_id)
@@ -379,6 +384,10 @@ class FakeIdempotency:
     async def stored(self, key: str) -> dict[str, Any] | None:
         stored = self._s.data.idempotency.get(key)
         return dict(stored) if stored is not None else None
+
+    async def claimed_since(self, prefix: str, since: datetime) -> set[str]:
+        # The fake keeps no wall clock: every key it holds counts as recent.
+        return {key for key in self._s.data.idempotency if key.startswith(prefix)}
 
 
 class FakeReports:

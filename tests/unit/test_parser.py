@@ -148,8 +148,9 @@ LINES: list[tuple[str, ParseResult]] = [
     ("1000 нал > наличные", error(Reason.SAME_ACCOUNT, "наличные")),
     ("1000 карточка > нал", error(Reason.UNKNOWN_ACCOUNT, "карточка")),
     ("1000 карта > сейф", error(Reason.UNKNOWN_ACCOUNT, "сейф")),
-    ("1000 карта >", error(Reason.UNKNOWN_ACCOUNT, "")),
-    ("1000 > нал", error(Reason.UNKNOWN_ACCOUNT, "")),
+    # an empty side is its own reason, so no reply quotes an empty name (issue 9)
+    ("1000 карта >", error(Reason.MISSING_ACCOUNT)),
+    ("1000 > нал", error(Reason.MISSING_ACCOUNT)),
     # an arrow after a category is note text, not a transfer
     ("250 кафе a > b", expense("250", CAFE, note="a > b")),
     # SPEC §2, backdated
@@ -187,7 +188,7 @@ LINES: list[tuple[str, ParseResult]] = [
     ("250 такси 45.11", expense("250", TAXI, note="45.11")),
     ("вчера 250 такси вчера", expense("250", TAXI, on=YESTERDAY, note="вчера")),
     ("вчера такси", error(Reason.NO_AMOUNT, "такси")),
-    ("250 вчера", error(Reason.MISSING_CATEGORY)),
+    ("250 вчера", error(Reason.MISSING_CATEGORY, "250")),
     # SPEC §2, refused amounts
     ("1e5", error(Reason.INVALID_AMOUNT, "1e5")),
     ("1e5 кафе", error(Reason.INVALID_AMOUNT, "1e5")),
@@ -220,9 +221,15 @@ LINES: list[tuple[str, ParseResult]] = [
     ("hello", error(Reason.NO_AMOUNT, "hello")),
     ("", error(Reason.NO_AMOUNT)),
     ("   ", error(Reason.NO_AMOUNT)),
-    ("250", error(Reason.MISSING_CATEGORY)),
-    ("250 #отпуск", error(Reason.MISSING_CATEGORY)),
-    ("250 @нал", error(Reason.MISSING_CATEGORY)),
+    # the amount as typed, for the reply's example «250 кафе» (issue 9)
+    ("250", error(Reason.MISSING_CATEGORY, "250")),
+    ("250 #отпуск", error(Reason.MISSING_CATEGORY, "250")),
+    ("1 000 #отпуск", error(Reason.MISSING_CATEGORY, "1 000")),
+    ("250 @нал", error(Reason.MISSING_CATEGORY, "250")),
+    # the sane window: nothing before 01.01.2000 (issue 9)
+    ("01.01.0001 5 кафе", error(Reason.DATE_OUT_OF_RANGE, "01.01.0001")),
+    ("5 кафе 31.12.1999", error(Reason.DATE_OUT_OF_RANGE, "31.12.1999")),
+    ("01.01.2000 5 кафе", expense("5", CAFE, on=date(2000, 1, 1))),
     # thousands are grouped by spaces only in threes, so a stray number is a word
     ("12 000 000 продукты", expense("12000000", PRODUCTS)),
     ("1 500,50 кафе", expense("1500.50", CAFE)),
@@ -289,8 +296,8 @@ TRANSFER_ARGUMENTS: list[tuple[str, RecordTransfer | ParseError]] = [
     ("1000 карточка нал", error(Reason.UNKNOWN_ACCOUNT, "карточка")),
     ("1000 карта сейф", error(Reason.UNKNOWN_ACCOUNT, "сейф")),
     ("1000 карточка > нал", error(Reason.UNKNOWN_ACCOUNT, "карточка")),
-    ("1000 карта", error(Reason.UNKNOWN_ACCOUNT, "")),
-    ("1000", error(Reason.UNKNOWN_ACCOUNT, "")),
+    ("1000 карта", error(Reason.MISSING_ACCOUNT)),
+    ("1000", error(Reason.MISSING_ACCOUNT)),
     ("1000 нал наличные", error(Reason.SAME_ACCOUNT, "наличные")),
     ("карта нал 1000", error(Reason.NO_AMOUNT, "карта")),
     ("0 карта нал", error(Reason.AMOUNT_NOT_POSITIVE, "0")),

@@ -18,6 +18,7 @@ from finance_bot.domain.commands import (
 )
 from finance_bot.domain.money import MAX_MAJOR_UNITS, Money
 from finance_bot.domain.parser import parse_amount, parse_line, parse_transfer_arguments
+from finance_bot.domain.periods import EARLIEST_DAY
 from tests.unit.test_parser import CAFE, TODAY, VOCABULARY
 
 # Modest, and no example database left behind in the working tree.
@@ -163,6 +164,9 @@ def test_a_year_less_date_is_the_latest_such_day_not_after_today(
     stamp = f"{day.day:02d}.{day.month:02d}"
     line = f"{stamp} 250 кафе" if leading else f"250 кафе {stamp}"
     result = parse_line(line, VOCABULARY, today=today, currency="UAH")
+    if day < EARLIEST_DAY:  # the sane window (issue 9)
+        assert result == ParseError(ParseErrorReason.DATE_OUT_OF_RANGE, stamp)
+        return
     assert isinstance(result, RecordExpense)
     assert result.booked_on == day
 
@@ -174,6 +178,8 @@ def test_a_full_date_is_taken_as_written_unless_it_is_in_the_future(today: date,
     result = parse_line(f"{stamp} 250 кафе", VOCABULARY, today=today, currency="UAH")
     if day > today:
         assert result == ParseError(ParseErrorReason.FUTURE_DATE, stamp)
+    elif day < EARLIEST_DAY:  # the sane window (issue 9)
+        assert result == ParseError(ParseErrorReason.DATE_OUT_OF_RANGE, stamp)
     else:
         assert isinstance(result, RecordExpense)
         assert result.booked_on == day

@@ -11,6 +11,7 @@ import asyncpg
 from finance_bot.adapters.metrics import BotMetrics
 from finance_bot.adapters.postgres.backup_log import last_good_backup_at
 from finance_bot.adapters.postgres.check import check_ledger
+from finance_bot.adapters.postgres.idempotency_keys import prune_idempotency_keys
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,19 @@ async def watch_ledger(pool: asyncpg.Pool, metrics: BotMetrics, interval_seconds
             await check_once(pool, metrics)
         except Exception as error:  # the database may be away; the stale metric alerts
             log.warning("invariant check could not run", extra={"error": type(error).__name__})
+        await asyncio.sleep(interval_seconds)
+
+
+async def watch_idempotency_keys(pool: asyncpg.Pool, interval_seconds: float) -> None:
+    """Prune keys that can no longer be redelivered, now and then every interval."""
+    while True:
+        try:
+            async with pool.acquire() as connection:
+                pruned = await prune_idempotency_keys(connection)
+            if pruned:
+                log.info("idempotency keys pruned")
+        except Exception as error:  # the database may be away; the next run catches up
+            log.warning("idempotency keys not pruned", extra={"error": type(error).__name__})
         await asyncio.sleep(interval_seconds)
 
 

@@ -128,20 +128,30 @@ async def crossed_thresholds(
     for budget in budgets:
         after = spent.get(budget.category_id, Money.zero(budget.limit.currency))
         before = after - transaction.amount
-        for pct in ALERT_THRESHOLDS_PCT:
-            line = budget.limit.amount_minor * pct
-            if before.amount_minor * 100 < line <= after.amount_minor * 100 and (
-                await uow.budgets.record_alert(
-                    transaction.household_id, budget.category_id, month, pct
-                )
-            ):
-                alerts.append(BudgetAlert(budget.category_id, pct, after, budget.limit))
+        crossed = [
+            pct
+            for pct in ALERT_THRESHOLDS_PCT
+            if before.amount_minor * 100
+            < budget.limit.amount_minor * pct
+            <= after.amount_minor * 100
+        ]
+        # Every threshold crossed is remembered, but one expense that passes 80 % and
+        # 100 % at once is announced once, naming the highest that was news.
+        news = [
+            pct
+            for pct in crossed
+            if await uow.budgets.record_alert(
+                transaction.household_id, budget.category_id, month, pct
+            )
+        ]
+        if news:
+            alerts.append(BudgetAlert(budget.category_id, max(news), after, budget.limit, month))
     return tuple(alerts)
 
 
 async def _expense_category(uow: UnitOfWork, household_id: int, category_id: int) -> None:
     category = await uow.directory.account(category_id)
     if category is None or category.household_id != household_id:
-        raise UnknownCategory(str(category_id))
+        raise UnknownCategory("")
     if category.type is not AccountType.EXPENSE:
         raise WrongCategoryKind(category.name)

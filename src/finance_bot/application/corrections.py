@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from finance_bot.application.defaults import OTHER_EXPENSE, OTHER_INCOME
-from finance_bot.application.household import require_member
+from finance_bot.application.household import require_member, vocabulary_for
 from finance_bot.application.idempotency import once
 from finance_bot.application.recording import post
-from finance_bot.application.results import Refiled, Voided
+from finance_bot.application.results import Recorded, Refiled, Voided
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
 from finance_bot.domain.errors import (
     AlreadyVoided,
@@ -84,6 +84,11 @@ async def refile(
         if original.kind not in (TransactionKind.EXPENSE, TransactionKind.INCOME):
             raise WrongCategoryKind(f"#{number}")
         old_category_id, new_category = await _categories(uow, member, original, category_id)
+        if new_category.id == old_category_id:
+            # Already there: nothing to move, and a word filed under "other" stays unknown.
+            assert original.number is not None
+            unchanged = Recorded(transaction_id=original.id, number=original.number)
+            return Refiled(number, unchanged, None, original.kind.value, moved=False)
         learned = await _learn_alias(uow, member, original, old_category_id, new_category.id)
         note = original.note
         if learned is not None:
@@ -151,7 +156,7 @@ async def _categories(
     old_category_id = next(p.account_id for p in original.postings if p.direction is side)
     new_category = await uow.directory.account(category_id)
     if new_category is None or new_category.household_id != member.household_id:
-        raise UnknownCategory(str(category_id))
+        raise UnknownCategory("")
     if new_category.type is not kind:
         raise WrongCategoryKind(new_category.name)
     return old_category_id, new_category
@@ -164,15 +169,23 @@ async def _learn_alias(
     old_category_id: int,
     new_category_id: int,
 ) -> str | None:
-    """Teach the word that named no category; only for transactions filed under "other"."""
+    """Teach the word that named no category; only for transactions filed under "other".
+
+    Only a word that names nothing yet is learned: "250 другое кафе" is filed under "other"
+    by name with the note "кафе", and "кафе" must stay the cafe's word.
+    """
     old_category = await uow.directory.account(old_category_id)
     words = original.note.split()
     if old_category is None or old_category.code not in (OTHER_EXPENSE, OTHER_INCOME) or not words:
         return None
-    if old_category_id == new_category_id:
-        return None
     word = words[0]
-    await uow.directory.add_alias(member.household_id, normalize_name(word), new_category_id)
+    key = normalize_name(word)
+    known = await vocabulary_for(uow, member)
+    if key in known.expense_aliases or key in known.income_aliases or key in known.account_names:
+        return None
+    if not key or key[0] in "@#/+-" or key[0].isdigit():
+        return None  # not a word a line could start its category with
+    await uow.directory.add_alias(member.household_id, key, new_category_id)
     return word
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from finance_bot.application.household import require_member, visible_to
+from finance_bot.application.household import require_member, visible_to, vocabulary_for
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
 from finance_bot.domain.errors import (
+    DefaultAccountKept,
     InvalidName,
     NameAlreadyTaken,
     UnknownAccount,
@@ -55,9 +56,7 @@ async def add_account(
     cleaned = _clean_name(name)
     async with uow_factory() as uow:
         member = await require_member(uow, telegram_id)
-        key = normalize_name(cleaned)
-        if any(normalize_name(a.name) == key for a in await _visible_accounts(uow, member)):
-            raise NameAlreadyTaken(cleaned)
+        await _refuse_taken(uow, member, [cleaned], kind=None)
         account = await uow.directory.add_account(
             household_id=member.household_id, type=AccountType.ASSET, name=cleaned,
             currency=currency, owner_telegram_id=None if shared else telegram_id,
@@ -85,7 +84,7 @@ async def archive_account(
         member = await require_member(uow, telegram_id)
         account = await _find_account(uow, member, name)
         if account.id == member.default_account_id:
-            raise InvalidName(f"{account.name} is the default account")
+            raise DefaultAccountKept(account.name)
         await uow.directory.archive_account(account.id)
         await uow.commit()
         return account
@@ -98,12 +97,7 @@ async def rename_account(
     async with uow_factory() as uow:
         member = await require_member(uow, telegram_id)
         account = await _find_account(uow, member, name)
-        key = normalize_name(cleaned)
-        if any(
-            normalize_name(a.name) == key and a.id != account.id
-            for a in await _visible_accounts(uow, member)
-        ):
-            raise NameAlreadyTaken(cleaned)
+        await _refuse_taken(uow, member, [cleaned], kind=None, owner=account.id)
         await uow.directory.rename_account(account.id, cleaned)
         await uow.commit()
         return account
@@ -133,16 +127,17 @@ async def add_category(
     uow_factory: UnitOfWorkFactory,
 ) -> Account:  # fmt: skip
     cleaned = _clean_name(name)
+    words = [cleaned, *(_clean_name(a) for a in aliases)]
     async with uow_factory() as uow:
         member = await require_member(uow, telegram_id)
-        key = normalize_name(cleaned)
-        if await _category_named(uow, member, key, kind) is not None:
-            raise NameAlreadyTaken(cleaned)
+        # The name is taken by any alias; an alias only by one of a category of its kind.
+        await _refuse_taken(uow, member, [cleaned], kind=None)
+        await _refuse_taken(uow, member, words[1:], kind=kind)
         category = await uow.directory.add_account(
             household_id=member.household_id, type=kind, name=cleaned, currency=currency,
             owner_telegram_id=None,
         )  # fmt: skip
-        for alias in {key, *(normalize_name(_clean_name(a)) for a in aliases)}:
+        for alias in {normalize_name(word) for word in words}:
             await uow.directory.add_alias(member.household_id, alias, category.id)
         await uow.commit()
         return category
@@ -151,8 +146,9 @@ async def add_category(
 async def add_aliases(
     telegram_id: int, category_name: str, aliases: list[str], *, uow_factory: UnitOfWorkFactory
 ) -> Account:
-    if not aliases:
-        raise InvalidName("")
+    words = [_clean_name(alias) for alias in aliases]
+    if not words:
+        raise InvalidName(category_name)
     async with uow_factory() as uow:
         member = await require_member(uow, telegram_id)
         key = normalize_name(category_name)
@@ -160,10 +156,9 @@ async def add_aliases(
         category = category or await _category_named(uow, member, key, AccountType.INCOME)
         if category is None:
             raise UnknownCategory(category_name)
-        for alias in aliases:
-            await uow.directory.add_alias(
-                member.household_id, normalize_name(_clean_name(alias)), category.id
-            )
+        await _refuse_taken(uow, member, words, kind=category.type, owner=category.id)
+        for word in words:
+            await uow.directory.add_alias(member.household_id, normalize_name(word), category.id)
         await uow.commit()
         return category
 
@@ -173,11 +168,17 @@ async def remove_alias(telegram_id: int, alias: str, *, uow_factory: UnitOfWorkF
         member = await require_member(uow, telegram_id)
         key = normalize_name(alias)
         categories = await uow.directory.accounts(member.household_id)
-        if any(c.type.is_category and normalize_name(c.name) == key for c in categories):
-            raise InvalidName(alias)  # a category's own name is not an alias to remove
-        removed = await uow.directory.remove_alias(member.household_id, key)
+        # A category's own name is not an alias to remove; every other link of the word is.
+        owners = {c.id for c in categories if c.type.is_category and normalize_name(c.name) == key}
+        linked = (await uow.directory.aliases(member.household_id)).get(key, [])
+        removable = [category_id for category_id in linked if category_id not in owners]
+        if owners and not removable:
+            raise InvalidName(alias)
+        await uow.directory.remove_alias(member.household_id, key)
+        for owner in owners:
+            await uow.directory.add_alias(member.household_id, key, owner)
         await uow.commit()
-        return removed > 0
+        return bool(removable)
 
 
 async def set_language(telegram_id: int, language: str, *, uow_factory: UnitOfWorkFactory) -> None:
@@ -197,6 +198,40 @@ async def _visible_accounts(uow: UnitOfWork, member: Member) -> list[Account]:
     ]
     accounts.sort(key=lambda a: (a.owner_telegram_id is None, a.id))
     return accounts
+
+
+async def _refuse_taken(
+    uow: UnitOfWork, member: Member, words: list[str], *, kind: AccountType | None,
+    owner: int | None = None,
+) -> None:  # fmt: skip
+    """Refuse a word that already names or aliases something else: nothing moves silently.
+
+    A word is taken by any category's or visible account's name (and an account's built-in
+    words, like "нал"); an alias is taken by categories of the same kind, since an expense
+    and an income category may share one ("подарок"). `kind` None: the word is a name (of
+    an account or a category), which no alias of either kind may share. `owner`: the account
+    or category the words are for.
+    """
+    vocabulary = await vocabulary_for(uow, member)
+    accounts = await uow.directory.accounts(member.household_id)
+    names = {a.id: a.name for a in accounts}
+    taken: dict[str, int] = {}
+    for account in accounts:
+        if account.type.is_category or visible_to(account, member.telegram_id):
+            taken[normalize_name(account.name)] = account.id
+    for key, account_id in vocabulary.account_names.items():
+        taken.setdefault(key, account_id)
+    for table_kind, table in (
+        (AccountType.EXPENSE, vocabulary.expense_aliases),
+        (AccountType.INCOME, vocabulary.income_aliases),
+    ):
+        if kind is None or kind is table_kind:
+            for key, category_id in table.items():
+                taken.setdefault(key, category_id)
+    for word in words:
+        holder = taken.get(normalize_name(word))
+        if holder is not None and holder != owner:
+            raise NameAlreadyTaken(word, holder=names.get(holder, word))
 
 
 async def _find_account(uow: UnitOfWork, member: Member, name: str) -> Account:

@@ -29,6 +29,7 @@ async def join_household(
 
     Everyone on the whitelist shares one household. Called on every message: an existing
     member is returned as is, their Telegram name and language refreshed if they changed.
+    `currency` is used only when this founds the household.
     """
     profile = (display_name, telegram_language)
     async with uow_factory(transactional=False) as reading:  # the common case: one round trip
@@ -48,7 +49,10 @@ async def join_household(
         household_id = await uow.directory.first_household()
         if household_id is None:
             household_id = await found_household(uow, language=language, currency=currency)
-        await enroll(uow, telegram_id, household_id, language=language, currency=currency)
+        # The household's own currency, not the configured one: the configuration only
+        # seeds a household when it is founded.
+        own = await uow.directory.household_currency(household_id)
+        await enroll(uow, telegram_id, household_id, language=language, currency=own)
         await uow.directory.set_profile(telegram_id, *profile)
         member = await require_member(uow, telegram_id)
         await uow.commit()
@@ -57,7 +61,7 @@ async def join_household(
 
 async def found_household(uow: UnitOfWork, *, language: str, currency: str) -> int:
     """A new household with the default categories and their aliases in both languages."""
-    household_id = await uow.directory.create_household()
+    household_id = await uow.directory.create_household(currency)
     for default in DEFAULT_CATEGORIES:
         category = await uow.directory.add_account(
             household_id=household_id, type=default.type, name=default.name(language),
@@ -105,17 +109,19 @@ async def vocabulary_for(uow: UnitOfWork, member: Member) -> Vocabulary:
     by_id = {a.id: a for a in accounts}
     expense: dict[str, int] = {}
     income: dict[str, int] = {}
-    for alias, category_ids in (await uow.directory.aliases(member.household_id)).items():
-        for category_id in category_ids:
-            category = by_id.get(category_id)
-            if category is None or category.archived:
-                continue
-            target = expense if category.type is AccountType.EXPENSE else income
-            target[alias] = category_id
+    # A category's own name first: an alias the first version let another category take
+    # ("кафе" -> groceries) cannot hide the category that bears the name.
     for category in accounts:
         if category.type.is_category and not category.archived:
             target = expense if category.type is AccountType.EXPENSE else income
-            target.setdefault(normalize_name(category.name), category.id)
+            target[normalize_name(category.name)] = category.id
+    for alias, category_ids in (await uow.directory.aliases(member.household_id)).items():
+        for category_id in category_ids:
+            aliased = by_id.get(category_id)
+            if aliased is None or aliased.archived:
+                continue
+            target = expense if aliased.type is AccountType.EXPENSE else income
+            target.setdefault(alias, category_id)
     return Vocabulary(
         expense_aliases=expense,
         income_aliases=income,

@@ -8,7 +8,8 @@ from typing import Any
 from finance_bot.application.budgets import crossed_thresholds, watched
 from finance_bot.application.defaults import OTHER_EXPENSE, OTHER_INCOME
 from finance_bot.application.household import visible_to
-from finance_bot.application.results import Recorded
+from finance_bot.application.idempotency import once
+from finance_bot.application.results import Recorded, RecordedAll
 from finance_bot.domain import transactions
 from finance_bot.domain.accounts import Account, AccountType
 from finance_bot.domain.commands import RecordCommand, RecordExpense, RecordIncome
@@ -69,6 +70,31 @@ async def record(
             stored = await reading.idempotency.stored(idempotency_key)
         assert stored is not None  # a taken key was committed with its result
         return Recorded.from_json(stored)
+
+
+async def record_all(
+    commands: list[RecordCommand],
+    *,
+    author_telegram_id: int,
+    idempotency_key: str | None,
+    uow_factory: UnitOfWorkFactory,
+    ids: IdSource,
+) -> RecordedAll:
+    """Record the lines of one message together: every one of them, or none."""
+
+    async def work(uow: UnitOfWork, member: Member) -> RecordedAll:
+        entries = []
+        for command in commands:
+            context = await uow.directory.write_context(
+                member.telegram_id, _named_accounts(command)
+            )
+            assert context is not None  # the member exists: `once` checked it
+            entries.append(await post(uow, build_transaction(context, command, ids)))
+        return RecordedAll(tuple(entries))
+
+    return await once(
+        uow_factory, idempotency_key, author_telegram_id, work, decode=RecordedAll.from_json
+    )
 
 
 def build_transaction(context: WriteContext, command: RecordCommand, ids: IdSource) -> Transaction:
@@ -160,7 +186,7 @@ def _usable_account(account: Account | None, account_id: int, member: Member) ->
         or account.type.is_category
         or not visible_to(account, member.telegram_id)
     ):
-        raise UnknownAccount(str(account_id))
+        raise UnknownAccount("")  # an id means nothing to a person; the reply lists accounts
     if account.archived:
         raise AccountArchived(account.name)
     return account
@@ -174,10 +200,10 @@ def _category(
         for account in known.values():
             if account.type is kind and account.code == code and account.is_shared:
                 return account
-        raise UnknownCategory(code)
+        raise UnknownCategory("")
     category = known.get(category_id)
     if category is None or category.household_id != member.household_id:
-        raise UnknownCategory(str(category_id))
+        raise UnknownCategory("")
     if category.type is not kind:
         raise WrongCategoryKind(category.name)
     return category

@@ -4,6 +4,7 @@ the first answer, and a replay of the key returns it unchanged."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +25,7 @@ class BudgetAlert:
     threshold_pct: int
     spent: Money
     limit: Money
+    month: date | None = None  # the first day of the budget's month; None in older results
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -31,6 +33,7 @@ class BudgetAlert:
             "threshold_pct": self.threshold_pct,
             "spent": _money_to_json(self.spent),
             "limit": _money_to_json(self.limit),
+            "month": self.month.isoformat() if self.month is not None else None,
         }
 
     @classmethod
@@ -40,6 +43,7 @@ class BudgetAlert:
             threshold_pct=int(data["threshold_pct"]),
             spent=_money_from_json(data["spent"]),
             limit=_money_from_json(data["limit"]),
+            month=date.fromisoformat(data["month"]) if data.get("month") else None,
         )
 
 
@@ -69,6 +73,21 @@ class Recorded:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordedAll:
+    """The entries of a message of several lines, in line order."""
+
+    entries: tuple[Recorded, ...]
+    replayed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "recorded_all", "entries": [entry.to_json() for entry in self.entries]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RecordedAll:
+        return cls(tuple(Recorded.from_json(entry) for entry in data["entries"]), replayed=True)
+
+
+@dataclass(frozen=True, slots=True)
 class Voided:
     number: int
     reversal_number: int
@@ -89,6 +108,7 @@ class Refiled:
     learned_alias: str | None
     kind: str  # of the moved transaction: "expense" or "income"
     replayed: bool = False
+    moved: bool = True  # False: it was in that category already, nothing was written
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -97,6 +117,7 @@ class Refiled:
             "recorded": self.recorded.to_json(),
             "learned_alias": self.learned_alias,
             "transaction_kind": self.kind,
+            "moved": self.moved,
         }
 
     @classmethod
@@ -107,6 +128,7 @@ class Refiled:
             learned_alias=data["learned_alias"],
             kind=data["transaction_kind"],
             replayed=True,
+            moved=bool(data.get("moved", True)),  # results kept before the field existed
         )
 
 

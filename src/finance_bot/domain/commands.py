@@ -77,6 +77,8 @@ class ParseErrorReason(enum.StrEnum):
     SAME_ACCOUNT = "same_account"  # a transfer from an account to itself
     INVALID_DATE = "invalid_date"  # 31.02, a date word the parser cannot place
     FUTURE_DATE = "future_date"  # an explicit date after today
+    DATE_OUT_OF_RANGE = "date_out_of_range"  # before EARLIEST_DAY: no report could show it
+    MISSING_ACCOUNT = "missing_account"  # a transfer side left empty: "1000 карта >"
 
 
 @dataclass(frozen=True, slots=True)

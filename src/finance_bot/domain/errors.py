@@ -87,15 +87,20 @@ class UnknownCategory(LedgerRuleViolation):
 
 
 class NameAlreadyTaken(LedgerRuleViolation):
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, holder: str | None = None) -> None:
         super().__init__(f"the name {name!r} is already taken")
         self.name = name
+        self.holder = holder  # the category or account the word names now, if known
 
 
 class InvalidName(LedgerRuleViolation):
     def __init__(self, name: str) -> None:
         super().__init__(f"{name!r} cannot be used as a name")
         self.name = name
+
+
+class DefaultAccountKept(InvalidName):
+    """The default account cannot be archived: lines without an account need it."""
 
 
 class AccountArchived(LedgerRuleViolation):

@@ -23,6 +23,9 @@ Rules chosen where the spec is silent:
   (day 1-31, month 1-12) or it stays in the note.
 - A year-less date is the latest such day not after today, up to eight years back, so
   29.02 finds the last leap year; 31.02 is INVALID_DATE.
+- Every date lies between EARLIEST_DAY (2000-01-01) and today; an earlier one is
+  DATE_OUT_OF_RANGE, so "01.01.0001" is never booked where no report can show it.
+- A transfer side left empty ("1000 карта >") is MISSING_ACCOUNT.
 - "#tag" words anywhere after the amount are tags: "#" stripped, trailing ".,;:!?"
   stripped, normalized like names, order kept, duplicates dropped; a bare "#" is text.
 - Only the first "@word" is an account marker (later ones stay in the note); it may start
@@ -56,6 +59,7 @@ from finance_bot.domain.commands import (
     Vocabulary,
 )
 from finance_bot.domain.money import Money
+from finance_bot.domain.periods import EARLIEST_DAY
 
 __all__ = ["parse_amount", "parse_line", "parse_transfer_arguments"]
 
@@ -88,6 +92,7 @@ class _Head:
     booked_on: date | None
     words: list[str]
     tags: tuple[str, ...]
+    expression: str  # the amount as typed, for "250" -> "e.g. «250 кафе»"
 
 
 def parse_line(text: str, vocabulary: Vocabulary, *, today: date, currency: str) -> ParseResult:
@@ -102,6 +107,8 @@ def parse_line(text: str, vocabulary: Vocabulary, *, today: date, currency: str)
         source = vocabulary.account_names.get(Vocabulary.key(" ".join(_strip_at(before))))
         if source is not None:
             return _finish_transfer(head, source, after, vocabulary, today)
+        if not before:
+            return ParseError(ParseErrorReason.MISSING_ACCOUNT)
         # "250 кафе a > b" is an expense whose note holds an arrow, not a bad transfer.
         if _longest(before, vocabulary.expense_aliases) is None:
             return ParseError(ParseErrorReason.UNKNOWN_ACCOUNT, " ".join(before))
@@ -118,13 +125,17 @@ def parse_transfer_arguments(
     if sides is not None:
         before, after = sides
         source = vocabulary.account_names.get(Vocabulary.key(" ".join(_strip_at(before))))
+        if not before:
+            return ParseError(ParseErrorReason.MISSING_ACCOUNT)
         if source is None:
             return ParseError(ParseErrorReason.UNKNOWN_ACCOUNT, " ".join(before))
         return _finish_transfer(head, source, after, vocabulary, today)
     words = _strip_at(head.words)
+    if not words:
+        return ParseError(ParseErrorReason.MISSING_ACCOUNT)
     found = _longest(words, vocabulary.account_names)
     if found is None:
-        return ParseError(ParseErrorReason.UNKNOWN_ACCOUNT, words[0] if words else "")
+        return ParseError(ParseErrorReason.UNKNOWN_ACCOUNT, words[0])
     source, used = found
     return _finish_transfer(head, source, words[used:], vocabulary, today)
 
@@ -146,11 +157,13 @@ def _read_head(text: str, *, today: date, currency: str) -> _Head | ParseError:
     if isinstance(leading, ParseError):
         return leading
     booked_on, skip = leading
-    scanned = scan_amount(" ".join(tokens[skip:]), currency)
+    line = " ".join(tokens[skip:])
+    scanned = scan_amount(line, currency)
     if isinstance(scanned, ParseError):
         return scanned
     words, tags = _take_tags(scanned.rest.split())
-    return _Head(scanned.money, scanned.signed_plus, booked_on, words, tags)
+    expression = line[: len(line) - len(scanned.rest)].strip()
+    return _Head(scanned.money, scanned.signed_plus, booked_on, words, tags, expression)
 
 
 def _record(
@@ -170,7 +183,7 @@ def _record(
         return dated
     booked_on, words = dated
     if not words:
-        return ParseError(ParseErrorReason.MISSING_CATEGORY)
+        return ParseError(ParseErrorReason.MISSING_CATEGORY, head.expression)
     aliases = vocabulary.income_aliases if income else vocabulary.expense_aliases
     category = _longest(words, aliases)
     category_id: int | None
@@ -202,9 +215,11 @@ def _finish_transfer(
     head: _Head, source: int, after: list[str], vocabulary: Vocabulary, today: date
 ) -> RecordTransfer | ParseError:
     after = _strip_at(after)
+    if not after:
+        return ParseError(ParseErrorReason.MISSING_ACCOUNT)
     found = _longest(after, vocabulary.account_names)
     if found is None:
-        return ParseError(ParseErrorReason.UNKNOWN_ACCOUNT, after[0] if after else "")
+        return ParseError(ParseErrorReason.UNKNOWN_ACCOUNT, after[0])
     target, used = found
     if target == source:
         return ParseError(ParseErrorReason.SAME_ACCOUNT, " ".join(after[:used]))
@@ -297,9 +312,14 @@ def _trailing_date(
 
 def _days_ago(today: date, days: int, word: str) -> date | ParseError:
     try:
-        return today - timedelta(days=days)
-    except OverflowError:  # only before 0001-01-01
+        return _in_window(today - timedelta(days=days), word)
+    except OverflowError:  # only before 0001-01-01: no day to place the word on
         return ParseError(ParseErrorReason.INVALID_DATE, word)
+
+
+def _in_window(day: date, text: str) -> date | ParseError:
+    """No entry before EARLIEST_DAY: year 1 would be booked where no report can show it."""
+    return day if day >= EARLIEST_DAY else ParseError(ParseErrorReason.DATE_OUT_OF_RANGE, text)
 
 
 def _plausible(match: re.Match[str]) -> bool:
@@ -315,7 +335,7 @@ def _resolve_date(match: re.Match[str], today: date) -> date | ParseError:
             except ValueError:  # 29.02 in a common year, 31.02 always, year 0
                 continue
             if candidate <= today:
-                return candidate
+                return _in_window(candidate, text)
         return ParseError(ParseErrorReason.INVALID_DATE, text)
     year = int(match["year"]) + (2000 if len(match["year"]) == 2 else 0)
     try:
@@ -324,4 +344,4 @@ def _resolve_date(match: re.Match[str], today: date) -> date | ParseError:
         return ParseError(ParseErrorReason.INVALID_DATE, text)
     if explicit > today:
         return ParseError(ParseErrorReason.FUTURE_DATE, text)
-    return explicit
+    return _in_window(explicit, text)

@@ -6,6 +6,16 @@ import enum
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+# The sane window (docs/adr/0012): entries are dated from EARLIEST_DAY to today, and
+# reports cover the years EARLIEST_DAY.year to LATEST_REPORT_YEAR, so every date the
+# ledger holds can be shown and no period's neighbour falls outside the calendar.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_REPORT_YEAR = 2100
+
+
+def reportable(day: date) -> bool:
+    return EARLIEST_DAY.year <= day.year <= LATEST_REPORT_YEAR
+
 
 class PeriodKind(enum.StrEnum):
     DAY = "day"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 from uuid import UUID
@@ -67,7 +67,11 @@ class DirectoryRepository(Protocol):
 
     async def first_household(self) -> int | None: ...
 
-    async def create_household(self) -> int: ...
+    async def create_household(self, currency: str) -> int:
+        """A new household whose base currency is `currency`, for good."""
+        ...
+
+    async def household_currency(self, household_id: int) -> str: ...
 
     async def member(self, telegram_id: int) -> Member | None: ...
 
@@ -149,6 +153,10 @@ class IdempotencyRepository(Protocol):
 
     async def stored(self, key: str) -> dict[str, Any] | None:
         """The result kept under a key, if any (read after a key turned out taken)."""
+        ...
+
+    async def claimed_since(self, prefix: str, since: datetime) -> set[str]:
+        """The keys starting with `prefix` claimed at `since` or later."""
         ...
 
 

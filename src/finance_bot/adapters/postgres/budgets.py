@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -90,6 +90,14 @@ class PostgresIdempotency:
         )
         result: dict[str, Any] | None = json.loads(value) if value else None
         return result
+
+    async def claimed_since(self, prefix: str, since: datetime) -> set[str]:
+        rows = await self._connection.fetch(
+            "SELECT key FROM idempotency_keys WHERE starts_with(key, $1) AND created_at >= $2",
+            prefix,
+            since,
+        )
+        return {row["key"] for row in rows}
 
     async def store(self, key: str, result: dict[str, Any]) -> None:
         await self._connection.execute(

@@ -33,11 +33,17 @@ class PostgresDirectory:
         )
         return household_id
 
-    async def create_household(self) -> int:
+    async def create_household(self, currency: str) -> int:
         household_id: int = await self._connection.fetchval(
-            "INSERT INTO households DEFAULT VALUES RETURNING id"
+            "INSERT INTO households (currency) VALUES ($1) RETURNING id", currency
         )
         return household_id
+
+    async def household_currency(self, household_id: int) -> str:
+        currency: str = await self._connection.fetchval(
+            "SELECT currency FROM households WHERE id = $1", household_id
+        )
+        return currency
 
     async def member(self, telegram_id: int) -> Member | None:
         row = await self._connection.fetchrow(

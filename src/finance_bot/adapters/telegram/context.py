@@ -21,11 +21,13 @@ from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 
 from finance_bot.adapters.metrics import BotMetrics
+from finance_bot.adapters.telegram.callbacks import answer_press
 from finance_bot.adapters.telegram.cleaning import cleaned
 from finance_bot.adapters.telegram.i18n import Catalog, Translator, resolve_language
-from finance_bot.adapters.telegram.presenters import CALLBACK_ANSWER_LIMIT, error_text, fit
+from finance_bot.adapters.telegram.presenters import error_text, fit
 from finance_bot.adapters.telegram.session import single_attempt
 from finance_bot.adapters.telegram.strangers import StrangerGate
+from finance_bot.adapters.telegram.update_keys import REDELIVERY_WINDOW, LegacyKeys, update_key
 from finance_bot.adapters.transient import is_transient
 from finance_bot.application.household import join_household
 from finance_bot.domain.errors import LedgerRuleViolation
@@ -47,6 +49,7 @@ class ChatServices:
     whitelist: frozenset[int]
     clock: Clock
     metrics: BotMetrics
+    # `currency` above only seeds a new household; each household keeps its own (ADR 0012).
 
     def today(self) -> date:
         return self.local_date(self.clock.now())
@@ -73,6 +76,7 @@ class ChatContext:
     t: Translator
     update_key: str  # the idempotency key of any write this update causes
     outcome: Outcome
+    currency: str = ""  # the household's base currency: amounts are read in it
 
     def wrote(self, kind: str, *, replayed: bool) -> None:
         """Count a ledger write, or mark the update a duplicate when it was replayed."""
@@ -100,6 +104,8 @@ class MemberContext(BaseMiddleware):
     def __init__(self, services: ChatServices, strangers: StrangerGate | None = None) -> None:
         self._services = services
         self._strangers = strangers or StrangerGate()
+        self._currencies: dict[int, str] = {}  # household id -> its currency, which never changes
+        self._legacy_keys: LegacyKeys | None = None  # read at the first update served
 
     async def __call__(
         self,
@@ -152,7 +158,8 @@ class MemberContext(BaseMiddleware):
         t = services.catalog.translator(language)
         data["ctx"] = ChatContext(
             services=services, bot=bot, member=member, t=t,
-            update_key=f"tg:{bot.id}:{event.update_id}", outcome=outcome,
+            update_key=await self._update_key(bot.id, event), outcome=outcome,
+            currency=await self._currency(member.household_id),
         )  # fmt: skip
         try:
             await handler(event, data)
@@ -166,6 +173,24 @@ class MemberContext(BaseMiddleware):
                 with contextlib.suppress(Exception):
                     await _reply(bot, event, t("something_went_wrong"))
             raise
+
+    async def _update_key(self, bot_id: int, update: Update) -> str:
+        now = self._services.clock.now()
+        if self._legacy_keys is None:
+            since = now - REDELIVERY_WINDOW
+            async with self._services.uow_factory(transactional=False) as uow:
+                found = await uow.idempotency.claimed_since(f"tg:{bot_id}:", since)
+            self._legacy_keys = LegacyKeys(found, now)
+        legacy = self._legacy_keys.key_for(bot_id, update, now)
+        return legacy if legacy is not None else update_key(bot_id, update)
+
+    async def _currency(self, household_id: int) -> str:
+        known = self._currencies.get(household_id)
+        if known is None:
+            async with self._services.uow_factory(transactional=False) as uow:
+                known = await uow.directory.household_currency(household_id)
+            self._currencies[household_id] = known
+        return known
 
     async def _deny(self, bot: Bot, update: Update, user: User) -> None:
         can_reply = update.message is not None or update.callback_query is not None
@@ -190,9 +215,7 @@ class MemberContext(BaseMiddleware):
 async def _reply(bot: Bot, update: Update, text: str) -> None:
     if update.callback_query is not None:
         query: CallbackQuery = update.callback_query
-        await bot.answer_callback_query(
-            query.id, text=fit(text, CALLBACK_ANSWER_LIMIT), show_alert=True
-        )
+        await answer_press(bot, query.id, text, show_alert=True)
         return
     message: Message | None = update.message
     if message is not None:

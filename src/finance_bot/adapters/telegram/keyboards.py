@@ -3,31 +3,37 @@ memory, so buttons keep working after a restart. Every payload fits Telegram's 6
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from pydantic import Field
 
 from finance_bot.adapters.telegram.i18n import Translator
 from finance_bot.adapters.telegram.presenters import account_label
 from finance_bot.domain.accounts import Account
 
 _CATEGORY_COLUMNS = 3
+# Anyone can craft a press: an id outside PostgreSQL's bigint fails to unpack, and the
+# press is answered as a stale button instead of reaching the database.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class UndoButton(CallbackData, prefix="u"):
-    number: int
+    number: Id
 
 
 class CategoryMenuButton(CallbackData, prefix="c"):
-    number: int
+    number: Id
 
 
 class RefileButton(CallbackData, prefix="r"):
-    number: int
-    category_id: int
+    number: Id
+    category_id: Id
 
 
 class BackButton(CallbackData, prefix="b"):
-    number: int
+    number: Id
 
 
 class RecordForwardButton(CallbackData, prefix="f"):

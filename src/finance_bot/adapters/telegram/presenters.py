@@ -125,15 +125,23 @@ def error_text(error: errors.LedgerRuleViolation, t: Translator) -> str:
         case errors.NothingToUndo():
             return t("error_nothing_to_undo")
         case errors.UnknownAccount(name=name):
-            return t("error_unknown_account", name=_short(name))
+            return t("error_unknown_account", name=_short(name)) if name else t("error_no_account")
         case errors.UnknownCategory(name=name):
+            if not name:
+                return t("error_no_category")
             return t("error_unknown_category", name=_short(name))
         case errors.AccountArchived(name=name):
             return t("error_account_archived", name=_short(name))
+        case errors.NameAlreadyTaken(name=name, holder=str() as holder) if holder:
+            return t("error_name_held", name=_short(name), holder=_short(holder))
         case errors.NameAlreadyTaken(name=name):
             return t("error_name_taken", name=_short(name))
-        case errors.InvalidName(name=name):
+        case errors.DefaultAccountKept(name=name):
+            return t("error_default_account", name=_short(name))
+        case errors.InvalidName(name=name) if name.strip():
             return t("error_invalid_name", name=_short(name))
+        case errors.InvalidName():
+            return t("error_blank_name")
         case errors.SameAccountTransfer():
             return t("error_same_account")
         case errors.WrongCategoryKind():
@@ -142,14 +150,27 @@ def error_text(error: errors.LedgerRuleViolation, t: Translator) -> str:
             return t("parse_amount_not_positive")
         case errors.AmountTooLarge():
             return t("parse_amount_too_large")
-    return t("something_went_wrong")
+        case errors.CurrencyMismatch() | errors.SingleCurrencyPerTransaction():
+            return t("error_currency")
+        case errors.UnknownCurrency(code=code):
+            return t("error_unknown_currency", code=_short(code) or "?")
+        case errors.NotAMember():
+            return t("error_not_member")
+    return t("error_refused")
 
 
-def budget_alert_text(alert: BudgetAlert, category: Account | None, t: Translator) -> str:
+def budget_alert_text(
+    alert: BudgetAlert, category: Account | None, t: Translator, *, this_month: date
+) -> str:
+    """A backdated expense crosses its own month's budget, and the alert says which."""
     name = account_label(category, t) if category is not None else t("budget_total")
     percent = alert.spent.amount_minor * 100 // alert.limit.amount_minor
-    return t("budget_alert", category=name, spent=format_money(alert.spent, t.language),
-             limit=format_money(alert.limit, t.language), percent=percent)  # fmt: skip
+    spent, limit = format_money(alert.spent, t.language), format_money(alert.limit, t.language)
+    if alert.month is None or alert.month == this_month:
+        return t("budget_alert", category=name, spent=spent, limit=limit, percent=percent)
+    month = f"{t.month(alert.month.month)} {alert.month.year}"
+    return t("budget_alert_month", category=name, spent=spent, limit=limit, percent=percent,
+             month=month)  # fmt: skip
 
 
 def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
@@ -187,6 +208,11 @@ def fit(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
     if newline and len(last) <= limit // 2:
         return head[: limit - len(last) - 2] + "…\n" + last
     return text[: limit - 1] + "…"
+
+
+def short(text: str) -> str:
+    """At most a few dozen characters of what a person typed, for quoting it back."""
+    return _short(text)
 
 
 def _short(text: str) -> str:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import date
 from uuid import UUID
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyParameters
+from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 
 from finance_bot.adapters.telegram.context import ChatContext
 from finance_bot.adapters.telegram.i18n import resolve_language
 from finance_bot.adapters.telegram.keyboards import confirmation_keyboard
 from finance_bot.adapters.telegram.presenters import (
-    CALLBACK_ANSWER_LIMIT,
     account_label,
     budget_alert_text,
     confirmation,
@@ -25,6 +26,7 @@ from finance_bot.application.directory import list_categories
 from finance_bot.application.household import household_members
 from finance_bot.application.reports import transaction_view
 from finance_bot.application.results import BudgetAlert
+from finance_bot.domain.periods import month_start
 from finance_bot.domain.transactions import TransactionKind
 
 
@@ -58,25 +60,35 @@ async def send_text(
 
 
 async def edit_text(
-    bot: Bot, message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
-) -> None:
+    bot: Bot, chat_id: int, message_id: int, text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+) -> None:  # fmt: skip
     """Replace a message's text, cut to Telegram's limit: an edit cannot be split.
 
-    An edit that changes nothing (the same press handled again) is no error.
+    A redelivered press finds the message edited already, which is no error.
     """
-    try:
+    with _unless_unchanged():
         await bot.edit_message_text(
-            fit(text), chat_id=message.chat.id, message_id=message.message_id,
-            reply_markup=reply_markup,
-        )  # fmt: skip
+            fit(text), chat_id=chat_id, message_id=message_id, reply_markup=reply_markup
+        )
+
+
+async def edit_markup(
+    bot: Bot, chat_id: int, message_id: int, reply_markup: InlineKeyboardMarkup | None
+) -> None:
+    with _unless_unchanged():
+        await bot.edit_message_reply_markup(
+            chat_id=chat_id, message_id=message_id, reply_markup=reply_markup
+        )
+
+
+@contextlib.contextmanager
+def _unless_unchanged() -> Iterator[None]:
+    try:
+        yield
     except TelegramBadRequest as error:
         if "message is not modified" not in error.message:
             raise
-
-
-async def answer_press(query: CallbackQuery, text: str | None = None) -> None:
-    """Answer a button press; the pop-up text is cut to Telegram's 200 characters."""
-    await query.answer(fit(text, CALLBACK_ANSWER_LIMIT) if text is not None else None)
 
 
 async def confirmation_reply(
@@ -103,7 +115,7 @@ async def confirmation_reply(
 
 
 async def send_budget_alerts(ctx: ChatContext, alerts: tuple[BudgetAlert, ...]) -> None:
-    """Every member of the household hears of a crossed budget threshold, in their language."""
+    """Every member hears once per expense of the budgets it crossed, in their language."""
     if not alerts:
         return
     bot, services, telegram_id = ctx.bot, ctx.services, ctx.member.telegram_id
@@ -111,11 +123,19 @@ async def send_budget_alerts(ctx: ChatContext, alerts: tuple[BudgetAlert, ...]) 
         view.category.id: view.category
         for view in await list_categories(telegram_id, uow_factory=services.uow_factory)
     }
+    this_month = month_start(services.today())
     for member in await household_members(telegram_id, uow_factory=services.uow_factory):
         language = resolve_language(
             member.language, member.telegram_language, services.fallback_language
         )
         t = services.catalog.translator(language)
-        for alert in alerts:
-            category = categories.get(alert.category_id) if alert.category_id else None
-            await send_text(bot, member.telegram_id, budget_alert_text(alert, category, t))
+        lines = [
+            budget_alert_text(
+                alert,
+                categories.get(alert.category_id) if alert.category_id else None,
+                t,
+                this_month=this_month,
+            )
+            for alert in alerts
+        ]
+        await send_text(bot, member.telegram_id, "\n".join(lines))

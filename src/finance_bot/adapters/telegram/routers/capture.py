@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.types import InlineKeyboardMarkup, Message
 
 from finance_bot.adapters.telegram.context import ChatContext
+from finance_bot.adapters.telegram.filters import named
 from finance_bot.adapters.telegram.keyboards import categories_keyboard
+from finance_bot.adapters.telegram.lines import kind_of, record_lines
 from finance_bot.adapters.telegram.presenters import parse_error_text
 from finance_bot.adapters.telegram.replies import (
     confirmation_reply,
@@ -27,12 +29,12 @@ from finance_bot.domain.parser import parse_line, parse_transfer_arguments
 def capture_router() -> Router:
     router = Router(name="capture")
 
-    @router.message(Command("transfer"))
+    @router.message(named("transfer"))
     async def transfer(message: Message, command: CommandObject, ctx: ChatContext) -> None:
         today = ctx.services.local_date(message.date)
         words = await vocabulary(ctx.member.telegram_id, uow_factory=ctx.services.uow_factory)
         parsed = parse_transfer_arguments(
-            command.args or "", words, today=today, currency=ctx.services.currency
+            command.args or "", words, today=today, currency=ctx.currency
         )
         if isinstance(parsed, ParseError):
             ctx.outcome.value = "parse_error"
@@ -46,7 +48,10 @@ def capture_router() -> Router:
         assert message.text is not None
         today = ctx.services.local_date(message.date)
         words = await vocabulary(ctx.member.telegram_id, uow_factory=ctx.services.uow_factory)
-        parsed = parse_line(message.text, words, today=today, currency=ctx.services.currency)
+        if len([line for line in message.text.splitlines() if line.strip()]) > 1:
+            await record_lines(message, message.text, words, ctx)
+            return
+        parsed = parse_line(message.text, words, today=today, currency=ctx.currency)
         if isinstance(parsed, ParseError):
             ctx.outcome.value = "parse_error"
             await send_text(ctx.bot, message.chat.id, parse_error_text(parsed, ctx.t))
@@ -79,7 +84,7 @@ async def record_as_author(
         uow_factory=ctx.services.uow_factory,
         ids=ctx.services.ids,
     )
-    ctx.wrote(_kind(command), replayed=recorded.replayed)
+    ctx.wrote(kind_of(command), replayed=recorded.replayed)
     return recorded
 
 
@@ -101,9 +106,3 @@ async def confirmation_with_buttons(
         )
         keyboard = categories_keyboard(recorded.number, choices, ctx.t, first_offer=True)
     return text, keyboard
-
-
-def _kind(command: RecordCommand) -> str:
-    if isinstance(command, RecordExpense):
-        return "expense"
-    return "income" if isinstance(command, RecordIncome) else "transfer"

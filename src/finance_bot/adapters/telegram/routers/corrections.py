@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 from aiogram import Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 
+from finance_bot.adapters.telegram.callbacks import answer_press
 from finance_bot.adapters.telegram.context import ChatContext
+from finance_bot.adapters.telegram.filters import named
 from finance_bot.adapters.telegram.i18n import Translator
 from finance_bot.adapters.telegram.keyboards import (
     BackButton,
@@ -19,8 +21,8 @@ from finance_bot.adapters.telegram.keyboards import (
     confirmation_keyboard,
 )
 from finance_bot.adapters.telegram.replies import (
-    answer_press,
     confirmation_reply,
+    edit_markup,
     edit_text,
     send_budget_alerts,
     send_text,
@@ -28,13 +30,16 @@ from finance_bot.adapters.telegram.replies import (
 from finance_bot.application.corrections import refile, refile_choices, undo_last, void
 from finance_bot.application.results import Voided
 
-_DEL_GLUED = re.compile(r"^del_?(\d{1,18})$")
+# "/del42", "/del_42", and anything else glued to "del" (then refused): one rule for
+# every form, ASCII digits only, so "/del٣" voids nothing just as "/del ٢" does not.
+_TRANSACTION_NUMBER = re.compile(r"[0-9]{1,18}")
+_DEL_GLUED = re.compile(r"^del_?(.+)$", re.IGNORECASE)
 
 
 def corrections_router() -> Router:
     router = Router(name="corrections")
 
-    @router.message(Command("undo"))
+    @router.message(named("undo"))
     async def undo(message: Message, ctx: ChatContext) -> None:
         voided = await undo_last(
             author_telegram_id=ctx.member.telegram_id,
@@ -45,19 +50,14 @@ def corrections_router() -> Router:
         ctx.wrote("reversal", replayed=voided.replayed)
         await _say_voided(message, voided, ctx)
 
-    @router.message(Command(_DEL_GLUED))
+    @router.message(named(_DEL_GLUED))
     async def delete_glued(message: Message, command: CommandObject, ctx: ChatContext) -> None:
         assert command.regexp_match is not None
-        number = int(command.regexp_match.group(1))
-        await _void_and_reply(message, number, ctx)
+        await _delete(message, command.regexp_match.group(1), ctx)
 
-    @router.message(Command("del"))
+    @router.message(named("del"))
     async def delete(message: Message, command: CommandObject, ctx: ChatContext) -> None:
-        argument = (command.args or "").strip().lstrip("#")
-        if not argument.isascii() or not argument.isdigit() or len(argument) > 18:
-            await send_text(ctx.bot, message.chat.id, ctx.t("del_usage"))
-            return
-        await _void_and_reply(message, int(argument), ctx)
+        await _delete(message, (command.args or "").strip().lstrip("#"), ctx)
 
     @router.callback_query(UndoButton.filter())
     async def undo_button(
@@ -66,8 +66,13 @@ def corrections_router() -> Router:
         voided = await _void(callback_data.number, ctx)
         message = query.message
         if isinstance(message, Message) and message.text:
-            await edit_text(ctx.bot, message, f"{message.text}\n\n{_voided_text(voided, ctx.t)}")
-        await answer_press(query, ctx.t("callback_done"))
+            await edit_text(
+                ctx.bot,
+                message.chat.id,
+                message.message_id,
+                f"{message.text}\n\n{_voided_text(voided, ctx.t)}",
+            )
+        await answer_press(ctx.bot, query.id, ctx.t("callback_done"))
 
     @router.callback_query(CategoryMenuButton.filter())
     async def category_menu(
@@ -80,23 +85,25 @@ def corrections_router() -> Router:
         )
         message = query.message
         if message is not None and not isinstance(message, InaccessibleMessage):
-            await ctx.bot.edit_message_reply_markup(
-                chat_id=message.chat.id,
-                message_id=message.message_id,
-                reply_markup=categories_keyboard(callback_data.number, choices, ctx.t),
+            await edit_markup(
+                ctx.bot,
+                message.chat.id,
+                message.message_id,
+                categories_keyboard(callback_data.number, choices, ctx.t),
             )
-        await answer_press(query, ctx.t("choose_category", number=callback_data.number))
+        await answer_press(ctx.bot, query.id, ctx.t("choose_category", number=callback_data.number))
 
     @router.callback_query(BackButton.filter())
     async def back(query: CallbackQuery, callback_data: BackButton, ctx: ChatContext) -> None:
         message = query.message
         if message is not None and not isinstance(message, InaccessibleMessage):
-            await ctx.bot.edit_message_reply_markup(
-                chat_id=message.chat.id,
-                message_id=message.message_id,
-                reply_markup=confirmation_keyboard(callback_data.number, ctx.t, with_category=True),
+            await edit_markup(
+                ctx.bot,
+                message.chat.id,
+                message.message_id,
+                confirmation_keyboard(callback_data.number, ctx.t, with_category=True),
             )
-        await answer_press(query)
+        await answer_press(ctx.bot, query.id)
 
     @router.callback_query(RefileButton.filter())
     async def refile_button(
@@ -111,9 +118,10 @@ def corrections_router() -> Router:
             ids=ctx.services.ids,
         )
         recorded = refiled.recorded
-        ctx.wrote("reversal", replayed=refiled.replayed)
-        if not refiled.replayed:
-            ctx.wrote(refiled.kind, replayed=False)
+        if refiled.moved:
+            ctx.wrote("reversal", replayed=refiled.replayed)
+            if not refiled.replayed:
+                ctx.wrote(refiled.kind, replayed=False)
         message = query.message
         text, keyboard = await confirmation_reply(
             ctx,
@@ -122,10 +130,10 @@ def corrections_router() -> Router:
             learned_alias=refiled.learned_alias,
         )
         if isinstance(message, Message):
-            await edit_text(ctx.bot, message, text, keyboard)
+            await edit_text(ctx.bot, message.chat.id, message.message_id, text, keyboard)
         else:
             await send_text(ctx.bot, query.from_user.id, text, keyboard)
-        await answer_press(query, ctx.t("callback_done"))
+        await answer_press(ctx.bot, query.id, ctx.t("callback_done"))
         await send_budget_alerts(ctx, recorded.alerts)
 
     return router
@@ -141,6 +149,14 @@ async def _void(number: int, ctx: ChatContext) -> Voided:
     )
     ctx.wrote("reversal", replayed=voided.replayed)
     return voided
+
+
+async def _delete(message: Message, argument: str, ctx: ChatContext) -> None:
+    if _TRANSACTION_NUMBER.fullmatch(argument) is None:
+        ctx.outcome.value = "parse_error"
+        await send_text(ctx.bot, message.chat.id, ctx.t("del_usage"))
+        return
+    await _void_and_reply(message, int(argument), ctx)
 
 
 async def _void_and_reply(message: Message, number: int, ctx: ChatContext) -> None:

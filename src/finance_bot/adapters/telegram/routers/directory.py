@@ -3,38 +3,53 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.types import Message
 
 from finance_bot.adapters.telegram.context import ChatContext
+from finance_bot.adapters.telegram.filters import named
 from finance_bot.adapters.telegram.presenters import account_label
 from finance_bot.adapters.telegram.replies import send_text
 from finance_bot.adapters.telegram.report_views import accounts_text, categories_text
 from finance_bot.application import directory
+from finance_bot.application.household import vocabulary
 from finance_bot.domain.accounts import AccountType
+from finance_bot.domain.commands import Vocabulary
 
 _SHARED = frozenset({"shared", "общий", "общая", "общее"})
 
 
 def _name_and_aliases(args: str | None) -> tuple[str, list[str]]:
-    """The first word names the category; the rest are aliases, split by commas when the
-    person uses commas (so an alias may be several words), else by spaces."""
-    name, _, rest = (args or "").strip().partition(" ")
-    separator = "," if "," in rest else None
-    return name, [part.strip() for part in rest.split(separator) if part.strip()]
+    """`name, alias, alias…`: commas separate; a name or an alias may be several words."""
+    name, *aliases = (args or "").split(",")
+    return " ".join(name.split()), [" ".join(a.split()) for a in aliases if a.strip()]
+
+
+def _category_and_aliases(args: str | None, known: Vocabulary) -> tuple[str, list[str]]:
+    """`/alias category alias, alias…`: the category is the longest run of leading words
+    that names one; the rest are the aliases, separated by commas."""
+    words = (args or "").replace(",", " , ").split()
+    for count in range(len(words), 0, -1):
+        key = Vocabulary.key(" ".join(words[:count]))
+        if key in known.expense_aliases or key in known.income_aliases:
+            break
+    else:
+        count = 1  # names no category: the reply says so
+    rest = " ".join(words[count:])
+    return " ".join(words[:count]), [" ".join(a.split()) for a in rest.split(",") if a.strip()]
 
 
 def directory_router() -> Router:
     router = Router(name="directory")
 
-    @router.message(Command("accounts"))
+    @router.message(named("accounts"))
     async def accounts(message: Message, ctx: ChatContext) -> None:
         view = await directory.list_accounts(
             ctx.member.telegram_id, uow_factory=ctx.services.uow_factory
         )
         await send_text(ctx.bot, message.chat.id, accounts_text(view, ctx.t))
 
-    @router.message(Command("addaccount"))
+    @router.message(named("addaccount"))
     async def add_account(message: Message, command: CommandObject, ctx: ChatContext) -> None:
         words = (command.args or "").split()
         shared = bool(words) and words[-1].lower() in _SHARED
@@ -46,12 +61,12 @@ def directory_router() -> Router:
             ctx.member.telegram_id,
             name,
             shared=shared,
-            currency=ctx.services.currency,
+            currency=ctx.currency,
             uow_factory=ctx.services.uow_factory,
         )
         await send_text(ctx.bot, message.chat.id, ctx.t("account_added", name=account.name))
 
-    @router.message(Command("default", "archive"))
+    @router.message(named("default", "archive"))
     async def default_or_archive(
         message: Message, command: CommandObject, ctx: ChatContext
     ) -> None:
@@ -59,7 +74,7 @@ def directory_router() -> Router:
         if not name:
             await send_text(ctx.bot, message.chat.id, ctx.t("accounts_usage"))
             return
-        if command.command == "default":
+        if command.command.casefold() == "default":
             account = await directory.set_default_account(
                 ctx.member.telegram_id, name, uow_factory=ctx.services.uow_factory
             )
@@ -76,34 +91,37 @@ def directory_router() -> Router:
             ctx.bot, message.chat.id, ctx.t("account_archived", name=account_label(account, ctx.t))
         )
 
-    @router.message(Command("categories"))
+    @router.message(named("categories"))
     async def categories(message: Message, ctx: ChatContext) -> None:
         views = await directory.list_categories(
             ctx.member.telegram_id, uow_factory=ctx.services.uow_factory
         )
         await send_text(ctx.bot, message.chat.id, categories_text(views, ctx.t))
 
-    @router.message(Command("addcategory", "addincome"))
+    @router.message(named("addcategory", "addincome"))
     async def add_category(message: Message, command: CommandObject, ctx: ChatContext) -> None:
         name, aliases = _name_and_aliases(command.args)
         if not name:
             await send_text(ctx.bot, message.chat.id, ctx.t("categories_usage"))
             return
-        kind = AccountType.INCOME if command.command == "addincome" else AccountType.EXPENSE
+        kind = (
+            AccountType.INCOME if command.command.casefold() == "addincome" else AccountType.EXPENSE
+        )
         category = await directory.add_category(
             ctx.member.telegram_id,
             name,
             aliases,
             kind=kind,
-            currency=ctx.services.currency,
+            currency=ctx.currency,
             uow_factory=ctx.services.uow_factory,
         )
         await send_text(ctx.bot, message.chat.id, ctx.t("category_added", name=category.name))
 
-    @router.message(Command("alias"))
+    @router.message(named("alias"))
     async def alias(message: Message, command: CommandObject, ctx: ChatContext) -> None:
-        name, aliases = _name_and_aliases(command.args)
-        if not aliases:
+        known = await vocabulary(ctx.member.telegram_id, uow_factory=ctx.services.uow_factory)
+        name, aliases = _category_and_aliases(command.args, known)
+        if not name or not aliases:
             await send_text(ctx.bot, message.chat.id, ctx.t("categories_usage"))
             return
         category = await directory.add_aliases(
@@ -119,7 +137,7 @@ def directory_router() -> Router:
             ),
         )
 
-    @router.message(Command("unalias"))
+    @router.message(named("unalias"))
     async def unalias(message: Message, command: CommandObject, ctx: ChatContext) -> None:
         word = (command.args or "").strip()
         if not word:

@@ -13,15 +13,11 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
+from finance_bot.adapters.telegram.callbacks import answer_press
 from finance_bot.adapters.telegram.context import ChatContext
 from finance_bot.adapters.telegram.keyboards import RecordForwardButton, forward_keyboard
 from finance_bot.adapters.telegram.presenters import forward_preview, parse_error_text
-from finance_bot.adapters.telegram.replies import (
-    answer_press,
-    edit_text,
-    send_budget_alerts,
-    send_text,
-)
+from finance_bot.adapters.telegram.replies import edit_text, send_budget_alerts, send_text
 from finance_bot.adapters.telegram.routers.capture import (
     confirmation_with_buttons,
     record_as_author,
@@ -60,23 +56,25 @@ def forwards_router() -> Router:
         answer = query.message
         original = answer.reply_to_message if isinstance(answer, Message) else None
         if not isinstance(answer, Message) or original is None or not original.text:
-            await answer_press(query, ctx.t("forward_gone"))
+            await answer_press(ctx.bot, query.id, ctx.t("forward_gone"))
             return
         parsed = await _parse(original, ctx)
         if isinstance(parsed, ParseError):
-            await answer_press(query, parse_error_text(parsed, ctx.t))
+            await answer_press(ctx.bot, query.id, parse_error_text(parsed, ctx.t))
             return
         key = f"tg:{ctx.bot.id}:forward:{answer.chat.id}:{answer.message_id}"
         recorded = await record_as_author(parsed, ctx, idempotency_key=key)
         if recorded.replayed:
             # Already recorded by an earlier press; its message may have moved on since
             # (undone, re-filed), so it is left as it is.
-            await answer_press(query, ctx.t("forward_recorded_before", number=recorded.number))
+            await answer_press(
+                ctx.bot, query.id, ctx.t("forward_recorded_before", number=recorded.number)
+            )
             return
         today = ctx.services.today()
         text, keyboard = await confirmation_with_buttons(ctx, parsed, recorded, today)
-        await edit_text(ctx.bot, answer, text, keyboard)
-        await answer_press(query, ctx.t("callback_done"))
+        await edit_text(ctx.bot, answer.chat.id, answer.message_id, text, keyboard)
+        await answer_press(ctx.bot, query.id, ctx.t("callback_done"))
         await send_budget_alerts(ctx, recorded.alerts)
 
     return router
@@ -91,7 +89,7 @@ async def _parse(forwarded: Message, ctx: ChatContext) -> RecordCommand | ParseE
         forwarded.text,
         words,
         today=ctx.services.local_date(written),
-        currency=ctx.services.currency,
+        currency=ctx.currency,
     )
 
 

@@ -6,10 +6,11 @@ import re
 from datetime import date
 
 from aiogram import Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.types import Message
 
 from finance_bot.adapters.telegram.context import ChatContext
+from finance_bot.adapters.telegram.filters import named
 from finance_bot.adapters.telegram.formatting import format_money
 from finance_bot.adapters.telegram.presenters import account_label, parse_error_text
 from finance_bot.adapters.telegram.replies import send_text
@@ -26,13 +27,13 @@ from finance_bot.application.reports import balances, last_transactions, period_
 from finance_bot.domain.accounts import AccountType
 from finance_bot.domain.commands import ParseError
 from finance_bot.domain.parser import parse_amount
-from finance_bot.domain.periods import PeriodKind
+from finance_bot.domain.periods import PeriodKind, reportable
 
 _ME = frozenset({"me", "я", "мне", "мои"})
 _TOTAL = frozenset({"total", "всего", "итого", "общий"})
 _OFF = frozenset({"off", "выкл", "нет", "0"})
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-_YEAR = re.compile(r"^(\d{4})$")
+_MONTH = re.compile(r"^([0-9]{4})-([0-9]{1,2})$")
+_YEAR = re.compile(r"^([0-9]{4})$")
 _LAST_DEFAULT, _LAST_MAX = 10, 100
 _KINDS = {
     "today": PeriodKind.DAY,
@@ -52,20 +53,40 @@ def _period_arguments(kind: PeriodKind, args: str | None, today: date) -> tuple[
         return today, only_me
     if len(words) > 1:
         return None
+    # Only the years reports cover (ADR-0012): "/month 9999-12" has no next month to end on.
     if kind is PeriodKind.MONTH and (match := _MONTH.match(words[0])):
         year, month = int(match[1]), int(match[2])
-        return (date(year, month, 1), only_me) if 1 <= month <= 12 and year >= 1 else None
-    if kind is PeriodKind.YEAR and (match := _YEAR.match(words[0])):
-        return (date(int(match[1]), 1, 1), only_me) if int(match[1]) >= 1 else None
+        if 1 <= month <= 12 and reportable(date(max(year, 1), month, 1)):
+            return date(year, month, 1), only_me
+    if (
+        kind is PeriodKind.YEAR
+        and (match := _YEAR.match(words[0]))
+        and reportable(date(max(int(match[1]), 1), 1, 1))
+    ):
+        return date(int(match[1]), 1, 1), only_me
     return None
+
+
+def _name_and_amount(words: list[str], currency: str) -> tuple[str, str] | None:
+    """`/budget кафе 1 000`: the amount is the longest trailing run of words that reads as
+    one (the entries' grammar: "1 000", "1000+500", "2 000,50"), or a word like "off"."""
+    if len(words) < 2:
+        return None
+    if words[-1].lower() in _OFF:
+        return " ".join(words[:-1]), words[-1]
+    for start in range(1, len(words)):
+        amount = " ".join(words[start:])
+        if not isinstance(parse_amount(amount, currency), ParseError):
+            return " ".join(words[:start]), amount
+    return " ".join(words[:-1]), words[-1]  # unreadable: the reply quotes it
 
 
 def reports_router() -> Router:
     router = Router(name="reports")
 
-    @router.message(Command(*_KINDS))
+    @router.message(named(*_KINDS))
     async def period(message: Message, command: CommandObject, ctx: ChatContext) -> None:
-        kind = _KINDS[command.command]
+        kind = _KINDS[command.command.casefold()]
         today = ctx.services.local_date(message.date)
         arguments = _period_arguments(kind, command.args, today)
         if arguments is None:
@@ -78,7 +99,7 @@ def reports_router() -> Router:
             day,
             only_me=only_me,
             today=today,
-            currency=ctx.services.currency,
+            currency=ctx.currency,
             uow_factory=ctx.services.uow_factory,
         )
         people = await household_members(
@@ -87,7 +108,7 @@ def reports_router() -> Router:
         members = {person.telegram_id: person for person in people}
         await send_text(ctx.bot, message.chat.id, period_report_text(report, members, ctx.t))
 
-    @router.message(Command("last"))
+    @router.message(named("last"))
     async def last(message: Message, command: CommandObject, ctx: ChatContext) -> None:
         words = (command.args or "").lower().split()
         only_me = bool(words) and words[-1] in _ME
@@ -99,16 +120,16 @@ def reports_router() -> Router:
         )
         await send_text(ctx.bot, message.chat.id, last_text(lines, names, ctx.t))
 
-    @router.message(Command("balance"))
+    @router.message(named("balance"))
     async def balance(message: Message, ctx: ChatContext) -> None:
         view = await balances(
             ctx.member.telegram_id,
-            currency=ctx.services.currency,
+            currency=ctx.currency,
             uow_factory=ctx.services.uow_factory,
         )
         await send_text(ctx.bot, message.chat.id, balance_text(view, ctx.t))
 
-    @router.message(Command("budgets"))
+    @router.message(named("budgets"))
     async def budgets(message: Message, ctx: ChatContext) -> None:
         today = ctx.services.local_date(message.date)
         lines = await budget_progress(
@@ -120,14 +141,13 @@ def reports_router() -> Router:
         names = {view.category.id: view.category for view in categories}
         await send_text(ctx.bot, message.chat.id, budgets_text(lines, names, today, ctx.t))
 
-    @router.message(Command("budget"))
+    @router.message(named("budget"))
     async def budget(message: Message, command: CommandObject, ctx: ChatContext) -> None:
-        words = (command.args or "").split()
-        if len(words) < 2:
+        split = _name_and_amount((command.args or "").split(), ctx.currency)
+        if split is None:
             await send_text(ctx.bot, message.chat.id, ctx.t("budget_usage"))
             return
-        *name_words, amount_word = words
-        name = " ".join(name_words)
+        name, amount_word = split
         category = None
         if name.lower() not in _TOTAL:
             category = await find_category(
@@ -145,7 +165,7 @@ def reports_router() -> Router:
             key = "budget_removed" if removed else "budget_not_found"
             await send_text(ctx.bot, message.chat.id, ctx.t(key, category=label))
             return
-        limit = parse_amount(amount_word, ctx.services.currency)
+        limit = parse_amount(amount_word, ctx.currency)
         if isinstance(limit, ParseError):
             await send_text(ctx.bot, message.chat.id, parse_error_text(limit, ctx.t))
             return

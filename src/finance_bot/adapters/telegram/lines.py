@@ -1,0 +1,60 @@
+"""A message of several lines: each line its own entry, all of them or none (ADR 0012)."""
+
+from __future__ import annotations
+
+from aiogram.types import Message
+
+from finance_bot.adapters.telegram.context import ChatContext
+from finance_bot.adapters.telegram.presenters import confirmation, parse_error_text, short
+from finance_bot.adapters.telegram.replies import send_budget_alerts, send_text
+from finance_bot.application.recording import record_all
+from finance_bot.application.reports import transaction_view
+from finance_bot.domain.commands import (
+    ParseError,
+    RecordCommand,
+    RecordExpense,
+    RecordIncome,
+    Vocabulary,
+)
+from finance_bot.domain.parser import parse_line
+
+
+async def record_lines(message: Message, text: str, words: Vocabulary, ctx: ChatContext) -> None:
+    """People paste lists. One unreadable line refuses the whole message, named by its
+    number, so a list is never half recorded; the reply confirms every entry at once."""
+    today = ctx.services.local_date(message.date)
+    commands: list[RecordCommand] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parsed = parse_line(line, words, today=today, currency=ctx.currency)
+        if isinstance(parsed, ParseError):
+            ctx.outcome.value = "parse_error"
+            reason = parse_error_text(parsed, ctx.t)
+            refused = ctx.t("lines_refused", line=number, text=short(line.strip()), reason=reason)
+            await send_text(ctx.bot, message.chat.id, refused)
+            return
+        commands.append(parsed)
+    recorded = await record_all(
+        commands,
+        author_telegram_id=ctx.member.telegram_id,
+        idempotency_key=ctx.update_key,
+        uow_factory=ctx.services.uow_factory,
+        ids=ctx.services.ids,
+    )
+    confirmations = []
+    for command, entry in zip(commands, recorded.entries, strict=True):
+        ctx.wrote(kind_of(command), replayed=recorded.replayed)
+        view = await transaction_view(
+            ctx.member.telegram_id, entry.transaction_id, uow_factory=ctx.services.uow_factory
+        )
+        confirmations.append(f"{confirmation(view, ctx.t, today=today)}  /del{entry.number}")
+    await send_text(ctx.bot, message.chat.id, "\n\n".join(confirmations))
+    await send_budget_alerts(ctx, tuple(a for entry in recorded.entries for a in entry.alerts))
+
+
+def kind_of(command: RecordCommand) -> str:
+    """The ledger write a command makes, as the metrics name it."""
+    if isinstance(command, RecordExpense):
+        return "expense"
+    return "income" if isinstance(command, RecordIncome) else "transfer"

@@ -1,0 +1,131 @@
+"""A household's base currency is its own (issue 9, item 9): the migration that stores it
+keeps every entry, number and report of a database made by the earlier schema."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import asyncpg
+import pytest
+
+from finance_bot.adapters.postgres.directory import PostgresDirectory
+from finance_bot.adapters.postgres.ledger import PostgresLedger
+from finance_bot.adapters.postgres.migrations import available_migrations, migrate
+from finance_bot.adapters.postgres.reports import PostgresReports
+from finance_bot.adapters.system import UuidV7Source
+from finance_bot.domain import transactions
+from finance_bot.domain.accounts import AccountType
+from finance_bot.domain.money import Money
+
+pytestmark = pytest.mark.postgres
+
+_EARLIER_SCHEMA = 3  # the last migration before households kept their currency
+
+
+async def _apply_earlier_schema(connection: asyncpg.Connection) -> None:
+    """Migrations 1-3 exactly as the runner applies them, recorded as applied."""
+    await connection.execute(
+        "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+        " checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    for migration in available_migrations()[:_EARLIER_SCHEMA]:
+        async with connection.transaction():
+            await connection.execute(migration.sql)
+            await connection.execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                migration.version, migration.name, migration.checksum,
+            )  # fmt: skip
+
+
+async def _household(connection: asyncpg.Connection, members: list[int], currency: str) -> int:
+    """A household as the earlier code made one: no currency column to fill."""
+    household_id: int = await connection.fetchval(
+        "INSERT INTO households DEFAULT VALUES RETURNING id"
+    )
+    directory = PostgresDirectory(connection)
+    ledger = PostgresLedger(connection)
+    ids = UuidV7Source()
+    categories = {}
+    for code, kind in (("cafe", AccountType.EXPENSE), ("other", AccountType.EXPENSE),
+                       ("salary", AccountType.INCOME)):  # fmt: skip
+        category = await directory.add_account(
+            household_id=household_id, type=kind, name=f"{code}-{household_id}",
+            currency=currency, owner_telegram_id=None, code=code,
+        )  # fmt: skip
+        categories[code] = category.id
+    for number, member in enumerate(members):
+        await directory.add_member(member, household_id, "ru")
+        card = await directory.add_account(
+            household_id=household_id, type=AccountType.ASSET, name="карта",
+            currency=currency, owner_telegram_id=member, code="card",
+        )  # fmt: skip
+        day = date(2026, 10 + number, 5)
+        amount = Money(12_345 * (number + 1), currency)
+        common = {"household_id": household_id, "author_telegram_id": member, "booked_on": day}
+        await ledger.add(
+            transactions.income(id=ids.new_id(), amount=Money(500_000, currency),
+                                account_id=card.id, category_id=categories["salary"], **common)
+        )  # fmt: skip
+        spent = transactions.expense(
+            id=ids.new_id(), amount=amount, account_id=card.id,
+            category_id=categories["cafe"], note="ужин", **common,
+        )  # fmt: skip
+        await ledger.add(spent)
+        await ledger.add(
+            transactions.expense(id=ids.new_id(), amount=amount, account_id=card.id,
+                                 category_id=categories["other"], **common)
+        )  # fmt: skip
+    return household_id
+
+
+async def _reports(connection: asyncpg.Connection, household_id: int, currency: str) -> object:
+    reports = PostgresReports(connection)
+    return (
+        await reports.period_totals(household_id, date(2026, 1, 1), date(2027, 1, 1),
+                                    currency=currency),
+        await reports.category_spending(household_id, date(2026, 10, 1), date(2026, 12, 1),
+                                        currency=currency),
+        await reports.balances(household_id),
+        await reports.last_transactions(household_id, 50),
+        await connection.fetch(
+            "SELECT number, kind, booked_on, note FROM transactions WHERE household_id = $1"
+            " ORDER BY number", household_id,
+        ),
+    )  # fmt: skip
+
+
+async def test_the_currency_migration_keeps_every_entry_number_and_report(
+    empty_database_url: str,
+) -> None:
+    connection = await asyncpg.connect(empty_database_url)
+    try:
+        await _apply_earlier_schema(connection)
+        households = {
+            await _household(connection, [501, 502], "UAH"): "UAH",
+            await _household(connection, [601], "USD"): "USD",
+        }
+        before = {h: await _reports(connection, h, c) for h, c in households.items()}
+
+        assert await migrate(connection) == [
+            m.version for m in available_migrations()[_EARLIER_SCHEMA:]
+        ]
+
+        for household_id, currency in households.items():
+            assert await _reports(connection, household_id, currency) == before[household_id]
+            stored = await PostgresDirectory(connection).household_currency(household_id)
+            assert stored == currency
+    finally:
+        await connection.close()
+
+
+async def test_a_household_without_accounts_stops_the_migration_with_a_reason(
+    empty_database_url: str,
+) -> None:
+    connection = await asyncpg.connect(empty_database_url)
+    try:
+        await _apply_earlier_schema(connection)
+        await connection.execute("INSERT INTO households DEFAULT VALUES")
+        with pytest.raises(asyncpg.RaiseError, match="currency is unknown"):
+            await migrate(connection)
+    finally:
+        await connection.close()
