@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 from aiogram import Bot
+from aiogram.exceptions import TelegramUnauthorizedError
 
 from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
 from finance_bot.adapters.http_endpoints import Endpoints
@@ -26,7 +27,7 @@ from finance_bot.adapters.telegram.context import ChatServices
 from finance_bot.adapters.telegram.dispatcher import build_dispatcher
 from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.adapters.telegram.lean_import import warm_up
-from finance_bot.adapters.telegram.polling import Poller
+from finance_bot.adapters.telegram.polling import Poller, QuietObserver, TokenRejected
 from finance_bot.adapters.telegram.session import build_bot
 from finance_bot.adapters.transient import is_transient
 from finance_bot.adapters.watchdog import watch_backups, watch_ledger
@@ -118,9 +119,18 @@ async def chat(app: Application, *, token: str, api_base: str) -> AsyncIterator[
     bot = build_bot(token, api_base, app.metrics)
     try:
         dispatcher = build_dispatcher(services)
-        yield ChatBot(bot=bot, poller=Poller(bot, dispatcher), services=services)
+        poller = Poller(bot, dispatcher, observer=CountSkipped(app.metrics), api_base=api_base)
+        yield ChatBot(bot=bot, poller=poller, services=services)
     finally:
         await bot.session.close()
+
+
+class CountSkipped(QuietObserver):
+    def __init__(self, metrics: BotMetrics) -> None:
+        self._metrics = metrics
+
+    def update_skipped(self, update_id: int) -> None:
+        self._metrics.update_skipped()
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,8 @@ class ChatBot:
         """Register the command menu, then poll until stopped."""
         try:
             await register_commands(self.bot, self.services.catalog)
+        except TelegramUnauthorizedError:
+            raise TokenRejected("setMyCommands", 401) from None
         except Exception as error:  # the menu is a nicety; polling must not wait on it
             if not is_transient(error):
                 raise

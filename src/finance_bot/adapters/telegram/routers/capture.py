@@ -66,6 +66,7 @@ async def _record_and_confirm(message: Message, command: RecordCommand, ctx: Cha
         ids=ctx.services.ids,
     )
     ctx.wrote(_kind(command), replayed=recorded.replayed)
+    ctx.committed(ctx.t("recorded_unconfirmed", number=recorded.number))
     today = ctx.services.local_date(message.date)
     unknown_word = (
         command.unknown_word if isinstance(command, RecordExpense | RecordIncome) else None

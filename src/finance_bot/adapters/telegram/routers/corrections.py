@@ -41,6 +41,7 @@ def corrections_router() -> Router:
             ids=ctx.services.ids,
         )
         ctx.wrote("reversal", replayed=voided.replayed)
+        ctx.committed(_voided_text(voided, ctx.t))
         await _say_voided(message, voided, ctx)
 
     @router.message(Command(_DEL_GLUED))
@@ -114,6 +115,7 @@ def corrections_router() -> Router:
             ids=ctx.services.ids,
         )
         recorded = refiled.recorded
+        ctx.committed(ctx.t("recorded_unconfirmed", number=recorded.number))
         ctx.wrote("reversal", replayed=refiled.replayed)
         if not refiled.replayed:
             ctx.wrote(refiled.kind, replayed=False)
@@ -148,6 +150,7 @@ async def _void(number: int, ctx: ChatContext) -> Voided:
         ids=ctx.services.ids,
     )
     ctx.wrote("reversal", replayed=voided.replayed)
+    ctx.committed(_voided_text(voided, ctx.t))
     return voided
 
 
