@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 from aiogram import Bot
-from aiogram.exceptions import TelegramUnauthorizedError
 
 from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
 from finance_bot.adapters.http_endpoints import Endpoints
@@ -27,7 +26,7 @@ from finance_bot.adapters.telegram.context import ChatServices
 from finance_bot.adapters.telegram.dispatcher import build_dispatcher
 from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.adapters.telegram.lean_import import warm_up
-from finance_bot.adapters.telegram.polling import Poller, QuietObserver, TokenRejected
+from finance_bot.adapters.telegram.polling import Poller, QuietObserver, token_rejection
 from finance_bot.adapters.telegram.session import build_bot
 from finance_bot.adapters.transient import is_transient
 from finance_bot.adapters.watchdog import watch_backups, watch_ledger
@@ -143,9 +142,10 @@ class ChatBot:
         """Register the command menu, then poll until stopped."""
         try:
             await register_commands(self.bot, self.services.catalog)
-        except TelegramUnauthorizedError:
-            raise TokenRejected("setMyCommands", 401) from None
         except Exception as error:  # the menu is a nicety; polling must not wait on it
+            rejected = token_rejection(error, "setMyCommands")
+            if rejected is not None:
+                raise rejected from None
             if not is_transient(error):
                 raise
             log.warning("command menu not registered", extra={"error": type(error).__name__})

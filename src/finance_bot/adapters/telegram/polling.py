@@ -65,11 +65,12 @@ class TokenRejected(Exception):
         return "token_unauthorized" if self.status == 401 else "token_malformed"
 
 
-def _token_rejection(error: BaseException, method: str) -> TokenRejected | None:
+def token_rejection(error: BaseException, method: str) -> TokenRejected | None:
     if isinstance(error, TelegramUnauthorizedError):
         return TokenRejected(method, 401)
-    # Telegram answers 404 to any method when the token is not even shaped like one.
-    if isinstance(error, TelegramNotFound) and method in ("getUpdates", "deleteWebhook"):
+    # Telegram answers 404 to every method when the token is not even shaped like one; a
+    # missing chat or message is a 400. (A 404 HTTP status is all aiogram's class means.)
+    if isinstance(error, TelegramNotFound):
         return TokenRejected(method, 404)
     return None
 
@@ -79,7 +80,8 @@ def public_url(url: str, secret: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", "")).replace(secret, "***")
+    public = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return public.replace(secret, "***") if secret else public
 
 
 class PollingObserver(Protocol):
@@ -201,7 +203,7 @@ class Poller:
                 self._observer.poll_failed(error)
                 await self._pause(error.retry_after)
             except Exception as error:
-                rejected = _token_rejection(error, "getUpdates")
+                rejected = token_rejection(error, "getUpdates")
                 if rejected is not None:
                     raise rejected from None
                 self._observer.poll_failed(error)
@@ -253,7 +255,7 @@ class Poller:
             try:
                 await self._dispatcher.feed_update(self._bot, update, delivery_attempt=this)
             except Exception as error:
-                rejected = _token_rejection(error, "handler")
+                rejected = token_rejection(error, "handler")
                 if rejected is not None:
                     raise rejected from None  # the update stays pending for a good token
                 if not this.will_retry(error):
@@ -298,7 +300,7 @@ class Poller:
                 await call()
                 return
             except Exception as error:
-                rejected = _token_rejection(error, method)
+                rejected = token_rejection(error, method)
                 if rejected is not None:
                     raise rejected from None
                 if not is_transient(error):
