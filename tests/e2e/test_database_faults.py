@@ -160,7 +160,7 @@ async def press_undo(fake: FakeTelegram, lines: list[Line]) -> list[int]:
 
 
 async def run_traffic(
-    fake: FakeTelegram, bot_process: BotProcess, saboteur: Saboteur, lines: list[Line],
+    fake: FakeTelegram, bot_process: BotProcess, saboteur: Saboteur, *, lines: list[Line],
     undone: list[Line], rng: random.Random,
 ) -> float:  # fmt: skip
     """Start the bot, write everything under sabotage, wait until all is acknowledged."""
@@ -204,9 +204,10 @@ async def assert_every_line_booked_once_and_confirmed(
         " t.voids_transaction_id JOIN accounts a ON a.id = p.account_id"
         " WHERE t.kind = 'reversal' AND a.code = 'cafe' ORDER BY 1",
     )
-    assert [row["amount_minor"] for row in reversals] == sorted(l.units * 100 for l in undone)
+    assert [row["amount_minor"] for row in reversals] == sorted(line.units * 100 for line in undone)
     voided = await ledger_rows(
-        database_url, "SELECT count(*) AS n FROM transactions WHERE voided_by_transaction_id IS NOT NULL"
+        database_url,
+        "SELECT count(*) AS n FROM transactions WHERE voided_by_transaction_id IS NOT NULL",
     )
     assert voided[0]["n"] == len(undone)
     live = sum(line.units for line in lines) - sum(line.units for line in undone)
@@ -246,7 +247,7 @@ async def test_backends_killed_during_traffic_lose_and_double_nothing(
     undone += [line for line in lines if line.who == BOB][15:75:12]
     saboteur = Saboteur(fresh_database_url, random.Random(7), "pg_terminate_backend")
 
-    elapsed = await run_traffic(fake, bot_process, saboteur, lines, undone, rng)
+    elapsed = await run_traffic(fake, bot_process, saboteur, lines=lines, undone=undone, rng=rng)
 
     await assert_every_line_booked_once_and_confirmed(fake, fresh_database_url, lines, undone)
     retries = retries_by_error(bot_process)
@@ -269,7 +270,7 @@ async def test_statements_cancelled_during_traffic_lose_and_double_nothing(
         only_active=True, interval_seconds=(0.002, 0.02), max_hits=60,
     )  # fmt: skip
 
-    elapsed = await run_traffic(fake, bot_process, saboteur, lines, undone, rng)
+    elapsed = await run_traffic(fake, bot_process, saboteur, lines=lines, undone=undone, rng=rng)
 
     await assert_every_line_booked_once_and_confirmed(fake, fresh_database_url, lines, undone)
     retries = retries_by_error(bot_process)

@@ -132,7 +132,7 @@ async def test_an_undo_whose_edit_is_refused_still_says_it_was_undone(
 
 
 @pytest.fixture
-async def lock_timeout(fresh_database_url: str) -> AsyncIterator[None]:
+async def lock_timeout(fresh_database_url: str) -> None:
     """The bot's sessions give up waiting for a lock after 100 ms (SQLSTATE 55P03)."""
     connection = await asyncpg.connect(fresh_database_url)
     try:
@@ -140,7 +140,6 @@ async def lock_timeout(fresh_database_url: str) -> AsyncIterator[None]:
         await connection.execute(f'ALTER DATABASE "{name}" SET lock_timeout = 100')
     finally:
         await connection.close()
-    yield
 
 
 async def hold_households(database_url: str) -> asyncpg.Connection:
@@ -150,8 +149,9 @@ async def hold_households(database_url: str) -> asyncpg.Connection:
     return connection
 
 
+@pytest.mark.usefixtures("lock_timeout")
 async def test_a_lock_timeout_is_retried_until_the_lock_is_released(
-    lock_timeout: None, quick_bot: RunningBot, fake: FakeTelegram, alice: Person,
+    quick_bot: RunningBot, fake: FakeTelegram, alice: Person,
     fresh_database_url: str, polling_log: PollingLog,
 ) -> None:  # fmt: skip
     await alice.say("10 кафе")  # she is a member now
@@ -173,8 +173,9 @@ async def test_a_lock_timeout_is_retried_until_the_lock_is_released(
     assert await transaction_count(fresh_database_url) == 2
 
 
+@pytest.mark.usefixtures("lock_timeout")
 async def test_a_lock_timeout_that_keeps_recurring_is_given_up_and_said_so(
-    lock_timeout: None, quick_bot: RunningBot, fake: FakeTelegram, alice: Person,
+    quick_bot: RunningBot, fake: FakeTelegram, alice: Person,
     fresh_database_url: str, polling_log: PollingLog,
 ) -> None:  # fmt: skip
     await alice.say("10 кафе")

@@ -89,9 +89,7 @@ async def test_an_undecodable_update_is_skipped_counted_and_the_others_served(
     assert extras == {"update_id"}
 
 
-async def test_the_skipped_metric_is_exported(
-    fake: FakeTelegram, fresh_database_url: str
-) -> None:
+async def test_the_skipped_metric_is_exported(fake: FakeTelegram, fresh_database_url: str) -> None:
     import aiohttp
 
     bad = fake.push_undecodable(ALICE)
@@ -108,11 +106,12 @@ async def test_the_skipped_metric_is_exported(
 # A token Telegram refuses
 
 
-@pytest.mark.parametrize(("status", "cause"), [(401, "token_unauthorized"), (404, "token_malformed")])
+@pytest.mark.parametrize("refusal", [(401, "token_unauthorized"), (404, "token_malformed")])
 @pytest.mark.parametrize("when", ["at start", "while serving"])
 async def test_a_refused_token_exits_with_its_own_code_and_one_log_line(
-    fake: FakeTelegram, fresh_database_url: str, data_dir: str, status: int, cause: str, when: str
+    fake: FakeTelegram, fresh_database_url: str, data_dir: str, refusal: tuple[int, str], when: str
 ) -> None:
+    status, cause = refusal
     bot = bot_process_for(fake.base_url, fresh_database_url, data_dir)
     try:
         if when == "at start":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 import asyncpg
 import pytest
@@ -95,7 +93,6 @@ def test_sqlstates_are_retried_by_class(sqlstate: str | None, expected: Retry | 
         (ConnectionResetError(), Retry.OUTAGE),
         (ConnectionRefusedError(), Retry.OUTAGE),
         (TimeoutError(), Retry.OUTAGE),
-        (asyncio.TimeoutError(), Retry.OUTAGE),
         (aiohttp.ServerDisconnectedError(), Retry.OUTAGE),
         (TelegramNetworkError(_METHOD, "down"), Retry.OUTAGE),
         (TelegramServerError(_METHOD, "502"), Retry.OUTAGE),
@@ -111,9 +108,7 @@ def test_sqlstates_are_retried_by_class(sqlstate: str | None, expected: Retry | 
     ],
     ids=lambda value: type(value).__name__ if isinstance(value, BaseException) else str(value),
 )
-def test_client_side_failures_are_classified(
-    error: BaseException, expected: Retry | None
-) -> None:
+def test_client_side_failures_are_classified(error: BaseException, expected: Retry | None) -> None:
     assert retry_kind(error) is expected
     assert is_transient(error) is (expected is not None)
 

@@ -350,8 +350,8 @@ class FakeTelegram(BotApi):
         rejected = self._rejected_tokens.get(token)
         if rejected is not None:
             self._record(ApiCall(name, params, arrived, rejected))
-            error = ApiError(rejected, _DESCRIPTIONS.get(rejected, "Error"))
-            return web.json_response(error.body(), status=error.status)
+            refusal = ApiError(rejected, _DESCRIPTIONS.get(rejected, "Error"))
+            return web.json_response(refusal.body(), status=refusal.status)
         delay = self._latency.get(name.lower(), self._latency.get("*", 0.0))
         if delay:
             await asyncio.sleep(delay)

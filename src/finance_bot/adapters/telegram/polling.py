@@ -291,9 +291,7 @@ class Poller:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
-    async def _call_until_stopped(
-        self, method: str, call: Callable[[], Awaitable[object]]
-    ) -> None:
+    async def _call_until_stopped(self, method: str, call: Callable[[], Awaitable[object]]) -> None:
         attempt = 0
         while not self._stopping.is_set():
             try:

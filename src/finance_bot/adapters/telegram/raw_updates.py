@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.types import Update
 from pydantic import ValidationError
 
@@ -27,12 +28,16 @@ async def first_undecodable_update_id(
     None when nothing is pending or the first update decodes after all: then there is
     nothing to skip, and nothing is skipped on a guess.
     """
+    if not isinstance(bot.session, AiohttpSession):
+        raise UnreadableUpdates("no HTTP session to read the raw answer with")
     session = await bot.session.create_session()
     url = bot.session.api.api_url(token=bot.token, method="getUpdates")
     payload: dict[str, Any] = {"limit": 1, "timeout": 0, "allowed_updates": allowed_updates}
     if offset is not None:
         payload["offset"] = offset
-    async with session.post(url, json=payload, timeout=aiohttp.ClientTimeout(total=timeout_seconds)) as response:
+    async with session.post(
+        url, json=payload, timeout=aiohttp.ClientTimeout(total=timeout_seconds)
+    ) as response:
         body = await response.json(content_type=None)
     if not isinstance(body, dict) or body.get("ok") is not True:
         raise UnreadableUpdates("getUpdates did not answer ok")
