@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from finance_bot.adapters.telegram import polling
@@ -72,7 +73,7 @@ async def test_an_undecodable_update_is_skipped_counted_and_the_others_served(
         await fake.wait_for(
             lambda: fake.confirmed_offset > last and not fake.pending_update_ids(), timeout=WAIT
         )
-        skipped = bot.app.metrics.updates_skipped._value.get()
+        skipped = bot.app.metrics.registry.get_sample_value("finance_bot_updates_skipped_total")
 
     assert first < bad < last
     await assert_books_hold(fresh_database_url, [15, 25])
@@ -90,8 +91,6 @@ async def test_an_undecodable_update_is_skipped_counted_and_the_others_served(
 
 
 async def test_the_skipped_metric_is_exported(fake: FakeTelegram, fresh_database_url: str) -> None:
-    import aiohttp
-
     bad = fake.push_undecodable(ALICE)
     async with running_bot(settings_for(fake, fresh_database_url)) as bot:
         await fake.wait_for(lambda: fake.confirmed_offset > bad, timeout=WAIT)
