@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from finance_bot.adapters.telegram import polling, replies
+from finance_bot.adapters.telegram import context, polling, replies
 from finance_bot.adapters.telegram.fake_api import FakeTelegram
 from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.adapters.transient import INTERRUPTION_ATTEMPTS
@@ -192,3 +192,44 @@ async def test_a_lock_timeout_that_keeps_recurring_is_given_up_and_said_so(
     assert await transaction_count(fresh_database_url) == 1
     # The others are not held up behind it.
     assert (await alice.say("100 такси")).text.startswith("#2 ")
+
+
+def joining_failing(monkeypatch: pytest.MonkeyPatch, error: BaseException, times: int) -> None:
+    """Enrolling the member (on every update, before any handler) fails `times` times."""
+    real = context.join_household
+    calls: list[int] = []
+
+    async def failing(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) <= times:
+            raise error
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(context, "join_household", failing)
+
+
+async def test_a_member_lookup_that_loses_its_connection_is_retried(
+    quick_bot: RunningBot, alice: Person, fresh_database_url: str,
+    monkeypatch: pytest.MonkeyPatch, polling_log: PollingLog,
+) -> None:  # fmt: skip
+    joining_failing(monkeypatch, asyncpg.ConnectionDoesNotExistError("closed"), times=2)
+
+    reply = await alice.say("250 кафе")
+
+    assert polling_log.count("update will be retried", "ConnectionDoesNotExistError") == 2
+    assert reply.text.startswith("#1 ")
+    assert await transaction_count(fresh_database_url) == 1
+
+
+async def test_a_member_lookup_that_fails_for_good_is_answered(
+    quick_bot: RunningBot, alice: Person, fresh_database_url: str,
+    monkeypatch: pytest.MonkeyPatch, polling_log: PollingLog,
+) -> None:  # fmt: skip
+    joining_failing(monkeypatch, RuntimeError("a bug"), times=1)
+
+    reply = await alice.say("250 кафе")
+
+    assert reply.texts == [APOLOGY]  # true: nothing was recorded
+    assert polling_log.count("update failed") == 1
+    assert await transaction_count(fresh_database_url) == 0
+    assert (await alice.say("250 кафе")).text.startswith("#1 ")
