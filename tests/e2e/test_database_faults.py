@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -36,6 +37,7 @@ from tests.e2e.test_delivery import (
     say,
     transaction_numbers,
 )
+from tests.support.databases import DatabaseServer
 
 pytestmark = pytest.mark.postgres
 
@@ -63,6 +65,12 @@ def bot_process(fake: FakeTelegram, fresh_database_url: str) -> Iterator[BotProc
             yield process
         finally:
             process.ensure_dead()
+
+
+@pytest.fixture
+def admin_url(database_server: DatabaseServer, fresh_database_url: str) -> str:
+    """The server's administrator on the bot's database, whichever role the bot uses."""
+    return database_server.url_for(urlsplit(fresh_database_url).path.lstrip("/"))
 
 
 @dataclass
@@ -239,13 +247,13 @@ def retries_by_error(bot_process: BotProcess) -> collections.Counter[str]:
 
 
 async def test_backends_killed_during_traffic_lose_and_double_nothing(
-    fake: FakeTelegram, bot_process: BotProcess, fresh_database_url: str
+    fake: FakeTelegram, bot_process: BotProcess, fresh_database_url: str, admin_url: str
 ) -> None:
     rng = random.Random(20_261_202)
     lines = plan_lines(rng, per_member=150)
     undone = [line for line in lines if line.who == ALICE][10:60:10]
     undone += [line for line in lines if line.who == BOB][15:75:12]
-    saboteur = Saboteur(fresh_database_url, random.Random(7), "pg_terminate_backend")
+    saboteur = Saboteur(admin_url, random.Random(7), "pg_terminate_backend")
 
     elapsed = await run_traffic(fake, bot_process, saboteur, lines=lines, undone=undone, rng=rng)
 
@@ -260,13 +268,13 @@ async def test_backends_killed_during_traffic_lose_and_double_nothing(
 
 
 async def test_statements_cancelled_during_traffic_lose_and_double_nothing(
-    fake: FakeTelegram, bot_process: BotProcess, fresh_database_url: str
+    fake: FakeTelegram, bot_process: BotProcess, fresh_database_url: str, admin_url: str
 ) -> None:
     rng = random.Random(20_261_203)
     lines = plan_lines(rng, per_member=50)
     undone = [line for line in lines if line.who == BOB][5:25:5]
     saboteur = Saboteur(
-        fresh_database_url, random.Random(11), "pg_cancel_backend",
+        admin_url, random.Random(11), "pg_cancel_backend",
         only_active=True, interval_seconds=(0.002, 0.02), max_hits=60,
     )  # fmt: skip
 
