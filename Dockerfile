@@ -1,19 +1,24 @@
 # syntax=docker/dockerfile:1
 # finance-bot's image: one image for the bot, the one-shot migration and the nightly backup
 # (compose.yml). Multi-stage: the build stage makes wheels, the runtime stage installs them
-# offline and holds nothing else. Base pinned by tag (a digest cannot be looked up where
-# this file was written; pin `python:3.11.x-slim-bookworm@sha256:…` when you can).
-ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
+# offline and holds nothing else. Every dependency comes from the hashed lock
+# requirements/runtime.txt, and the base image is pinned by digest (docs/adr/0011).
+ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm@sha256:86adf8dbadc3d6e82ee5dd2c74bec2e1c2467cdad47886280501df722372d2e1
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /src
+COPY requirements/runtime.txt ./requirements/runtime.txt
 COPY pyproject.toml README.md ./
 COPY src ./src
-# finance-bot's own wheel plus a wheel of every runtime dependency (versions pinned in
-# pyproject.toml); the runtime stage installs from these with no index.
-RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[embedded]'
+# A wheel of every locked dependency, each checked against the lock's hashes; then
+# finance-bot's own wheel, built with the locked setuptools (installed from those wheels)
+# and nothing resolved anew.
+RUN pip wheel --no-cache-dir --require-hashes --wheel-dir /wheels -r requirements/runtime.txt \
+    && pip install --no-cache-dir --no-index --find-links /wheels --require-hashes \
+        -r requirements/runtime.txt \
+    && pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels .
 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG UID=10001
@@ -36,8 +41,10 @@ RUN groupadd --system --gid "${UID}" finance-bot \
 # compose stack uses its own PostgreSQL server: it ships the PostgreSQL 16 client programs
 # pg_dump and pg_restore that `finance-bot backup` and `finance-bot restore` run.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --find-links /wheels \
-        "$(ls /wheels/finance_bot-*.whl)[embedded]"
+    --mount=type=bind,source=requirements/runtime.txt,target=/tmp/runtime.txt \
+    pip install --no-cache-dir --no-index --find-links /wheels --require-hashes \
+        -r /tmp/runtime.txt \
+    && pip install --no-cache-dir --no-index --no-deps "$(ls /wheels/finance_bot-*.whl)"
 # The backup service's nightly loop (deploy/backup/nightly_backup.py).
 COPY deploy/backup/nightly_backup.py /usr/local/lib/finance-bot/nightly_backup.py
 

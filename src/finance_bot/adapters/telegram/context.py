@@ -1,7 +1,8 @@
 """What every handler gets: the services, the member, their language, the update's key.
 
 One outer middleware decides who is served. Group chats and channels are ignored;
-people off the whitelist get one "access denied" reply and nothing is read or written.
+people off the whitelist get one "access denied" reply per window (strangers.py) and
+nothing is read or written. Every string of the update is cleaned before anyone reads it.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import BaseMiddleware, Bot
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 
 from finance_bot.adapters.metrics import BotMetrics
+from finance_bot.adapters.telegram.cleaning import cleaned
 from finance_bot.adapters.telegram.i18n import Catalog, Translator, resolve_language
-from finance_bot.adapters.telegram.presenters import error_text
+from finance_bot.adapters.telegram.presenters import CALLBACK_ANSWER_LIMIT, error_text, fit
+from finance_bot.adapters.telegram.session import single_attempt
+from finance_bot.adapters.telegram.strangers import StrangerGate
 from finance_bot.adapters.transient import Attempt
 from finance_bot.application.household import join_household
 from finance_bot.domain.errors import LedgerRuleViolation
@@ -99,8 +104,9 @@ def origin(update: Update) -> tuple[User | None, Chat | None]:
 
 
 class MemberContext(BaseMiddleware):
-    def __init__(self, services: ChatServices) -> None:
+    def __init__(self, services: ChatServices, strangers: StrangerGate | None = None) -> None:
         self._services = services
+        self._strangers = strangers or StrangerGate()
 
     async def __call__(
         self,
@@ -109,6 +115,7 @@ class MemberContext(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         assert isinstance(event, Update)
+        event = cleaned(event)
         started = time.perf_counter()
         outcome = Outcome()
         attempt: Attempt = data.get("delivery_attempt") or Attempt()
@@ -151,7 +158,7 @@ class MemberContext(BaseMiddleware):
             context = await self._context(bot, event, user, outcome)
             t = context.t
             data["ctx"] = context
-            await handler(_without_nul(event), data)
+            await handler(event, data)
         except LedgerRuleViolation as refused:
             # A refused request: say why; nothing was written (the unit of work rolled back).
             await _reply(bot, event, error_text(refused, t))
@@ -182,28 +189,32 @@ class MemberContext(BaseMiddleware):
         )  # fmt: skip
 
     async def _deny(self, bot: Bot, update: Update, user: User) -> None:
-        log.info("access denied", extra={"telegram_id": user.id})
-        if update.message is None and update.callback_query is None:
+        can_reply = update.message is not None or update.callback_query is not None
+        verdict = self._strangers.admit(user.id, can_reply=can_reply)
+        if verdict.first_in_window:
+            log.info("access denied", extra={"telegram_id": user.id})
+        if not verdict.reply:
             return
         language = resolve_language(None, user.language_code, self._services.fallback_language)
         text = self._services.catalog.translator(language)("access_denied", telegram_id=user.id)
-        await _reply(bot, update, text)
-
-
-def _without_nul(update: Update) -> Update:
-    """PostgreSQL text cannot hold NUL characters; no person means to type one."""
-    message = update.message
-    if message is None or message.text is None or "\x00" not in message.text:
-        return update
-    cleaned = message.model_copy(update={"text": message.text.replace("\x00", "")})
-    return update.model_copy(update={"message": cleaned})
+        try:
+            # One attempt: a stranger's reply never waits out a flood limit in front of the
+            # updates behind it, nor makes the update be retried.
+            with single_attempt():
+                await _reply(bot, update, text)
+        except TelegramRetryAfter:
+            self._strangers.unanswered(user.id)
+        except TelegramAPIError as error:
+            log.debug("denial not delivered", extra={"error": type(error).__name__})
 
 
 async def _reply(bot: Bot, update: Update, text: str) -> None:
     if update.callback_query is not None:
         query: CallbackQuery = update.callback_query
-        await bot.answer_callback_query(query.id, text=text[:200], show_alert=True)
+        await bot.answer_callback_query(
+            query.id, text=fit(text, CALLBACK_ANSWER_LIMIT), show_alert=True
+        )
         return
     message: Message | None = update.message
     if message is not None:
-        await bot.send_message(message.chat.id, text)
+        await bot.send_message(message.chat.id, fit(text))

@@ -8,6 +8,7 @@ from finance_bot.adapters.telegram.context import ChatServices, MemberContext
 from finance_bot.adapters.telegram.routers.capture import capture_router
 from finance_bot.adapters.telegram.routers.corrections import corrections_router
 from finance_bot.adapters.telegram.routers.directory import directory_router
+from finance_bot.adapters.telegram.routers.forwards import forwards_router
 from finance_bot.adapters.telegram.routers.reports import reports_router
 from finance_bot.adapters.telegram.routers.settings import settings_router
 
@@ -15,8 +16,10 @@ from finance_bot.adapters.telegram.routers.settings import settings_router
 def build_dispatcher(services: ChatServices) -> Dispatcher:
     dispatcher = Dispatcher()
     dispatcher.update.outer_middleware(MemberContext(services))
-    # Commands before free text; settings last, since it answers unknown commands.
+    # Forwards first: a forwarded command must never reach the router that runs it.
+    # Then commands before free text; settings last, since it answers unknown commands.
     dispatcher.include_routers(
+        forwards_router(),
         corrections_router(),
         reports_router(),
         directory_router(),

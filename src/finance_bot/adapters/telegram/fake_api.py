@@ -170,6 +170,25 @@ class FakeTelegram(BotApi):
         content = shapes.voice_content(next(self._numbers))
         return self._push({"message": self._user_message(user_id, content, language_code)})
 
+    def forward_text(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        origin_user_id: int | None = None,
+        origin_date: datetime | None = None,
+        language_code: str | None = "ru",
+    ) -> int:
+        """The user forwards someone's text (their own by default): `forward_origin` is set."""
+        author = origin_user_id if origin_user_id is not None else user_id
+        written = origin_date.timestamp() if origin_date is not None else self._clock()
+        origin: JSON = {
+            "type": "user", "date": int(written),
+            "sender_user": shapes.user(author, f"User {author}", None),
+        }  # fmt: skip
+        content = shapes.text_content(text) | {"forward_origin": origin}
+        return self._push({"message": self._user_message(user_id, content, language_code)})
+
     def press_button(
         self, user_id: int, message_id: int, callback_data: str, *, chat_id: int | None = None
     ) -> int:

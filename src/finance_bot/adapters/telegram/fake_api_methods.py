@@ -17,13 +17,16 @@ from finance_bot.adapters.telegram import fake_api_updates as shapes
 from finance_bot.adapters.telegram.fake_api_rules import (
     JSON,
     ApiError,
+    ChatRateLimit,
     Upload,
     bad_request,
+    callback_answer_text,
     chat_id_of,
     commands_of,
     flag,
     int_param,
     render_text,
+    replied_message_id,
     reply_markup_of,
     required_int,
     scope_key,
@@ -66,6 +69,7 @@ class BotApi:
         self._next_message_id: dict[int, int] = {}  # ids count per chat, as in private chats
         self._numbers = itertools.count(1)  # file and callback query ids
         self._changed = asyncio.Event()
+        self._chat_rate_limit: ChatRateLimit | None = None  # off unless a test asks
         self._poll_generation = 0
         self._stopping = False
         # "getme" -> ("getMe", handler): Telegram's method names ignore case.
@@ -92,6 +96,13 @@ class BotApi:
         # replaced, so no waiter misses a change and none spins on an event left set.
         self._changed.set()
         self._changed = asyncio.Event()
+
+    def limit_chat_rate(self, seconds_per_message: float | None = 1.0) -> None:
+        """Enforce Telegram's per-chat flood limit on sends (None lifts it): a message to a
+        chat sooner than seconds_per_message after the last one gets a 429 with retry_after."""
+        self._chat_rate_limit = (
+            ChatRateLimit(seconds_per_message) if seconds_per_message is not None else None
+        )
 
     # Bot API methods
 
@@ -148,6 +159,7 @@ class BotApi:
         chat_id = chat_id_of(params)
         text, entities = render_text(params.get("text"), params.get("parse_mode"))
         content: JSON = {"text": text, **({"entities": entities} if entities else {})}
+        content |= self._replied(chat_id, params)
         return self._bot_message(chat_id, content, reply_markup_of(params))
 
     async def _send_photo(self, params: JSON, token: str) -> JSON:
@@ -199,6 +211,7 @@ class BotApi:
             raise bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )
+        callback_answer_text(params)
         self.answered_callbacks.add(query_id)
         return True
 
@@ -209,7 +222,24 @@ class BotApi:
         self._next_message_id[chat_id] = message_id + 1
         return message_id
 
+    def _replied(self, chat_id: int, params: JSON) -> JSON:
+        """reply_to_message, as Telegram shows it: the replied message, one level deep."""
+        message_id, without_reply = replied_message_id(params)
+        if message_id is None:
+            return {}
+        replied = self._messages.get(chat_id, {}).get(message_id)
+        if replied is None:
+            if without_reply:
+                return {}
+            raise bad_request("message to be replied not found")
+        shown = {k: v for k, v in replied.items() if k != "reply_to_message"}
+        return {"reply_to_message": copy.deepcopy(shown)}
+
     def _bot_message(self, chat_id: int, content: JSON, markup: JSON | None) -> JSON:
+        if self._chat_rate_limit is not None:
+            now = asyncio.get_running_loop().time()
+            self._chat_rate_limit.check(chat_id, now)
+            self._chat_rate_limit.sent(chat_id, now)
         chat = self._chats.get(chat_id) or shapes.chat(chat_id, "private", f"User {chat_id}")
         message: JSON = {
             "message_id": self._new_message_id(chat_id), "date": int(self._clock()),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Final
@@ -19,6 +20,7 @@ JSON = dict[str, Any]
 
 TEXT_LIMIT: Final = 4096
 CAPTION_LIMIT: Final = 1024
+CALLBACK_ANSWER_LIMIT: Final = 200
 CALLBACK_DATA_LIMIT: Final = 64  # bytes, not characters
 
 # Form and multipart bodies carry nested objects as JSON strings (aiogram's build_form_data
@@ -329,3 +331,44 @@ def scope_key(params: JSON) -> str:
         raise bad_request("can't parse BotCommandScope JSON object")
     ids = [str(scope[key]) for key in ("chat_id", "user_id") if key in scope]
     return ":".join([scope["type"], *ids])
+
+
+class ChatRateLimit:
+    """Telegram's flood control for one chat: about one message a second, else a 429.
+
+    Telegram answers `Too Many Requests: retry after N` with `parameters.retry_after`; a
+    refused attempt sends nothing, so it does not count as the chat's last message.
+    """
+
+    def __init__(self, seconds_per_message: float = 1.0) -> None:
+        self.seconds_per_message = seconds_per_message
+        self._last_sent: dict[int, float] = {}
+
+    def check(self, chat_id: int, now: float) -> None:
+        last = self._last_sent.get(chat_id)
+        if last is not None and now - last < self.seconds_per_message:
+            wait = max(1, math.ceil(self.seconds_per_message - (now - last)))
+            raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+
+    def sent(self, chat_id: int, now: float) -> None:
+        self._last_sent[chat_id] = now
+
+
+def callback_answer_text(params: JSON) -> str:
+    text = params.get("text")
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        raise bad_request("text must be a String")
+    if len(text) > CALLBACK_ANSWER_LIMIT:
+        raise bad_request("MESSAGE_TOO_LONG")
+    return text
+
+
+def replied_message_id(params: JSON) -> tuple[int | None, bool]:
+    """The message a send answers (reply_parameters, or the older reply_to_message_id), and
+    whether it may go out when that message is gone."""
+    parameters = params.get("reply_parameters")
+    if isinstance(parameters, dict):
+        return int_param(parameters, "message_id"), flag(parameters, "allow_sending_without_reply")
+    return int_param(params, "reply_to_message_id"), flag(params, "allow_sending_without_reply")

@@ -30,6 +30,18 @@ class BackButton(CallbackData, prefix="b"):
     number: int
 
 
+class RecordForwardButton(CallbackData, prefix="f"):
+    """Records the forwarded line this message answers; the line is read from the message
+    it replies to, so nothing is held in memory and the payload stays tiny."""
+
+
+def forward_keyboard(t: Translator) -> InlineKeyboardMarkup:
+    button = InlineKeyboardButton(
+        text=t("button_record"), callback_data=RecordForwardButton().pack()
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
 def confirmation_keyboard(
     number: int, t: Translator, *, with_category: bool
 ) -> InlineKeyboardMarkup:

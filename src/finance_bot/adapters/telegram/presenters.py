@@ -6,15 +6,23 @@ from datetime import date
 
 from finance_bot.adapters.telegram.formatting import format_date, format_money
 from finance_bot.adapters.telegram.i18n import Translator
-from finance_bot.application.defaults import DEFAULT_ACCOUNTS, DEFAULT_CATEGORIES
+from finance_bot.application.defaults import (
+    DEFAULT_ACCOUNTS,
+    DEFAULT_CATEGORIES,
+    OTHER_EXPENSE,
+    OTHER_INCOME,
+)
 from finance_bot.application.reports import TransactionView
 from finance_bot.application.results import BudgetAlert
 from finance_bot.domain import errors
 from finance_bot.domain.accounts import Account, normalize_name
-from finance_bot.domain.commands import ParseError
+from finance_bot.domain.commands import ParseError, RecordCommand, RecordExpense, RecordTransfer
 from finance_bot.domain.transactions import Direction, TransactionKind
 
+# Telegram's limits, in characters of the text as sent (the bot sends plain text).
 TELEGRAM_TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_ANSWER_LIMIT = 200
 _DETAIL_LIMIT = 40  # a parse error quotes at most this much of the user's line
 
 _DEFAULT_NAMES = {d.code: d.names for d in (*DEFAULT_CATEGORIES, *DEFAULT_ACCOUNTS)}
@@ -46,14 +54,51 @@ def confirmation(view: TransactionView, t: Translator, *, today: date) -> str:
         line = t("recorded_transfer", number=transaction.number, amount=amount,
                  source=account_label(names[credit.account_id], t),
                  target=account_label(names[debit.account_id], t))  # fmt: skip
-    lines = [line]
-    if transaction.booked_on != today:
-        lines.append(t("recorded_date", date=format_date(transaction.booked_on, t.language)))
-    if transaction.note:
-        lines.append(t("recorded_note", note=transaction.note))
-    if transaction.tags:
-        lines.append(" ".join(f"#{tag}" for tag in transaction.tags))
+    lines = [line, *_details(transaction.booked_on, transaction.note, transaction.tags, t, today)]
     return "\n".join(lines)
+
+
+def forward_preview(
+    command: RecordCommand,
+    names: dict[int, Account],
+    default_account_id: int | None,
+    t: Translator,
+    *,
+    today: date,
+) -> str:
+    """How a forwarded line would be recorded, before anyone agrees to record it."""
+
+    def label(account_id: int | None, fallback_code: str | None = None) -> str:
+        account = names.get(account_id) if account_id is not None else None
+        if account is None and fallback_code is not None:
+            account = next((a for a in names.values() if a.code == fallback_code), None)
+        return account_label(account, t) if account is not None else "?"
+
+    amount = format_money(command.amount, t.language)
+    if isinstance(command, RecordTransfer):
+        line = t("forward_transfer", amount=amount, source=label(command.from_account_id),
+                 target=label(command.to_account_id))  # fmt: skip
+    else:
+        expense = isinstance(command, RecordExpense)
+        category = label(command.category_id, OTHER_EXPENSE if expense else OTHER_INCOME)
+        account = label(command.account_id or default_account_id)
+        key = "forward_expense" if expense else "forward_income"
+        line = t(key, amount=amount, category=category, account=account)
+    details = _details(command.booked_on, command.note, command.tags, t, today)
+    return "\n".join([t("forward_preview"), line, *details])
+
+
+def _details(
+    booked_on: date, note: str, tags: tuple[str, ...], t: Translator, today: date
+) -> list[str]:
+    lines = []
+    if booked_on != today:
+        lines.append(t("recorded_date", date=format_date(booked_on, t.language)))
+    if note:
+        lines.append(t("recorded_note", note=note))
+    if tags:
+        lines.append(" ".join(f"#{tag}" for tag in tags))
+    return lines
 
 
 def unknown_category_notice(word: str, other: Account, t: Translator) -> str:
@@ -128,6 +173,20 @@ def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     if current or not parts:
         parts.append(current or "…")
     return parts
+
+
+def fit(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
+    """One message's text within limit: an edit or a pop-up cannot be split in two.
+
+    The last line is what an edit appends (an undo's outcome), so it is kept whole when it
+    can be and the text before it is cut with an ellipsis.
+    """
+    if len(text) <= limit:
+        return text
+    head, newline, last = text.rpartition("\n")
+    if newline and len(last) <= limit // 2:
+        return head[: limit - len(last) - 2] + "…\n" + last
+    return text[: limit - 1] + "…"
 
 
 def _short(text: str) -> str:

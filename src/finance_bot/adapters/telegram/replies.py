@@ -6,15 +6,18 @@ from datetime import date
 from uuid import UUID
 
 from aiogram import Bot
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyParameters
 
 from finance_bot.adapters.telegram.context import ChatContext
 from finance_bot.adapters.telegram.i18n import resolve_language
 from finance_bot.adapters.telegram.keyboards import confirmation_keyboard
 from finance_bot.adapters.telegram.presenters import (
+    CALLBACK_ANSWER_LIMIT,
     account_label,
     budget_alert_text,
     confirmation,
+    fit,
     split_message,
     unknown_category_notice,
 )
@@ -26,13 +29,54 @@ from finance_bot.domain.transactions import TransactionKind
 
 
 async def send_text(
-    bot: Bot, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """Send a reply, split at line ends if longer than Telegram allows; buttons go last."""
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    *,
+    reply_to: int | None = None,
+) -> Message:
+    """Send a reply, split at line ends if longer than Telegram allows; buttons go last.
+
+    Returns the last message sent. That one carries the buttons and answers reply_to, so
+    a press can read the message it answers.
+    """
     parts = split_message(text)
+    sent: Message | None = None
     for index, part in enumerate(parts):
-        markup = reply_markup if index == len(parts) - 1 else None
-        await bot.send_message(chat_id, part, reply_markup=markup)
+        last = index == len(parts) - 1
+        answering = (
+            ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+            if reply_to is not None and last
+            else None
+        )
+        sent = await bot.send_message(
+            chat_id, part, reply_markup=reply_markup if last else None, reply_parameters=answering
+        )
+    assert sent is not None
+    return sent
+
+
+async def edit_text(
+    bot: Bot, message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Replace a message's text, cut to Telegram's limit: an edit cannot be split.
+
+    An edit that changes nothing (the same press handled again) is no error.
+    """
+    try:
+        await bot.edit_message_text(
+            fit(text), chat_id=message.chat.id, message_id=message.message_id,
+            reply_markup=reply_markup,
+        )  # fmt: skip
+    except TelegramBadRequest as error:
+        if "message is not modified" not in error.message:
+            raise
+
+
+async def answer_press(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a button press; the pop-up text is cut to Telegram's 200 characters."""
+    await query.answer(fit(text, CALLBACK_ANSWER_LIMIT) if text is not None else None)
 
 
 async def confirmation_reply(

@@ -109,7 +109,7 @@ def balance_text(view: BalanceView, t: Translator) -> str:
         lines.append(
             t("balance_line", account=label, amount=format_money(line.balance, t.language))
         )
-    lines.append(t("balance_total", amount=format_money(view.household_total, t.language)))
+    lines.append(t("balance_total", amount=format_money(view.total, t.language)))
     return "\n".join(lines)
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from aiogram import Bot
@@ -23,12 +26,29 @@ from finance_bot.adapters.metrics import BotMetrics
 
 log = logging.getLogger(__name__)
 
+# Set around requests that must never wait: a reply to a stranger is worth one attempt,
+# never a flood wait that would hold the updates behind it.
+_single_attempt: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "single_attempt", default=False
+)
+
+
+@contextlib.contextmanager
+def single_attempt() -> Iterator[None]:
+    """Requests made inside go out once: a 429 or a failure is raised at once, not waited out."""
+    token = _single_attempt.set(True)
+    try:
+        yield
+    finally:
+        _single_attempt.reset(token)
+
 
 class RetryRequests(BaseRequestMiddleware):
     """Waits out 429 `retry_after` and retries 5xx and dropped connections a few times.
 
-    getUpdates is left to the polling loop, which has its own backoff. Past the last
-    attempt the error propagates and the update is handled again from the start.
+    getUpdates is left to the polling loop, which has its own backoff, and requests made
+    under `single_attempt()` are sent once. Past the last attempt the error propagates and
+    the update is handled again from the start.
     """
 
     def __init__(
@@ -60,7 +80,7 @@ class RetryRequests(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Any:
-        if method.__api_method__ == GetUpdates.__api_method__:
+        if method.__api_method__ == GetUpdates.__api_method__ or _single_attempt.get():
             return await self._counted(make_request, bot, method)
         for attempt in range(self._attempts):
             try:

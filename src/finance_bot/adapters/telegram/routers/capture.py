@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import InlineKeyboardMarkup, Message
 
 from finance_bot.adapters.telegram.context import ChatContext
 from finance_bot.adapters.telegram.keyboards import categories_keyboard
@@ -17,6 +19,7 @@ from finance_bot.adapters.telegram.replies import (
 from finance_bot.application.corrections import refile_choices
 from finance_bot.application.household import vocabulary
 from finance_bot.application.recording import record
+from finance_bot.application.results import Recorded
 from finance_bot.domain.commands import ParseError, RecordCommand, RecordExpense, RecordIncome
 from finance_bot.domain.parser import parse_line, parse_transfer_arguments
 
@@ -58,35 +61,47 @@ def capture_router() -> Router:
 
 
 async def _record_and_confirm(message: Message, command: RecordCommand, ctx: ChatContext) -> None:
+    recorded = await record_as_author(command, ctx, idempotency_key=ctx.update_key)
+    today = ctx.services.local_date(message.date)
+    text, keyboard = await confirmation_with_buttons(ctx, command, recorded, today)
+    await send_text(ctx.bot, message.chat.id, text, keyboard)
+    await send_budget_alerts(ctx, recorded.alerts)
+
+
+async def record_as_author(
+    command: RecordCommand, ctx: ChatContext, *, idempotency_key: str
+) -> Recorded:
+    """Record for the person this update is from, counted once (a replay is a duplicate)."""
     recorded = await record(
         command,
         author_telegram_id=ctx.member.telegram_id,
-        idempotency_key=ctx.update_key,
+        idempotency_key=idempotency_key,
         uow_factory=ctx.services.uow_factory,
         ids=ctx.services.ids,
     )
     ctx.wrote(_kind(command), replayed=recorded.replayed)
     ctx.committed(ctx.t("recorded_unconfirmed", number=recorded.number))
-    today = ctx.services.local_date(message.date)
+    return recorded
+
+
+async def confirmation_with_buttons(
+    ctx: ChatContext, command: RecordCommand, recorded: Recorded, today: date
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The confirmation; an unknown word gets the categories at once (SPEC §2)."""
     unknown_word = (
         command.unknown_word if isinstance(command, RecordExpense | RecordIncome) else None
     )
     text, keyboard = await confirmation_reply(
-        ctx,
-        recorded.transaction_id,
-        today,
-        unknown_word=unknown_word,
+        ctx, recorded.transaction_id, today, unknown_word=unknown_word
     )
     if unknown_word is not None:
-        # SPEC §2: the reply to an unknown word offers the categories straight away.
         choices = await refile_choices(
             recorded.number,
             author_telegram_id=ctx.member.telegram_id,
             uow_factory=ctx.services.uow_factory,
         )
         keyboard = categories_keyboard(recorded.number, choices, ctx.t, first_offer=True)
-    await send_text(ctx.bot, message.chat.id, text, keyboard)
-    await send_budget_alerts(ctx, recorded.alerts)
+    return text, keyboard
 
 
 def _kind(command: RecordCommand) -> str:

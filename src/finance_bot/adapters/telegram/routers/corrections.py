@@ -19,7 +19,9 @@ from finance_bot.adapters.telegram.keyboards import (
     confirmation_keyboard,
 )
 from finance_bot.adapters.telegram.replies import (
+    answer_press,
     confirmation_reply,
+    edit_text,
     send_budget_alerts,
     send_text,
 )
@@ -65,13 +67,8 @@ def corrections_router() -> Router:
         voided = await _void(callback_data.number, ctx)
         message = query.message
         if isinstance(message, Message) and message.text:
-            await ctx.bot.edit_message_text(
-                f"{message.text}\n\n{_voided_text(voided, ctx.t)}",
-                chat_id=message.chat.id,
-                message_id=message.message_id,
-                reply_markup=None,
-            )
-        await query.answer(ctx.t("callback_done"))
+            await edit_text(ctx.bot, message, f"{message.text}\n\n{_voided_text(voided, ctx.t)}")
+        await answer_press(query, ctx.t("callback_done"))
 
     @router.callback_query(CategoryMenuButton.filter())
     async def category_menu(
@@ -89,7 +86,7 @@ def corrections_router() -> Router:
                 message_id=message.message_id,
                 reply_markup=categories_keyboard(callback_data.number, choices, ctx.t),
             )
-        await query.answer(ctx.t("choose_category", number=callback_data.number))
+        await answer_press(query, ctx.t("choose_category", number=callback_data.number))
 
     @router.callback_query(BackButton.filter())
     async def back(query: CallbackQuery, callback_data: BackButton, ctx: ChatContext) -> None:
@@ -100,7 +97,7 @@ def corrections_router() -> Router:
                 message_id=message.message_id,
                 reply_markup=confirmation_keyboard(callback_data.number, ctx.t, with_category=True),
             )
-        await query.answer()
+        await answer_press(query)
 
     @router.callback_query(RefileButton.filter())
     async def refile_button(
@@ -127,15 +124,10 @@ def corrections_router() -> Router:
             learned_alias=refiled.learned_alias,
         )
         if isinstance(message, Message):
-            await ctx.bot.edit_message_text(
-                text,
-                chat_id=message.chat.id,
-                message_id=message.message_id,
-                reply_markup=keyboard,
-            )
+            await edit_text(ctx.bot, message, text, keyboard)
         else:
             await send_text(ctx.bot, query.from_user.id, text, keyboard)
-        await query.answer(ctx.t("callback_done"))
+        await answer_press(query, ctx.t("callback_done"))
         await send_budget_alerts(ctx, recorded.alerts)
 
     return router

@@ -1,0 +1,105 @@
+"""Forwarded messages write nothing until the member agrees (SPEC §7, ADR 0010).
+
+A forward carries someone else's words, or the member's own from another time and
+place: running it as a fresh line would let a forwarded `/undo` void an entry. So a
+forwarded command is refused, and a forwarded entry line gets an answer showing how it
+would be recorded, with a Record button. The answer replies to the forwarded message, so
+the press reads the line from there (nothing is kept in memory); the answer's own id is
+the idempotency key, so pressing twice records once.
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, Message
+
+from finance_bot.adapters.telegram.context import ChatContext
+from finance_bot.adapters.telegram.keyboards import RecordForwardButton, forward_keyboard
+from finance_bot.adapters.telegram.presenters import forward_preview, parse_error_text
+from finance_bot.adapters.telegram.replies import (
+    answer_press,
+    edit_text,
+    send_budget_alerts,
+    send_text,
+)
+from finance_bot.adapters.telegram.routers.capture import (
+    confirmation_with_buttons,
+    record_as_author,
+)
+from finance_bot.application.directory import list_accounts, list_categories
+from finance_bot.application.household import vocabulary
+from finance_bot.domain.commands import ParseError, RecordCommand
+from finance_bot.domain.parser import parse_line
+
+
+def forwards_router() -> Router:
+    router = Router(name="forwards")
+
+    @router.message(F.forward_origin & F.text.startswith("/"))
+    async def forwarded_command(message: Message, ctx: ChatContext) -> None:
+        await send_text(ctx.bot, message.chat.id, ctx.t("forward_command"))
+
+    @router.message(F.forward_origin & F.text)
+    async def forwarded_line(message: Message, ctx: ChatContext) -> None:
+        parsed = await _parse(message, ctx)
+        if isinstance(parsed, ParseError):
+            ctx.outcome.value = "parse_error"
+            await send_text(ctx.bot, message.chat.id, parse_error_text(parsed, ctx.t))
+            return
+        text = await _preview(parsed, ctx)
+        await send_text(
+            ctx.bot, message.chat.id, text, forward_keyboard(ctx.t), reply_to=message.message_id
+        )
+
+    @router.message(F.forward_origin)
+    async def forwarded_other(message: Message, ctx: ChatContext) -> None:
+        await send_text(ctx.bot, message.chat.id, ctx.t("non_text"))
+
+    @router.callback_query(RecordForwardButton.filter())
+    async def record_forward(query: CallbackQuery, ctx: ChatContext) -> None:
+        answer = query.message
+        original = answer.reply_to_message if isinstance(answer, Message) else None
+        if not isinstance(answer, Message) or original is None or not original.text:
+            await answer_press(query, ctx.t("forward_gone"))
+            return
+        parsed = await _parse(original, ctx)
+        if isinstance(parsed, ParseError):
+            await answer_press(query, parse_error_text(parsed, ctx.t))
+            return
+        key = f"tg:{ctx.bot.id}:forward:{answer.chat.id}:{answer.message_id}"
+        recorded = await record_as_author(parsed, ctx, idempotency_key=key)
+        if recorded.replayed:
+            # Already recorded by an earlier press; its message may have moved on since
+            # (undone, re-filed), so it is left as it is.
+            await answer_press(query, ctx.t("forward_recorded_before", number=recorded.number))
+            return
+        today = ctx.services.today()
+        text, keyboard = await confirmation_with_buttons(ctx, parsed, recorded, today)
+        await edit_text(ctx.bot, answer, text, keyboard)
+        await answer_press(query, ctx.t("callback_done"))
+        await send_budget_alerts(ctx, recorded.alerts)
+
+    return router
+
+
+async def _parse(forwarded: Message, ctx: ChatContext) -> RecordCommand | ParseError:
+    """The line read as of when it was first written: "вчера" means the day before that."""
+    assert forwarded.text is not None
+    written = forwarded.forward_origin.date if forwarded.forward_origin else forwarded.date
+    words = await vocabulary(ctx.member.telegram_id, uow_factory=ctx.services.uow_factory)
+    return parse_line(
+        forwarded.text,
+        words,
+        today=ctx.services.local_date(written),
+        currency=ctx.services.currency,
+    )
+
+
+async def _preview(command: RecordCommand, ctx: ChatContext) -> str:
+    telegram_id, uow_factory = ctx.member.telegram_id, ctx.services.uow_factory
+    accounts = await list_accounts(telegram_id, uow_factory=uow_factory)
+    categories = await list_categories(telegram_id, uow_factory=uow_factory)
+    names = {a.id: a for a in accounts.accounts} | {v.category.id: v.category for v in categories}
+    return forward_preview(
+        command, names, accounts.default_account_id, ctx.t, today=ctx.services.today()
+    )
