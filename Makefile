@@ -70,20 +70,26 @@ deploy:  ## pull, build, start the stack, wait until it is healthy
 	@test -f .env || { echo "no .env: cp .env.example .env and fill it in (docs/runbook.md)"; exit 1; }
 	$(COMPOSE) pull --ignore-buildable
 	$(COMPOSE) build --pull
-	$(COMPOSE) up -d --remove-orphans
+	$(COMPOSE) up -d --wait postgres
+	# The superuser's one job: the roles, and the schema handed to the owner role (ADR-0009).
+	$(COMPOSE) exec -T postgres /docker-entrypoint-initdb.d/05-finance-bot-roles.sh
 	$(COMPOSE) exec -T postgres /docker-entrypoint-initdb.d/10-grafana-reader.sh
+	$(COMPOSE) up -d --remove-orphans
 	$(COMPOSE) kill -s SIGHUP prometheus
 	deploy/wait-healthy.sh 300
 
 backup:  ## take a backup now (backups volume, and S3 when configured)
 	$(COMPOSE) exec -T backup finance-bot backup
 
-restore:  ## replace the database with FILE=<name in the backups volume | s3://bucket/key>
+# The restore runs in the migrate service: it logs in as the owner role, never as the
+# superuser, so SQL planted in a file cannot run programs or read the server's files.
+restore:  ## replace the database with FILE=<name in the backups volume | s3://bucket/key> (ALLOW_UNENCRYPTED=1 for a plain file)
 	@test -n "$(FILE)" || { echo "usage: make restore FILE=<backup>; backups:"; $(COMPOSE) run --rm --no-deps --entrypoint ls backup -1 $(BACKUPS); exit 2; }
 	$(COMPOSE) stop bot backup
 	$(COMPOSE) run --rm --no-deps --entrypoint finance-bot backup backup
 	$(COMPOSE) exec -T postgres sh -c 'dropdb --force -U "$$POSTGRES_USER" "$$POSTGRES_DB" && createdb -U "$$POSTGRES_USER" "$$POSTGRES_DB"'
-	$(COMPOSE) run --rm --no-deps --entrypoint finance-bot backup restore "$(if $(filter s3://% /%,$(FILE)),$(FILE),$(BACKUPS)/$(FILE))"
+	$(COMPOSE) exec -T postgres /docker-entrypoint-initdb.d/05-finance-bot-roles.sh
+	$(COMPOSE) run --rm --no-deps migrate restore $(if $(ALLOW_UNENCRYPTED),--allow-unencrypted) "$(if $(filter s3://% /%,$(FILE)),$(FILE),$(BACKUPS)/$(FILE))"
 	$(COMPOSE) up -d bot backup
 	deploy/wait-healthy.sh 300
 

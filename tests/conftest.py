@@ -9,12 +9,10 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
-from finance_bot.adapters.postgres.migrations import migrate
-from tests.support.databases import DatabaseServer
+from tests.support.databases import DatabaseServer, migrate_the_new_way
 
 
 @pytest.fixture(scope="session")
@@ -36,14 +34,11 @@ def database_server() -> Iterator[DatabaseServer]:
 
 @pytest.fixture(scope="session")
 async def template_database(database_server: DatabaseServer) -> AsyncIterator[str]:
-    """A migrated database that fresh test databases are copied from."""
+    """A migrated database that fresh test databases are copied from: the roles set up,
+    the schema owned by finance_bot_owner, as `finance-bot run` leaves it (docs/adr/0009)."""
     name = f"finance_bot_tpl_{uuid.uuid4().hex[:12]}"
     await database_server.create_database(name)
-    connection = await asyncpg.connect(database_server.url_for(name))
-    try:
-        await migrate(connection)
-    finally:
-        await connection.close()
+    await migrate_the_new_way(database_server.url_for(name))
     yield name
     await database_server.drop_database(name)
 

@@ -14,11 +14,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 from aiogram import Bot
+from pydantic import SecretStr
 
 from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
 from finance_bot.adapters.http_endpoints import Endpoints
 from finance_bot.adapters.metrics import BotMetrics
-from finance_bot.adapters.postgres.migrations import migrate
+from finance_bot.adapters.postgres.migrations import can_migrate, migrate, pending_versions
+from finance_bot.adapters.postgres.roles import (
+    APP,
+    DUMP,
+    OWNER,
+    Logins,
+    least_privilege_logins,
+    url_password,
+    url_user,
+)
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
 from finance_bot.adapters.system import SystemClock, UuidV7Source
 from finance_bot.adapters.telegram.commands import register_commands
@@ -42,22 +52,68 @@ BACKUP_LOG_INTERVAL_SECONDS = 60.0  # the backup age alert fires after hours; a 
 
 @dataclass(frozen=True)
 class Database:
-    url: str
+    logins: Logins  # one login per job: the bot, migrations and restores, backups
     client_bin_dir: Path | None  # pg_dump / pg_restore of the embedded server, if used
+
+    @property
+    def url(self) -> str:
+        """The bot's own login, the runtime role."""
+        return self.logins.runtime
 
 
 @asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[Database]:
-    """The configured PostgreSQL, or an embedded one in DATA_DIR when DATABASE_URL is unset."""
+    """The configured PostgreSQL, or an embedded one in DATA_DIR when DATABASE_URL is unset;
+    reached with the least-privilege roles (docs/adr/0009)."""
     if settings.database_url is not None:
-        yield Database(settings.database_url.get_secret_value(), None)
+        runtime = settings.database_url.get_secret_value()
+        yield Database(await _logins(settings, runtime), None)
         return
     embedded = EmbeddedPostgres(settings.data_dir)
     url = embedded.start()
     try:
-        yield Database(url, embedded.bin_dir())
+        yield Database(await _logins(settings, url), embedded.bin_dir())
     finally:
         embedded.stop()
+
+
+async def _logins(settings: Settings, runtime: str) -> Logins:
+    def configured(value: SecretStr | None) -> str:
+        return value.get_secret_value() if value is not None else runtime
+
+    return await least_privilege_logins(
+        runtime, configured(settings.database_owner_url), configured(settings.database_backup_url)
+    )
+
+
+@asynccontextmanager
+async def admin_database(settings: Settings) -> AsyncIterator[str]:
+    """A superuser's URL for `setup-roles`: DATABASE_ADMIN_URL, or the embedded server's."""
+    if settings.database_admin_url is not None:
+        yield settings.database_admin_url.get_secret_value()
+        return
+    embedded = EmbeddedPostgres(settings.data_dir)
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+
+
+def role_passwords(settings: Settings) -> dict[str, str]:
+    """The passwords the DATABASE_*_URL settings carry for the finance-bot login roles."""
+    found = {}
+    for value, role in (
+        (settings.database_url, APP),
+        (settings.database_owner_url, OWNER),
+        (settings.database_backup_url, DUMP),
+    ):
+        if value is None:
+            continue
+        url = value.get_secret_value()
+        password = url_password(url)
+        if url_user(url) == role and password:
+            found[role] = password
+    return found
 
 
 @dataclass(frozen=True)
@@ -76,12 +132,14 @@ async def application(
 ) -> AsyncIterator[Application]:
     async with database(settings) as db:
         if run_migrations:
-            connection = await asyncpg.connect(db.url)
-            try:
-                await migrate(connection)
-            finally:
-                await connection.close()
+            await _migrate_or_verify(db.logins.owner)
         pool = await create_pool(db.url)
+        # Role names are no secret; which one runs is what an operator checks first.
+        log.info(
+            f"database role {url_user(db.logins.runtime)}; migrations as "
+            f"{url_user(db.logins.owner)}"
+            + ("; roles set up with the superuser's URL" if db.logins.set_up_here else "")
+        )
         try:
             yield Application(
                 settings=settings,
@@ -93,6 +151,24 @@ async def application(
             )
         finally:
             await pool.close()
+
+
+async def _migrate_or_verify(url: str) -> None:
+    """Migrate when this login is the owner's; the bot's own login (compose, where the
+    migrate service runs first) only makes sure the schema is up to date."""
+    connection = await asyncpg.connect(url)
+    try:
+        if await can_migrate(connection):
+            await migrate(connection)
+            return
+        pending = await pending_versions(connection)
+    finally:
+        await connection.close()
+    if pending:
+        raise SystemExit(
+            f"the database schema lacks migrations {pending}: run `finance-bot migrate` with "
+            "the owner role's login (DATABASE_OWNER_URL; docs/runbook.md)"
+        )
 
 
 def chat_services(app: Application) -> ChatServices:

@@ -13,7 +13,14 @@ from finance_bot.adapters.logs import configure_logging
 from finance_bot.adapters.postgres.check import Violation, check_ledger
 from finance_bot.adapters.postgres.migrations import migrate
 from finance_bot.adapters.telegram.polling import TokenRejected
-from finance_bot.bootstrap import backup_options, database, run_async, run_bot
+from finance_bot.bootstrap import (
+    admin_database,
+    backup_options,
+    database,
+    role_passwords,
+    run_async,
+    run_bot,
+)
 from finance_bot.config import Settings
 from finance_bot.sandbox import run_sandbox
 
@@ -36,14 +43,31 @@ def _parser() -> argparse.ArgumentParser:
         "restore", help="load a backup into an empty database, then check the ledger"
     )
     restore_command.add_argument("file", help="a backup file, or s3://bucket/key")
+    restore_command.add_argument(
+        "--allow-unencrypted",
+        action="store_true",
+        help="restore a plain pg_dump archive although BACKUP_PASSPHRASE is set",
+    )
+    commands.add_parser(
+        "setup-roles",
+        help="as a superuser (DATABASE_ADMIN_URL): make the database roles, hand the schema "
+        "to the owner role, set the passwords the DATABASE_*_URL settings carry",
+    )
     return parser
 
 
 async def _migrate(settings: Settings) -> int:
     async with database(settings) as db:
-        connection = await asyncpg.connect(db.url)
+        connection = await asyncpg.connect(db.logins.owner)
         try:
             applied = await migrate(connection)
+        except asyncpg.InsufficientPrivilegeError as error:
+            print(
+                f"migrate failed: {error}. Migrations run as finance_bot_owner "
+                "(DATABASE_OWNER_URL), on a database set up by `finance-bot setup-roles`",
+                file=sys.stderr,
+            )
+            return 1
         finally:
             await connection.close()
     print(f"applied migrations: {applied}" if applied else "schema is up to date")
@@ -65,7 +89,8 @@ async def _backup(settings: Settings) -> int:
 
     async with database(settings) as db:
         try:
-            done = await run_backup(db.url, backup_options(settings, db.client_bin_dir))
+            options = backup_options(settings, db.client_bin_dir)
+            done = await run_backup(db.logins.backup, options)
         except BackupError as error:
             print(f"backup failed: {error}", file=sys.stderr)
             return 1
@@ -77,13 +102,15 @@ async def _backup(settings: Settings) -> int:
     return 0
 
 
-async def _restore(settings: Settings, source: str) -> int:
+async def _restore(settings: Settings, source: str, *, allow_unencrypted: bool) -> int:
     from finance_bot.adapters.backup import BackupError, restore
 
     async with database(settings) as db:
         try:
             options = backup_options(settings, db.client_bin_dir)
-            violations = await restore(db.url, source, options)
+            violations = await restore(
+                db.logins.owner, source, options, allow_unencrypted=allow_unencrypted
+            )
         except BackupError as error:
             print(f"restore failed: {error}", file=sys.stderr)
             return 1
@@ -92,6 +119,30 @@ async def _restore(settings: Settings, source: str) -> int:
         ok="restored; ledger ok: every invariant holds",
         failed="restored, but the ledger check failed",
     )
+
+
+async def _setup_roles(settings: Settings) -> int:
+    from finance_bot.adapters.postgres.roles import RoleSetupError, setup_roles
+
+    passwords = role_passwords(settings)
+    admin = settings.database_admin_url
+    if admin is None and settings.database_url is not None:
+        print("setup-roles needs DATABASE_ADMIN_URL, a superuser's URL", file=sys.stderr)
+        return 2
+    async with admin_database(settings) as url:
+        connection = await asyncpg.connect(url)
+        try:
+            await setup_roles(connection, passwords=passwords)
+        except RoleSetupError as error:
+            print(f"setup-roles failed: {error}", file=sys.stderr)
+            return 1
+        finally:
+            await connection.close()
+    print("roles ready: finance_bot_owner, finance_bot_app, finance_bot_dump, finance_bot_reader")
+    if passwords:
+        print("passwords set for: " + ", ".join(sorted(passwords)))
+    print("next: `finance-bot migrate` (as the owner) applies the schema and the grants")
+    return 0
 
 
 def _report(violations: Sequence[Violation], *, ok: str, failed: str) -> int:
@@ -134,7 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "backup":
         return run_async(_backup(settings))
     if arguments.command == "restore":
-        return run_async(_restore(settings, arguments.file))
+        return run_async(
+            _restore(settings, arguments.file, allow_unencrypted=arguments.allow_unencrypted)
+        )
+    if arguments.command == "setup-roles":
+        return run_async(_setup_roles(settings))
     _parser().print_help()
     return 2
 

@@ -32,7 +32,14 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str = DEFAULT_TELEGRAM_API_BASE
     whitelist_telegram_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    # The bot's own login, finance_bot_app (docs/adr/0009). Unset: the embedded server.
     database_url: SecretStr | None = None
+    # Migrations and restores: finance_bot_owner. Unset: DATABASE_URL.
+    database_owner_url: SecretStr | None = None
+    # Backups: finance_bot_dump. Unset: DATABASE_URL.
+    database_backup_url: SecretStr | None = None
+    # A superuser's, for `finance-bot setup-roles` alone; the bot never needs it.
+    database_admin_url: SecretStr | None = None
     data_dir: Path = Field(default_factory=default_data_dir)
     bot_timezone: str = "Europe/Kyiv"
     default_currency: str = "UAH"
@@ -62,6 +69,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
+        "database_url", "database_owner_url", "database_backup_url", "database_admin_url",
         "backup_dir", "backup_passphrase", "backup_s3_bucket", "backup_s3_endpoint",
         "backup_s3_region", "backup_s3_access_key_id", "backup_s3_secret_access_key",
         mode="before",

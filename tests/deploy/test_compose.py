@@ -312,3 +312,73 @@ def test_passwords_inside_urls_are_found() -> None:
     assert inline["password"] == "hunter2"
     assert referenced is not None
     assert REFERENCE.match(referenced["password"])
+
+
+# --- database roles (docs/adr/0009) ------------------------------------------------------------
+
+SUPERUSER_SECRET = "POSTGRES_PASSWORD"
+ROLE_OF_SERVICE = {
+    "migrate": "finance_bot_owner",
+    "bot": "finance_bot_app",
+    "backup": "finance_bot_dump",
+}
+
+
+def database_url_user(service: str) -> str:
+    url = environment(SERVICES[service])["DATABASE_URL"]
+    match = re.match(r"^postgresql://([^:@]+):\$\{([A-Z_]+)[^}]*\}@postgres:5432/", url)
+    assert match, f"{service}: DATABASE_URL is not a login with a password reference"
+    return match[1]
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_only_postgres_itself_gets_the_superusers_password(name: str) -> None:
+    texts = [text for _, text in walk_strings(SERVICES[name])]
+    mentions = [text for text in texts if SUPERUSER_SECRET in text]
+    if name == "postgres":
+        assert environment(SERVICES[name])["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD")
+    else:
+        assert mentions == [], f"{name} gets the superuser's password"
+        assert "POSTGRES_USER" not in " ".join(texts), f"{name} names the superuser"
+
+
+@pytest.mark.parametrize("service", sorted(ROLE_OF_SERVICE))
+def test_each_finance_bot_service_logs_in_as_its_own_role(service: str) -> None:
+    role = ROLE_OF_SERVICE[service]
+    assert database_url_user(service) == role
+    url = environment(SERVICES[service])["DATABASE_URL"]
+    secret = f"FINANCE_BOT_{role.removeprefix('finance_bot_').upper()}_PASSWORD"
+    assert f"${{{secret}:?" in url
+    others = set(ROLE_OF_SERVICE.values()) - {role}
+    everything = " ".join(text for _, text in walk_strings(SERVICES[service]))
+    assert not any(other in everything for other in others), f"{service} names another role"
+
+
+def test_the_role_passwords_reach_postgres_for_its_init_script() -> None:
+    env = environment(SERVICES["postgres"])
+    for secret in ("OWNER", "APP", "DUMP"):
+        name = f"FINANCE_BOT_{secret}_PASSWORD"
+        assert env[name] == f"${{{name}:?set {name} in .env}}"
+    script = (DEPLOY / "postgres" / "initdb" / "05-finance-bot-roles.sh").read_text("utf-8")
+    for secret in ("OWNER", "APP", "DUMP"):
+        assert f"\\getenv {secret.lower()}_password FINANCE_BOT_{secret}_PASSWORD" in script
+
+
+def test_grafana_sends_the_readers_limits_as_connection_options() -> None:
+    options = environment(SERVICES["grafana"])["PGOPTIONS"].split()
+    assert options == [
+        "-c", "statement_timeout=30s", "-c", "default_transaction_read_only=on",
+    ]  # fmt: skip
+
+
+def test_deploy_makes_the_roles_before_anything_logs_in_and_restore_runs_as_the_owner() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    deploy = makefile[makefile.index("\ndeploy:") : makefile.index("\nbackup:")]
+    lines = [line.strip() for line in deploy.splitlines()]
+    roles = next(i for i, line in enumerate(lines) if "05-finance-bot-roles.sh" in line)
+    postgres_up = next(i for i, line in enumerate(lines) if "up -d --wait postgres" in line)
+    all_up = next(i for i, line in enumerate(lines) if "up -d --remove-orphans" in line)
+    assert postgres_up < roles < all_up
+    restore = makefile[makefile.index("\nrestore:") : makefile.index("\nlogs:")]
+    assert "migrate restore" in restore
+    assert restore.index("05-finance-bot-roles.sh") < restore.index("migrate restore")

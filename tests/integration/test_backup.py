@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import boto3
@@ -29,6 +30,7 @@ from finance_bot.adapters.backup import (
     restore,
     run_backup,
 )
+from finance_bot.adapters.backup_tools import client_tool, run_tool
 from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.application.budgets import budget_progress, set_budget
 from finance_bot.application.reports import PeriodReport, balances, period_report
@@ -329,12 +331,13 @@ async def test_restore_of_a_missing_file_or_a_foreign_file_says_so(
     assert await _table_count(empty_database_url) == 0
 
 
-async def test_restore_creates_the_roles_its_grants_name(
+async def test_restore_takes_no_grant_from_the_file_and_gives_the_roles_theirs(
     fresh_database_url: str, empty_database_url: str, database_server: DatabaseServer,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    """Roles belong to the server: a dump restored on a new server grants to roles that
-    are not there yet (the reporting role, for one)."""
+    """A restore runs as the owner role and carries no privileges: a grant in the file to a
+    role of the old server is neither restored nor is that role created; the finance-bot
+    roles get exactly their own grants back (docs/adr/0009)."""
     role = f"fb_test_reader_{uuid.uuid4().hex[:12]}"
     connection = await asyncpg.connect(fresh_database_url)
     try:
@@ -355,16 +358,134 @@ async def test_restore_creates_the_roles_its_grants_name(
 
     connection = await asyncpg.connect(empty_database_url)
     try:
-        assert await connection.fetchval(
-            "SELECT has_table_privilege($1, 'households', 'SELECT')", role
+        assert await connection.fetchval("SELECT to_regrole($1) IS NULL", role)
+        owners = await connection.fetch(
+            "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
         )
-        assert not await connection.fetchval(
-            "SELECT rolcanlogin FROM pg_roles WHERE rolname = $1", role
-        )
-        await connection.execute(f'REVOKE ALL ON households FROM "{role}"')
-        await connection.execute(f'DROP ROLE "{role}"')
+        assert [row[0] for row in owners] == ["finance_bot_owner"]
+        checks = [
+            ("finance_bot_app", "postings", "INSERT", True),
+            ("finance_bot_app", "postings", "DELETE", False),
+            ("finance_bot_dump", "postings", "SELECT", True),
+            ("finance_bot_dump", "backup_runs", "INSERT", True),
+            ("finance_bot_reader", "reporting.current_balances", "SELECT", True),
+            ("finance_bot_reader", "postings", "SELECT", False),
+        ]
+        for grantee, table, privilege, expected in checks:
+            held = await connection.fetchval(
+                "SELECT has_table_privilege($1, $2, $3)", grantee, table, privilege
+            )
+            assert held is expected, (grantee, table, privilege)
     finally:
         await connection.close()
+
+
+# --- restores that could be hostile (docs/adr/0009) -------------------------------------------
+
+
+async def test_an_unencrypted_file_is_refused_when_a_passphrase_is_set(
+    fresh_database_url: str, empty_database_url: str, database_server: DatabaseServer,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    people = await _populate(fresh_database_url)
+    done = await run_backup(fresh_database_url, _options(tmp_path, database_server))
+    assert done.path.read_bytes().startswith(b"PGDMP")
+    with_passphrase = _options(tmp_path, database_server, passphrase=PASSPHRASE)
+
+    with pytest.raises(BackupError, match="is not encrypted, but BACKUP_PASSPHRASE is set"):
+        await restore(empty_database_url, str(done.path), with_passphrase)
+    assert await _table_count(empty_database_url) == 0
+    assert _listing(tmp_path) == [done.path.name]
+
+    # Said explicitly, the operator's own plain file is restored.
+    restored = await restore(
+        empty_database_url, str(done.path), with_passphrase, allow_unencrypted=True
+    )
+    assert restored == []
+    assert await _reports(empty_database_url, people) == await _reports(fresh_database_url, people)
+
+
+async def _planted_archive(server: DatabaseServer, directory: Path, target: str) -> Path:
+    """A pg_dump archive with SQL that runs a program when it is restored into `target`:
+    a check constraint, evaluated on every row the restore loads, calls a function that
+    runs COPY ... TO PROGRAM."""
+    name = f"finance_bot_planted_{uuid.uuid4().hex[:12]}"
+    await server.create_database(name)
+    try:
+        connection = await asyncpg.connect(server.url_for(name))
+        try:
+            await connection.execute(
+                f"""
+                CREATE FUNCTION planted(i int) RETURNS int LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF current_database() = '{target}' THEN
+                        COPY (SELECT 1) TO PROGRAM 'touch {directory}/planted-ran';
+                    END IF;
+                    RETURN i;
+                END $$;
+                CREATE TABLE notes (x int CONSTRAINT planted CHECK (planted(x) = x));
+                INSERT INTO notes VALUES (1);
+                """
+            )
+        finally:
+            await connection.close()
+        archive = directory / "finance-bot-20261101T000000Z.dump"
+        pg_dump = client_tool("pg_dump", server.bin_dir)  # as the superuser: it is not ours
+        arguments = ["--format=custom", f"--file={archive}", f"--dbname={server.url_for(name)}"]
+        await asyncio.to_thread(run_tool, pg_dump, arguments, None, "pg_dump")
+    finally:
+        await server.drop_database(name)
+    return archive
+
+
+async def test_a_planted_copy_to_program_fails_when_restored(
+    empty_database_url: str, database_server: DatabaseServer, tmp_path: Path
+) -> None:
+    target = urlsplit(empty_database_url).path.lstrip("/")
+    shared = Path(tempfile.mkdtemp(prefix="fb-planted-"))
+    os.chmod(shared, 0o777)  # so that the server's own user could write the proof, if it ran
+    try:
+        archive = await _planted_archive(database_server, shared, target)
+
+        with pytest.raises(BackupError, match="pg_execute_server_program"):
+            await restore(empty_database_url, str(archive), _options(tmp_path, database_server))
+
+        assert not (shared / "planted-ran").exists()
+        assert await _table_count(empty_database_url) == 0
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+async def test_restore_as_the_owner_role_then_check_is_green(
+    fresh_database_url: str, empty_database_url: str, database_server: DatabaseServer,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """No superuser anywhere: dumped by the dump role, restored by the owner role."""
+    from finance_bot.adapters.postgres.roles import DUMP, OWNER, login_url, setup_roles
+
+    people = await _populate(fresh_database_url)
+    connection = await asyncpg.connect(empty_database_url)
+    try:
+        await setup_roles(connection)  # the administrator's step on the new database
+    finally:
+        await connection.close()
+    options = _options(tmp_path, database_server, passphrase=PASSPHRASE)
+    done = await run_backup(login_url(fresh_database_url, DUMP), options)
+    owner = login_url(empty_database_url, OWNER)
+
+    assert await restore(owner, str(done.path), options) == []
+
+    connection = await asyncpg.connect(owner)
+    try:
+        role = await connection.fetchrow(
+            "SELECT rolname, rolsuper FROM pg_roles WHERE rolname = current_user"
+        )
+        assert tuple(role) == (OWNER, False)
+        assert await check_ledger(connection) == []
+    finally:
+        await connection.close()
+    assert await _tables(empty_database_url) == await _tables(fresh_database_url)
+    assert await _reports(empty_database_url, people) == await _reports(fresh_database_url, people)
 
 
 # --- retention ----------------------------------------------------------------------------
@@ -578,6 +699,26 @@ async def test_the_backup_and_restore_commands(
     code, out, err = await _cli("restore", str(written), url=empty_database_url, backups=backups)
     assert code == 1
     assert "restore failed: refusing to restore: the target database is not empty" in err
+
+
+async def test_the_restore_command_refuses_a_plain_file_unless_told(
+    fresh_database_url: str, empty_database_url: str, database_server: DatabaseServer,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    await _populate(fresh_database_url)
+    backups = tmp_path / "backups"
+    plain = await run_backup(fresh_database_url, _options(backups, database_server))
+
+    code, out, err = await _cli("restore", str(plain.path), url=empty_database_url, backups=backups)
+    assert code == 1
+    assert "--allow-unencrypted" in err
+    assert await _table_count(empty_database_url) == 0
+
+    code, out, err = await _cli(
+        "restore", "--allow-unencrypted", str(plain.path), url=empty_database_url, backups=backups
+    )
+    assert code == 0, err
+    assert "ledger ok" in out
 
 
 @pytest.fixture

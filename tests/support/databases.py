@@ -8,6 +8,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from finance_bot.adapters.postgres.migrations import migrate
+from finance_bot.adapters.postgres.roles import least_privilege_logins
+
 
 @dataclass(frozen=True)
 class DatabaseServer:
@@ -32,3 +35,15 @@ class DatabaseServer:
             await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await connection.close()
+
+
+async def migrate_the_new_way(url: str) -> None:
+    """As `finance-bot run` does when given a superuser's URL: set the roles up, then
+    migrate as finance_bot_owner, logged in anew (docs/adr/0009)."""
+    logins = await least_privilege_logins(url, url, url)
+    connection = await asyncpg.connect(logins.owner)
+    try:
+        assert await connection.fetchval("SELECT current_user") == "finance_bot_owner"
+        await migrate(connection)
+    finally:
+        await connection.close()

@@ -11,6 +11,7 @@ keeps failing never eats the backups that are left. `restore` is in backup_resto
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -40,6 +41,7 @@ from finance_bot.adapters.backup_tools import (
     verify_archive,
 )
 from finance_bot.adapters.postgres.backup_log import last_good_backup_at, record_backup_run
+from finance_bot.adapters.postgres.roles import DUMP, login_for
 
 __all__ = [
     "BackupError",
@@ -93,7 +95,10 @@ def backup_time(file_name: str) -> datetime | None:
 async def run_backup(
     url: str, options: BackupOptions, *, clock: Callable[[], datetime] = _utc_now
 ) -> BackupResult:
-    """Dump the database at `url` into options.directory, then upload, record and prune."""
+    """Dump the database at `url` into options.directory, then upload, record and prune.
+    As the dump role: a superuser's `url` sets the roles up and is used for nothing else."""
+    with contextlib.suppress(OSError, asyncpg.PostgresError):
+        url = await login_for(url, DUMP)  # if the server cannot be reached, pg_dump says why
     started = clock()
     name = backup_file_name(started, encrypted=options.passphrase is not None)
     try:

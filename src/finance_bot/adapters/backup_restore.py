@@ -1,16 +1,18 @@
-"""`finance-bot restore FILE` (docs/adr/0006).
+"""`finance-bot restore FILE` (docs/adr/0006, docs/adr/0009).
 
 Everything that can be checked without the database is checked first — the file is there,
-decrypts and authenticates under the passphrase, and pg_restore can read it to the end —
-then that the database is empty; only then does pg_restore run, in one transaction, and
-`check` re-verifies every ledger invariant on what it loaded.
+is encrypted when a passphrase is configured, decrypts and authenticates under it, and
+pg_restore can read it to the end — then that the database is empty; only then does
+pg_restore run, in one transaction, as the owner role, never a superuser: SQL planted in a
+file (`COPY ... TO PROGRAM`, a function that reads the server's files) fails for lack of
+the privilege. Then the migration runner brings the schema up to date and sets every
+role's grants, and `check` re-verifies every ledger invariant on what was loaded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,21 +31,25 @@ from finance_bot.adapters.backup_tools import (
     verify_archive,
 )
 from finance_bot.adapters.postgres.check import Violation, check_ledger
+from finance_bot.adapters.postgres.migrations import migrate
+from finance_bot.adapters.postgres.roles import OWNER, login_for
 
 log = logging.getLogger(__name__)
 
 _ARCHIVE_MAGIC = b"PGDMP"  # how every pg_dump custom-format archive begins
-_GRANTEE = re.compile(r'^GRANT .+ TO ("(?:[^"]|"")+"|[^\s";]+)(?: WITH GRANT OPTION)?;$', re.M)
 
 
-async def restore(url: str, source: str, options: BackupOptions) -> list[Violation]:
+async def restore(
+    url: str, source: str, options: BackupOptions, *, allow_unencrypted: bool = False
+) -> list[Violation]:
     """Load the backup `source` (a path, or s3://bucket/key) into the empty database at
-    `url`; return what `check` finds in it (nothing when the ledger is sound).
+    `url`, as the owner role; return what `check` finds in it (nothing when sound).
 
     Raises BackupError, with the database untouched, when the file is missing, not a
-    whole backup, encrypted under another passphrase, or the database is not empty."""
+    whole backup, encrypted under another passphrase, not encrypted although a passphrase
+    is set (unless `allow_unencrypted`), or the database is not empty."""
     try:
-        await _restore(url, source, options)
+        url = await _restore(url, source, options, allow_unencrypted=allow_unencrypted)
     except (OSError, asyncpg.PostgresError) as error:  # unreachable server, unwritable dir
         raise BackupError(f"{type(error).__name__}: {error}") from error
     log.info("backup restored", extra={"path": Path(source).name})
@@ -54,35 +60,43 @@ async def restore(url: str, source: str, options: BackupOptions) -> list[Violati
         await connection.close()
 
 
-async def _restore(url: str, source: str, options: BackupOptions) -> None:
+async def _restore(
+    url: str, source: str, options: BackupOptions, *, allow_unencrypted: bool
+) -> str:
     options.directory.mkdir(parents=True, exist_ok=True)
     temporaries: list[Path] = []
     try:
         local = await asyncio.to_thread(_fetch, source, options, temporaries)
-        archive = await asyncio.to_thread(_readable_archive, local, options, temporaries)
+        archive = await asyncio.to_thread(
+            _readable_archive, local, options, temporaries, allow_unencrypted
+        )
         pg_restore = client_tool("pg_restore", options.client_bin_dir)
-        grantees = await asyncio.to_thread(_grantees, pg_restore, archive, temporaries, options)
         connection = await asyncpg.connect(url)
         try:
             await _require_empty(connection)
-            await _create_missing_roles(connection, grantees)
         finally:
             await connection.close()
+        url = await login_for(url, OWNER)
         address, env = libpq_address(url)
         # --single-transaction: a failure leaves the database as empty as it was.
-        # --no-owner: the restoring role owns everything, as after `migrate`; the owner on
-        # the old server need not exist here. Privileges are kept: the reporting views'
-        # grants to the read-only role are part of the schema (migration 0003).
+        # --no-owner, --no-privileges: the owner role owns everything, as after `migrate`,
+        # and the grants are the migration runner's, not whatever the file says.
         # No --disable-triggers: pg_dump puts triggers (and foreign keys) after the data,
         # so the ledger's append-only and balance triggers never see the COPY, and the
         # cached balances and totals come back exactly as they were dumped.
         arguments = [
-            "--no-owner", "--exit-on-error", "--single-transaction", "--no-password",
-            f"--dbname={address}", str(archive),
+            "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
+            "--no-password", f"--dbname={address}", str(archive),
         ]  # fmt: skip
         await asyncio.to_thread(run_tool, pg_restore, arguments, env, "pg_restore")
     finally:
         remove_all(temporaries)
+    connection = await asyncpg.connect(url)
+    try:
+        await migrate(connection)  # a dump of an older schema is brought up to date
+    finally:
+        await connection.close()
+    return url
 
 
 def _fetch(source: str, options: BackupOptions, temporaries: list[Path]) -> Path:
@@ -105,11 +119,20 @@ def _fetch(source: str, options: BackupOptions, temporaries: list[Path]) -> Path
     return downloaded
 
 
-def _readable_archive(local: Path, options: BackupOptions, temporaries: list[Path]) -> Path:
+def _readable_archive(
+    local: Path, options: BackupOptions, temporaries: list[Path], allow_unencrypted: bool
+) -> Path:
     """A pg_dump archive proven whole: decrypted (and so authenticated) if need be, then
     read end to end by pg_restore."""
     with local.open("rb") as file:
         head = file.read(16)
+    if options.passphrase is not None and not is_encrypted(head) and not allow_unencrypted:
+        # Every backup made with the passphrase is encrypted: a plain file is someone
+        # else's, and a restore runs the SQL inside it.
+        raise BackupError(
+            f"{local.name} is not encrypted, but BACKUP_PASSPHRASE is set: backups made "
+            "here are encrypted. If you trust this file, restore it with --allow-unencrypted"
+        )
     if is_encrypted(head):
         if options.passphrase is None:
             raise BackupError(f"{local.name} is encrypted: set BACKUP_PASSPHRASE to restore it")
@@ -131,28 +154,6 @@ def _readable_archive(local: Path, options: BackupOptions, temporaries: list[Pat
     return archive
 
 
-def _grantees(
-    pg_restore: Path, archive: Path, temporaries: list[Path], options: BackupOptions
-) -> set[str]:
-    """The roles the archive grants privileges to (the reporting role, for one)."""
-    entries = run_tool(pg_restore, ["--list", str(archive)], None, "pg_restore --list")
-    acl_entries = [line for line in entries.splitlines() if " ACL " in line]
-    if not acl_entries:
-        return set()
-    listing = new_temporary(options.directory, temporaries)
-    listing.write_text("\n".join(acl_entries) + "\n", encoding="utf-8")
-    script = run_tool(
-        pg_restore, [f"--use-list={listing}", "--file=-", str(archive)], None, "pg_restore"
-    )
-    names = set()
-    for quoted in _GRANTEE.findall(script):
-        if quoted.startswith('"'):
-            names.add(quoted[1:-1].replace('""', '"'))
-        elif quoted.upper() != "PUBLIC":
-            names.add(quoted)
-    return names
-
-
 async def _require_empty(connection: asyncpg.Connection) -> None:
     found = await connection.fetch(
         r"""
@@ -170,27 +171,3 @@ async def _require_empty(connection: asyncpg.Connection) -> None:
             f"refusing to restore: the target database is not empty (it has {names}); "
             "restore into a newly created, empty database"
         )
-
-
-async def _create_missing_roles(connection: asyncpg.Connection, names: set[str]) -> None:
-    """Roles belong to the server, not the database, so a dump carries grants to roles a
-    new server lacks. Create them the way migration 0003 creates the reporting role: with
-    no login and no privileges beyond the grants the restore brings back."""
-    if not names:
-        return
-    rows = await connection.fetch(
-        "SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])", sorted(names)
-    )
-    for name in sorted(names - {row["rolname"] for row in rows}):
-        quoted = '"' + name.replace('"', '""') + '"'
-        try:
-            await connection.execute(f"CREATE ROLE {quoted} NOLOGIN")
-        except (asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError):
-            pass  # created meanwhile by someone else: just as good
-        except asyncpg.InsufficientPrivilegeError as error:
-            raise BackupError(
-                f"the backup grants privileges to role {name}, which this server lacks and "
-                f"this user may not create; create it (CREATE ROLE {quoted} NOLOGIN) and "
-                "run the restore again"
-            ) from error
-        log.info("role created for the restore's grants")

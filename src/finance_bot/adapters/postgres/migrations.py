@@ -2,7 +2,8 @@
 
 Deliberately tiny (docs/adr/0003): forward-only files, a table of what ran with each
 file's checksum, and an advisory lock so that two processes starting at once (the
-compose migration step and a bot restart) never apply the same file twice.
+compose migration step and a bot restart) never apply the same file twice. After every
+run, grants.sql sets each role's privileges afresh (docs/adr/0009).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 import asyncpg
+
+from finance_bot.adapters.postgres.roles import OWNER, is_superuser, setup_roles
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +54,26 @@ def available_migrations() -> list[Migration]:
     return found
 
 
+def grants_sql() -> str:
+    return (resources.files("finance_bot.adapters.postgres") / "grants.sql").read_text("utf-8")
+
+
 async def migrate(connection: asyncpg.Connection) -> list[int]:
-    """Apply every pending migration; return the versions applied now."""
+    """Apply every pending migration, then the grants; return the versions applied now.
+
+    Run as the owner role. Given a superuser's connection, it sets the roles up and
+    migrates as the owner all the same, so that the owner owns what the files create."""
+    if not await is_superuser(connection):
+        return await _migrate(connection)
+    await setup_roles(connection)
+    await connection.execute(f"SET ROLE {OWNER}")
+    try:
+        return await _migrate(connection)
+    finally:
+        await connection.execute("RESET ROLE")
+
+
+async def _migrate(connection: asyncpg.Connection) -> list[int]:
     applied_now: list[int] = []
     await connection.execute("SELECT pg_advisory_lock($1)", _ADVISORY_LOCK_KEY)
     try:
@@ -86,6 +107,8 @@ async def migrate(connection: asyncpg.Connection) -> list[int]:
                 )
             log.info("migration applied", extra={"version": migration.version})
             applied_now.append(migration.version)
+        async with connection.transaction():
+            await connection.execute(grants_sql())
     finally:
         await connection.execute("SELECT pg_advisory_unlock($1)", _ADVISORY_LOCK_KEY)
     return applied_now
@@ -99,3 +122,13 @@ async def pending_versions(connection: asyncpg.Connection) -> list[int]:
             r["version"] for r in await connection.fetch("SELECT version FROM schema_migrations")
         }
     return [m.version for m in available_migrations() if m.version not in done]
+
+
+async def can_migrate(connection: asyncpg.Connection) -> bool:
+    """Whether this login may apply migrations: the owner role (or a superuser). The bot's
+    own role may not; it only checks that someone has."""
+    value: bool = await connection.fetchval(
+        "SELECT pg_has_role(current_user, nspowner, 'USAGE') FROM pg_namespace"
+        " WHERE nspname = 'public'"
+    )
+    return value

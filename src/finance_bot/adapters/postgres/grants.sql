@@ -1,0 +1,53 @@
+-- Who may do what (docs/adr/0009). Applied by the migration runner, as the owner role,
+-- after every run, in the same transaction as the REVOKEs that start it: so each role holds
+-- exactly what is written here, on tables of every migration, old and new, and a grant
+-- made by hand does not outlive the next start. Idempotent.
+--
+-- A new table is readable by the dump role at once (SELECT ON ALL TABLES below); the bot
+-- gets nothing on it until it is named here (tests/integration/test_roles.py fails until
+-- every table has a decision).
+
+REVOKE ALL ON ALL TABLES IN SCHEMA public, reporting
+    FROM PUBLIC, finance_bot_app, finance_bot_dump, finance_bot_reader;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA public, reporting
+    FROM PUBLIC, finance_bot_app, finance_bot_dump, finance_bot_reader;
+-- Functions are executable by everyone unless revoked; the ledger's are the bot's alone.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public, reporting
+    FROM PUBLIC, finance_bot_app, finance_bot_dump, finance_bot_reader;
+REVOKE ALL ON SCHEMA public, reporting
+    FROM PUBLIC, finance_bot_app, finance_bot_dump, finance_bot_reader;
+
+-- The bot. Reads the ledger; appends to it; changes only the columns it must.
+-- (budget_alerts: an INSERT ... ON CONFLICT reads the row it conflicts with.)
+GRANT USAGE ON SCHEMA public TO finance_bot_app;
+GRANT SELECT ON
+    households, members, accounts, category_aliases, account_balances, transactions,
+    postings, idempotency_keys, category_day_totals, budgets, budget_alerts, backup_runs,
+    schema_migrations  -- to refuse to run on a schema nobody has migrated
+TO finance_bot_app;
+GRANT INSERT ON
+    households, members, accounts, category_aliases, transactions, postings,
+    idempotency_keys, budgets, budget_alerts
+TO finance_bot_app;
+GRANT UPDATE (last_transaction_number) ON households TO finance_bot_app;
+GRANT UPDATE (language, display_name, telegram_language, default_account_id) ON members
+    TO finance_bot_app;
+GRANT UPDATE (name, name_key, archived_at) ON accounts TO finance_bot_app;
+-- The void link, set once (the trigger transactions_void_link_only refuses the rest).
+GRANT UPDATE (voided_by_transaction_id) ON transactions TO finance_bot_app;
+GRANT UPDATE (result) ON idempotency_keys TO finance_bot_app;
+GRANT UPDATE (amount_minor, currency, updated_at) ON budgets TO finance_bot_app;
+GRANT DELETE ON category_aliases, budgets TO finance_bot_app;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO finance_bot_app;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO finance_bot_app;
+
+-- Backups: pg_dump reads every table, view and sequence; the job records its run.
+GRANT USAGE ON SCHEMA public, reporting TO finance_bot_dump;
+GRANT SELECT ON ALL TABLES IN SCHEMA public, reporting TO finance_bot_dump;
+GRANT SELECT ON ALL SEQUENCES IN SCHEMA public, reporting TO finance_bot_dump;
+GRANT INSERT ON backup_runs TO finance_bot_dump;
+
+-- Grafana: the reporting views, nothing else (migration 0003 made the same grants; they
+-- are repeated here so that a restore, which carries no privileges, gets them back).
+GRANT USAGE ON SCHEMA reporting TO finance_bot_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO finance_bot_reader;

@@ -1,0 +1,101 @@
+"""An installation from before the roles: tables owned by the superuser, who also ran the
+bot. The new start keeps every entry, number and report, and hands the schema to the
+owner role (docs/adr/0009)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import asyncpg
+import pytest
+
+from finance_bot.adapters.postgres.check import check_ledger
+from finance_bot.adapters.postgres.migrations import available_migrations
+from finance_bot.adapters.postgres.roles import APP, OWNER
+from finance_bot.bootstrap import application
+from finance_bot.config import Settings
+from tests.integration.test_backup import _populate, _reports, _tables
+
+pytestmark = pytest.mark.postgres
+PREVIOUS_VERSION_MIGRATIONS = 3  # what the release before the roles shipped
+
+
+async def _migrate_as_the_previous_version_did(url: str) -> None:
+    """The old runner, verbatim in effect: every file as the connecting superuser."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(
+            """
+            CREATE TABLE schema_migrations (
+                version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now())
+            """
+        )
+        for migration in available_migrations()[:PREVIOUS_VERSION_MIGRATIONS]:
+            async with connection.transaction():
+                await connection.execute(migration.sql)
+                await connection.execute(
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                    migration.version,
+                    migration.name,
+                    migration.checksum,
+                )
+    finally:
+        await connection.close()
+
+
+async def _owners(url: str) -> set[str]:
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            """
+            SELECT pg_get_userbyid(c.relowner) FROM pg_class c
+              JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname IN ('public', 'reporting') AND c.relkind IN ('r', 'v', 'S')
+            UNION SELECT pg_get_userbyid(p.proowner) FROM pg_proc p
+              JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'
+            UNION SELECT pg_get_userbyid(t.typowner) FROM pg_type t
+              JOIN pg_namespace n ON n.oid = t.typnamespace
+             WHERE n.nspname = 'public' AND t.typtype = 'e'
+            UNION SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'reporting'
+            """
+        )
+        return {row[0] for row in rows}
+    finally:
+        await connection.close()
+
+
+def _without_versions(tables: dict[str, list[str]]) -> dict[str, Any]:
+    return {name: rows for name, rows in tables.items() if name != "schema_migrations"}
+
+
+async def test_an_old_installation_upgrades_with_every_entry_kept(
+    empty_database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _migrate_as_the_previous_version_did(empty_database_url)
+    people = await _populate(empty_database_url)  # as the old bot did: as the superuser
+    superuser = (await _owners(empty_database_url)).pop()
+    assert await _owners(empty_database_url) == {superuser} != {OWNER}
+    tables_before = await _tables(empty_database_url)
+    reports_before = await _reports(empty_database_url, people)
+
+    settings = Settings(_env_file=None, database_url=empty_database_url)  # type: ignore[call-arg]
+    with caplog.at_level(logging.INFO):
+        async with application(settings) as app:
+            assert await app.pool.fetchval("SELECT current_user") == APP
+            async with app.pool.acquire() as connection:
+                assert await check_ledger(connection) == []
+    assert f"database role {APP}; migrations as {OWNER}" in caplog.text
+
+    assert await _owners(empty_database_url) == {OWNER}
+    tables_after = await _tables(empty_database_url)
+    assert _without_versions(tables_after) == _without_versions(tables_before)
+    versions = [row.split(",")[0] for row in tables_after["schema_migrations"]]
+    assert versions == [f"({m.version}" for m in available_migrations()]
+    assert await _reports(empty_database_url, people) == reports_before
+
+    # And again: a second start changes nothing more.
+    async with application(settings):
+        pass
+    assert await _tables(empty_database_url) == tables_after
