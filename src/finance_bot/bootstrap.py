@@ -36,7 +36,7 @@ from finance_bot.adapters.telegram.context import ChatServices
 from finance_bot.adapters.telegram.dispatcher import build_dispatcher
 from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.adapters.telegram.lean_import import warm_up
-from finance_bot.adapters.telegram.polling import Poller
+from finance_bot.adapters.telegram.polling import Poller, QuietObserver, token_rejection
 from finance_bot.adapters.telegram.session import build_bot
 from finance_bot.adapters.transient import is_transient
 from finance_bot.adapters.watchdog import watch_backups, watch_idempotency_keys, watch_ledger
@@ -195,9 +195,18 @@ async def chat(app: Application, *, token: str, api_base: str) -> AsyncIterator[
     bot = build_bot(token, api_base, app.metrics)
     try:
         dispatcher = build_dispatcher(services)
-        yield ChatBot(bot=bot, poller=Poller(bot, dispatcher), services=services)
+        poller = Poller(bot, dispatcher, observer=CountSkipped(app.metrics), api_base=api_base)
+        yield ChatBot(bot=bot, poller=poller, services=services)
     finally:
         await bot.session.close()
+
+
+class CountSkipped(QuietObserver):
+    def __init__(self, metrics: BotMetrics) -> None:
+        self._metrics = metrics
+
+    def update_skipped(self, update_id: int) -> None:
+        self._metrics.update_skipped()
 
 
 @dataclass(frozen=True)
@@ -211,6 +220,9 @@ class ChatBot:
         try:
             await register_commands(self.bot, self.services.catalog)
         except Exception as error:  # the menu is a nicety; polling must not wait on it
+            rejected = token_rejection(error, "setMyCommands")
+            if rejected is not None:
+                raise rejected from None
             if not is_transient(error):
                 raise
             log.warning("command menu not registered", extra={"error": type(error).__name__})

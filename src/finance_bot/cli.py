@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -11,6 +12,7 @@ import asyncpg
 from finance_bot.adapters.logs import configure_logging
 from finance_bot.adapters.postgres.check import Violation, check_ledger
 from finance_bot.adapters.postgres.migrations import migrate
+from finance_bot.adapters.telegram.polling import TokenRejected
 from finance_bot.bootstrap import (
     admin_database,
     backup_options,
@@ -21,6 +23,10 @@ from finance_bot.bootstrap import (
 )
 from finance_bot.config import Settings
 from finance_bot.sandbox import run_sandbox
+
+log = logging.getLogger("finance_bot")
+
+EXIT_TOKEN_REJECTED = 3  # README, "Exit codes"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -150,13 +156,25 @@ def _report(violations: Sequence[Violation], *, ok: str, failed: str) -> int:
     return 1
 
 
+def _run(settings: Settings) -> int:
+    try:
+        run_async(run_bot(settings))
+    except TokenRejected as rejected:
+        # One line that says what to fix; a traceback would say nothing more.
+        log.error(
+            "telegram rejected the bot token; check TELEGRAM_BOT_TOKEN",
+            extra={"kind": rejected.cause, "status": rejected.status, "method": rejected.method},
+        )
+        return EXIT_TOKEN_REJECTED
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_level)
     if arguments.command == "run":
-        run_async(run_bot(settings))
-        return 0
+        return _run(settings)
     if arguments.command == "sandbox":
         run_async(run_sandbox(settings))
         return 0

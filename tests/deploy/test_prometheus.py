@@ -49,6 +49,7 @@ def test_the_alerts_of_the_spec_exist() -> None:
         "FinanceBotInvariantCheckFailed",
         "FinanceBotInvariantCheckStale",
         "FinanceBotBackupTooOld",
+        "FinanceBotUpdatesSkipped",
     }
 
 

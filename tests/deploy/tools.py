@@ -22,6 +22,7 @@ BOT_METRICS = frozenset(
         "finance_bot_ledger_writes_total",
         "finance_bot_ledger_voids_total",
         "finance_bot_telegram_api_errors_total",
+        "finance_bot_updates_skipped_total",
         "finance_bot_polling_lag_seconds",
         "finance_bot_invariant_check_ok",
         "finance_bot_invariant_check_violations",

@@ -43,6 +43,10 @@ class BotMetrics:
             "finance_bot_telegram_api_errors", "Failed Bot API requests",
             ["method", "kind"], registry=r,
         )  # fmt: skip
+        self.updates_skipped = Counter(
+            "finance_bot_updates_skipped",
+            "Updates acknowledged unhandled because the bot could not decode them", registry=r,
+        )  # fmt: skip
         self.polling_lag = Gauge(
             "finance_bot_polling_lag_seconds",
             "Age of the newest update when it was handled", registry=r,
@@ -84,6 +88,9 @@ class BotMetrics:
         sent_at = _sent_at(update)
         if sent_at is not None:
             self.polling_lag.set(max(0.0, time.time() - sent_at))
+
+    def update_skipped(self) -> None:
+        self.updates_skipped.inc()
 
     def ledger_written(self, kind: str) -> None:
         self.ledger_writes.labels(kind=kind).inc()

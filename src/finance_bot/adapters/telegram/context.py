@@ -28,7 +28,7 @@ from finance_bot.adapters.telegram.presenters import error_text, fit
 from finance_bot.adapters.telegram.session import single_attempt
 from finance_bot.adapters.telegram.strangers import StrangerGate
 from finance_bot.adapters.telegram.update_keys import REDELIVERY_WINDOW, LegacyKeys, update_key
-from finance_bot.adapters.transient import is_transient
+from finance_bot.adapters.transient import Attempt
 from finance_bot.application.household import join_household
 from finance_bot.domain.errors import LedgerRuleViolation
 from finance_bot.ports.clock import Clock, IdSource
@@ -64,6 +64,9 @@ class Outcome:
 
     def __init__(self) -> None:
         self.value: str | None = "handled"  # None: not counted (a group chat, a bot)
+        # What a committed write makes certain: said, should the update fail after it for
+        # good, instead of the apology that says nothing was recorded (docs/adr/0008).
+        self.committed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,10 @@ class ChatContext:
             self.services.metrics.ledger_voided()
         else:
             self.services.metrics.ledger_written(kind)
+
+    def committed(self, text: str) -> None:
+        """Once a write has committed, what the person is told if its confirmation fails."""
+        self.outcome.committed = text
 
 
 def origin(update: Update) -> tuple[User | None, Chat | None]:
@@ -117,11 +124,13 @@ class MemberContext(BaseMiddleware):
         event = cleaned(event)
         started = time.perf_counter()
         outcome = Outcome()
+        attempt: Attempt = data.get("delivery_attempt") or Attempt()
         try:
-            await self._serve(handler, event, data, outcome)
+            await self._serve(handler, event, data, outcome, attempt)
         except Exception as error:
-            if is_transient(error):
-                raise  # retried by the polling loop; counted once it is finally handled
+            if attempt.will_retry(error):
+                outcome.value = None  # counted once, when it is finally handled
+                raise
             outcome.value = "error"
             raise
         finally:
@@ -135,6 +144,7 @@ class MemberContext(BaseMiddleware):
         event: Update,
         data: dict[str, Any],
         outcome: Outcome,
+        attempt: Attempt,
     ) -> None:
         services = self._services
         user, chat = origin(event)
@@ -146,6 +156,29 @@ class MemberContext(BaseMiddleware):
             outcome.value = "denied"
             await self._deny(bot, event, user)
             return
+        # Until the member's own choice of language is read, Telegram's one.
+        t = services.catalog.translator(
+            resolve_language(None, user.language_code, services.fallback_language)
+        )
+        try:
+            context = await self._context(bot, event, user, outcome)
+            t = context.t
+            data["ctx"] = context
+            await handler(event, data)
+        except LedgerRuleViolation as refused:
+            # A refused request: say why; nothing was written (the unit of work rolled back).
+            await _reply(bot, event, error_text(refused, t))
+        except Exception as error:
+            if not attempt.will_retry(error):
+                # A bug, or a failure that keeps recurring. Say what is certain — the entry
+                # committed, or nothing was written — then let the polling loop log it and
+                # move on. A retried update says nothing yet: its retry answers.
+                with contextlib.suppress(Exception):
+                    await _reply(bot, event, outcome.committed or t("something_went_wrong"))
+            raise
+
+    async def _context(self, bot: Bot, event: Update, user: User, outcome: Outcome) -> ChatContext:
+        services = self._services
         member = await join_household(
             user.id,
             language=resolve_language(None, user.language_code, services.fallback_language),
@@ -156,23 +189,11 @@ class MemberContext(BaseMiddleware):
         )
         language = resolve_language(member.language, user.language_code, services.fallback_language)
         t = services.catalog.translator(language)
-        data["ctx"] = ChatContext(
+        return ChatContext(
             services=services, bot=bot, member=member, t=t,
             update_key=await self._update_key(bot.id, event), outcome=outcome,
             currency=await self._currency(member.household_id),
         )  # fmt: skip
-        try:
-            await handler(event, data)
-        except LedgerRuleViolation as refused:
-            # A refused request: say why; nothing was written (the unit of work rolled back).
-            await _reply(bot, event, error_text(refused, t))
-        except Exception as error:
-            if not is_transient(error):
-                # A bug: the unit of work rolled back. Tell the person, then let the
-                # polling loop log it and move on.
-                with contextlib.suppress(Exception):
-                    await _reply(bot, event, t("something_went_wrong"))
-            raise
 
     async def _update_key(self, bot_id: int, update: Update) -> str:
         now = self._services.clock.now()

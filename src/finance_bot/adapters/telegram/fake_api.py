@@ -78,6 +78,7 @@ class FakeTelegram(BotApi):
         self._faults: dict[str, list[_Fault]] = {}
         self._latency: dict[str, float] = {}
         self._listeners: list[Callable[[ApiCall], None]] = []
+        self._rejected_tokens: dict[str, int] = {}  # token -> the status every call gets
         self._owner: int | None = None  # the thread whose loop started the server
         self._runner: web.AppRunner | None = None
 
@@ -208,6 +209,18 @@ class FakeTelegram(BotApi):
     def push_raw(self, update: JSON) -> int:
         """Any update, verbatim; given no update_id it gets the next one."""
         return self._push(copy.deepcopy(update))
+
+    def push_undecodable(self, user_id: int) -> int:
+        """An update the bot's aiogram models reject, as after a Bot API change: a message
+        whose chat has no `type`. Its update_id."""
+        message = self._user_message(user_id, shapes.text_content("?"), "ru")
+        message["chat"] = {"id": message["chat"]["id"]}
+        return self._push({"message": message})
+
+    def reject_token(self, token: str, status: int = 401) -> None:
+        """Every call with token fails as Telegram answers a revoked token (401) or a
+        malformed one (404)."""
+        self._rejected_tokens[token] = status
 
     def redeliver(self, update_id: int) -> int:
         """Telegram delivers an update again, even though the bot had confirmed it."""
@@ -353,6 +366,11 @@ class FakeTelegram(BotApi):
             params = await read_params(request)
         except ApiError as error:
             return web.json_response(error.body(), status=error.status)
+        rejected = self._rejected_tokens.get(token)
+        if rejected is not None:
+            self._record(ApiCall(name, params, arrived, rejected))
+            refusal = ApiError(rejected, _DESCRIPTIONS.get(rejected, "Error"))
+            return web.json_response(refusal.body(), status=refusal.status)
         delay = self._latency.get(name.lower(), self._latency.get("*", 0.0))
         if delay:
             await asyncio.sleep(delay)

@@ -42,6 +42,8 @@ async def record_lines(message: Message, text: str, words: Vocabulary, ctx: Chat
         uow_factory=ctx.services.uow_factory,
         ids=ctx.services.ids,
     )
+    numbers = ", #".join(str(entry.number) for entry in recorded.entries)
+    ctx.committed(ctx.t("recorded_unconfirmed", number=numbers))
     confirmations = []
     for command, entry in zip(commands, recorded.entries, strict=True):
         ctx.wrote(kind_of(command), replayed=recorded.replayed)

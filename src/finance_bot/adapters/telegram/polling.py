@@ -6,7 +6,9 @@ handling finished — its ledger write committed (with the update id as idempote
 its reply sent. A crash at any point leaves the update unacknowledged; Telegram delivers it
 again and the idempotency key turns the replay into the same answer without a second write.
 Transient failures (database or Telegram out of reach) are retried with capped backoff,
-holding the update; pending updates are never dropped at start-up.
+holding the update; pending updates are never dropped at start-up. An update aiogram cannot
+decode is skipped, by id, rather than stopping everyone behind it; a token Telegram refuses
+ends the loop with TokenRejected (docs/adr/0008).
 """
 
 from __future__ import annotations
@@ -18,12 +20,19 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramUnauthorizedError,
+)
 from aiogram.types import Update
 
-from finance_bot.adapters.transient import is_transient
+from finance_bot.adapters.telegram.raw_updates import first_undecodable_update_id
+from finance_bot.adapters.transient import Attempt, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +49,41 @@ class Backoff:
         return capped * random.uniform(0.5, 1.0)  # jitter: restarts do not stampede
 
 
+class TokenRejected(Exception):
+    """Telegram refuses the bot's token: 401 when it is wrong or revoked, 404 when malformed.
+
+    No retry can help; the process should stop and say so (exit code 3, README).
+    """
+
+    def __init__(self, method: str, status: int) -> None:
+        super().__init__(f"{method}: {status}")
+        self.method = method
+        self.status = status
+
+    @property
+    def cause(self) -> str:
+        return "token_unauthorized" if self.status == 401 else "token_malformed"
+
+
+def token_rejection(error: BaseException, method: str) -> TokenRejected | None:
+    if isinstance(error, TelegramUnauthorizedError):
+        return TokenRejected(method, 401)
+    # Telegram answers 404 to every method when the token is not even shaped like one; a
+    # missing chat or message is a 400. (A 404 HTTP status is all aiogram's class means.)
+    if isinstance(error, TelegramNotFound):
+        return TokenRejected(method, 404)
+    return None
+
+
+def public_url(url: str, secret: str) -> str:
+    """A URL fit for the log: no credentials, query or fragment, and never the secret."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    public = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return public.replace(secret, "***") if secret else public
+
+
 class PollingObserver(Protocol):
     def poll_succeeded(self, updates: list[Update]) -> None: ...
 
@@ -49,8 +93,10 @@ class PollingObserver(Protocol):
 
     def update_failed(self, update: Update, error: BaseException) -> None: ...
 
+    def update_skipped(self, update_id: int) -> None: ...
 
-class _Quiet:
+
+class QuietObserver:
     def poll_succeeded(self, updates: list[Update]) -> None:
         pass
 
@@ -61,6 +107,9 @@ class _Quiet:
         pass
 
     def update_failed(self, update: Update, error: BaseException) -> None:
+        pass
+
+    def update_skipped(self, update_id: int) -> None:
         pass
 
 
@@ -76,13 +125,16 @@ class Poller:
         batch_limit: int = 10,
         backoff: Backoff | None = None,
         observer: PollingObserver | None = None,
+        api_base: str = "https://api.telegram.org",
     ) -> None:
         self._bot = bot
         self._dispatcher = dispatcher
         self._poll_timeout = poll_timeout_seconds
         self._batch_limit = batch_limit
         self._backoff = backoff or Backoff()
-        self._observer: PollingObserver = observer or _Quiet()
+        self._observer: PollingObserver = observer or QuietObserver()
+        self._api_base = public_url(api_base, bot.token)
+        self._narrow = False  # fetching one update at a time, to find one that cannot decode
         self._stopping = asyncio.Event()
         self._fetch: asyncio.Task[list[Update]] | None = None
         self._offset: int | None = None
@@ -102,7 +154,9 @@ class Poller:
 
     async def run(self) -> None:
         # A webhook would make getUpdates fail; removing it keeps every pending update.
-        await self._call_until_stopped(lambda: self._bot.delete_webhook(drop_pending_updates=False))
+        await self._call_until_stopped(
+            "deleteWebhook", lambda: self._bot.delete_webhook(drop_pending_updates=False)
+        )
         while not self._stopping.is_set():
             updates = await self._next_batch()
             for update in updates:
@@ -121,7 +175,7 @@ class Poller:
             self._fetch = asyncio.ensure_future(
                 self._bot.get_updates(
                     offset=self._offset,
-                    limit=self._batch_limit,
+                    limit=1 if self._narrow else self._batch_limit,
                     timeout=self._poll_timeout,
                     allowed_updates=list(ALLOWED_UPDATES),
                     request_timeout=self._poll_timeout + 10,
@@ -133,40 +187,92 @@ class Poller:
                 if self._stopping.is_set():
                     return []
                 raise
+            except ClientDecodeError as error:
+                self._observer.poll_failed(error)
+                if not self._narrow:
+                    # Some update in the batch does not decode: take them one at a time.
+                    log.warning("getUpdates answer did not decode; fetching one at a time")
+                    self._narrow = True
+                elif await self._skip_undecodable():
+                    self._narrow = False
+                    attempt = 0
+                else:
+                    await self._pause(self._backoff.delay(attempt))
+                    attempt += 1
             except TelegramRetryAfter as error:
                 self._observer.poll_failed(error)
                 await self._pause(error.retry_after)
             except Exception as error:
+                rejected = token_rejection(error, "getUpdates")
+                if rejected is not None:
+                    raise rejected from None
                 self._observer.poll_failed(error)
-                log.warning("getUpdates failed", extra={"error": type(error).__name__})
-                await self._pause(self._backoff.delay(attempt))
+                await self._wait_to_retry("getUpdates", error, attempt)
                 attempt += 1
             else:
                 self._last_poll_ok = asyncio.get_running_loop().time()
                 self._observer.poll_succeeded(updates)
+                if not updates:
+                    self._narrow = False
                 return updates
             finally:
                 self._fetch = None
         return []
 
+    async def _skip_undecodable(self) -> bool:
+        """Acknowledge past the first pending update if it cannot be decoded; True if done."""
+        try:
+            update_id = await first_undecodable_update_id(
+                self._bot, self._offset, list(ALLOWED_UPDATES)
+            )
+        except Exception as error:
+            log.warning("pending update could not be read", extra={"error": type(error).__name__})
+            return False
+        if update_id is None:
+            return False  # it decodes after all: nothing is skipped on a guess
+        # Its id only: what it holds may be a person's words.
+        log.error("undecodable update skipped", extra={"update_id": update_id})
+        self._offset = max(self._offset or 0, update_id + 1)
+        self._observer.update_skipped(update_id)
+        return True
+
+    async def _wait_to_retry(self, method: str, error: BaseException, attempt: int) -> None:
+        delay = self._backoff.delay(attempt)
+        log.warning(
+            "telegram request failed; retrying",
+            extra={
+                "method": method, "error": type(error).__name__, "base_url": self._api_base,
+                "seconds": round(delay, 1), "attempt": attempt + 1,
+            },
+        )  # fmt: skip
+        await self._pause(delay)
+
     async def _handle(self, update: Update) -> bool:
         """Handle one update to the end; False if stopping cut a retry short."""
         attempt = 0
         while True:
+            this = Attempt(number=attempt)
             try:
-                await self._dispatcher.feed_update(self._bot, update)
+                await self._dispatcher.feed_update(self._bot, update, delivery_attempt=this)
             except Exception as error:
-                if not is_transient(error):
-                    # A bug or a permanent refusal: retrying cannot help, and holding the
-                    # update would block every later one. Log it and move on.
+                rejected = token_rejection(error, "handler")
+                if rejected is not None:
+                    raise rejected from None  # the update stays pending for a good token
+                if not this.will_retry(error):
+                    # A bug, a permanent refusal, or an interruption that kept recurring:
+                    # holding the update would block every later one. The person has been
+                    # told; log it and move on.
                     self._observer.update_failed(update, error)
                     log.exception("update failed", extra={"update_id": update.update_id})
                     return True
                 self._observer.update_retried(update, error)
                 log.warning(
                     "update will be retried",
-                    extra={"update_id": update.update_id, "error": type(error).__name__},
-                )
+                    extra={
+                        "update_id": update.update_id, "error": type(error).__name__,
+                        "attempt": attempt + 1,
+                    },
+                )  # fmt: skip
                 if self._stopping.is_set():
                     return False
                 delay = (
@@ -185,16 +291,19 @@ class Poller:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
-    async def _call_until_stopped(self, call: Callable[[], Awaitable[object]]) -> None:
+    async def _call_until_stopped(self, method: str, call: Callable[[], Awaitable[object]]) -> None:
         attempt = 0
         while not self._stopping.is_set():
             try:
                 await call()
                 return
             except Exception as error:
+                rejected = token_rejection(error, method)
+                if rejected is not None:
+                    raise rejected from None
                 if not is_transient(error):
                     raise
-                await self._pause(self._backoff.delay(attempt))
+                await self._wait_to_retry(method, error, attempt)
                 attempt += 1
 
     async def _acknowledge(self) -> None:

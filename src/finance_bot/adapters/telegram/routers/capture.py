@@ -85,6 +85,7 @@ async def record_as_author(
         ids=ctx.services.ids,
     )
     ctx.wrote(kind_of(command), replayed=recorded.replayed)
+    ctx.committed(ctx.t("recorded_unconfirmed", number=recorded.number))
     return recorded
 
 

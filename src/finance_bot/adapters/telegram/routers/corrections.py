@@ -48,6 +48,7 @@ def corrections_router() -> Router:
             ids=ctx.services.ids,
         )
         ctx.wrote("reversal", replayed=voided.replayed)
+        ctx.committed(_voided_text(voided, ctx.t))
         await _say_voided(message, voided, ctx)
 
     @router.message(named(_DEL_GLUED))
@@ -119,6 +120,7 @@ def corrections_router() -> Router:
         )
         recorded = refiled.recorded
         if refiled.moved:
+            ctx.committed(ctx.t("recorded_unconfirmed", number=recorded.number))
             ctx.wrote("reversal", replayed=refiled.replayed)
             if not refiled.replayed:
                 ctx.wrote(refiled.kind, replayed=False)
@@ -148,6 +150,7 @@ async def _void(number: int, ctx: ChatContext) -> Voided:
         ids=ctx.services.ids,
     )
     ctx.wrote("reversal", replayed=voided.replayed)
+    ctx.committed(_voided_text(voided, ctx.t))
     return voided
 
 
