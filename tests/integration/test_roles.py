@@ -509,8 +509,10 @@ async def test_the_runtime_role_prunes_only_keys_no_redelivery_can_need(
 
     admin = await asyncpg.connect(populated)
     try:
-        keys = [row["key"] for row in await admin.fetch("SELECT key FROM idempotency_keys")]
-        assert len(keys) >= 2
+        keys = ["tg:1:m:1:1", "tg:1:m:1:2", "tg:1:m:1:3"]
+        await admin.executemany(
+            "INSERT INTO idempotency_keys (key) VALUES ($1)", [(k,) for k in keys]
+        )
         await admin.execute(
             "UPDATE idempotency_keys SET created_at = now() - interval '8 days' WHERE key = $1",
             keys[0],
@@ -518,7 +520,7 @@ async def test_the_runtime_role_prunes_only_keys_no_redelivery_can_need(
         # Asked to keep nothing, it still keeps every key younger than a week.
         assert await prune_idempotency_keys(app, timedelta(0)) == 1
         left = {row["key"] for row in await admin.fetch("SELECT key FROM idempotency_keys")}
-        assert left == set(keys[1:])
+        assert set(keys) & left == set(keys[1:])
         with pytest.raises(Refused):
             await app.execute("DELETE FROM idempotency_keys WHERE key = $1", keys[1])
     finally:

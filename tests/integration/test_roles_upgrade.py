@@ -15,7 +15,8 @@ from finance_bot.adapters.postgres.migrations import available_migrations
 from finance_bot.adapters.postgres.roles import APP, OWNER
 from finance_bot.bootstrap import application
 from finance_bot.config import Settings
-from tests.integration.test_backup import _populate, _reports, _tables
+from tests.integration.test_backup import _tables
+from tests.integration.test_household_currency import _household, _reports
 
 pytestmark = pytest.mark.postgres
 PREVIOUS_VERSION_MIGRATIONS = 3  # what the release before the roles shipped
@@ -67,18 +68,45 @@ async def _owners(url: str) -> set[str]:
 
 
 def _without_versions(tables: dict[str, list[str]]) -> dict[str, Any]:
-    return {name: rows for name, rows in tables.items() if name != "schema_migrations"}
+    # Households gain their currency column on the way (migration 0005); their ids, and
+    # every other row, stay exactly as they were.
+    return {
+        name: rows
+        for name, rows in tables.items()
+        if name not in ("schema_migrations", "households")
+    }
+
+
+async def _household_reports(url: str, households: dict[int, str]) -> dict[int, object]:
+    connection = await asyncpg.connect(url)
+    try:
+        ids = [row[0] for row in await connection.fetch("SELECT id FROM households ORDER BY id")]
+        assert ids == sorted(households)
+        return {h: await _reports(connection, h, c) for h, c in households.items()}
+    finally:
+        await connection.close()
+
+
+async def _populate_as_the_previous_version_did(url: str) -> dict[int, str]:
+    connection = await asyncpg.connect(url)
+    try:
+        return {
+            await _household(connection, [501, 502], "UAH"): "UAH",
+            await _household(connection, [601], "USD"): "USD",
+        }
+    finally:
+        await connection.close()
 
 
 async def test_an_old_installation_upgrades_with_every_entry_kept(
     empty_database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     await _migrate_as_the_previous_version_did(empty_database_url)
-    people = await _populate(empty_database_url)  # as the old bot did: as the superuser
+    households = await _populate_as_the_previous_version_did(empty_database_url)
     superuser = (await _owners(empty_database_url)).pop()
     assert await _owners(empty_database_url) == {superuser} != {OWNER}
     tables_before = await _tables(empty_database_url)
-    reports_before = await _reports(empty_database_url, people)
+    reports_before = await _household_reports(empty_database_url, households)
 
     settings = Settings(_env_file=None, database_url=empty_database_url)  # type: ignore[call-arg]
     with caplog.at_level(logging.INFO):
@@ -93,7 +121,7 @@ async def test_an_old_installation_upgrades_with_every_entry_kept(
     assert _without_versions(tables_after) == _without_versions(tables_before)
     versions = [row.split(",")[0] for row in tables_after["schema_migrations"]]
     assert versions == [f"({m.version}" for m in available_migrations()]
-    assert await _reports(empty_database_url, people) == reports_before
+    assert await _household_reports(empty_database_url, households) == reports_before
 
     # And again: a second start changes nothing more.
     async with application(settings):
