@@ -15,10 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import random
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -53,18 +50,6 @@ _BOT_BACKENDS = """
      WHERE datname = current_database() AND pid <> pg_backend_pid()
        AND backend_type = 'client backend' {extra}
 """
-
-
-@pytest.fixture
-def bot_process(fake: FakeTelegram, fresh_database_url: str) -> Iterator[BotProcess]:
-    with tempfile.TemporaryDirectory(prefix="fb-faults-") as data_dir:
-        process = BotProcess(
-            api_base=fake.base_url, database_url=fresh_database_url, data_dir=Path(data_dir)
-        )
-        try:
-            yield process
-        finally:
-            process.ensure_dead()
 
 
 @pytest.fixture

@@ -105,19 +105,6 @@ async def assert_books_hold(database_url: str, amounts: list[int]) -> None:
     assert await ledger_violations(database_url) == []
 
 
-@pytest.fixture
-def bot_process(fake: FakeTelegram, fresh_database_url: str) -> Iterator[BotProcess]:
-    """`finance-bot run` in a process of its own, on this test's database; not started."""
-    with tempfile.TemporaryDirectory(prefix="fb-bot-") as data_dir:
-        process = BotProcess(
-            api_base=fake.base_url, database_url=fresh_database_url, data_dir=Path(data_dir)
-        )
-        try:
-            yield process
-        finally:
-            process.ensure_dead()
-
-
 # 1. Redelivery
 
 

@@ -8,8 +8,7 @@ given up on after a bounded number of attempts, and the person is told what is c
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -19,6 +18,7 @@ from finance_bot.adapters.telegram import context, polling, replies
 from finance_bot.adapters.telegram.fake_api import FakeTelegram
 from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.adapters.transient import INTERRUPTION_ATTEMPTS
+from tests.e2e.conftest import PollingLog
 from tests.e2e.processes import eventually
 from tests.e2e.support import ALICE, Person, RunningBot, running_bot, settings_for
 from tests.e2e.test_delivery import fragment, transaction_count
@@ -28,31 +28,6 @@ pytestmark = pytest.mark.postgres
 WAIT = 60.0
 CATALOG = Catalog.load()
 APOLOGY = CATALOG.raw("ru", "something_went_wrong")
-
-
-class PollingLog(logging.Handler):
-    """The polling loop's records: (message, error class name)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[tuple[str, str]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append((str(record.msg), str(getattr(record, "error", ""))))
-
-    def count(self, message: str, error: str | None = None) -> int:
-        return sum(1 for m, e in self.records if m == message and error in (None, e))
-
-
-@pytest.fixture
-def polling_log() -> Iterator[PollingLog]:
-    handler = PollingLog()
-    logger = logging.getLogger(polling.__name__)
-    logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import pytest
 from finance_bot.adapters.telegram import polling
 from finance_bot.adapters.telegram.fake_api import FakeTelegram
 from finance_bot.cli import EXIT_TOKEN_REJECTED
+from tests.e2e.conftest import PollingLog
 from tests.e2e.processes import BotProcess
 from tests.e2e.support import ALICE, BOB, TOKEN, running_bot, settings_for
 from tests.e2e.test_delivery import (
@@ -26,26 +27,6 @@ from tests.e2e.test_delivery import (
 pytestmark = pytest.mark.postgres
 
 WAIT = 60.0
-
-
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@pytest.fixture
-def polling_records() -> Iterator[Records]:
-    handler = Records()
-    logger = logging.getLogger(polling.__name__)
-    logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
 
 
 def bot_process_for(api_base: str, database_url: str, data_dir: str) -> BotProcess:
@@ -62,7 +43,7 @@ def data_dir() -> Iterator[str]:
 
 
 async def test_an_undecodable_update_is_skipped_counted_and_the_others_served(
-    fake: FakeTelegram, fresh_database_url: str, polling_records: Records
+    fake: FakeTelegram, fresh_database_url: str, polling_log: PollingLog
 ) -> None:
     # Queued while the bot was away, so that the bad one sits inside the first batch.
     first = say(fake, ALICE, "15 кафе")
@@ -82,7 +63,7 @@ async def test_an_undecodable_update_is_skipped_counted_and_the_others_served(
     assert skipped == 1
     # Narrowed to one update at a time to find it.
     assert any(call.params.get("limit") in (1, "1") for call in fake.calls("getUpdates"))
-    [record] = [r for r in polling_records.records if r.msg == "undecodable update skipped"]
+    [record] = [r for r in polling_log.records if r.msg == "undecodable update skipped"]
     assert record.levelno == logging.ERROR
     assert record.__dict__["update_id"] == bad
     # Nothing of the update but its id: no text, no sender.

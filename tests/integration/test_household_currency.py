@@ -16,25 +16,9 @@ from finance_bot.adapters.system import UuidV7Source
 from finance_bot.domain import transactions
 from finance_bot.domain.accounts import AccountType
 from finance_bot.domain.money import Money
+from tests.support.databases import FIRST_RELEASE_MIGRATIONS, migrate_as_the_first_release_did
 
 pytestmark = pytest.mark.postgres
-
-_EARLIER_SCHEMA = 3  # the last migration before households kept their currency
-
-
-async def _apply_earlier_schema(connection: asyncpg.Connection) -> None:
-    """Migrations 1-3 exactly as the runner applies them, recorded as applied."""
-    await connection.execute(
-        "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
-        " checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-    )
-    for migration in available_migrations()[:_EARLIER_SCHEMA]:
-        async with connection.transaction():
-            await connection.execute(migration.sql)
-            await connection.execute(
-                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                migration.version, migration.name, migration.checksum,
-            )  # fmt: skip
 
 
 async def _household(connection: asyncpg.Connection, members: list[int], currency: str) -> int:
@@ -99,7 +83,7 @@ async def test_the_currency_migration_keeps_every_entry_number_and_report(
 ) -> None:
     connection = await asyncpg.connect(empty_database_url)
     try:
-        await _apply_earlier_schema(connection)
+        await migrate_as_the_first_release_did(connection)
         households = {
             await _household(connection, [501, 502], "UAH"): "UAH",
             await _household(connection, [601], "USD"): "USD",
@@ -107,7 +91,7 @@ async def test_the_currency_migration_keeps_every_entry_number_and_report(
         before = {h: await _reports(connection, h, c) for h, c in households.items()}
 
         assert await migrate(connection) == [
-            m.version for m in available_migrations()[_EARLIER_SCHEMA:]
+            m.version for m in available_migrations()[FIRST_RELEASE_MIGRATIONS:]
         ]
 
         for household_id, currency in households.items():
@@ -123,7 +107,7 @@ async def test_a_household_without_accounts_stops_the_migration_with_a_reason(
 ) -> None:
     connection = await asyncpg.connect(empty_database_url)
     try:
-        await _apply_earlier_schema(connection)
+        await migrate_as_the_first_release_did(connection)
         await connection.execute("INSERT INTO households DEFAULT VALUES")
         with pytest.raises(asyncpg.RaiseError, match="currency is unknown"):
             await migrate(connection)

@@ -17,31 +17,15 @@ from finance_bot.bootstrap import application
 from finance_bot.config import Settings
 from tests.integration.test_backup import _tables
 from tests.integration.test_household_currency import _household, _reports
+from tests.support.databases import migrate_as_the_first_release_did
 
 pytestmark = pytest.mark.postgres
-PREVIOUS_VERSION_MIGRATIONS = 3  # what the release before the roles shipped
 
 
 async def _migrate_as_the_previous_version_did(url: str) -> None:
-    """The old runner, verbatim in effect: every file as the connecting superuser."""
     connection = await asyncpg.connect(url)
     try:
-        await connection.execute(
-            """
-            CREATE TABLE schema_migrations (
-                version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now())
-            """
-        )
-        for migration in available_migrations()[:PREVIOUS_VERSION_MIGRATIONS]:
-            async with connection.transaction():
-                await connection.execute(migration.sql)
-                await connection.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                    migration.version,
-                    migration.name,
-                    migration.checksum,
-                )
+        await migrate_as_the_first_release_did(connection)
     finally:
         await connection.close()
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from finance_bot.adapters.postgres.migrations import migrate
+from finance_bot.adapters.postgres.migrations import available_migrations, migrate
 from finance_bot.adapters.postgres.roles import least_privilege_logins
 
 
@@ -47,3 +47,28 @@ async def migrate_the_new_way(url: str) -> None:
         await migrate(connection)
     finally:
         await connection.close()
+
+
+# The schema the first release shipped: migrations 1-3, applied by its runner as the
+# connecting superuser. Upgrade tests start from it and fill it as that release did.
+FIRST_RELEASE_MIGRATIONS = 3
+
+
+async def migrate_as_the_first_release_did(connection: asyncpg.Connection) -> None:
+    """The first release's runner in effect: every file of it, as whoever is connected."""
+    await connection.execute(
+        """
+        CREATE TABLE schema_migrations (
+            version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+            applied_at timestamptz NOT NULL DEFAULT now())
+        """
+    )
+    for migration in available_migrations()[:FIRST_RELEASE_MIGRATIONS]:
+        async with connection.transaction():
+            await connection.execute(migration.sql)
+            await connection.execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                migration.version,
+                migration.name,
+                migration.checksum,
+            )
