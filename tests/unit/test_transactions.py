@@ -1,0 +1,169 @@
+"""Transactions and postings on their own: a transaction is valid by construction or not at
+all, and each refusal names the rule it would break."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+import pytest
+
+from finance_bot.domain.errors import (
+    AmountMustBePositive,
+    PostingsMustBalance,
+    SingleCurrencyPerTransaction,
+    TransactionNeedsTwoPostings,
+)
+from finance_bot.domain.money import Money
+from finance_bot.domain.transactions import (
+    Direction,
+    Posting,
+    Transaction,
+    TransactionKind,
+    expense,
+    income,
+    transfer,
+)
+
+DAY = date(2024, 5, 10)
+ORIGINAL = UUID(int=1)
+REVERSAL = UUID(int=2)
+CARD, CASH, COFFEE, SALARY = 10, 11, 20, 30
+
+
+def uah(minor: int) -> Money:
+    return Money(minor, "UAH")
+
+
+def debit(account_id: int, amount: Money) -> Posting:
+    return Posting(account_id, Direction.DEBIT, amount)
+
+
+def credit(account_id: int, amount: Money) -> Posting:
+    return Posting(account_id, Direction.CREDIT, amount)
+
+
+def transaction(*postings: Posting, kind: TransactionKind = TransactionKind.EXPENSE,
+                voids: UUID | None = None) -> Transaction:  # fmt: skip
+    return Transaction(
+        id=ORIGINAL, household_id=1, author_telegram_id=7, kind=kind, booked_on=DAY,
+        postings=postings, voids_transaction_id=voids,
+    )  # fmt: skip
+
+
+def test_directions_have_a_sign_and_an_opposite() -> None:
+    assert (Direction.DEBIT.sign, Direction.CREDIT.sign) == (1, -1)
+    assert Direction.DEBIT.opposite is Direction.CREDIT
+    assert Direction.CREDIT.opposite is Direction.DEBIT
+
+
+def test_posting_signed_minor_and_reversed() -> None:
+    leg = credit(CARD, uah(250))
+    assert leg.signed_minor == -250
+    assert debit(CARD, uah(250)).signed_minor == 250
+    assert leg.reversed() == debit(CARD, uah(250))
+    assert leg.reversed().reversed() == leg
+
+
+def test_a_posting_of_zero_or_less_is_refused_by_name() -> None:
+    for amount in (uah(0), uah(-1)):
+        with pytest.raises(AmountMustBePositive):
+            debit(CARD, amount)
+
+
+def test_a_transaction_with_fewer_than_two_postings_is_refused_by_name() -> None:
+    with pytest.raises(TransactionNeedsTwoPostings):
+        transaction()
+    with pytest.raises(TransactionNeedsTwoPostings):
+        transaction(debit(COFFEE, uah(100)))
+
+
+def test_postings_that_do_not_balance_are_refused_by_name() -> None:
+    with pytest.raises(PostingsMustBalance):
+        transaction(debit(COFFEE, uah(100)), credit(CARD, uah(99)))
+    with pytest.raises(PostingsMustBalance):
+        transaction(debit(COFFEE, uah(100)), debit(CARD, uah(100)))
+    with pytest.raises(PostingsMustBalance):
+        transaction(debit(COFFEE, uah(100)), credit(CARD, uah(60)), credit(CASH, uah(30)))
+
+
+def test_postings_in_two_currencies_are_refused_by_name() -> None:
+    with pytest.raises(SingleCurrencyPerTransaction):
+        transaction(debit(COFFEE, uah(100)), credit(CARD, Money(100, "USD")))
+
+
+def test_a_balanced_split_of_three_postings_is_accepted() -> None:
+    split = transaction(debit(COFFEE, uah(100)), credit(CARD, uah(60)), credit(CASH, uah(40)))
+    assert split.amount == uah(100)
+    assert sum(p.signed_minor for p in split.postings) == 0
+
+
+def test_only_a_reversal_names_the_transaction_it_voids() -> None:
+    with pytest.raises(ValueError, match="only a reversal"):
+        transaction(debit(COFFEE, uah(1)), credit(CARD, uah(1)), voids=REVERSAL)
+    with pytest.raises(ValueError, match="only a reversal"):
+        transaction(debit(COFFEE, uah(1)), credit(CARD, uah(1)), kind=TransactionKind.REVERSAL)
+
+
+def test_amount_is_the_sum_of_the_debit_legs() -> None:
+    split = transaction(debit(COFFEE, uah(70)), debit(SALARY, uah(30)), credit(CARD, uah(100)))
+    assert split.amount == uah(100)
+
+
+def test_expense_moves_money_from_the_account_into_the_category() -> None:
+    spent = expense(
+        id=ORIGINAL, household_id=1, author_telegram_id=7, booked_on=DAY, amount=uah(120),
+        account_id=CARD, category_id=COFFEE, note="latte", tags=("morning",),
+    )  # fmt: skip
+    assert spent.kind is TransactionKind.EXPENSE
+    assert spent.postings == (debit(COFFEE, uah(120)), credit(CARD, uah(120)))
+    assert (spent.amount, spent.note, spent.tags) == (uah(120), "latte", ("morning",))
+    assert spent.number is None
+    assert not spent.is_voided
+
+
+def test_income_moves_money_from_the_category_into_the_account() -> None:
+    earned = income(
+        id=ORIGINAL, household_id=1, author_telegram_id=7, booked_on=DAY, amount=uah(5000),
+        account_id=CARD, category_id=SALARY,
+    )  # fmt: skip
+    assert earned.kind is TransactionKind.INCOME
+    assert earned.postings == (debit(CARD, uah(5000)), credit(SALARY, uah(5000)))
+
+
+def test_transfer_moves_money_between_two_accounts() -> None:
+    moved = transfer(
+        id=ORIGINAL, household_id=1, author_telegram_id=7, booked_on=DAY, amount=uah(300),
+        from_account_id=CARD, to_account_id=CASH,
+    )  # fmt: skip
+    assert moved.kind is TransactionKind.TRANSFER
+    assert moved.postings == (debit(CASH, uah(300)), credit(CARD, uah(300)))
+
+
+def test_reversal_mirrors_every_posting_and_names_the_original() -> None:
+    spent = expense(
+        id=ORIGINAL, household_id=1, author_telegram_id=7, booked_on=DAY, amount=uah(120),
+        account_id=CARD, category_id=COFFEE, note="latte", tags=("morning",),
+    )  # fmt: skip
+    later = date(2024, 5, 11)
+    undone = spent.reversal(reversal_id=REVERSAL, author_telegram_id=8, booked_on=later)
+    assert undone.kind is TransactionKind.REVERSAL
+    assert (undone.id, undone.voids_transaction_id) == (REVERSAL, ORIGINAL)
+    assert (undone.author_telegram_id, undone.booked_on) == (8, later)
+    assert (undone.household_id, undone.note, undone.tags) == (1, "latte", ("morning",))
+    assert undone.postings == (credit(COFFEE, uah(120)), debit(CARD, uah(120)))
+    net = dict.fromkeys((CARD, COFFEE), 0)
+    for leg in spent.postings + undone.postings:
+        net[leg.account_id] += leg.signed_minor
+    assert net == {CARD: 0, COFFEE: 0}
+
+
+def test_the_voiding_link_does_not_change_equality() -> None:
+    spent = transaction(debit(COFFEE, uah(1)), credit(CARD, uah(1)))
+    voided = Transaction(
+        id=spent.id, household_id=1, author_telegram_id=7, kind=spent.kind, booked_on=DAY,
+        postings=spent.postings, voided_by_transaction_id=REVERSAL,
+    )  # fmt: skip
+    assert voided.is_voided
+    assert not spent.is_voided
+    assert voided == spent
