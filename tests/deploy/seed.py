@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from finance_bot.application.budgets import set_budget
 from finance_bot.domain.commands import RecordIncome, RecordTransfer
-from tests.support.ledger import LedgerWorld, expense_command, uah
+from tests.support.household import LedgerWorld, expense_command, uah
 
 
 @dataclass(frozen=True)

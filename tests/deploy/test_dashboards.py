@@ -16,7 +16,7 @@ import yaml
 
 from tests.deploy.seed import Seeded, seed_household
 from tests.deploy.tools import BOT_METRICS, DEPLOY, bot_metric_names, run_tool
-from tests.support.ledger import ledger_world
+from tests.support.household import ledger_world
 
 GRAFANA = DEPLOY / "grafana"
 DASHBOARD_FILES = sorted((GRAFANA / "dashboards").glob("*.json"))

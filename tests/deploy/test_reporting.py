@@ -24,7 +24,7 @@ from finance_bot.domain.money import CURRENCY_SCALES
 from tests.deploy.seed import Seeded, seed_household
 from tests.deploy.tools import DEPLOY
 from tests.support.databases import DatabaseServer
-from tests.support.ledger import ledger_world
+from tests.support.household import ledger_world
 
 pytestmark = pytest.mark.postgres
 READER = "finance_bot_reader"

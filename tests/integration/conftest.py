@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.support.ledger import LedgerWorld, ledger_world
+from tests.support.household import LedgerWorld, ledger_world
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from finance_bot.config import Settings
 from finance_bot.domain.commands import RecordIncome, RecordTransfer
 from finance_bot.domain.periods import PeriodKind
 from tests.support.databases import DatabaseServer
-from tests.support.ledger import expense_command, ledger_world, uah
+from tests.support.household import expense_command, ledger_world, uah
 
 pytestmark = pytest.mark.postgres
 TODAY = date(2026, 11, 20)

@@ -12,7 +12,7 @@ import pytest
 
 from finance_bot.adapters.postgres.check import RULE_NAMES, check_ledger
 from finance_bot.domain.commands import RecordTransfer
-from tests.support.ledger import expense_command, ledger_world, uah
+from tests.support.household import expense_command, ledger_world, uah
 
 pytestmark = pytest.mark.postgres
 DAY = date(2026, 11, 20)

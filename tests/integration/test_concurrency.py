@@ -21,7 +21,7 @@ from finance_bot.application.results import Recorded, Voided
 from finance_bot.domain.commands import RecordCommand, RecordExpense, RecordTransfer
 from finance_bot.domain.errors import AlreadyVoided
 from finance_bot.domain.money import Money
-from tests.support.ledger import LedgerWorld, ledger_world
+from tests.support.household import PostgresWorld, ledger_world
 
 pytestmark = pytest.mark.postgres
 
@@ -47,7 +47,7 @@ class Household:
     categories: dict[str, int]
 
 
-async def _household(world: LedgerWorld) -> Household:
+async def _household(world: PostgresWorld) -> Household:
     people = await world.new_household()
     shared = await add_account(
         people[0], "общий котёл", shared=True, currency="UAH", uow_factory=world.uow_factory
@@ -99,14 +99,14 @@ def _transfers(rng: random.Random, home: Household, count: int) -> list[Write]:
     return writes
 
 
-def _send(world: LedgerWorld, write: Write) -> Coroutine[Any, Any, Recorded]:
+def _send(world: PostgresWorld, write: Write) -> Coroutine[Any, Any, Recorded]:
     return record(
         write.command, author_telegram_id=write.author, idempotency_key=write.key,
         uow_factory=world.uow_factory, ids=world.ids,
     )  # fmt: skip
 
 
-async def _state(world: LedgerWorld, home: Household) -> tuple[list[int], int, dict[int, int]]:
+async def _state(world: PostgresWorld, home: Household) -> tuple[list[int], int, dict[int, int]]:
     async with world.pool.acquire() as connection:
         numbers = [
             row["number"]

@@ -19,7 +19,7 @@ from finance_bot.domain.errors import (
     UnknownAccount,
     UnknownCategory,
 )
-from tests.support.ledger import LedgerWorld, ledger_world, new_telegram_id, uah
+from tests.support.household import LedgerWorld, ledger_world, new_telegram_id, uah
 
 pytestmark = pytest.mark.postgres
 DAY = date(2026, 11, 20)

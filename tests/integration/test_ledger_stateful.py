@@ -48,7 +48,7 @@ from finance_bot.domain.money import Money
 from finance_bot.domain.periods import PeriodKind, month_start, next_month_start
 from finance_bot.domain.transactions import TransactionKind
 from finance_bot.ports.records import PeriodTotals
-from tests.support.ledger import LedgerWorld
+from tests.support.household import PostgresWorld
 
 pytestmark = pytest.mark.postgres
 
@@ -206,7 +206,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        self.world: LedgerWorld | None = None
+        self.world: PostgresWorld | None = None
         try:
             self.world = self.run(self._open())
         except BaseException:
@@ -229,17 +229,17 @@ class LedgerMachine(RuleBasedStateMachine):
             self.run(coroutine)
         return None
 
-    async def _open(self) -> LedgerWorld:
+    async def _open(self) -> PostgresWorld:
         pool = await create_pool(self.database_url, max_size=3)
         try:
             return await self._populate(
-                LedgerWorld(pool, PostgresUnitOfWorkFactory(pool), UuidV7Source())
+                PostgresWorld(PostgresUnitOfWorkFactory(pool), UuidV7Source(), pool)
             )
         except BaseException:
             await pool.close()
             raise
 
-    async def _populate(self, world: LedgerWorld) -> LedgerWorld:
+    async def _populate(self, world: PostgresWorld) -> PostgresWorld:
         """A new household of two, a shared account, and the ids the rules use."""
         self.people = await world.new_household()
         self.household_id = await world.household_of(self.people[0])
@@ -264,7 +264,7 @@ class LedgerMachine(RuleBasedStateMachine):
         return world
 
     @property
-    def w(self) -> LedgerWorld:
+    def w(self) -> PostgresWorld:
         assert self.world is not None
         return self.world
 

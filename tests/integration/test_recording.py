@@ -18,7 +18,7 @@ from finance_bot.domain.errors import (
     TransactionNotFound,
     UnknownAccount,
 )
-from tests.support.ledger import LedgerWorld, expense_command, uah
+from tests.support.household import LedgerWorld, expense_command, uah
 
 pytestmark = pytest.mark.postgres
 DAY = date(2026, 11, 20)

@@ -11,7 +11,7 @@ from finance_bot.application.reports import balances, last_transactions, period_
 from finance_bot.domain.commands import RecordIncome, RecordTransfer
 from finance_bot.domain.money import Money
 from finance_bot.domain.periods import PeriodKind
-from tests.support.ledger import LedgerWorld, expense_command, uah
+from tests.support.household import LedgerWorld, expense_command, uah
 
 pytestmark = pytest.mark.postgres
 TODAY = date(2026, 11, 20)

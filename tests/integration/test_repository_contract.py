@@ -5,61 +5,39 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Any
 
 import pytest
 
-from finance_bot.application.household import enroll, found_household
-from finance_bot.domain.accounts import Account, AccountType
-from finance_bot.domain.money import Money
-from finance_bot.domain.transactions import Transaction, expense
+from finance_bot.domain.accounts import AccountType
+from finance_bot.domain.transactions import Transaction
 from finance_bot.ports.records import Added, AmountByKey, Budget
-from finance_bot.ports.unit_of_work import IdempotencyKeyTaken, UnitOfWorkFactory
-from tests.support.fakes import FakeUnitOfWorkFactory
-from tests.support.ledger import ledger_world, new_telegram_id
+from finance_bot.ports.unit_of_work import IdempotencyKeyTaken
+from tests.support.household import (
+    DAY,
+    Household,
+    LedgerWorld,
+    fake_world,
+    ledger_world,
+    new_telegram_id,
+    uah,
+)
 
 pytestmark = pytest.mark.postgres
 
-DAY = date(2024, 5, 10)
 
-
-def uah(major: int) -> Money:
-    return Money(major * 100, "UAH")
-
-
-@dataclass
-class Household:
-    factory: UnitOfWorkFactory
-    id: int
-    alice: int
-    bob: int
-    accounts: dict[str, Account]  # Alice's view, by code
-
-    def expense(self, amount: int, code: str, *, author: int = 0, on: date = DAY) -> Transaction:
-        return expense(
-            id=uuid.uuid4(), household_id=self.id, author_telegram_id=author or self.alice,
-            booked_on=on, amount=uah(amount), account_id=self.accounts["card"].id,
-            category_id=self.accounts[code].id,
-        )  # fmt: skip
-
-    async def add(self, transaction: Transaction, **key: Any) -> Added:
-        async with self.factory() as uow:
-            added = await uow.ledger.add(transaction, **key)
-            await uow.commit()
-            return added
-
-    async def void(self, transaction: Transaction) -> None:
-        async with self.factory() as uow:
-            original = await uow.ledger.get(transaction.id)
-            assert original is not None
-            reversal = original.reversal(
-                reversal_id=uuid.uuid4(), author_telegram_id=self.alice, booked_on=DAY
-            )
-            await uow.ledger.add(reversal)
-            await uow.ledger.link_void(original.id, reversal.id)
-            await uow.commit()
+async def void_through_repository(home: Household, transaction: Transaction) -> None:
+    """What the void use case does, one repository call at a time."""
+    async with home.factory() as uow:
+        original = await uow.ledger.get(transaction.id)
+        assert original is not None
+        reversal = original.reversal(
+            reversal_id=uuid.uuid4(), author_telegram_id=home.alice, booked_on=DAY
+        )
+        await uow.ledger.add(reversal)
+        await uow.ledger.link_void(original.id, reversal.id)
+        await uow.commit()
 
 
 @pytest.fixture(params=["fake", "postgres"])
@@ -72,25 +50,17 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
 
 
 @pytest.fixture
-async def factory(database_url: str | None) -> AsyncIterator[UnitOfWorkFactory]:
+async def world(database_url: str | None) -> AsyncIterator[LedgerWorld]:
     if database_url is None:
-        yield FakeUnitOfWorkFactory()
+        yield fake_world()
         return
-    async with ledger_world(database_url, max_size=2) as world:
-        yield world.uow_factory
+    async with ledger_world(database_url, max_size=2) as postgres:
+        yield postgres
 
 
 @pytest.fixture
-async def home(factory: UnitOfWorkFactory) -> Household:
-    alice, bob = new_telegram_id(), new_telegram_id()
-    async with factory() as uow:
-        household_id = await found_household(uow, language="en", currency="UAH")
-        await enroll(uow, alice, household_id, language="en", currency="UAH")
-        await enroll(uow, bob, household_id, language="en", currency="UAH")
-        found = await uow.directory.accounts(household_id)
-        await uow.commit()
-    accounts = {a.code or a.name: a for a in found if a.owner_telegram_id in (None, alice)}
-    return Household(factory, household_id, alice, bob, accounts)
+async def home(world: LedgerWorld) -> Household:
+    return await world.household(language="en")
 
 
 async def test_numbers_are_gapless_per_household_and_read_back(home: Household) -> None:
@@ -157,7 +127,7 @@ async def test_balances_in_natural_sign_after_expense_and_void(home: Household) 
     ]
     assert lines[0].balance == uah(-120)
     assert lines[1].balance == uah(0)
-    await home.void(spent)
+    await void_through_repository(home, spent)
     async with home.factory() as uow:
         assert {b.balance for b in await uow.reports.balances(home.id)} == {uah(0)}
         voided = await uow.ledger.get(spent.id)
@@ -181,7 +151,7 @@ async def test_period_totals_leave_out_voided_transactions_and_reversals(home: H
     await home.add(voided)
     await home.add(home.expense(50, "taxi", author=home.bob))
     await home.add(home.expense(7, "taxi", on=date(2024, 6, 1)))  # next month
-    await home.void(voided)
+    await void_through_repository(home, voided)
     async with home.factory(transactional=False) as uow:
         totals = await uow.reports.period_totals(
             home.id, date(2024, 5, 1), date(2024, 6, 1), currency="UAH"

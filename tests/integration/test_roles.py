@@ -25,7 +25,7 @@ from finance_bot.adapters.postgres.roles import (
     setup_roles,
 )
 from tests.support.databases import DatabaseServer
-from tests.support.ledger import expense_command, ledger_world, uah
+from tests.support.household import expense_command, ledger_world, uah
 
 pytestmark = pytest.mark.postgres
 

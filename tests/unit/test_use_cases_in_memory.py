@@ -4,25 +4,19 @@ honest against PostgreSQL."""
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
 from datetime import date
-from uuid import UUID
 
 import pytest
 
 from finance_bot.application.budgets import budget_progress, remove_budget, set_budget
-from finance_bot.application.corrections import refile, undo_last, void
+from finance_bot.application.corrections import refile, undo_last
 from finance_bot.application.household import (
-    enroll,
-    found_household,
     join_household,
     vocabulary,
 )
 from finance_bot.application.recording import record
 from finance_bot.application.reports import balances, last_transactions, period_report
-from finance_bot.domain.accounts import Account
-from finance_bot.domain.commands import RecordExpense, RecordIncome, RecordTransfer
+from finance_bot.domain.commands import RecordIncome, RecordTransfer
 from finance_bot.domain.errors import (
     AlreadyVoided,
     NothingToUndo,
@@ -30,67 +24,20 @@ from finance_bot.domain.errors import (
     ReversalCannotBeVoided,
     TransactionNotFound,
 )
-from finance_bot.domain.money import Money
 from finance_bot.domain.periods import PeriodKind
 from tests.support.fakes import FakeUnitOfWorkFactory
+from tests.support.household import Household, fake_world, uah
 
 DAY = date(2024, 5, 10)
-_ids = itertools.count(1)
-
-
-class Ids:
-    def new_id(self) -> UUID:
-        return UUID(int=next(_ids))
-
-
-def uah(major: int) -> Money:
-    return Money(major * 100, "UAH")
-
-
-@dataclass
-class Home:
-    factory: FakeUnitOfWorkFactory
-    alice: int
-    bob: int
-    ids: Ids
-
-    async def accounts(self, telegram_id: int) -> dict[str, Account]:
-        async with self.factory(transactional=False) as uow:
-            member = await uow.directory.member(telegram_id)
-            assert member is not None
-            found = await uow.directory.accounts(member.household_id)
-        return {(a.code or a.name): a for a in found if a.owner_telegram_id in (None, telegram_id)}
-
-    async def spend(self, amount: int, code: str | None, *, who: int = 0, key: str | None = None,
-                    on: date = DAY, note: str = ""):  # fmt: skip
-        who = who or self.alice
-        category = (await self.accounts(who))[code].id if code else None
-        command = RecordExpense(uah(amount), category, None, on, note)
-        return await record(
-            command, author_telegram_id=who, idempotency_key=key, uow_factory=self.factory,
-            ids=self.ids,
-        )  # fmt: skip
-
-    async def void(self, number: int, *, who: int = 0, key: str | None = None):
-        return await void(
-            number, author_telegram_id=who or self.alice, idempotency_key=key,
-            uow_factory=self.factory, ids=self.ids,
-        )  # fmt: skip
 
 
 @pytest.fixture
-async def home() -> Home:
-    factory = FakeUnitOfWorkFactory()
-    async with factory() as uow:
-        household = await found_household(uow, language="ru", currency="UAH")
-        await enroll(uow, 1, household, language="ru", currency="UAH")
-        await enroll(uow, 2, household, language="ru", currency="UAH")
-        await uow.commit()
-    return Home(factory, 1, 2, Ids())
+async def home() -> Household:
+    return await fake_world().household()
 
 
-async def test_expense_income_and_transfer_are_numbered_and_move_balances(home: Home) -> None:
-    accounts = await home.accounts(home.alice)
+async def test_expense_income_and_transfer_are_numbered_and_move_balances(home: Household) -> None:
+    accounts = await home.world.accounts(home.alice)
     spent = await home.spend(120, "coffee")
     earned = await record(
         RecordIncome(uah(1000), accounts["salary"].id, None, DAY),
@@ -112,7 +59,7 @@ async def test_expense_income_and_transfer_are_numbered_and_move_balances(home: 
     assert bobs.total == uah(0)  # the total counts only the accounts Bob is shown
 
 
-async def test_replayed_key_returns_the_first_result_and_writes_nothing(home: Home) -> None:
+async def test_replayed_key_returns_the_first_result_and_writes_nothing(home: Household) -> None:
     first = await home.spend(50, "taxi", key="k1")
     again = await home.spend(70, "coffee", key="k1")
     assert (again.transaction_id, again.number, again.replayed) == (first.transaction_id, 1, True)
@@ -120,7 +67,7 @@ async def test_replayed_key_returns_the_first_result_and_writes_nothing(home: Ho
     assert [(line.number, line.amount) for line in lines] == [(1, uah(50))]
 
 
-async def test_void_rules(home: Home) -> None:
+async def test_void_rules(home: Household) -> None:
     await home.spend(40, "cafe")
     voided = await home.void(1, key="v1")
     assert (voided.number, voided.reversal_number) == (1, 2)
@@ -140,7 +87,7 @@ async def test_void_rules(home: Home) -> None:
     assert bobs.total == uah(-10)
 
 
-async def test_undo_last_voids_the_authors_latest(home: Home) -> None:
+async def test_undo_last_voids_the_authors_latest(home: Household) -> None:
     with pytest.raises(NothingToUndo):
         await undo_last(
             author_telegram_id=home.alice, idempotency_key=None, uow_factory=home.factory,
@@ -158,8 +105,8 @@ async def test_undo_last_voids_the_authors_latest(home: Home) -> None:
     assert [line.number for line in lines] == [3, 1]
 
 
-async def test_refile_moves_the_entry_and_learns_the_alias(home: Home) -> None:
-    accounts = await home.accounts(home.alice)
+async def test_refile_moves_the_entry_and_learns_the_alias(home: Household) -> None:
+    accounts = await home.world.accounts(home.alice)
     await home.spend(99, None, note="шаурма у метро")  # no alias: "other"
     moved = await refile(
         1, accounts["cafe"].id, author_telegram_id=home.alice, idempotency_key=None,
@@ -179,8 +126,8 @@ async def test_refile_moves_the_entry_and_learns_the_alias(home: Home) -> None:
     assert [(line.number, line.note) for line in lines] == [(3, "у метро")]
 
 
-async def test_budget_alerts_fire_once_at_80_and_100_percent(home: Home) -> None:
-    taxi = (await home.accounts(home.alice))["taxi"].id
+async def test_budget_alerts_fire_once_at_80_and_100_percent(home: Household) -> None:
+    taxi = (await home.world.accounts(home.alice))["taxi"].id
     await set_budget(home.alice, taxi, uah(100), uow_factory=home.factory)
     await set_budget(home.alice, None, uah(1000), uow_factory=home.factory)
     assert not (await home.spend(50, "taxi")).alerts
@@ -201,8 +148,8 @@ async def test_budget_alerts_fire_once_at_80_and_100_percent(home: Home) -> None
     assert not await remove_budget(home.alice, taxi, uow_factory=home.factory)
 
 
-async def test_reports_per_category_and_person_with_the_previous_month(home: Home) -> None:
-    accounts = await home.accounts(home.alice)
+async def test_reports_per_category_and_person_with_the_previous_month(home: Household) -> None:
+    accounts = await home.world.accounts(home.alice)
     await home.spend(100, "taxi", on=date(2024, 4, 30))
     await home.spend(30, "coffee")
     await home.spend(50, "taxi", who=home.bob)
@@ -218,7 +165,10 @@ async def test_reports_per_category_and_person_with_the_previous_month(home: Hom
         (accounts["taxi"].id, uah(50)),
         (accounts["coffee"].id, uah(30)),
     ]
-    assert [(x.key, x.amount) for x in totals.by_person] == [(home.bob, uah(50)), (1, uah(30))]
+    assert [(x.key, x.amount) for x in totals.by_person] == [
+        (home.bob, uah(50)),
+        (home.alice, uah(30)),
+    ]
     assert report.previous is not None
     assert report.previous.spending == uah(100)
     mine = await period_report(
