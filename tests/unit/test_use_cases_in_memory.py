@@ -10,19 +10,22 @@ import pytest
 
 from finance_bot.application.budgets import budget_progress, remove_budget, set_budget
 from finance_bot.application.corrections import refile, undo_last
+from finance_bot.application.directory import archive_account
 from finance_bot.application.household import (
     join_household,
     vocabulary,
 )
 from finance_bot.application.recording import record
 from finance_bot.application.reports import balances, last_transactions, period_report
-from finance_bot.domain.commands import RecordIncome, RecordTransfer
+from finance_bot.domain.commands import RecordExpense, RecordIncome, RecordTransfer
 from finance_bot.domain.errors import (
     AlreadyVoided,
+    DefaultAccountKept,
     NothingToUndo,
     NotTheAuthor,
     ReversalCannotBeVoided,
     TransactionNotFound,
+    WrongCategoryKind,
 )
 from finance_bot.domain.periods import PeriodKind
 from tests.support.fakes import FakeUnitOfWorkFactory
@@ -191,3 +194,32 @@ async def test_join_household_makes_one_household_for_everyone() -> None:
     assert first.household_id == second.household_id
     assert again == second
     assert again.display_name == "Bob"
+
+
+async def test_the_default_account_cannot_be_archived(home: Household) -> None:
+    card = home.accounts["card"]
+    with pytest.raises(DefaultAccountKept) as refused:
+        await archive_account(home.alice, card.name, uow_factory=home.factory)
+    assert refused.value.name == card.name
+    assert card.id in {a.id for a in (await home.world.accounts(home.alice)).values()}
+
+
+async def test_a_category_of_the_other_kind_is_refused_by_name(home: Household) -> None:
+    salary, cafe = home.accounts["salary"], home.accounts["cafe"]
+    with pytest.raises(WrongCategoryKind):
+        await home.world.record(RecordExpense(uah(5), salary.id, None, DAY), home.alice)
+    with pytest.raises(WrongCategoryKind):
+        await home.world.record(RecordIncome(uah(5), cafe.id, None, DAY), home.alice)
+    with pytest.raises(WrongCategoryKind):
+        await set_budget(home.alice, salary.id, uah(100), uow_factory=home.factory)
+    await home.spend(40, "cafe")
+    with pytest.raises(WrongCategoryKind):
+        await home.world.refile(1, salary.id, home.alice)
+    await home.world.record(
+        RecordTransfer(uah(5), home.accounts["card"].id, home.accounts["cash"].id, DAY),
+        home.alice,
+    )
+    with pytest.raises(WrongCategoryKind):
+        await home.world.refile(2, cafe.id, home.alice)
+    lines, _ = await last_transactions(home.alice, 10, only_me=False, uow_factory=home.factory)
+    assert [line.number for line in lines] == [2, 1]
