@@ -40,32 +40,31 @@ class Write:
 
 
 @dataclass
-class Household:
-    people: list[int]
-    household_id: int
+class Wallets:
+    """What the writers draw on: Alice's and Bob's own card and cash, and one shared account."""
+
+    home: Wallets
     assets: list[dict[str, int]]  # per person: card, cash and the shared account
     categories: dict[str, int]
 
+    @property
+    def people(self) -> list[int]:
+        return [self.home.alice, self.home.bob]
 
-async def _household(world: PostgresWorld) -> Household:
-    people = await world.new_household()
+
+async def _wallets(world: PostgresWorld) -> Wallets:
+    home = await world.household()
     shared = await add_account(
-        people[0], "общий котёл", shared=True, currency="UAH", uow_factory=world.uow_factory
+        home.alice, "общий котёл", shared=True, currency="UAH", uow_factory=world.uow_factory
     )
     assets = []
-    for person in people:
+    for person in (home.alice, home.bob):
         own = await world.accounts(person)
         assets.append({"card": own["card"].id, "cash": own["cash"].id, "shared": shared.id})
-    first = await world.accounts(people[0])
-    return Household(
-        people=people,
-        household_id=await world.household_of(people[0]),
-        assets=assets,
-        categories={code: first[code].id for code in EXPENSE_CODES},
-    )
+    return Wallets(home, assets, {code: home.accounts[code].id for code in EXPENSE_CODES})
 
 
-def _expenses(rng: random.Random, home: Household, count: int) -> list[Write]:
+def _expenses(rng: random.Random, home: Wallets, count: int) -> list[Write]:
     writes = []
     for index in range(count):
         who = index % 2
@@ -82,7 +81,7 @@ def _expenses(rng: random.Random, home: Household, count: int) -> list[Write]:
     return writes
 
 
-def _transfers(rng: random.Random, home: Household, count: int) -> list[Write]:
+def _transfers(rng: random.Random, home: Wallets, count: int) -> list[Write]:
     # card -> cash and cash -> card alternate, and every third one goes via the shared account
     writes = []
     for index in range(count):
@@ -106,17 +105,17 @@ def _send(world: PostgresWorld, write: Write) -> Coroutine[Any, Any, Recorded]:
     )  # fmt: skip
 
 
-async def _state(world: PostgresWorld, home: Household) -> tuple[list[int], int, dict[int, int]]:
+async def _state(world: PostgresWorld, home: Wallets) -> tuple[list[int], int, dict[int, int]]:
     async with world.pool.acquire() as connection:
         numbers = [
             row["number"]
             for row in await connection.fetch(
                 "SELECT number FROM transactions WHERE household_id = $1 ORDER BY number",
-                home.household_id,
+                home.home.id,
             )
         ]
         counter: int = await connection.fetchval(
-            "SELECT last_transaction_number FROM households WHERE id = $1", home.household_id
+            "SELECT last_transaction_number FROM households WHERE id = $1", home.home.id
         )
         rows = await connection.fetch(
             """
@@ -124,7 +123,7 @@ async def _state(world: PostgresWorld, home: Household) -> tuple[list[int], int,
               JOIN account_balances b ON b.account_id = a.id
              WHERE a.household_id = $1
             """,
-            home.household_id,
+            home.home.id,
         )
         assert await check_ledger(connection) == []
     return numbers, counter, {row["id"]: row["balance_minor"] for row in rows}
@@ -143,7 +142,7 @@ async def test_400_concurrent_writes_keep_exact_balances_and_gapless_numbers(
 ) -> None:
     rng = random.Random(20261120)
     async with ledger_world(shared_database_url, max_size=POOL_SIZE) as world:
-        home = await _household(world)
+        home = await _wallets(world)
         writes = _expenses(rng, home, 200) + _transfers(rng, home, 200)
         rng.shuffle(writes)
 
@@ -170,7 +169,7 @@ async def test_concurrent_voids_amid_new_writes_void_each_transaction_once(
     """Each of 60 transactions voided twice at once by its author, among 60 fresh writes."""
     rng = random.Random(42)
     async with ledger_world(shared_database_url, max_size=POOL_SIZE) as world:
-        home = await _household(world)
+        home = await _wallets(world)
         first = _expenses(rng, home, 60) + _transfers(rng, home, 60)
         recorded = await asyncio.gather(*(_send(world, write) for write in first))
         victims = rng.sample(range(len(first)), 60)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 import pytest
 
@@ -19,6 +18,7 @@ from finance_bot.domain.commands import (
 from finance_bot.domain.errors import UnknownCurrency
 from finance_bot.domain.money import Money
 from finance_bot.domain.parser import parse_amount, parse_line, parse_transfer_arguments
+from tests.support.household import uah
 
 TODAY = date(2026, 1, 2)
 YESTERDAY = date(2026, 1, 1)
@@ -55,10 +55,6 @@ VOCABULARY = Vocabulary(
 )
 
 Reason = ParseErrorReason
-
-
-def uah(amount: str) -> Money:
-    return Money.from_decimal(Decimal(amount), "UAH")
 
 
 def expense(
