@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import math
 import os
 import secrets
 import shlex
@@ -35,10 +34,20 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import cast
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from common import (
+    Run,
+    Server,
+    admin,
+    heading,
+    latency_line,
+    line,
+    print_header,
+    print_total,
+    verdict,
+)
 from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
 from finance_bot.adapters.postgres.migrations import migrate
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
@@ -60,92 +69,6 @@ MEMBERS = (700_000_001, 700_000_002)
 RATIO_TARGET = 0.5
 MONTH_REPORT_P99_TARGET_MS = 20.0
 HISTORY_DAYS = 730  # the loaded transactions cover about two years, ending today
-
-
-# --------------------------------------------------------------------------- figures
-
-
-@dataclass(frozen=True, slots=True)
-class Run:
-    """Some timed operations: how many, how long in all, and each one's latency."""
-
-    count: int
-    seconds: float
-    latencies: list[float]
-
-    @property
-    def per_second(self) -> float:
-        return self.count / self.seconds
-
-    def __add__(self, other: Run) -> Run:
-        return Run(
-            self.count + other.count, self.seconds + other.seconds, self.latencies + other.latencies
-        )
-
-    def percentile_ms(self, pct: float) -> float:
-        """Nearest-rank percentile of the latencies, in milliseconds."""
-        ordered = sorted(self.latencies)
-        rank = max(1, math.ceil(pct / 100 * len(ordered)))
-        return ordered[rank - 1] * 1000
-
-
-def verdict(passed: bool) -> str:
-    return "PASS" if passed else "MISS"
-
-
-def line(label: str, value: str, note: str = "") -> None:
-    print(f"  {label:<44} {value:>14}  {note}".rstrip(), flush=True)
-
-
-def latency_line(label: str, run: Run, target_ms: float | None = None) -> None:
-    p50, p99 = run.percentile_ms(50), run.percentile_ms(99)
-    note = f"max {max(run.latencies) * 1000:.2f} ms, n={len(run.latencies)}"
-    if target_ms is not None:
-        note = f"target p99 <= {target_ms:g} ms: {verdict(p99 <= target_ms)}  ({note})"
-    line(label, f"p50 {p50:6.2f} ms  p99 {p99:6.2f} ms", note)
-
-
-def heading(title: str) -> None:
-    print(f"\n{title}", flush=True)
-
-
-# --------------------------------------------------------------------------- the server
-
-
-@dataclass(frozen=True, slots=True)
-class Server:
-    url: str  # any database on the server, for CREATE / DROP DATABASE
-    embedded: bool
-
-    def url_for(self, database: str) -> str:
-        parts = urlsplit(self.url)
-        return urlunsplit(parts._replace(path=f"/{database}"))
-
-
-def shown_url(url: str) -> str:
-    """The URL without its password."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-async def describe_server(url: str) -> dict[str, str]:
-    connection = await asyncpg.connect(url)
-    try:
-        settings = ("server_version", "fsync", "synchronous_commit", "shared_buffers", "jit")
-        return {name: str(await connection.fetchval(f"SHOW {name}")) for name in settings}
-    finally:
-        await connection.close()
-
-
-async def admin(url: str, sql: str) -> None:
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
 
 
 # --------------------------------------------------------------------------- the household
@@ -649,27 +572,6 @@ def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, Op
         rounds=args.rounds,
     )
     return args, options
-
-
-def print_header(server: Server, kind: str) -> None:
-    """Which server and machine the figures below come from."""
-    settings = run_async(describe_server(server.url))
-    print(f"server:      {kind}: {shown_url(server.url)}")
-    print(f"postgresql:  {settings.pop('server_version')}")
-    print("settings:    " + ", ".join(f"{k}={v}" for k, v in settings.items()))
-    print(
-        f"machine:     {os.cpu_count()} CPUs, python {sys.version.split()[0]}, "
-        f"load average {os.getloadavg()[0]:.2f} at the start",
-        flush=True,
-    )
-
-
-def print_total(started: float) -> None:
-    print(
-        f"total time:  {time.perf_counter() - started:.1f} s, "
-        f"load average {os.getloadavg()[0]:.2f} at the end",
-        flush=True,
-    )
 
 
 def main() -> None:
