@@ -24,15 +24,12 @@ from finance_bot.domain.transactions import (
     income,
     transfer,
 )
+from tests.support.household import uah
 
 DAY = date(2024, 5, 10)
 ORIGINAL = UUID(int=1)
 REVERSAL = UUID(int=2)
 CARD, CASH, COFFEE, SALARY = 10, 11, 20, 30
-
-
-def uah(minor: int) -> Money:
-    return Money(minor, "UAH")
 
 
 def debit(account_id: int, amount: Money) -> Posting:
@@ -59,8 +56,8 @@ def test_directions_have_a_sign_and_an_opposite() -> None:
 
 def test_posting_signed_minor_and_reversed() -> None:
     leg = credit(CARD, uah(250))
-    assert leg.signed_minor == -250
-    assert debit(CARD, uah(250)).signed_minor == 250
+    assert leg.signed_minor == -25000
+    assert debit(CARD, uah(250)).signed_minor == 25000
     assert leg.reversed() == debit(CARD, uah(250))
     assert leg.reversed().reversed() == leg
 
