@@ -21,7 +21,7 @@ from finance_bot.application.results import Recorded, Voided
 from finance_bot.domain.commands import RecordCommand, RecordExpense, RecordTransfer
 from finance_bot.domain.errors import AlreadyVoided
 from finance_bot.domain.money import Money
-from tests.support.household import PostgresWorld, ledger_world
+from tests.support.household import Household, PostgresWorld, ledger_world
 
 pytestmark = pytest.mark.postgres
 
@@ -43,13 +43,13 @@ class Write:
 class Wallets:
     """What the writers draw on: Alice's and Bob's own card and cash, and one shared account."""
 
-    home: Wallets
+    household: Household
     assets: list[dict[str, int]]  # per person: card, cash and the shared account
     categories: dict[str, int]
 
     @property
     def people(self) -> list[int]:
-        return [self.home.alice, self.home.bob]
+        return [self.household.alice, self.household.bob]
 
 
 async def _wallets(world: PostgresWorld) -> Wallets:
@@ -111,11 +111,11 @@ async def _state(world: PostgresWorld, home: Wallets) -> tuple[list[int], int, d
             row["number"]
             for row in await connection.fetch(
                 "SELECT number FROM transactions WHERE household_id = $1 ORDER BY number",
-                home.home.id,
+                home.household.id,
             )
         ]
         counter: int = await connection.fetchval(
-            "SELECT last_transaction_number FROM households WHERE id = $1", home.home.id
+            "SELECT last_transaction_number FROM households WHERE id = $1", home.household.id
         )
         rows = await connection.fetch(
             """
@@ -123,7 +123,7 @@ async def _state(world: PostgresWorld, home: Wallets) -> tuple[list[int], int, d
               JOIN account_balances b ON b.account_id = a.id
              WHERE a.household_id = $1
             """,
-            home.home.id,
+            home.household.id,
         )
         assert await check_ledger(connection) == []
     return numbers, counter, {row["id"]: row["balance_minor"] for row in rows}
