@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 
 from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
+from finance_bot.adapters.telegram.lean_import import import_aiogram_lean
 from tests.support.databases import DatabaseServer, migrate_the_new_way
+
+# Before any test module imports aiogram, as the bot's entry point does: the tests then run
+# on the aiogram the bot runs on, and the session is spared building its ~600 models.
+import_aiogram_lean()
 
 
 @pytest.fixture(scope="session")

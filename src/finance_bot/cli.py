@@ -22,7 +22,7 @@ from finance_bot.bootstrap import (
     run_bot,
 )
 from finance_bot.config import Settings
-from finance_bot.sandbox import run_sandbox
+from finance_bot.sandbox import run_sandbox, sandbox_log_file
 
 log = logging.getLogger("finance_bot")
 
@@ -172,12 +172,13 @@ def _run(settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     settings = Settings()
+    if arguments.command == "sandbox":
+        configure_logging(settings.log_level, file=sandbox_log_file(settings))
+        run_async(run_sandbox(settings))
+        return 0
     configure_logging(settings.log_level)
     if arguments.command == "run":
         return _run(settings)
-    if arguments.command == "sandbox":
-        run_async(run_sandbox(settings))
-        return 0
     if arguments.command == "migrate":
         return run_async(_migrate(settings))
     if arguments.command == "check":

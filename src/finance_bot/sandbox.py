@@ -2,7 +2,8 @@
 
 A fake Bot API server runs on 127.0.0.1 and the real bot long-polls it over HTTP, so
 everything from parsing to the ledger is the real thing. The books live in an embedded
-PostgreSQL under DATA_DIR/sandbox — never in the household's real database.
+PostgreSQL under DATA_DIR/sandbox — never in the household's real database — and the logs
+in DATA_DIR/sandbox/finance-bot.log, so that the terminal shows only the chat.
 Type lines as you would in Telegram; `!N` presses button N of the last message.
 """
 
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 from finance_bot.adapters.telegram.fake_api import ApiCall, FakeTelegram
@@ -21,6 +23,14 @@ from finance_bot.config import Settings
 SANDBOX_USER_ID = 1
 SANDBOX_TOKEN = "4242:sandbox"
 _PROMPT = "> "
+
+
+def sandbox_data_dir(settings: Settings) -> Path:
+    return settings.data_dir / "sandbox"
+
+
+def sandbox_log_file(settings: Settings) -> Path:
+    return sandbox_data_dir(settings) / "finance-bot.log"
 
 
 class Transcript:
@@ -58,13 +68,15 @@ class Transcript:
 async def run_sandbox(
     settings: Settings, *, read_line: Callable[[], str] = input, out: TextIO = sys.stdout
 ) -> None:
+    out.write(f"finance-bot sandbox: logs go to {sandbox_log_file(settings)}\n")
+    out.flush()
     fake = FakeTelegram(bot_id=4242, bot_username="finance_sandbox_bot")
     await fake.start()
     transcript = Transcript(fake, out)
     fake.on_call(transcript)
     sandbox = settings.model_copy(
         update={
-            "data_dir": settings.data_dir / "sandbox",
+            "data_dir": sandbox_data_dir(settings),
             "database_url": None,
             "whitelist_telegram_ids": (SANDBOX_USER_ID,),
         }

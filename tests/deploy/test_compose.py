@@ -1,4 +1,5 @@
-"""compose.yml follows the compose specification and the stack's rules (SPEC §7, ADR-0013).
+"""compose.yml follows the compose specification and the stack's rules (docs/product.md §7,
+ADR-0013).
 
 Loopback-only ports, data in named volumes only (read-only configuration from ./deploy is
 the one kind of bind mount allowed), health checks and a restart policy on every

@@ -1,4 +1,4 @@
-"""The Dockerfile passes hadolint and keeps the image's promises (SPEC §7, issue 4)."""
+"""The Dockerfile passes hadolint and keeps the image's promises (docs/product.md §7, issue 4)."""
 
 from __future__ import annotations
 

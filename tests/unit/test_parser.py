@@ -1,4 +1,4 @@
-"""The chat-line grammar of SPEC §2, line by line: what each line is understood as."""
+"""The chat-line grammar of docs/product.md §2, line by line: what each line is understood as."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def error(reason: ParseErrorReason, detail: str = "") -> ParseError:
 
 
 LINES: list[tuple[str, ParseResult]] = [
-    # SPEC §2, expenses
+    # docs/product.md §2, expenses
     ("250 кафе", expense("250", CAFE)),
     ("250,50 кафе", expense("250.50", CAFE)),
     ("250.50 кафе", expense("250.50", CAFE)),
@@ -116,7 +116,7 @@ LINES: list[tuple[str, ParseResult]] = [
         "250 кафе @нал ужин с Машей #отпуск",
         expense("250", CAFE, CASH, note="ужин с Машей", tags=("отпуск",)),
     ),
-    # SPEC §2, income: a leading "+" looks the word up among income categories
+    # docs/product.md §2, income: a leading "+" looks the word up among income categories
     ("+30000 зарплата", income("30000", SALARY)),
     ("+500 подарок карта", income("500", GIFT, CARD)),
     ("+1 500 salary card", income("1500", SALARY, CARD)),
@@ -124,7 +124,7 @@ LINES: list[tuple[str, ParseResult]] = [
     ("+100 премия", income("100", None, note="премия", unknown="премия")),
     ("+100 кафе", income("100", None, note="кафе", unknown="кафе")),
     ("+1000 карта > нал", income("1000", None, note="карта > нал", unknown="карта")),
-    # SPEC §2, transfers
+    # docs/product.md §2, transfers
     ("1000 карта > наличные", transfer("1000", CARD, CASH)),
     ("1000 карта → нал", transfer("1000", CARD, CASH)),
     ("1000 card -> cash", transfer("1000", CARD, CASH)),
@@ -149,7 +149,7 @@ LINES: list[tuple[str, ParseResult]] = [
     ("1000 > нал", error(Reason.MISSING_ACCOUNT)),
     # an arrow after a category is note text, not a transfer
     ("250 кафе a > b", expense("250", CAFE, note="a > b")),
-    # SPEC §2, backdated
+    # docs/product.md §2, backdated
     ("вчера 250 такси", expense("250", TAXI, on=YESTERDAY)),
     ("250 такси вчера", expense("250", TAXI, on=YESTERDAY)),
     ("27.11 250 такси", expense("250", TAXI, on=date(2025, 11, 27))),
@@ -185,7 +185,7 @@ LINES: list[tuple[str, ParseResult]] = [
     ("вчера 250 такси вчера", expense("250", TAXI, on=YESTERDAY, note="вчера")),
     ("вчера такси", error(Reason.NO_AMOUNT, "такси")),
     ("250 вчера", error(Reason.MISSING_CATEGORY, "250")),
-    # SPEC §2, refused amounts
+    # docs/product.md §2, refused amounts
     ("1e5", error(Reason.INVALID_AMOUNT, "1e5")),
     ("1e5 кафе", error(Reason.INVALID_AMOUNT, "1e5")),
     ("NaN", error(Reason.NO_AMOUNT, "NaN")),

@@ -13,6 +13,7 @@ import json
 import logging
 import traceback
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final
 
 SAFE_FIELDS: Final = frozenset({
@@ -52,8 +53,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
+def configure_logging(level: str, *, file: Path | None = None) -> None:
+    """Log to standard error, or append to `file` when given (the sandbox keeps the terminal
+    for the chat)."""
+    handler: logging.Handler
+    if file is None:
+        handler = logging.StreamHandler()
+    else:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(file, encoding="utf-8")
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

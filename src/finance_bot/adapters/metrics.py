@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import platform
 import time
+from typing import TYPE_CHECKING
 
-from aiogram.types import Update
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from finance_bot import __version__
+
+if TYPE_CHECKING:  # for one annotation: importing aiogram costs seconds
+    from aiogram.types import Update
 
 UPDATE_TYPES = ("message", "edited_message", "callback_query")
 OUTCOMES = ("handled", "duplicate", "denied", "parse_error", "error")

@@ -1,4 +1,4 @@
-"""What a new household and a new person start with (SPEC §4)."""
+"""What a new household and a new person start with (docs/product.md §4)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
 """The chat-line parser: one line of text in, one command or a ParseError value out.
 
-Grammar (SPEC §2): ``[date] amount category [account] note… [#tags] [date]``, and for
+Grammar (docs/product.md §2): ``[date] amount category [account] note… [#tags] [date]``, and for
 transfers ``[date] amount account > account [note…]``. The parser is total: any ``str``
 gives a value, never an exception (an unknown *currency* still raises ``UnknownCurrency``:
 it comes from configuration, not from the user).
 
-Rules chosen where the spec is silent:
+The finer rules, beyond what docs/product.md §2 says:
 
 - Words are split on any Unicode whitespace, so "1\\u00a0500" (a no-break space, as some
   keyboards insert) groups thousands like "1 500". Amount syntax: see ``amounts``.

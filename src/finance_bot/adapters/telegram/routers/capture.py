@@ -1,4 +1,4 @@
-"""Recording by chat: one line, one transaction (SPEC §2)."""
+"""Recording by chat: one line, one transaction (docs/product.md §2)."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ async def record_as_author(
 async def confirmation_with_buttons(
     ctx: ChatContext, command: RecordCommand, recorded: Recorded, today: date
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The confirmation; an unknown word gets the categories at once (SPEC §2)."""
+    """The confirmation; an unknown word gets the categories at once (docs/product.md §2)."""
     unknown_word = (
         command.unknown_word if isinstance(command, RecordExpense | RecordIncome) else None
     )

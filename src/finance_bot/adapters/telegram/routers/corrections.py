@@ -1,4 +1,4 @@
-"""Undo, /del and the buttons under a confirmation (SPEC §3)."""
+"""Undo, /del and the buttons under a confirmation (docs/product.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Accounts, categories and aliases (SPEC §4)."""
+"""Accounts, categories and aliases (docs/product.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Forwarded messages write nothing until the member agrees (SPEC §7, ADR 0010).
+"""Forwarded messages write nothing until the member agrees (docs/product.md §5, ADR 0010).
 
 A forward carries someone else's words, or the member's own from another time and
 place: running it as a fresh line would let a forwarded `/undo` void an entry. So a

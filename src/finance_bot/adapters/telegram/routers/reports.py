@@ -1,4 +1,4 @@
-"""Reports and views: /today /week /month /year /last /balance /budget(s) (SPEC §4)."""
+"""Reports and views: /today /week /month /year /last /balance /budget(s) (docs/product.md §4)."""
 
 from __future__ import annotations
 
