@@ -48,11 +48,11 @@ import psutil  # type: ignore[import-untyped]  # no types-psutil in the venv
 from common import Run, Server, admin, heading, line, print_header, print_total, verdict
 from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
 from finance_bot.adapters.postgres.check import check_ledger
-from finance_bot.adapters.telegram.fake_api import ApiCall, FakeTelegram
 from finance_bot.adapters.telegram.formatting import format_money
 from finance_bot.bootstrap import run_async
 from finance_bot.config import Settings
 from finance_bot.domain.money import Money
+from finance_bot.sandbox.fake_api import ApiCall, FakeTelegram
 
 TOKEN = "4242:BENCH-TOKEN"
 CURRENCY = "UAH"

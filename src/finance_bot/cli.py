@@ -22,7 +22,7 @@ from finance_bot.bootstrap import (
     run_bot,
 )
 from finance_bot.config import Settings
-from finance_bot.sandbox import run_sandbox, sandbox_log_file
+from finance_bot.sandbox.terminal import run_sandbox, sandbox_log_file
 
 log = logging.getLogger("finance_bot")
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from finance_bot.adapters.telegram import polling
-from finance_bot.adapters.telegram.fake_api import FakeTelegram
+from finance_bot.sandbox.fake_api import FakeTelegram
+from finance_bot.sandbox.people import Person
 from tests.e2e.processes import BotProcess
-from tests.e2e.support import ALICE, BOB, Person, RunningBot, running_bot, settings_for
+from tests.e2e.support import ALICE, BOB, RunningBot, running_bot, settings_for
 
 
 @pytest.fixture

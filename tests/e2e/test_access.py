@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from finance_bot.adapters.telegram.fake_api import FakeTelegram
+from finance_bot.sandbox.fake_api import FakeTelegram
+from finance_bot.sandbox.people import Person
 from tests.e2e.support import (
     STRANGER,
-    Person,
     RunningBot,
     ledger_rows,
     spending_of,

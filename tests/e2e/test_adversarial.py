@@ -11,14 +11,14 @@ import pytest
 from finance_bot.adapters.postgres.idempotency_keys import prune_idempotency_keys
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
 from finance_bot.adapters.system import UuidV7Source
-from finance_bot.adapters.telegram.fake_api import FakeTelegram
 from finance_bot.application.household import vocabulary
 from finance_bot.application.recording import record
 from finance_bot.domain.commands import ParseError
 from finance_bot.domain.parser import parse_line
+from finance_bot.sandbox.fake_api import FakeTelegram
+from finance_bot.sandbox.people import Person
 from tests.e2e.support import (
     ALICE,
-    Person,
     RunningBot,
     ledger_rows,
     running_bot,

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from finance_bot.adapters.telegram.fake_api import FakeTelegram
-from tests.e2e.support import Person, RunningBot, ledger_rows, spending_of, transaction_count
+from finance_bot.sandbox.fake_api import FakeTelegram
+from finance_bot.sandbox.people import Person
+from tests.e2e.support import RunningBot, ledger_rows, spending_of, transaction_count
 
 pytestmark = pytest.mark.postgres
 KYIV = ZoneInfo("Europe/Kyiv")

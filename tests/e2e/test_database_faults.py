@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from finance_bot.adapters.telegram.fake_api import FakeTelegram
 from finance_bot.adapters.telegram.i18n import Catalog
+from finance_bot.sandbox.fake_api import FakeTelegram
 from tests.e2e.processes import BotProcess
 from tests.e2e.support import ALICE, BOB, ledger_rows, spending_of
 from tests.e2e.test_delivery import (

@@ -25,14 +25,14 @@ import pytest
 
 from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.adapters.postgres.migrations import migrate
-from finance_bot.adapters.telegram.fake_api import FakeTelegram
 from finance_bot.adapters.telegram.formatting import format_money
 from finance_bot.domain.money import Money
+from finance_bot.sandbox.fake_api import FakeTelegram
+from finance_bot.sandbox.people import Person
 from tests.e2e.processes import BotProcess, DedicatedPostgres, eventually
 from tests.e2e.support import (
     ALICE,
     BOB,
-    Person,
     RunningBot,
     ledger_rows,
     running_bot,

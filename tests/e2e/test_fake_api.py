@@ -29,7 +29,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from finance_bot.adapters.telegram.fake_api import FakeTelegram
+from finance_bot.sandbox.fake_api import FakeTelegram
 
 USER = 7
 

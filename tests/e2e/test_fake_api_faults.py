@@ -11,8 +11,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import ClientDecodeError, TelegramNotFound, TelegramUnauthorizedError
 
-from finance_bot.adapters.telegram.fake_api import FakeTelegram
 from finance_bot.adapters.telegram.raw_updates import first_undecodable_update_id
+from finance_bot.sandbox.fake_api import FakeTelegram
 
 USER = 7
 TOKEN = "42:TEST"

@@ -13,7 +13,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.types import ReplyParameters
 
-from finance_bot.adapters.telegram.fake_api import FakeTelegram
+from finance_bot.sandbox.fake_api import FakeTelegram
 
 USER, OTHER = 7, 8
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from finance_bot.adapters.telegram.fake_api import FakeTelegram
-from tests.e2e.support import ALICE, Person, RunningBot, ledger_rows, spending_of
+from finance_bot.sandbox.fake_api import FakeTelegram
+from finance_bot.sandbox.people import Person
+from tests.e2e.support import ALICE, RunningBot, ledger_rows, spending_of
 
 pytestmark = pytest.mark.postgres
 

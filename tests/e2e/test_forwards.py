@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from finance_bot.adapters.telegram.fake_api import FakeTelegram
 from finance_bot.adapters.telegram.keyboards import RecordForwardButton
-from tests.e2e.support import ALICE, BOB, Person, Reply, RunningBot, ledger_rows, transaction_count
+from finance_bot.sandbox.fake_api import FakeTelegram
+from finance_bot.sandbox.people import Person, Reply
+from tests.e2e.support import ALICE, BOB, RunningBot, ledger_rows, transaction_count
 
 pytestmark = pytest.mark.postgres
 

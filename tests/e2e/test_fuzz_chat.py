@@ -8,8 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from finance_bot.adapters.postgres.check import check_ledger
-from finance_bot.adapters.telegram.fake_api import FakeTelegram
-from tests.e2e.support import Person, RunningBot
+from finance_bot.sandbox.fake_api import FakeTelegram
+from finance_bot.sandbox.people import Person
+from tests.e2e.support import RunningBot
 
 pytestmark = pytest.mark.postgres
 

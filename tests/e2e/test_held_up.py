@@ -10,8 +10,9 @@ import asyncpg
 import pytest
 
 from finance_bot.adapters.postgres.check import check_ledger
-from finance_bot.adapters.telegram.fake_api import FakeTelegram
-from tests.e2e.support import STRANGER, Person, RunningBot, ledger_rows, transaction_count
+from finance_bot.sandbox.fake_api import FakeTelegram
+from finance_bot.sandbox.people import Person
+from tests.e2e.support import STRANGER, RunningBot, ledger_rows, transaction_count
 
 pytestmark = pytest.mark.postgres
 

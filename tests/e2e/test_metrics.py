@@ -11,8 +11,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from finance_bot.adapters.postgres.backup_log import record_backup_run
-from finance_bot.adapters.telegram.fake_api import FakeTelegram
-from tests.e2e.support import STRANGER, Person, RunningBot, running_bot, settings_for
+from finance_bot.sandbox.fake_api import FakeTelegram
+from finance_bot.sandbox.people import Person
+from tests.e2e.support import STRANGER, RunningBot, running_bot, settings_for
 
 pytestmark = pytest.mark.postgres
 

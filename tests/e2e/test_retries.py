@@ -15,12 +15,13 @@ import asyncpg
 import pytest
 
 from finance_bot.adapters.telegram import context, polling, replies
-from finance_bot.adapters.telegram.fake_api import FakeTelegram
 from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.adapters.transient import INTERRUPTION_ATTEMPTS
+from finance_bot.sandbox.fake_api import FakeTelegram
+from finance_bot.sandbox.people import Person
 from tests.e2e.conftest import PollingLog
 from tests.e2e.processes import eventually
-from tests.e2e.support import ALICE, Person, RunningBot, running_bot, settings_for
+from tests.e2e.support import ALICE, RunningBot, running_bot, settings_for
 from tests.e2e.test_delivery import fragment, transaction_count
 
 pytestmark = pytest.mark.postgres

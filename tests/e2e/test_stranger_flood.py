@@ -12,9 +12,10 @@ from collections import Counter
 
 import pytest
 
-from finance_bot.adapters.telegram.fake_api import FakeTelegram
 from finance_bot.adapters.telegram.strangers import REPLIES_PER_MINUTE
-from tests.e2e.support import ALICE, BOB, STRANGER, Person, RunningBot, ledger_rows
+from finance_bot.sandbox.fake_api import FakeTelegram
+from finance_bot.sandbox.people import Person
+from tests.e2e.support import ALICE, BOB, STRANGER, RunningBot, ledger_rows
 from tests.e2e.test_metrics import scrape, value
 
 pytestmark = pytest.mark.postgres

@@ -13,8 +13,8 @@ import aiohttp
 import pytest
 
 from finance_bot.adapters.telegram import polling
-from finance_bot.adapters.telegram.fake_api import FakeTelegram
 from finance_bot.cli import EXIT_TOKEN_REJECTED
+from finance_bot.sandbox.fake_api import FakeTelegram
 from tests.e2e.conftest import PollingLog
 from tests.e2e.processes import BotProcess
 from tests.e2e.support import ALICE, BOB, TOKEN, running_bot, settings_for

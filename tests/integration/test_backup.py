@@ -20,7 +20,6 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from finance_bot.adapters import backup_crypto
 from finance_bot.adapters.backup import (
     BackupError,
     BackupOptions,
@@ -30,7 +29,8 @@ from finance_bot.adapters.backup import (
     restore,
     run_backup,
 )
-from finance_bot.adapters.backup_tools import client_tool, run_tool
+from finance_bot.adapters.backup import crypto as backup_crypto
+from finance_bot.adapters.backup.tools import client_tool, run_tool
 from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.application.budgets import budget_progress, set_budget
 from finance_bot.application.reports import PeriodReport, balances, period_report

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from finance_bot.adapters import backup_crypto
+from finance_bot.adapters.backup import crypto as backup_crypto
 
 PASSPHRASE = "correct horse battery staple"
 

@@ -13,8 +13,8 @@ import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from finance_bot.adapters.telegram import fake_api_updates as shapes
-from finance_bot.adapters.telegram.fake_api_rules import (
+from finance_bot.sandbox import fake_api_updates as shapes
+from finance_bot.sandbox.fake_api_rules import (
     JSON,
     ApiError,
     ChatRateLimit,
@@ -31,7 +31,7 @@ from finance_bot.adapters.telegram.fake_api_rules import (
     required_int,
     scope_key,
 )
-from finance_bot.adapters.telegram.fake_api_updates import UpdateQueue
+from finance_bot.sandbox.fake_api_updates import UpdateQueue
 
 Handler = Callable[[JSON, str], Awaitable[Any]]  # (params, token) -> result
 _CHAT_ACTIONS: Final = frozenset(

@@ -21,9 +21,9 @@ from typing import Final, Literal
 
 from aiohttp import web
 
-from finance_bot.adapters.telegram import fake_api_updates as shapes
-from finance_bot.adapters.telegram.fake_api_methods import CONFLICT, BotApi
-from finance_bot.adapters.telegram.fake_api_rules import JSON, ApiError, Upload, read_params
+from finance_bot.sandbox import fake_api_updates as shapes
+from finance_bot.sandbox.fake_api_methods import CONFLICT, BotApi
+from finance_bot.sandbox.fake_api_rules import JSON, ApiError, Upload, read_params
 
 __all__ = ["ApiCall", "ApiError", "FakeTelegram", "Upload"]
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import asyncpg
 
-from finance_bot.adapters.backup_crypto import BackupDecryptionError, decrypt_stream, is_encrypted
-from finance_bot.adapters.backup_storage import StorageError, download
-from finance_bot.adapters.backup_tools import (
+from finance_bot.adapters.backup.crypto import BackupDecryptionError, decrypt_stream, is_encrypted
+from finance_bot.adapters.backup.storage import StorageError, download
+from finance_bot.adapters.backup.tools import (
     BackupError,
     BackupOptions,
     client_tool,

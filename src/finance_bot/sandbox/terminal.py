@@ -16,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from finance_bot.adapters.telegram.fake_api import ApiCall, FakeTelegram
 from finance_bot.bootstrap import application, chat
 from finance_bot.config import Settings
+from finance_bot.sandbox.fake_api import ApiCall, FakeTelegram
 
 SANDBOX_USER_ID = 1
 SANDBOX_TOKEN = "4242:sandbox"

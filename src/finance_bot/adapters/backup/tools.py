@@ -12,7 +12,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from finance_bot.adapters.backup_storage import S3Target
+from finance_bot.adapters.backup.storage import S3Target
 
 # Work files live next to the backups (same file system, so the final rename is atomic)
 # under names that are not backup names and are hidden from a plain `ls`.

@@ -1,11 +1,10 @@
-"""`finance-bot backup`, and the entry points of backups for the rest of the bot
-(docs/adr/0006).
+"""`finance-bot backup`: one backup run, from pg_dump to pruning (docs/adr/0006).
 
 A backup is a `pg_dump` custom-format archive named by its UTC start time, read back end
-to end, optionally encrypted (backup_crypto), renamed into place only when whole,
-optionally copied to S3-compatible storage (backup_storage), recorded in `backup_runs` for
+to end, optionally encrypted (crypto), renamed into place only when whole,
+optionally copied to S3-compatible storage (storage), recorded in `backup_runs` for
 the "last good backup" metric — and only then are old backups pruned, so that a job that
-keeps failing never eats the backups that are left. `restore` is in backup_restore.
+keeps failing never eats the backups that are left. `restore` is in restoring.
 """
 
 from __future__ import annotations
@@ -23,10 +22,9 @@ from pathlib import Path
 
 import asyncpg
 
-from finance_bot.adapters.backup_crypto import encrypt_stream
-from finance_bot.adapters.backup_restore import restore
-from finance_bot.adapters.backup_storage import S3Target, StorageError, upload
-from finance_bot.adapters.backup_tools import (
+from finance_bot.adapters.backup.crypto import encrypt_stream
+from finance_bot.adapters.backup.storage import StorageError, upload
+from finance_bot.adapters.backup.tools import (
     TEMP_PREFIX,
     TEMP_SUFFIX,
     BackupError,
@@ -40,21 +38,8 @@ from finance_bot.adapters.backup_tools import (
     run_tool,
     verify_archive,
 )
-from finance_bot.adapters.postgres.backup_log import last_good_backup_at, record_backup_run
+from finance_bot.adapters.postgres.backup_log import record_backup_run
 from finance_bot.adapters.postgres.roles import DUMP, login_for
-
-__all__ = [
-    "BackupError",
-    "BackupOptions",
-    "BackupResult",
-    "S3Target",
-    "backup_file_name",
-    "backup_time",
-    "last_good_backup_at",
-    "prune",
-    "restore",
-    "run_backup",
-]
 
 log = logging.getLogger(__name__)
 
