@@ -17,8 +17,13 @@ from aiogram import Bot
 from pydantic import SecretStr
 
 from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
-from finance_bot.adapters.http_endpoints import Endpoints
-from finance_bot.adapters.metrics import BotMetrics
+from finance_bot.adapters.observability.http_endpoints import Endpoints
+from finance_bot.adapters.observability.metrics import BotMetrics
+from finance_bot.adapters.observability.watchdog import (
+    watch_backups,
+    watch_idempotency_keys,
+    watch_ledger,
+)
 from finance_bot.adapters.postgres.migrations import can_migrate, migrate, pending_versions
 from finance_bot.adapters.postgres.roles import (
     APP,
@@ -39,7 +44,6 @@ from finance_bot.adapters.telegram.lean_import import warm_up
 from finance_bot.adapters.telegram.polling import Poller, QuietObserver, token_rejection
 from finance_bot.adapters.telegram.session import build_bot
 from finance_bot.adapters.transient import is_transient
-from finance_bot.adapters.watchdog import watch_backups, watch_idempotency_keys, watch_ledger
 from finance_bot.config import Settings
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from finance_bot.adapters.logs import configure_logging
+from finance_bot.adapters.observability.logs import configure_logging
 from finance_bot.adapters.postgres.check import Violation, check_ledger
 from finance_bot.adapters.postgres.migrations import migrate
 from finance_bot.adapters.telegram.polling import TokenRejected

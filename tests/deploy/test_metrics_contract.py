@@ -7,7 +7,7 @@ import subprocess
 
 from prometheus_client import generate_latest
 
-from finance_bot.adapters.metrics import BotMetrics
+from finance_bot.adapters.observability.metrics import BotMetrics
 from tests.deploy.tools import BOT_METRICS, tool
 
 

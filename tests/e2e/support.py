@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from finance_bot.adapters.http_endpoints import Endpoints
+from finance_bot.adapters.observability.http_endpoints import Endpoints
 from finance_bot.bootstrap import Application, ChatBot, application, chat, serving_metrics
 from finance_bot.config import Settings
 from finance_bot.sandbox.fake_api import FakeTelegram

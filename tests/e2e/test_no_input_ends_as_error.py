@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from finance_bot.adapters.metrics import OUTCOMES, UPDATE_TYPES
+from finance_bot.adapters.observability.metrics import OUTCOMES, UPDATE_TYPES
 from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.sandbox.fake_api import FakeTelegram
 from tests.e2e.support import ALICE, BOB, STRANGER, RunningBot

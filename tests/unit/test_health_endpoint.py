@@ -7,8 +7,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from finance_bot.adapters.http_endpoints import Endpoints, HealthProbe
-from finance_bot.adapters.metrics import BotMetrics
+from finance_bot.adapters.observability.http_endpoints import Endpoints, HealthProbe
+from finance_bot.adapters.observability.metrics import BotMetrics
 
 
 async def _health(probe: HealthProbe) -> tuple[int, Any]:

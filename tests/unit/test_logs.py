@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 
-from finance_bot.adapters.logs import MASK, JsonFormatter
+from finance_bot.adapters.observability.logs import MASK, JsonFormatter
 
 
 def _format(level: int, message: str, *args: object, exc: bool = False, **extra: object) -> dict:

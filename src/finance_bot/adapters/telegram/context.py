@@ -20,7 +20,7 @@ from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 
-from finance_bot.adapters.metrics import BotMetrics
+from finance_bot.adapters.observability.metrics import BotMetrics
 from finance_bot.adapters.telegram.callbacks import answer_press
 from finance_bot.adapters.telegram.cleaning import cleaned
 from finance_bot.adapters.telegram.i18n import Catalog, Translator, resolve_language

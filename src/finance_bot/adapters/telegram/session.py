@@ -22,7 +22,7 @@ from aiogram.exceptions import (
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import TelegramType
 
-from finance_bot.adapters.metrics import BotMetrics
+from finance_bot.adapters.observability.metrics import BotMetrics
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from finance_bot.adapters.metrics import BotMetrics
+from finance_bot.adapters.observability.metrics import BotMetrics
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import time
 
 import asyncpg
 
-from finance_bot.adapters.metrics import BotMetrics
+from finance_bot.adapters.observability.metrics import BotMetrics
 from finance_bot.adapters.postgres.backup_log import last_good_backup_at
 from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.adapters.postgres.idempotency_keys import prune_idempotency_keys
