@@ -46,8 +46,8 @@ import asyncpg
 import psutil  # type: ignore[import-untyped]  # no types-psutil in the venv
 
 from common import Run, Server, admin, heading, line, print_header, print_total, verdict
-from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
 from finance_bot.adapters.postgres.check import check_ledger
+from finance_bot.adapters.postgres.embedded import EmbeddedPostgres
 from finance_bot.adapters.telegram.formatting import format_money
 from finance_bot.bootstrap import run_async
 from finance_bot.config import Settings

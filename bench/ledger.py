@@ -48,8 +48,8 @@ from common import (
     print_total,
     verdict,
 )
-from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
-from finance_bot.adapters.postgres.migrations import migrate
+from finance_bot.adapters.postgres.embedded import EmbeddedPostgres
+from finance_bot.adapters.postgres.migrator import migrate
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
 from finance_bot.adapters.system import UuidV7Source
 from finance_bot.application.budgets import set_budget

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
+from finance_bot.adapters.postgres.embedded import EmbeddedPostgres
 from finance_bot.adapters.telegram.lean_import import import_aiogram_lean
 from tests.support.databases import DatabaseServer, migrate_the_new_way
 

@@ -16,7 +16,6 @@ import asyncpg
 from aiogram import Bot
 from pydantic import SecretStr
 
-from finance_bot.adapters.embedded_postgres import EmbeddedPostgres
 from finance_bot.adapters.observability.http_endpoints import Endpoints
 from finance_bot.adapters.observability.metrics import BotMetrics
 from finance_bot.adapters.observability.watchdog import (
@@ -24,7 +23,8 @@ from finance_bot.adapters.observability.watchdog import (
     watch_idempotency_keys,
     watch_ledger,
 )
-from finance_bot.adapters.postgres.migrations import can_migrate, migrate, pending_versions
+from finance_bot.adapters.postgres.embedded import EmbeddedPostgres
+from finance_bot.adapters.postgres.migrator import can_migrate, migrate, pending_versions
 from finance_bot.adapters.postgres.roles import (
     APP,
     DUMP,

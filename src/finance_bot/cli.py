@@ -11,7 +11,7 @@ import asyncpg
 
 from finance_bot.adapters.observability.logs import configure_logging
 from finance_bot.adapters.postgres.check import Violation, check_ledger
-from finance_bot.adapters.postgres.migrations import migrate
+from finance_bot.adapters.postgres.migrator import migrate
 from finance_bot.adapters.telegram.polling import TokenRejected
 from finance_bot.bootstrap import (
     admin_database,

@@ -94,7 +94,7 @@ async def test_the_roles_script_upgrades_an_old_installation(
         (READER, False, False, None),
     ]
     # The owner can now bring the schema up to date.
-    from finance_bot.adapters.postgres.migrations import available_migrations, migrate
+    from finance_bot.adapters.postgres.migrator import available_migrations, migrate
 
     newer = [m.version for m in available_migrations() if m.version > 3]
     connection = await asyncpg.connect(login_url(empty_database_url, OWNER))

@@ -24,7 +24,7 @@ import asyncpg
 import pytest
 
 from finance_bot.adapters.postgres.check import check_ledger
-from finance_bot.adapters.postgres.migrations import migrate
+from finance_bot.adapters.postgres.migrator import migrate
 from finance_bot.adapters.telegram.formatting import format_money
 from finance_bot.domain.money import Money
 from finance_bot.sandbox.fake_api import FakeTelegram

@@ -10,7 +10,7 @@ import pytest
 
 from finance_bot.adapters.postgres.directory import PostgresDirectory
 from finance_bot.adapters.postgres.ledger import PostgresLedger
-from finance_bot.adapters.postgres.migrations import available_migrations, migrate
+from finance_bot.adapters.postgres.migrator import available_migrations, migrate
 from finance_bot.adapters.postgres.reports import PostgresReports
 from finance_bot.adapters.system import UuidV7Source
 from finance_bot.domain import transactions

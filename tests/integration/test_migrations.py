@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from finance_bot.adapters.postgres.migrations import (
+from finance_bot.adapters.postgres.migrator import (
     MigrationError,
     available_migrations,
     migrate,

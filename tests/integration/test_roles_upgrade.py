@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from finance_bot.adapters.postgres.check import check_ledger
-from finance_bot.adapters.postgres.migrations import available_migrations
+from finance_bot.adapters.postgres.migrator import available_migrations
 from finance_bot.adapters.postgres.roles import APP, OWNER
 from finance_bot.bootstrap import application
 from finance_bot.config import Settings

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from finance_bot.adapters.postgres.migrations import available_migrations, migrate
+from finance_bot.adapters.postgres.migrator import available_migrations, migrate
 from finance_bot.adapters.postgres.roles import least_privilege_logins
 
 

@@ -31,7 +31,7 @@ from finance_bot.adapters.backup.tools import (
     verify_archive,
 )
 from finance_bot.adapters.postgres.check import Violation, check_ledger
-from finance_bot.adapters.postgres.migrations import migrate
+from finance_bot.adapters.postgres.migrator import migrate
 from finance_bot.adapters.postgres.roles import OWNER, login_for
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""Schema migrations: numbered SQL files applied in order, each in its own unit of work.
+"""The migration runner: the numbered SQL files of migrations/ applied in order, each in its own
+unit of work.
 
 Deliberately tiny (docs/adr/0003): forward-only files, a table of what ran with each
 file's checksum, and an advisory lock so that two processes starting at once (the
