@@ -1,4 +1,5 @@
-"""Amounts and dates as each language writes them: `1 500,00 ₴` and `₴1,500.00`."""
+"""Pure rendering: amounts and dates as each language writes them, `1 500,00 ₴` and
+`₴1,500.00`. No I/O."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Inline buttons. Their data names the transaction by number, never anything held in
-memory, so buttons keep working after a restart. Every payload fits Telegram's 64 bytes."""
+"""Pure rendering: inline buttons, built here and sent elsewhere. Their data names the
+transaction by number, never anything held in memory, so buttons keep working after a
+restart. Every payload fits Telegram's 64 bytes."""
 
 from __future__ import annotations
 

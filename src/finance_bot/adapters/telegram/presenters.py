@@ -1,4 +1,4 @@
-"""Turning use-case results into reply text. No I/O here; every word from the catalogue."""
+"""Pure rendering: use-case results as reply text. No I/O; every word from the catalogue."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reports, balances, lists and settings as reply text."""
+"""Pure rendering: reports, balances, lists and settings as reply text. No I/O."""
 
 from __future__ import annotations
 
