@@ -68,7 +68,7 @@ async def _context(home: Household, bot: _Bot) -> ChatContext:
     books = Books(home.alice, "key-1", home.factory, services.ids, "UAH")
     return ChatContext(
         services=services, bot=bot, member=member, t=CATALOG.translator("ru"),  # type: ignore[arg-type]
-        update_key="key-1", outcome=Outcome(), books=books, currency="UAH",
+        outcome=Outcome(), books=books, currency="UAH",
     )  # fmt: skip
 
 

@@ -87,9 +87,8 @@ class ChatContext:
     bot: Bot
     member: Member
     t: Translator
-    update_key: str  # the idempotency key of any write this update causes
     outcome: Outcome
-    books: Books  # the member's use cases, bound to this update's key
+    books: Books  # the member's use cases, bound to this update's idempotency key
     currency: str = ""  # the household's base currency: amounts are read in it
 
     async def answer(
@@ -189,7 +188,7 @@ class Enrolment:
         )  # fmt: skip
         return ChatContext(
             services=services, bot=bot, member=member, t=services.catalog.translator(language),
-            update_key=key, outcome=outcome, books=books, currency=currency,
+            outcome=outcome, books=books, currency=currency,
         )  # fmt: skip
 
     async def _update_key(self, bot_id: int, update: Update) -> str:
