@@ -1,4 +1,4 @@
-"""What every handler gets: the services, the member, their language, the update's key.
+"""What every handler gets: the services, the member, their language, their books.
 
 One outer middleware decides who is served. Group chats and channels are ignored;
 people off the whitelist get one "access denied" reply per window (strangers.py) and
@@ -18,17 +18,27 @@ from zoneinfo import ZoneInfo
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
-from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    InlineKeyboardMarkup,
+    Message,
+    TelegramObject,
+    Update,
+    User,
+)
 
 from finance_bot.adapters.observability.metrics import BotMetrics
 from finance_bot.adapters.telegram.callbacks import answer_press
 from finance_bot.adapters.telegram.cleaning import cleaned
 from finance_bot.adapters.telegram.i18n import Catalog, Translator, resolve_language
 from finance_bot.adapters.telegram.presenters import error_text, fit
+from finance_bot.adapters.telegram.replies import send_text
 from finance_bot.adapters.telegram.session import single_attempt
 from finance_bot.adapters.telegram.strangers import StrangerGate
 from finance_bot.adapters.telegram.update_keys import REDELIVERY_WINDOW, LegacyKeys, update_key
 from finance_bot.adapters.transient import Attempt
+from finance_bot.application.books import Books, Write
 from finance_bot.application.household import join_household
 from finance_bot.domain.errors import LedgerRuleViolation
 from finance_bot.ports.clock import Clock, IdSource
@@ -77,18 +87,24 @@ class ChatContext:
     bot: Bot
     member: Member
     t: Translator
-    update_key: str  # the idempotency key of any write this update causes
     outcome: Outcome
+    books: Books  # the member's use cases, bound to this update's idempotency key
     currency: str = ""  # the household's base currency: amounts are read in it
 
-    def wrote(self, kind: str, *, replayed: bool) -> None:
-        """Count a ledger write, or mark the update a duplicate when it was replayed."""
-        if replayed:
-            self.outcome.value = "duplicate"
-        elif kind == "reversal":
-            self.services.metrics.ledger_voided()
-        else:
-            self.services.metrics.ledger_written(kind)
+    async def answer(
+        self,
+        message: Message,
+        text: str,
+        keyboard: InlineKeyboardMarkup | None = None,
+        *,
+        reply_to: int | None = None,
+    ) -> Message:
+        """Reply in the message's chat, split to Telegram's limits (replies.send_text)."""
+        return await send_text(self.bot, message.chat.id, text, keyboard, reply_to=reply_to)
+
+    def parse_error(self) -> None:
+        """The update could not be read: counted as such, not as handled."""
+        self.outcome.value = "parse_error"
 
     def committed(self, text: str) -> None:
         """Once a write has committed, what the person is told if its confirmation fails."""
@@ -107,77 +123,53 @@ def origin(update: Update) -> tuple[User | None, Chat | None]:
     return None, None
 
 
-class MemberContext(BaseMiddleware):
-    def __init__(self, services: ChatServices, strangers: StrangerGate | None = None) -> None:
+def served(user: User | None, chat: Chat | None) -> User | None:
+    """The person an update is from, if the bot serves it: private chats with people only."""
+    if user is None or user.is_bot or (chat is not None and chat.type != "private"):
+        return None
+    return user
+
+
+class Doorkeeper:
+    """The whitelist: a stranger is told "access denied", once per window (strangers.py)."""
+
+    def __init__(self, services: ChatServices, strangers: StrangerGate) -> None:
         self._services = services
-        self._strangers = strangers or StrangerGate()
+        self._strangers = strangers
+
+    def admits(self, user: User) -> bool:
+        return user.id in self._services.whitelist
+
+    async def turn_away(self, bot: Bot, update: Update, user: User) -> None:
+        can_reply = update.message is not None or update.callback_query is not None
+        verdict = self._strangers.admit(user.id, can_reply=can_reply)
+        if verdict.first_in_window:
+            log.info("access denied", extra={"telegram_id": user.id})
+        if not verdict.reply:
+            return
+        language = resolve_language(None, user.language_code, self._services.fallback_language)
+        text = self._services.catalog.translator(language)("access_denied", telegram_id=user.id)
+        try:
+            # One attempt: a stranger's reply never waits out a flood limit in front of the
+            # updates behind it, nor makes the update be retried.
+            with single_attempt():
+                await _reply(bot, update, text)
+        except TelegramRetryAfter:
+            self._strangers.unanswered(user.id)
+        except TelegramAPIError as error:
+            log.debug("denial not delivered", extra={"error": type(error).__name__})
+
+
+class Enrolment:
+    """Makes a whitelisted person a member on their first update, and builds the context:
+    their language, their household's currency, the update's idempotency key."""
+
+    def __init__(self, services: ChatServices) -> None:
+        self._services = services
         self._currencies: dict[int, str] = {}  # household id -> its currency, which never changes
         self._legacy_keys: LegacyKeys | None = None  # read at the first update served
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        assert isinstance(event, Update)
-        event = cleaned(event)
-        started = time.perf_counter()
-        outcome = Outcome()
-        attempt: Attempt = data.get("delivery_attempt") or Attempt()
-        try:
-            await self._serve(handler, event, data, outcome, attempt)
-        except Exception as error:
-            if attempt.will_retry(error):
-                outcome.value = None  # counted once, when it is finally handled
-                raise
-            outcome.value = "error"
-            raise
-        finally:
-            if outcome.value is not None:
-                elapsed = time.perf_counter() - started
-                self._services.metrics.update_handled(event, outcome.value, elapsed)
-
-    async def _serve(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: Update,
-        data: dict[str, Any],
-        outcome: Outcome,
-        attempt: Attempt,
-    ) -> None:
-        services = self._services
-        user, chat = origin(event)
-        if user is None or user.is_bot or (chat is not None and chat.type != "private"):
-            outcome.value = None
-            return
-        bot: Bot = data["bot"]
-        if user.id not in services.whitelist:
-            outcome.value = "denied"
-            await self._deny(bot, event, user)
-            return
-        # Until the member's own choice of language is read, Telegram's one.
-        t = services.catalog.translator(
-            resolve_language(None, user.language_code, services.fallback_language)
-        )
-        try:
-            context = await self._context(bot, event, user, outcome)
-            t = context.t
-            data["ctx"] = context
-            await handler(event, data)
-        except LedgerRuleViolation as refused:
-            # A refused request: say why; nothing was written (the unit of work rolled back).
-            await _reply(bot, event, error_text(refused, t))
-        except Exception as error:
-            if not attempt.will_retry(error):
-                # A bug, or a failure that keeps recurring. Say what is certain — the entry
-                # committed, or nothing was written — then let the polling loop log it and
-                # move on. A retried update says nothing yet: its retry answers.
-                with contextlib.suppress(Exception):
-                    await _reply(bot, event, outcome.committed or t("something_went_wrong"))
-            raise
-
-    async def _context(self, bot: Bot, event: Update, user: User, outcome: Outcome) -> ChatContext:
+    async def context(self, bot: Bot, event: Update, user: User, outcome: Outcome) -> ChatContext:
         services = self._services
         member = await join_household(
             user.id,
@@ -188,11 +180,15 @@ class MemberContext(BaseMiddleware):
             telegram_language=user.language_code,
         )
         language = resolve_language(member.language, user.language_code, services.fallback_language)
-        t = services.catalog.translator(language)
+        key = await self._update_key(bot.id, event)
+        currency = await self._currency(member.household_id)
+        books = Books(
+            telegram_id=member.telegram_id, idempotency_key=key,
+            uow_factory=services.uow_factory, ids=services.ids, currency=currency,
+        )  # fmt: skip
         return ChatContext(
-            services=services, bot=bot, member=member, t=t,
-            update_key=await self._update_key(bot.id, event), outcome=outcome,
-            currency=await self._currency(member.household_id),
+            services=services, bot=bot, member=member, t=services.catalog.translator(language),
+            outcome=outcome, books=books, currency=currency,
         )  # fmt: skip
 
     async def _update_key(self, bot_id: int, update: Update) -> str:
@@ -213,24 +209,101 @@ class MemberContext(BaseMiddleware):
             self._currencies[household_id] = known
         return known
 
-    async def _deny(self, bot: Bot, update: Update, user: User) -> None:
-        can_reply = update.message is not None or update.callback_query is not None
-        verdict = self._strangers.admit(user.id, can_reply=can_reply)
-        if verdict.first_in_window:
-            log.info("access denied", extra={"telegram_id": user.id})
-        if not verdict.reply:
-            return
-        language = resolve_language(None, user.language_code, self._services.fallback_language)
-        text = self._services.catalog.translator(language)("access_denied", telegram_id=user.id)
+
+def count_writes(writes: list[Write], outcome: Outcome, metrics: BotMetrics) -> None:
+    """Count the ledger writes an update made; a replayed one marks it a duplicate."""
+    for write in writes:
+        if write.replayed:
+            outcome.value = "duplicate"
+        elif write.kind == "reversal":
+            metrics.ledger_voided()
+        else:
+            metrics.ledger_written(write.kind)
+
+
+async def say_what_failed(
+    bot: Bot, event: Update, error: Exception, *, t: Translator, outcome: Outcome, attempt: Attempt
+) -> None:
+    """The reply to an update whose handler raised (docs/adr/0008).
+
+    A refused request says why; nothing was written (the unit of work rolled back). A bug,
+    or a failure that keeps recurring, says what is certain: the entry committed, or
+    nothing was written. A retried update says nothing yet: its retry answers.
+    """
+    if isinstance(error, LedgerRuleViolation):
+        await _reply(bot, event, error_text(error, t))
+    elif not attempt.will_retry(error):
+        with contextlib.suppress(Exception):
+            await _reply(bot, event, outcome.committed or t("something_went_wrong"))
+
+
+class MemberContext(BaseMiddleware):
+    """Who is served, and how: each update in turn passes the pieces above, in order —
+    private chats with people only, the whitelist, enrolment and language, the handler,
+    its writes counted, what a failure says, and the update's outcome timed."""
+
+    def __init__(self, services: ChatServices, strangers: StrangerGate | None = None) -> None:
+        self._services = services
+        self._doorkeeper = Doorkeeper(services, strangers or StrangerGate())
+        self._enrolment = Enrolment(services)
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        assert isinstance(event, Update)
+        event = cleaned(event)
+        started = time.perf_counter()
+        outcome = Outcome()
+        attempt: Attempt = data.get("delivery_attempt") or Attempt()
         try:
-            # One attempt: a stranger's reply never waits out a flood limit in front of the
-            # updates behind it, nor makes the update be retried.
-            with single_attempt():
-                await _reply(bot, update, text)
-        except TelegramRetryAfter:
-            self._strangers.unanswered(user.id)
-        except TelegramAPIError as error:
-            log.debug("denial not delivered", extra={"error": type(error).__name__})
+            await self._serve(handler, event, data, outcome, attempt)
+        except Exception as error:
+            # A retried update is counted once, when it is finally handled.
+            outcome.value = None if attempt.will_retry(error) else "error"
+            raise
+        finally:
+            if outcome.value is not None:
+                elapsed = time.perf_counter() - started
+                self._services.metrics.update_handled(event, outcome.value, elapsed)
+
+    async def _serve(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: Update,
+        data: dict[str, Any],
+        outcome: Outcome,
+        attempt: Attempt,
+    ) -> None:
+        services = self._services
+        user = served(*origin(event))
+        if user is None:
+            outcome.value = None
+            return
+        bot: Bot = data["bot"]
+        if not self._doorkeeper.admits(user):
+            outcome.value = "denied"
+            await self._doorkeeper.turn_away(bot, event, user)
+            return
+        # Until the member's own choice of language is read, Telegram's one.
+        t = services.catalog.translator(
+            resolve_language(None, user.language_code, services.fallback_language)
+        )
+        try:
+            context = await self._enrolment.context(bot, event, user, outcome)
+            t = context.t
+            data["ctx"] = context
+            try:
+                await handler(event, data)
+            finally:
+                count_writes(context.books.writes, outcome, services.metrics)
+        except LedgerRuleViolation as refused:
+            await say_what_failed(bot, event, refused, t=t, outcome=outcome, attempt=attempt)
+        except Exception as error:
+            await say_what_failed(bot, event, error, t=t, outcome=outcome, attempt=attempt)
+            raise
 
 
 async def _reply(bot: Bot, update: Update, text: str) -> None:

@@ -6,16 +6,8 @@ from aiogram.types import Message
 
 from finance_bot.adapters.telegram.context import ChatContext
 from finance_bot.adapters.telegram.presenters import confirmation, parse_error_text, short
-from finance_bot.adapters.telegram.replies import send_budget_alerts, send_text
-from finance_bot.application.recording import record_all
-from finance_bot.application.reports import transaction_view
-from finance_bot.domain.commands import (
-    ParseError,
-    RecordCommand,
-    RecordExpense,
-    RecordIncome,
-    Vocabulary,
-)
+from finance_bot.adapters.telegram.replies import send_budget_alerts
+from finance_bot.domain.commands import ParseError, RecordCommand, Vocabulary
 from finance_bot.domain.parser import parse_line
 
 
@@ -29,34 +21,18 @@ async def record_lines(message: Message, text: str, words: Vocabulary, ctx: Chat
             continue
         parsed = parse_line(line, words, today=today, currency=ctx.currency)
         if isinstance(parsed, ParseError):
-            ctx.outcome.value = "parse_error"
+            ctx.parse_error()
             reason = parse_error_text(parsed, ctx.t)
             refused = ctx.t("lines_refused", line=number, text=short(line.strip()), reason=reason)
-            await send_text(ctx.bot, message.chat.id, refused)
+            await ctx.answer(message, refused)
             return
         commands.append(parsed)
-    recorded = await record_all(
-        commands,
-        author_telegram_id=ctx.member.telegram_id,
-        idempotency_key=ctx.update_key,
-        uow_factory=ctx.services.uow_factory,
-        ids=ctx.services.ids,
-    )
+    recorded = await ctx.books.record_all(commands)
     numbers = ", #".join(str(entry.number) for entry in recorded.entries)
     ctx.committed(ctx.t("recorded_unconfirmed", number=numbers))
     confirmations = []
-    for command, entry in zip(commands, recorded.entries, strict=True):
-        ctx.wrote(kind_of(command), replayed=recorded.replayed)
-        view = await transaction_view(
-            ctx.member.telegram_id, entry.transaction_id, uow_factory=ctx.services.uow_factory
-        )
+    for entry in recorded.entries:
+        view = await ctx.books.transaction_view(entry.transaction_id)
         confirmations.append(f"{confirmation(view, ctx.t, today=today)}  /del{entry.number}")
-    await send_text(ctx.bot, message.chat.id, "\n\n".join(confirmations))
+    await ctx.answer(message, "\n\n".join(confirmations))
     await send_budget_alerts(ctx, tuple(a for entry in recorded.entries for a in entry.alerts))
-
-
-def kind_of(command: RecordCommand) -> str:
-    """The ledger write a command makes, as the metrics name it."""
-    if isinstance(command, RecordExpense):
-        return "expense"
-    return "income" if isinstance(command, RecordIncome) else "transfer"

@@ -9,10 +9,7 @@ from aiogram.types import Message
 from finance_bot.adapters.telegram.context import ChatContext
 from finance_bot.adapters.telegram.filters import named
 from finance_bot.adapters.telegram.presenters import account_label
-from finance_bot.adapters.telegram.replies import send_text
 from finance_bot.adapters.telegram.report_views import accounts_text, categories_text
-from finance_bot.application import directory
-from finance_bot.application.household import vocabulary
 from finance_bot.domain.accounts import AccountType
 from finance_bot.domain.commands import Vocabulary
 
@@ -41,115 +38,74 @@ def _category_and_aliases(args: str | None, known: Vocabulary) -> tuple[str, lis
 
 def directory_router() -> Router:
     router = Router(name="directory")
-
-    @router.message(named("accounts"))
-    async def accounts(message: Message, ctx: ChatContext) -> None:
-        view = await directory.list_accounts(
-            ctx.member.telegram_id, uow_factory=ctx.services.uow_factory
-        )
-        await send_text(ctx.bot, message.chat.id, accounts_text(view, ctx.t))
-
-    @router.message(named("addaccount"))
-    async def add_account(message: Message, command: CommandObject, ctx: ChatContext) -> None:
-        words = (command.args or "").split()
-        shared = bool(words) and words[-1].lower() in _SHARED
-        name = " ".join(words[:-1] if shared else words)
-        if not name:
-            await send_text(ctx.bot, message.chat.id, ctx.t("accounts_usage"))
-            return
-        account = await directory.add_account(
-            ctx.member.telegram_id,
-            name,
-            shared=shared,
-            currency=ctx.currency,
-            uow_factory=ctx.services.uow_factory,
-        )
-        await send_text(ctx.bot, message.chat.id, ctx.t("account_added", name=account.name))
-
-    @router.message(named("default", "archive"))
-    async def default_or_archive(
-        message: Message, command: CommandObject, ctx: ChatContext
-    ) -> None:
-        name = (command.args or "").strip()
-        if not name:
-            await send_text(ctx.bot, message.chat.id, ctx.t("accounts_usage"))
-            return
-        if command.command.casefold() == "default":
-            account = await directory.set_default_account(
-                ctx.member.telegram_id, name, uow_factory=ctx.services.uow_factory
-            )
-            await send_text(
-                ctx.bot,
-                message.chat.id,
-                ctx.t("account_default_set", name=account_label(account, ctx.t)),
-            )
-            return
-        account = await directory.archive_account(
-            ctx.member.telegram_id, name, uow_factory=ctx.services.uow_factory
-        )
-        await send_text(
-            ctx.bot, message.chat.id, ctx.t("account_archived", name=account_label(account, ctx.t))
-        )
-
-    @router.message(named("categories"))
-    async def categories(message: Message, ctx: ChatContext) -> None:
-        views = await directory.list_categories(
-            ctx.member.telegram_id, uow_factory=ctx.services.uow_factory
-        )
-        await send_text(ctx.bot, message.chat.id, categories_text(views, ctx.t))
-
-    @router.message(named("addcategory", "addincome"))
-    async def add_category(message: Message, command: CommandObject, ctx: ChatContext) -> None:
-        name, aliases = _name_and_aliases(command.args)
-        if not name:
-            await send_text(ctx.bot, message.chat.id, ctx.t("categories_usage"))
-            return
-        kind = (
-            AccountType.INCOME if command.command.casefold() == "addincome" else AccountType.EXPENSE
-        )
-        category = await directory.add_category(
-            ctx.member.telegram_id,
-            name,
-            aliases,
-            kind=kind,
-            currency=ctx.currency,
-            uow_factory=ctx.services.uow_factory,
-        )
-        await send_text(ctx.bot, message.chat.id, ctx.t("category_added", name=category.name))
-
-    @router.message(named("alias"))
-    async def alias(message: Message, command: CommandObject, ctx: ChatContext) -> None:
-        known = await vocabulary(ctx.member.telegram_id, uow_factory=ctx.services.uow_factory)
-        name, aliases = _category_and_aliases(command.args, known)
-        if not name or not aliases:
-            await send_text(ctx.bot, message.chat.id, ctx.t("categories_usage"))
-            return
-        category = await directory.add_aliases(
-            ctx.member.telegram_id, name, aliases, uow_factory=ctx.services.uow_factory
-        )
-        await send_text(
-            ctx.bot,
-            message.chat.id,
-            ctx.t(
-                "aliases_added",
-                category=account_label(category, ctx.t),
-                aliases=", ".join(aliases),
-            ),
-        )
-
-    @router.message(named("unalias"))
-    async def unalias(message: Message, command: CommandObject, ctx: ChatContext) -> None:
-        word = (command.args or "").strip()
-        if not word:
-            await send_text(ctx.bot, message.chat.id, ctx.t("categories_usage"))
-            return
-        removed = await directory.remove_alias(
-            ctx.member.telegram_id, word, uow_factory=ctx.services.uow_factory
-        )
-        await send_text(
-            ctx.bot,
-            message.chat.id,
-            ctx.t("alias_removed" if removed else "alias_not_found", alias=word),
-        )
-
+    router.message.register(accounts, named("accounts"))
+    router.message.register(add_account, named("addaccount"))
+    router.message.register(default_or_archive, named("default", "archive"))
+    router.message.register(categories, named("categories"))
+    router.message.register(add_category, named("addcategory", "addincome"))
+    router.message.register(alias, named("alias"))
+    router.message.register(unalias, named("unalias"))
     return router
+
+
+async def accounts(message: Message, ctx: ChatContext) -> None:
+    await ctx.answer(message, accounts_text(await ctx.books.accounts(), ctx.t))
+
+
+async def add_account(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+    words = (command.args or "").split()
+    shared = bool(words) and words[-1].lower() in _SHARED
+    name = " ".join(words[:-1] if shared else words)
+    if not name:
+        await ctx.answer(message, ctx.t("accounts_usage"))
+        return
+    account = await ctx.books.add_account(name, shared=shared)
+    await ctx.answer(message, ctx.t("account_added", name=account.name))
+
+
+async def default_or_archive(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+    name = (command.args or "").strip()
+    if not name:
+        await ctx.answer(message, ctx.t("accounts_usage"))
+        return
+    if command.command.casefold() == "default":
+        account = await ctx.books.set_default_account(name)
+        await ctx.answer(message, ctx.t("account_default_set", name=account_label(account, ctx.t)))
+        return
+    account = await ctx.books.archive_account(name)
+    await ctx.answer(message, ctx.t("account_archived", name=account_label(account, ctx.t)))
+
+
+async def categories(message: Message, ctx: ChatContext) -> None:
+    await ctx.answer(message, categories_text(await ctx.books.categories(), ctx.t))
+
+
+async def add_category(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+    name, aliases = _name_and_aliases(command.args)
+    if not name:
+        await ctx.answer(message, ctx.t("categories_usage"))
+        return
+    kind = AccountType.INCOME if command.command.casefold() == "addincome" else AccountType.EXPENSE
+    category = await ctx.books.add_category(name, aliases, kind=kind)
+    await ctx.answer(message, ctx.t("category_added", name=category.name))
+
+
+async def alias(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+    name, aliases = _category_and_aliases(command.args, await ctx.books.vocabulary())
+    if not name or not aliases:
+        await ctx.answer(message, ctx.t("categories_usage"))
+        return
+    category = await ctx.books.add_aliases(name, aliases)
+    text = ctx.t(
+        "aliases_added", category=account_label(category, ctx.t), aliases=", ".join(aliases)
+    )
+    await ctx.answer(message, text)
+
+
+async def unalias(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+    word = (command.args or "").strip()
+    if not word:
+        await ctx.answer(message, ctx.t("categories_usage"))
+        return
+    removed = await ctx.books.remove_alias(word)
+    await ctx.answer(message, ctx.t("alias_removed" if removed else "alias_not_found", alias=word))

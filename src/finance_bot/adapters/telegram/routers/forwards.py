@@ -17,74 +17,73 @@ from finance_bot.adapters.telegram.callbacks import answer_press
 from finance_bot.adapters.telegram.context import ChatContext
 from finance_bot.adapters.telegram.keyboards import RecordForwardButton, forward_keyboard
 from finance_bot.adapters.telegram.presenters import forward_preview, parse_error_text
-from finance_bot.adapters.telegram.replies import edit_text, send_budget_alerts, send_text
+from finance_bot.adapters.telegram.replies import edit_text, send_budget_alerts
 from finance_bot.adapters.telegram.routers.capture import (
     confirmation_with_buttons,
     record_as_author,
 )
-from finance_bot.application.directory import list_accounts, list_categories
-from finance_bot.application.household import vocabulary
 from finance_bot.domain.commands import ParseError, RecordCommand
 from finance_bot.domain.parser import parse_line
 
 
 def forwards_router() -> Router:
     router = Router(name="forwards")
-
-    @router.message(F.forward_origin & F.text.startswith("/"))
-    async def forwarded_command(message: Message, ctx: ChatContext) -> None:
-        await send_text(ctx.bot, message.chat.id, ctx.t("forward_command"))
-
-    @router.message(F.forward_origin & F.text)
-    async def forwarded_line(message: Message, ctx: ChatContext) -> None:
-        parsed = await _parse(message, ctx)
-        if isinstance(parsed, ParseError):
-            ctx.outcome.value = "parse_error"
-            await send_text(ctx.bot, message.chat.id, parse_error_text(parsed, ctx.t))
-            return
-        text = await _preview(parsed, ctx)
-        await send_text(
-            ctx.bot, message.chat.id, text, forward_keyboard(ctx.t), reply_to=message.message_id
-        )
-
-    @router.message(F.forward_origin)
-    async def forwarded_other(message: Message, ctx: ChatContext) -> None:
-        await send_text(ctx.bot, message.chat.id, ctx.t("non_text"))
-
-    @router.callback_query(RecordForwardButton.filter())
-    async def record_forward(query: CallbackQuery, ctx: ChatContext) -> None:
-        answer = query.message
-        original = answer.reply_to_message if isinstance(answer, Message) else None
-        if not isinstance(answer, Message) or original is None or not original.text:
-            await answer_press(ctx.bot, query.id, ctx.t("forward_gone"))
-            return
-        parsed = await _parse(original, ctx)
-        if isinstance(parsed, ParseError):
-            await answer_press(ctx.bot, query.id, parse_error_text(parsed, ctx.t))
-            return
-        key = f"tg:{ctx.bot.id}:forward:{answer.chat.id}:{answer.message_id}"
-        recorded = await record_as_author(parsed, ctx, idempotency_key=key)
-        if recorded.replayed:
-            # Already recorded by an earlier press; its message may have moved on since
-            # (undone, re-filed), so it is left as it is.
-            await answer_press(
-                ctx.bot, query.id, ctx.t("forward_recorded_before", number=recorded.number)
-            )
-            return
-        today = ctx.services.today()
-        text, keyboard = await confirmation_with_buttons(ctx, parsed, recorded, today)
-        await edit_text(ctx.bot, answer.chat.id, answer.message_id, text, keyboard)
-        await answer_press(ctx.bot, query.id, ctx.t("callback_done"))
-        await send_budget_alerts(ctx, recorded.alerts)
-
+    router.message.register(forwarded_command, F.forward_origin & F.text.startswith("/"))
+    router.message.register(forwarded_line, F.forward_origin & F.text)
+    router.message.register(forwarded_other, F.forward_origin)
+    router.callback_query.register(record_forward, RecordForwardButton.filter())
     return router
+
+
+async def forwarded_command(message: Message, ctx: ChatContext) -> None:
+    await ctx.answer(message, ctx.t("forward_command"))
+
+
+async def forwarded_line(message: Message, ctx: ChatContext) -> None:
+    parsed = await _parse(message, ctx)
+    if isinstance(parsed, ParseError):
+        ctx.parse_error()
+        await ctx.answer(message, parse_error_text(parsed, ctx.t))
+        return
+    text = await _preview(parsed, ctx)
+    await ctx.answer(message, text, forward_keyboard(ctx.t), reply_to=message.message_id)
+
+
+async def forwarded_other(message: Message, ctx: ChatContext) -> None:
+    await ctx.answer(message, ctx.t("non_text"))
+
+
+async def record_forward(query: CallbackQuery, ctx: ChatContext) -> None:
+    answer = query.message
+    original = answer.reply_to_message if isinstance(answer, Message) else None
+    if not isinstance(answer, Message) or original is None or not original.text:
+        await answer_press(ctx.bot, query.id, ctx.t("forward_gone"))
+        return
+    parsed = await _parse(original, ctx)
+    if isinstance(parsed, ParseError):
+        await answer_press(ctx.bot, query.id, parse_error_text(parsed, ctx.t))
+        return
+    key = f"tg:{ctx.bot.id}:forward:{answer.chat.id}:{answer.message_id}"
+    recorded = await record_as_author(parsed, ctx, idempotency_key=key)
+    if recorded.replayed:
+        # Already recorded by an earlier press; its message may have moved on since
+        # (undone, re-filed), so it is left as it is.
+        await answer_press(
+            ctx.bot, query.id, ctx.t("forward_recorded_before", number=recorded.number)
+        )
+        return
+    today = ctx.services.today()
+    text, keyboard = await confirmation_with_buttons(ctx, parsed, recorded, today)
+    await edit_text(ctx.bot, answer.chat.id, answer.message_id, text, keyboard)
+    await answer_press(ctx.bot, query.id, ctx.t("callback_done"))
+    await send_budget_alerts(ctx, recorded.alerts)
 
 
 async def _parse(forwarded: Message, ctx: ChatContext) -> RecordCommand | ParseError:
     """The line read as of when it was first written: "вчера" means the day before that."""
     assert forwarded.text is not None
     written = forwarded.forward_origin.date if forwarded.forward_origin else forwarded.date
-    words = await vocabulary(ctx.member.telegram_id, uow_factory=ctx.services.uow_factory)
+    words = await ctx.books.vocabulary()
     return parse_line(
         forwarded.text,
         words,
@@ -94,9 +93,8 @@ async def _parse(forwarded: Message, ctx: ChatContext) -> RecordCommand | ParseE
 
 
 async def _preview(command: RecordCommand, ctx: ChatContext) -> str:
-    telegram_id, uow_factory = ctx.member.telegram_id, ctx.services.uow_factory
-    accounts = await list_accounts(telegram_id, uow_factory=uow_factory)
-    categories = await list_categories(telegram_id, uow_factory=uow_factory)
+    accounts = await ctx.books.accounts()
+    categories = await ctx.books.categories()
     names = {a.id: a for a in accounts.accounts} | {v.category.id: v.category for v in categories}
     return forward_preview(
         command, names, accounts.default_account_id, ctx.t, today=ctx.services.today()

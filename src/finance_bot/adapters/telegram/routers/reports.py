@@ -13,17 +13,12 @@ from finance_bot.adapters.telegram.context import ChatContext
 from finance_bot.adapters.telegram.filters import named
 from finance_bot.adapters.telegram.formatting import format_money
 from finance_bot.adapters.telegram.presenters import account_label, parse_error_text
-from finance_bot.adapters.telegram.replies import send_text
 from finance_bot.adapters.telegram.report_views import (
     balance_text,
     budgets_text,
     last_text,
     period_report_text,
 )
-from finance_bot.application.budgets import budget_progress, remove_budget, set_budget
-from finance_bot.application.directory import find_category, list_categories
-from finance_bot.application.household import household_members
-from finance_bot.application.reports import balances, last_transactions, period_report
 from finance_bot.domain.accounts import AccountType
 from finance_bot.domain.commands import ParseError
 from finance_bot.domain.parser import parse_amount
@@ -83,99 +78,69 @@ def _name_and_amount(words: list[str], currency: str) -> tuple[str, str] | None:
 
 def reports_router() -> Router:
     router = Router(name="reports")
-
-    @router.message(named(*_KINDS))
-    async def period(message: Message, command: CommandObject, ctx: ChatContext) -> None:
-        kind = _KINDS[command.command.casefold()]
-        today = ctx.services.local_date(message.date)
-        arguments = _period_arguments(kind, command.args, today)
-        if arguments is None:
-            await send_text(ctx.bot, message.chat.id, ctx.t("report_usage"))
-            return
-        day, only_me = arguments
-        report = await period_report(
-            ctx.member.telegram_id,
-            kind,
-            day,
-            only_me=only_me,
-            today=today,
-            currency=ctx.currency,
-            uow_factory=ctx.services.uow_factory,
-        )
-        people = await household_members(
-            ctx.member.telegram_id, uow_factory=ctx.services.uow_factory
-        )
-        members = {person.telegram_id: person for person in people}
-        await send_text(ctx.bot, message.chat.id, period_report_text(report, members, ctx.t))
-
-    @router.message(named("last"))
-    async def last(message: Message, command: CommandObject, ctx: ChatContext) -> None:
-        words = (command.args or "").lower().split()
-        only_me = bool(words) and words[-1] in _ME
-        count_word = words[0] if words and words[0] not in _ME else ""
-        limit = int(count_word) if count_word.isascii() and count_word.isdigit() else _LAST_DEFAULT
-        limit = max(1, min(limit, _LAST_MAX))
-        lines, names = await last_transactions(
-            ctx.member.telegram_id, limit, only_me=only_me, uow_factory=ctx.services.uow_factory
-        )
-        await send_text(ctx.bot, message.chat.id, last_text(lines, names, ctx.t))
-
-    @router.message(named("balance"))
-    async def balance(message: Message, ctx: ChatContext) -> None:
-        view = await balances(
-            ctx.member.telegram_id,
-            currency=ctx.currency,
-            uow_factory=ctx.services.uow_factory,
-        )
-        await send_text(ctx.bot, message.chat.id, balance_text(view, ctx.t))
-
-    @router.message(named("budgets"))
-    async def budgets(message: Message, ctx: ChatContext) -> None:
-        today = ctx.services.local_date(message.date)
-        lines = await budget_progress(
-            ctx.member.telegram_id, today, today=today, uow_factory=ctx.services.uow_factory
-        )
-        categories = await list_categories(
-            ctx.member.telegram_id, uow_factory=ctx.services.uow_factory
-        )
-        names = {view.category.id: view.category for view in categories}
-        await send_text(ctx.bot, message.chat.id, budgets_text(lines, names, today, ctx.t))
-
-    @router.message(named("budget"))
-    async def budget(message: Message, command: CommandObject, ctx: ChatContext) -> None:
-        split = _name_and_amount((command.args or "").split(), ctx.currency)
-        if split is None:
-            await send_text(ctx.bot, message.chat.id, ctx.t("budget_usage"))
-            return
-        name, amount_word = split
-        category = None
-        if name.lower() not in _TOTAL:
-            category = await find_category(
-                ctx.member.telegram_id,
-                name,
-                AccountType.EXPENSE,
-                uow_factory=ctx.services.uow_factory,
-            )
-        label = account_label(category, ctx.t) if category is not None else ctx.t("budget_total")
-        category_id = category.id if category is not None else None
-        if amount_word.lower() in _OFF:
-            removed = await remove_budget(
-                ctx.member.telegram_id, category_id, uow_factory=ctx.services.uow_factory
-            )
-            key = "budget_removed" if removed else "budget_not_found"
-            await send_text(ctx.bot, message.chat.id, ctx.t(key, category=label))
-            return
-        limit = parse_amount(amount_word, ctx.currency)
-        if isinstance(limit, ParseError):
-            await send_text(ctx.bot, message.chat.id, parse_error_text(limit, ctx.t))
-            return
-        await set_budget(
-            ctx.member.telegram_id, category_id, limit, uow_factory=ctx.services.uow_factory
-        )
-        await send_text(
-            ctx.bot,
-            message.chat.id,
-            ctx.t("budget_set", category=label, limit=format_money(limit, ctx.t.language)),
-        )
-
+    router.message.register(period, named(*_KINDS))
+    router.message.register(last, named("last"))
+    router.message.register(balance, named("balance"))
+    router.message.register(budgets, named("budgets"))
+    router.message.register(budget, named("budget"))
     return router
+
+
+async def period(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+    kind = _KINDS[command.command.casefold()]
+    today = ctx.services.local_date(message.date)
+    arguments = _period_arguments(kind, command.args, today)
+    if arguments is None:
+        await ctx.answer(message, ctx.t("report_usage"))
+        return
+    day, only_me = arguments
+    report = await ctx.books.period_report(kind, day, only_me=only_me, today=today)
+    members = {person.telegram_id: person for person in await ctx.books.members()}
+    await ctx.answer(message, period_report_text(report, members, ctx.t))
+
+
+async def last(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+    words = (command.args or "").lower().split()
+    only_me = bool(words) and words[-1] in _ME
+    count_word = words[0] if words and words[0] not in _ME else ""
+    limit = int(count_word) if count_word.isascii() and count_word.isdigit() else _LAST_DEFAULT
+    limit = max(1, min(limit, _LAST_MAX))
+    lines, names = await ctx.books.last_transactions(limit, only_me=only_me)
+    await ctx.answer(message, last_text(lines, names, ctx.t))
+
+
+async def balance(message: Message, ctx: ChatContext) -> None:
+    await ctx.answer(message, balance_text(await ctx.books.balances(), ctx.t))
+
+
+async def budgets(message: Message, ctx: ChatContext) -> None:
+    today = ctx.services.local_date(message.date)
+    lines = await ctx.books.budget_progress(today, today=today)
+    names = {view.category.id: view.category for view in await ctx.books.categories()}
+    await ctx.answer(message, budgets_text(lines, names, today, ctx.t))
+
+
+async def budget(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+    split = _name_and_amount((command.args or "").split(), ctx.currency)
+    if split is None:
+        await ctx.answer(message, ctx.t("budget_usage"))
+        return
+    name, amount_word = split
+    category = None
+    if name.lower() not in _TOTAL:
+        category = await ctx.books.find_category(name, AccountType.EXPENSE)
+    label = account_label(category, ctx.t) if category is not None else ctx.t("budget_total")
+    category_id = category.id if category is not None else None
+    if amount_word.lower() in _OFF:
+        removed = await ctx.books.remove_budget(category_id)
+        key = "budget_removed" if removed else "budget_not_found"
+        await ctx.answer(message, ctx.t(key, category=label))
+        return
+    limit = parse_amount(amount_word, ctx.currency)
+    if isinstance(limit, ParseError):
+        await ctx.answer(message, parse_error_text(limit, ctx.t))
+        return
+    await ctx.books.set_budget(category_id, limit)
+    await ctx.answer(
+        message, ctx.t("budget_set", category=label, limit=format_money(limit, ctx.t.language))
+    )
