@@ -36,7 +36,12 @@ from finance_bot.adapters.telegram.presenters import error_text, fit
 from finance_bot.adapters.telegram.replies import send_text
 from finance_bot.adapters.telegram.session import single_attempt
 from finance_bot.adapters.telegram.strangers import StrangerGate
-from finance_bot.adapters.telegram.update_keys import REDELIVERY_WINDOW, LegacyKeys, update_key
+from finance_bot.adapters.telegram.update_keys import (
+    REDELIVERY_WINDOW,
+    LegacyKeys,
+    key_prefix,
+    update_key,
+)
 from finance_bot.adapters.transient import Attempt
 from finance_bot.application.books import Books, Write
 from finance_bot.application.household import join_household
@@ -196,7 +201,7 @@ class Enrolment:
         if self._legacy_keys is None:
             since = now - REDELIVERY_WINDOW
             async with self._services.uow_factory(transactional=False) as uow:
-                found = await uow.idempotency.claimed_since(f"tg:{bot_id}:", since)
+                found = await uow.idempotency.claimed_since(key_prefix(bot_id), since)
             self._legacy_keys = LegacyKeys(found, now)
         legacy = self._legacy_keys.key_for(bot_id, update, now)
         return legacy if legacy is not None else update_key(bot_id, update)

@@ -34,9 +34,20 @@ def update_key(bot_id: int, update: Update) -> str:
     return f"tg:{bot_id}:u:{update.update_id}"
 
 
+def forward_key(bot_id: int, chat_id: int, answer_message_id: int) -> str:
+    """The key of recording a forwarded line: the bot's answer to the forward, whose
+    Record button may be pressed more than once, records it once."""
+    return f"tg:{bot_id}:forward:{chat_id}:{answer_message_id}"
+
+
+def key_prefix(bot_id: int) -> str:
+    """What every key of this bot's updates starts with, of either form."""
+    return f"tg:{bot_id}:"
+
+
 def legacy_key(bot_id: int, update: Update) -> str:
     """The key the first version gave this update."""
-    return f"tg:{bot_id}:{update.update_id}"
+    return f"{key_prefix(bot_id)}{update.update_id}"
 
 
 def is_legacy(key: str) -> bool:

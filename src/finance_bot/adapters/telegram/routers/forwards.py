@@ -22,6 +22,7 @@ from finance_bot.adapters.telegram.routers.capture import (
     confirmation_with_buttons,
     record_as_author,
 )
+from finance_bot.adapters.telegram.update_keys import forward_key
 from finance_bot.domain.commands import ParseError, RecordCommand
 from finance_bot.domain.parser import parse_line
 
@@ -63,7 +64,7 @@ async def record_forward(query: CallbackQuery, ctx: ChatContext) -> None:
     if isinstance(parsed, ParseError):
         await answer_press(ctx.bot, query.id, parse_error_text(parsed, ctx.t))
         return
-    key = f"tg:{ctx.bot.id}:forward:{answer.chat.id}:{answer.message_id}"
+    key = forward_key(ctx.bot.id, answer.chat.id, answer.message_id)
     recorded = await record_as_author(parsed, ctx, idempotency_key=key)
     if recorded.replayed:
         # Already recorded by an earlier press; its message may have moved on since
