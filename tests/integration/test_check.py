@@ -6,12 +6,18 @@ import asyncio
 import os
 import sys
 from datetime import date
+from decimal import Decimal
 
 import asyncpg
 import pytest
 
 from finance_bot.adapters.postgres.check import RULE_NAMES, check_ledger
+from finance_bot.adapters.postgres.ledger import PostgresLedger
+from finance_bot.adapters.system import UuidV7Source
+from finance_bot.domain import transactions
 from finance_bot.domain.commands import RecordTransfer
+from finance_bot.domain.money import Money
+from finance_bot.domain.transactions import Conversion
 from tests.support.household import expense_command, ledger_world, uah
 
 pytestmark = pytest.mark.postgres
@@ -26,6 +32,15 @@ CORRUPTIONS: dict[str, str] = {
     " WHERE id = (SELECT min(id) FROM postings WHERE transaction_id = '{expense}')",
     "transaction_mixes_currencies": "UPDATE postings SET currency = 'USD'"
     " WHERE id = (SELECT min(id) FROM postings WHERE transaction_id = '{expense}')",
+    "conversion_not_carried_out": "UPDATE postings SET amount_minor = amount_minor + 1"
+    " WHERE transaction_id = '{converted}' AND currency = 'USD'",
+    "conversion_rate_does_not_fit": "UPDATE conversions SET rate = rate + 1"
+    " WHERE transaction_id = '{converted}'",
+    "conversion_without_transaction": "INSERT INTO conversions"
+    " VALUES (gen_random_uuid(), 'USD', 100, 'UAH', 4150, 41.5)",
+    "reversal_conversion_differs": "DELETE FROM conversions"
+    " WHERE transaction_id = '{converted_reversal}'",
+    "category_not_in_base_currency": "UPDATE households SET currency = 'EUR'",
     "posting_amount_not_positive": "ALTER TABLE postings DROP CONSTRAINT postings_amount_positive;"
     " UPDATE postings SET amount_minor = -amount_minor WHERE transaction_id = '{expense}'",
     "posting_currency_differs_from_account": "ALTER TABLE postings"
@@ -84,11 +99,53 @@ async def _populate(url: str) -> dict[str, object]:
             reversal = await connection.fetchval(
                 "SELECT id FROM transactions WHERE number = $1", undone.reversal_number
             )
+        converted = await _converted_entries(url, alice, cafe)
         return {
+            **converted,
             "expense": expense.transaction_id, "voided": voided.transaction_id,
             "reversal": reversal, "transfer": transfer.transaction_id, "cafe": cafe,
             "card": card, "member": alice,
         }  # fmt: skip
+
+
+async def _converted_entries(url: str, member: int, cafe: int) -> dict[str, object]:
+    """20 USD of coffee paid from a dollar account, and another such entry undone."""
+    connection = await asyncpg.connect(url)
+    try:
+        household_id = await connection.fetchval(
+            "SELECT household_id FROM members WHERE telegram_id = $1", member
+        )
+        accounts = {}
+        for name, type_, code, currency, owner in (
+            ("доллары", "asset", None, "USD", member),
+            ("⇄ USD", "equity", "conversion:USD", "USD", None),
+            ("⇄ UAH", "equity", "conversion:UAH", "UAH", None),
+        ):
+            accounts[name] = await connection.fetchval(
+                "INSERT INTO accounts (household_id, type, name, name_key, code, currency,"
+                " owner_telegram_id) VALUES ($1, $2, $3, $3, $4, $5, $6) RETURNING id",
+                household_id, type_, name, code, currency, owner,
+            )  # fmt: skip
+        ledger, ids = PostgresLedger(connection), UuidV7Source()
+        conversion = Conversion.at_rate(Money(2_000, "USD"), Decimal("41.50"), "UAH")
+        made = []
+        for _ in range(2):
+            entry = transactions.expense(
+                id=ids.new_id(), household_id=household_id, author_telegram_id=member,
+                booked_on=DAY, amount=conversion.target, paid=conversion.source,
+                account_id=accounts["доллары"], category_id=cafe, conversion=conversion,
+                conversion_accounts={"USD": accounts["⇄ USD"], "UAH": accounts["⇄ UAH"]},
+            )  # fmt: skip
+            await ledger.add(entry)
+            made.append(entry)
+        reversal = made[1].reversal(reversal_id=ids.new_id(), author_telegram_id=member,
+                                    booked_on=DAY)  # fmt: skip
+        async with connection.transaction():
+            await ledger.add(reversal)
+            await ledger.link_void(made[1].id, reversal.id)
+        return {"converted": made[0].id, "converted_reversal": reversal.id}
+    finally:
+        await connection.close()
 
 
 async def _run_cli(url: str) -> tuple[int, str, str]:

@@ -9,25 +9,34 @@ import asyncpg
 import pytest
 
 from finance_bot.adapters.postgres.directory import PostgresDirectory
-from finance_bot.adapters.postgres.ledger import PostgresLedger
 from finance_bot.adapters.postgres.migrator import available_migrations, migrate
 from finance_bot.adapters.postgres.reports import PostgresReports
 from finance_bot.adapters.system import UuidV7Source
 from finance_bot.domain import transactions
 from finance_bot.domain.accounts import AccountType
 from finance_bot.domain.money import Money
-from tests.support.databases import FIRST_RELEASE_MIGRATIONS, migrate_as_the_first_release_did
+from tests.support.databases import (
+    FIRST_RELEASE_MIGRATIONS,
+    FirstReleaseLedger,
+    migrate_as_the_first_release_did,
+)
 
 pytestmark = pytest.mark.postgres
 
 
-async def _household(connection: asyncpg.Connection, members: list[int], currency: str) -> int:
-    """A household as the earlier code made one: no currency column to fill."""
+async def _household(
+    connection: asyncpg.Connection, members: list[int], currency: str, *,
+    currency_column: bool = False,
+) -> int:  # fmt: skip
+    """A household as the earlier code made one: before migration 0005, with no currency
+    column to fill."""
     household_id: int = await connection.fetchval(
+        "INSERT INTO households (currency) VALUES ($1) RETURNING id", currency
+    ) if currency_column else await connection.fetchval(
         "INSERT INTO households DEFAULT VALUES RETURNING id"
-    )
+    )  # fmt: skip
     directory = PostgresDirectory(connection)
-    ledger = PostgresLedger(connection)
+    ledger = FirstReleaseLedger(connection)
     ids = UuidV7Source()
     categories = {}
     for code, kind in (("cafe", AccountType.EXPENSE), ("other", AccountType.EXPENSE),

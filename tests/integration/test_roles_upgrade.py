@@ -102,7 +102,12 @@ async def test_an_old_installation_upgrades_with_every_entry_kept(
 
     assert await _owners(empty_database_url) == {OWNER}
     tables_after = await _tables(empty_database_url)
-    assert _without_versions(tables_after) == _without_versions(tables_before)
+    # Later migrations add tables (the currency table filled, the rest empty); every table
+    # the old installation had keeps every row.
+    added = set(tables_after) - set(tables_before)
+    assert {table for table in added if tables_after[table]} <= {"currencies"}
+    kept = {table: rows for table, rows in tables_after.items() if table in tables_before}
+    assert _without_versions(kept) == _without_versions(tables_before)
     versions = [row.split(",")[0] for row in tables_after["schema_migrations"]]
     assert versions == [f"({m.version}" for m in available_migrations()]
     assert await _household_reports(empty_database_url, households) == reports_before

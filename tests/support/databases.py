@@ -10,6 +10,7 @@ import asyncpg
 
 from finance_bot.adapters.postgres.migrator import available_migrations, migrate
 from finance_bot.adapters.postgres.roles import least_privilege_logins
+from finance_bot.domain.transactions import Transaction
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,48 @@ async def migrate_as_the_first_release_did(connection: asyncpg.Connection) -> No
                 migration.name,
                 migration.checksum,
             )
+
+
+class FirstReleaseLedger:
+    """Stores a transaction as the first release's ledger did (its own SQL, kept here), so
+    that an upgrade test fills an old schema the way old code filled it, whatever today's
+    ledger writes. Single-currency transactions only: that release knew no other."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def add(self, transaction: Transaction) -> int:
+        assert transaction.conversion is None
+        postings = sorted(transaction.postings, key=lambda p: p.account_id)
+        number: int = await self._connection.fetchval(
+            _FIRST_RELEASE_ADD,
+            transaction.id, transaction.household_id, transaction.author_telegram_id,
+            transaction.kind.value, transaction.booked_on, transaction.note,
+            list(transaction.tags), transaction.voids_transaction_id,
+            [p.account_id for p in postings], [p.direction.value for p in postings],
+            [p.amount.amount_minor for p in postings], [p.amount.currency for p in postings],
+        )  # fmt: skip
+        return number
+
+
+_FIRST_RELEASE_ADD = """
+    WITH numbered AS (
+        UPDATE households SET last_transaction_number = last_transaction_number + 1
+         WHERE id = $2 RETURNING last_transaction_number AS number
+    ), stored AS (
+        INSERT INTO transactions
+            (id, household_id, number, author_telegram_id, kind, booked_on, note, tags,
+             voids_transaction_id)
+        SELECT $1, $2, number, $3, $4, $5, $6, $7, $8 FROM numbered
+        RETURNING id, number
+    ), legs AS (
+        INSERT INTO postings (transaction_id, account_id, direction, amount_minor, currency)
+        SELECT stored.id, leg.account_id, leg.direction::posting_direction, leg.amount_minor,
+               leg.currency
+          FROM stored,
+               unnest($9::bigint[], $10::text[], $11::bigint[], $12::text[]) WITH ORDINALITY
+                   AS leg(account_id, direction, amount_minor, currency, position)
+         ORDER BY leg.position
+    )
+    SELECT (SELECT number FROM stored) AS number
+"""

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -102,8 +103,10 @@ async def add_transaction(
     voided_by: uuid.UUID | None = None,
     number: int | None = None,
     transaction_id: uuid.UUID | None = None,
+    conversion: ConversionRow | None = None,
 ) -> uuid.UUID:
-    """INSERT one transaction row and its postings; the caller owns the unit of work."""
+    """INSERT one transaction row, its postings and conversion; the caller owns the unit of
+    work."""
     transaction_id = transaction_id or uuid.uuid4()
     if number is None:
         number = await next_number(connection, household)
@@ -121,7 +124,33 @@ async def add_transaction(
         voided_by,
     )
     await insert_postings(connection, transaction_id, legs)
+    if conversion is not None:
+        await insert_conversion(connection, transaction_id, conversion)
     return transaction_id
+
+
+@dataclass(frozen=True)
+class ConversionRow:
+    from_currency: str
+    from_amount_minor: int
+    to_currency: str
+    to_amount_minor: int
+    rate: Decimal
+
+
+async def insert_conversion(
+    connection: asyncpg.Connection, transaction_id: uuid.UUID, conversion: ConversionRow
+) -> None:
+    await connection.execute(
+        "INSERT INTO conversions (transaction_id, from_currency, from_amount_minor,"
+        " to_currency, to_amount_minor, rate) VALUES ($1, $2, $3, $4, $5, $6)",
+        transaction_id,
+        conversion.from_currency,
+        conversion.from_amount_minor,
+        conversion.to_currency,
+        conversion.to_amount_minor,
+        conversion.rate,
+    )
 
 
 async def insert_postings(
@@ -205,6 +234,8 @@ class LedgerState:
     postings: list[tuple[Any, ...]]
     balances: dict[int, int]
     accounts: list[tuple[Any, ...]]
+    conversions: list[tuple[Any, ...]]
+    rates: list[tuple[Any, ...]]
 
 
 async def ledger_state(connection: asyncpg.Connection) -> LedgerState:
@@ -219,6 +250,8 @@ async def ledger_state(connection: asyncpg.Connection) -> LedgerState:
             for r in await connection.fetch("SELECT * FROM account_balances")
         },
         accounts=await rows("SELECT * FROM accounts ORDER BY id"),
+        conversions=await rows("SELECT * FROM conversions ORDER BY transaction_id"),
+        rates=await rows("SELECT * FROM exchange_rates ORDER BY id"),
     )
 
 

@@ -40,6 +40,11 @@ class SingleCurrencyPerTransaction(LedgerRuleViolation):
     pass
 
 
+class ConversionDoesNotFit(LedgerRuleViolation):
+    """A conversion whose currencies, amounts or rate do not agree with each other or with
+    its transaction's postings."""
+
+
 class TransactionNotFound(LedgerRuleViolation):
     def __init__(self, number: int | None = None) -> None:
         super().__init__(f"no transaction #{number}" if number is not None else "no transaction")

@@ -112,9 +112,9 @@ async def test_transaction_cannot_be_deleted(
             id="cascade",
         ),
         pytest.param(
-            "TRUNCATE transactions, postings",
+            "TRUNCATE transactions, postings, conversions",
             IntegrityConstraintViolationError,
-            "TRUNCATE on (transactions|postings) is refused",
+            "TRUNCATE on (transactions|postings|conversions) is refused",
             id="with_postings",
         ),
         # households has no trigger of its own, but the cascade reaches tables that do

@@ -35,9 +35,39 @@ _RULES: dict[str, str] = {
           FROM transactions t LEFT JOIN postings p ON p.transaction_id = t.id
          GROUP BY t.id HAVING count(p.id) < 2
     """,
+    # Two currencies only as a stored conversion between exactly those two.
     "transaction_mixes_currencies": """
-        SELECT transaction_id::text FROM postings
-         GROUP BY transaction_id HAVING count(DISTINCT currency) > 1
+        SELECT p.transaction_id::text FROM postings p
+          LEFT JOIN conversions c ON c.transaction_id = p.transaction_id
+         GROUP BY p.transaction_id, c.from_currency, c.to_currency
+        HAVING count(DISTINCT p.currency) > 2
+            OR (count(DISTINCT p.currency) = 2 AND (c.from_currency IS NULL
+                OR NOT bool_and(p.currency IN (c.from_currency, c.to_currency))))
+    """,
+    "conversion_not_carried_out": """
+        SELECT c.transaction_id::text FROM conversions c
+         WHERE NOT COALESCE(ledger_conversion_fits(c), false)
+    """,
+    "conversion_rate_does_not_fit": """
+        SELECT c.transaction_id::text || ' (' || c.from_amount_minor || ' ' || c.from_currency
+               || ' at ' || c.rate || ' is not ' || c.to_amount_minor || ' ' || c.to_currency
+               || ')'
+          FROM conversions c
+         WHERE NOT COALESCE(ledger_conversion_rate_fits(c), false)
+    """,
+    "conversion_without_transaction": """
+        SELECT c.transaction_id::text FROM conversions c
+         WHERE NOT EXISTS (SELECT 1 FROM transactions t WHERE t.id = c.transaction_id)
+    """,
+    "reversal_conversion_differs": """
+        SELECT r.id::text FROM transactions r
+         WHERE r.voids_transaction_id IS NOT NULL
+           AND NOT ledger_same_conversion(r.id, r.voids_transaction_id)
+    """,
+    "category_not_in_base_currency": """
+        SELECT a.id::text || ' (' || a.currency || ', household ' || h.currency || ')'
+          FROM accounts a JOIN households h ON h.id = a.household_id
+         WHERE a.type IN ('income', 'expense') AND a.currency <> h.currency
     """,
     "posting_amount_not_positive": """
         SELECT id::text || ' (' || amount_minor || ')' FROM postings WHERE amount_minor <= 0

@@ -23,11 +23,12 @@ GRANT USAGE ON SCHEMA public TO finance_bot_app;
 GRANT SELECT ON
     households, members, accounts, category_aliases, account_balances, transactions,
     postings, idempotency_keys, category_day_totals, budgets, budget_alerts, backup_runs,
+    currencies, conversions, exchange_rates,
     schema_migrations  -- to refuse to run on a schema nobody has migrated
 TO finance_bot_app;
 GRANT INSERT ON
     households, members, accounts, category_aliases, transactions, postings,
-    idempotency_keys, budgets, budget_alerts
+    idempotency_keys, budgets, budget_alerts, conversions, exchange_rates
 TO finance_bot_app;
 GRANT UPDATE (last_transaction_number) ON households TO finance_bot_app;
 GRANT UPDATE (language, display_name, telegram_language, default_account_id) ON members

@@ -9,7 +9,13 @@ from uuid import UUID
 import asyncpg
 
 from finance_bot.domain.money import Money
-from finance_bot.domain.transactions import Direction, Posting, Transaction, TransactionKind
+from finance_bot.domain.transactions import (
+    Conversion,
+    Direction,
+    Posting,
+    Transaction,
+    TransactionKind,
+)
 from finance_bot.ports.records import Added
 from finance_bot.ports.unit_of_work import IdempotencyKeyTaken
 
@@ -55,11 +61,12 @@ class PostgresLedger:
             [p.account_id for p in postings], [p.direction.value for p in postings],
             [p.amount.amount_minor for p in postings], [p.amount.currency for p in postings],
             idempotency_key, json.dumps(result or {}),
+            *_conversion_arguments(transaction.conversion),
         )  # fmt: skip
 
     async def get(self, transaction_id: UUID) -> Transaction | None:
         row = await self._connection.fetchrow(
-            f"{_SELECT_TRANSACTION} WHERE t.id = $1 GROUP BY t.id", transaction_id
+            f"{_SELECT_TRANSACTION} WHERE t.id = $1 {_GROUPED}", transaction_id
         )
         return _transaction(row) if row else None
 
@@ -73,7 +80,7 @@ class PostgresLedger:
                 number,
             )
         row = await self._connection.fetchrow(
-            f"{_SELECT_TRANSACTION} WHERE t.household_id = $1 AND t.number = $2 GROUP BY t.id",
+            f"{_SELECT_TRANSACTION} WHERE t.household_id = $1 AND t.number = $2 {_GROUPED}",
             household_id,
             number,
         )
@@ -124,6 +131,12 @@ _ADD = """
                unnest($9::bigint[], $10::text[], $11::bigint[], $12::text[]) WITH ORDINALITY
                    AS leg(account_id, direction, amount_minor, currency, position)
          ORDER BY leg.position
+    ), converted AS (
+        INSERT INTO conversions
+            (transaction_id, from_currency, from_amount_minor, to_currency, to_amount_minor,
+             rate)
+        SELECT stored.id, $15::char(3), $16::bigint, $17::char(3), $18::bigint, $19::numeric
+          FROM stored WHERE $15::char(3) IS NOT NULL
     )
     SELECT (SELECT number FROM stored) AS number
 """
@@ -132,9 +145,12 @@ _SELECT_TRANSACTION = """
     SELECT t.id, t.household_id, t.number, t.author_telegram_id, t.kind, t.booked_on, t.note,
            t.tags, t.voids_transaction_id, t.voided_by_transaction_id,
            array_agg(ARRAY[p.account_id::text, p.direction::text, p.amount_minor::text,
-                           p.currency::text] ORDER BY p.id) AS postings
+                           p.currency::text] ORDER BY p.id) AS postings,
+           c.from_currency, c.from_amount_minor, c.to_currency, c.to_amount_minor, c.rate
       FROM transactions t JOIN postings p ON p.transaction_id = t.id
+      LEFT JOIN conversions c ON c.transaction_id = t.id
 """
+_GROUPED = "GROUP BY t.id, c.transaction_id"
 
 
 def _transaction(row: Any) -> Transaction:
@@ -153,4 +169,25 @@ def _transaction(row: Any) -> Transaction:
             Posting(int(account_id), Direction(direction), Money(int(amount), currency))
             for account_id, direction, amount, currency in row["postings"]
         ),
+        conversion=_conversion(row),
+    )
+
+
+def _conversion_arguments(conversion: Conversion | None) -> tuple[Any, ...]:
+    if conversion is None:
+        return (None, None, None, None, None)
+    source, target = conversion.source, conversion.target
+    return (
+        source.currency, source.amount_minor, target.currency, target.amount_minor,
+        conversion.rate,
+    )  # fmt: skip
+
+
+def _conversion(row: Any) -> Conversion | None:
+    if row["from_currency"] is None:
+        return None
+    return Conversion(
+        source=Money(row["from_amount_minor"], row["from_currency"]),
+        target=Money(row["to_amount_minor"], row["to_currency"]),
+        rate=row["rate"],
     )
