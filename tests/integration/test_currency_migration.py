@@ -79,7 +79,9 @@ async def test_the_migration_keeps_every_entry_number_and_report(
         }
         for household_id in households:
             await _undo_the_last_entry(connection, household_id)
-        reports_before = {h: await _reports(connection, h, c) for h, c in households.items()}
+        reports_before = {
+            h: await _reports(connection, h, c, before=True) for h, c in households.items()
+        }
         tables_before = await _tables(empty_database_url)
 
         assert await migrate(connection) == list(

@@ -20,6 +20,7 @@ from tests.support.databases import (
     FirstReleaseLedger,
     migrate_as_the_first_release_did,
 )
+from tests.support.previous_reports import PreviousReports
 
 pytestmark = pytest.mark.postgres
 
@@ -71,8 +72,11 @@ async def _household(
     return household_id
 
 
-async def _reports(connection: asyncpg.Connection, household_id: int, currency: str) -> object:
-    reports = PostgresReports(connection)
+async def _reports(
+    connection: asyncpg.Connection, household_id: int, currency: str, *, before: bool = False
+) -> object:
+    """What the reports show; `before`: as the previous version's queries read them."""
+    reports = PreviousReports(connection) if before else PostgresReports(connection)
     return (
         await reports.period_totals(household_id, date(2026, 1, 1), date(2027, 1, 1),
                                     currency=currency),
@@ -97,7 +101,7 @@ async def test_the_currency_migration_keeps_every_entry_number_and_report(
             await _household(connection, [501, 502], "UAH"): "UAH",
             await _household(connection, [601], "USD"): "USD",
         }
-        before = {h: await _reports(connection, h, c) for h, c in households.items()}
+        before = {h: await _reports(connection, h, c, before=True) for h, c in households.items()}
 
         assert await migrate(connection) == [
             m.version for m in available_migrations()[FIRST_RELEASE_MIGRATIONS:]

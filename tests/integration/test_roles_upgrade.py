@@ -61,12 +61,14 @@ def _without_versions(tables: dict[str, list[str]]) -> dict[str, Any]:
     }
 
 
-async def _household_reports(url: str, households: dict[int, str]) -> dict[int, object]:
+async def _household_reports(
+    url: str, households: dict[int, str], *, before: bool = False
+) -> dict[int, object]:
     connection = await asyncpg.connect(url)
     try:
         ids = [row[0] for row in await connection.fetch("SELECT id FROM households ORDER BY id")]
         assert ids == sorted(households)
-        return {h: await _reports(connection, h, c) for h, c in households.items()}
+        return {h: await _reports(connection, h, c, before=before) for h, c in households.items()}
     finally:
         await connection.close()
 
@@ -90,7 +92,7 @@ async def test_an_old_installation_upgrades_with_every_entry_kept(
     superuser = (await _owners(empty_database_url)).pop()
     assert await _owners(empty_database_url) == {superuser} != {OWNER}
     tables_before = await _tables(empty_database_url)
-    reports_before = await _household_reports(empty_database_url, households)
+    reports_before = await _household_reports(empty_database_url, households, before=True)
 
     settings = Settings(_env_file=None, database_url=empty_database_url)  # type: ignore[call-arg]
     with caplog.at_level(logging.INFO):

@@ -1,0 +1,156 @@
+"""The report queries of the version before several currencies, kept verbatim, so that an
+upgrade test reads an old schema the way the old code read it ("reports before") and compares
+that with what today's code reads after the migration ("reports after")."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import asyncpg
+
+from finance_bot.adapters.postgres.directory import _account
+from finance_bot.domain.accounts import AccountType
+from finance_bot.domain.money import Money
+from finance_bot.ports.records import AccountBalance, AmountByKey, PeriodTotals, TransactionLine
+
+# What live transactions (neither voided nor reversals) put on each category: the
+# trigger-kept day totals, so a month reads a few hundred rows whatever the ledger's size.
+_CATEGORY_TOTALS = """
+    SELECT a.type, d.account_id, d.author_telegram_id,
+           sum(d.debit_minus_credit_minor) AS debit_minus_credit
+      FROM category_day_totals d
+      JOIN accounts a ON a.id = d.account_id
+     WHERE d.household_id = $1 AND d.booked_on >= $2 AND d.booked_on < $3
+       AND d.currency = $4
+"""
+
+
+class PreviousReports:
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def period_totals(
+        self,
+        household_id: int,
+        start: date,
+        end: date,
+        *,
+        currency: str,
+        author_telegram_id: int | None = None,
+    ) -> PeriodTotals:
+        rows = await self._connection.fetch(
+            _CATEGORY_TOTALS
+            + " AND ($5::bigint IS NULL OR d.author_telegram_id = $5)"
+            + " GROUP BY a.type, d.account_id, d.author_telegram_id",
+            household_id,
+            start,
+            end,
+            currency,
+            author_telegram_id,
+        )
+        spending_by_category: dict[int, int] = {}
+        spending_by_person: dict[int, int] = {}
+        income_by_category: dict[int, int] = {}
+        for row in rows:
+            amount = int(row["debit_minus_credit"])
+            if row["type"] == AccountType.EXPENSE.value:
+                account, person = row["account_id"], row["author_telegram_id"]
+                spending_by_category[account] = spending_by_category.get(account, 0) + amount
+                spending_by_person[person] = spending_by_person.get(person, 0) + amount
+            else:
+                account = row["account_id"]
+                income_by_category[account] = income_by_category.get(account, 0) - amount
+
+        def ranked(sums: dict[int, int]) -> tuple[AmountByKey, ...]:
+            return tuple(
+                AmountByKey(key, Money(amount, currency))
+                for key, amount in sorted(sums.items(), key=lambda kv: (-kv[1], kv[0]))
+                if amount != 0
+            )
+
+        return PeriodTotals(
+            start=start,
+            end=end,
+            spending=Money(sum(spending_by_category.values()), currency),
+            income=Money(sum(income_by_category.values()), currency),
+            by_category=ranked(spending_by_category),
+            by_person=ranked(spending_by_person),
+            income_by_category=ranked(income_by_category),
+        )
+
+    async def category_spending(
+        self, household_id: int, start: date, end: date, *, currency: str
+    ) -> dict[int | None, Money]:
+        rows = await self._connection.fetch(
+            _CATEGORY_TOTALS
+            + " AND a.type = 'expense' GROUP BY a.type, d.account_id, d.author_telegram_id",
+            household_id,
+            start,
+            end,
+            currency,
+        )
+        spent: dict[int | None, Money] = {None: Money.zero(currency)}
+        for row in rows:
+            amount = Money(int(row["debit_minus_credit"]), currency)
+            spent[row["account_id"]] = spent.get(row["account_id"], Money.zero(currency)) + amount
+            spent[None] = spent[None] + amount
+        return spent
+
+    async def balances(self, household_id: int) -> list[AccountBalance]:
+        rows = await self._connection.fetch(
+            """
+            SELECT a.id, a.household_id, a.type, a.name, a.currency, a.owner_telegram_id, a.code,
+                   a.archived_at IS NOT NULL AS archived, b.balance_minor
+              FROM accounts a JOIN account_balances b ON b.account_id = a.id
+             WHERE a.household_id = $1 AND a.type NOT IN ('income', 'expense')
+             ORDER BY a.owner_telegram_id NULLS LAST, a.id
+            """,
+            household_id,
+        )
+        result = []
+        for row in rows:
+            account = _account(row)
+            natural = account.type.normal_sign * int(row["balance_minor"])
+            result.append(AccountBalance(account, Money(natural, account.currency)))
+        return result
+
+    async def last_transactions(
+        self, household_id: int, limit: int, *, author_telegram_id: int | None = None
+    ) -> list[TransactionLine]:
+        rows = await self._connection.fetch(
+            """
+            SELECT t.number, t.kind, t.booked_on, t.author_telegram_id, t.note, t.tags,
+                   t.voided_by_transaction_id IS NOT NULL AS voided,
+                   sum(p.amount_minor) FILTER (WHERE p.direction = 'debit') AS amount_minor,
+                   min(p.currency) AS currency,
+                   min(p.account_id) FILTER (WHERE p.direction = 'debit') AS debit_account_id,
+                   min(p.account_id) FILTER (WHERE p.direction = 'credit') AS credit_account_id
+              FROM (SELECT * FROM transactions
+                     WHERE household_id = $1 AND kind <> 'reversal'
+                       AND voided_by_transaction_id IS NULL
+                       AND ($3::bigint IS NULL OR author_telegram_id = $3)
+                     ORDER BY number DESC LIMIT $2) t
+              JOIN postings p ON p.transaction_id = t.id
+             GROUP BY t.number, t.kind, t.booked_on, t.author_telegram_id, t.note, t.tags,
+                      t.voided_by_transaction_id
+             ORDER BY t.number DESC
+            """,
+            household_id,
+            limit,
+            author_telegram_id,
+        )
+        return [
+            TransactionLine(
+                number=row["number"],
+                kind=row["kind"],
+                booked_on=row["booked_on"],
+                amount=Money(int(row["amount_minor"]), row["currency"]),
+                author_telegram_id=row["author_telegram_id"],
+                debit_account_id=row["debit_account_id"],
+                credit_account_id=row["credit_account_id"],
+                note=row["note"],
+                tags=tuple(row["tags"]),
+                voided=row["voided"],
+            )
+            for row in rows
+        ]
