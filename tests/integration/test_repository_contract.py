@@ -6,12 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from finance_bot.domain.accounts import AccountType
-from finance_bot.domain.transactions import Transaction
+from finance_bot.domain.money import Money
+from finance_bot.domain.transactions import Conversion, Transaction, expense
 from finance_bot.ports.records import Added, AmountByKey, Budget
 from finance_bot.ports.unit_of_work import IdempotencyKeyTaken
 from tests.support.household import (
@@ -280,3 +282,143 @@ async def test_keys_claimed_since_are_found_by_their_prefix(home: Household) -> 
         await uow.idempotency.claim(f"{prefix}1")
         await uow.idempotency.claim(f"other-{prefix}2")
         assert await uow.idempotency.claimed_since(prefix, long_ago) == {f"{prefix}1"}
+
+
+# ---------------------------------------------------------------------------
+# Several currencies (docs/product.md §8)
+# ---------------------------------------------------------------------------
+
+
+async def _dollar_account(home: Household) -> int:
+    async with home.factory() as uow:
+        account = await uow.directory.add_account(
+            household_id=home.id, type=AccountType.ASSET, name="доллары", currency="USD",
+            owner_telegram_id=home.alice,
+        )  # fmt: skip
+        await uow.commit()
+        return account.id
+
+
+async def _coffee_in_dollars(home: Household, *, from_dollars: bool, on: date = DAY) -> Transaction:
+    """20 USD of coffee, worth 830 UAH at 41.50: from the dollar account or from the card."""
+    conversion = Conversion.at_rate(Money(2_000, "USD"), Decimal("41.50"), "UAH")
+    async with home.factory() as uow:
+        through = await uow.directory.conversion_accounts(home.id, ["USD", "UAH"])
+        await uow.commit()
+    dollars = await _dollar_account(home) if from_dollars else None
+    return expense(
+        id=home.ids.new_id(), household_id=home.id, author_telegram_id=home.alice, booked_on=on,
+        amount=conversion.target, account_id=dollars or home.accounts["card"].id,
+        category_id=home.accounts["coffee"].id, conversion=conversion,
+        paid=conversion.source if from_dollars else None, conversion_accounts=through,
+    )  # fmt: skip
+
+
+async def test_conversion_accounts_are_made_once_per_currency(home: Household) -> None:
+    async with home.factory() as uow:
+        first = await uow.directory.conversion_accounts(home.id, ["USD", "UAH"])
+        again = await uow.directory.conversion_accounts(home.id, ["UAH", "USD", "EUR"])
+        await uow.commit()
+    assert set(first) == {"USD", "UAH"}
+    assert {c: again[c] for c in first} == first
+    async with home.factory() as uow:
+        made = {a.id: a for a in await uow.directory.accounts(home.id)}
+        balances = await uow.reports.balances(home.id)
+    assert {made[i].currency for i in again.values()} == {"USD", "UAH", "EUR"}
+    assert all(made[i].type is AccountType.EQUITY and made[i].is_shared for i in again.values())
+    assert not {b.account.id for b in balances} & set(again.values())
+
+
+@pytest.mark.parametrize("from_dollars", [True, False], ids=["from_dollars", "from_card"])
+async def test_a_converted_entry_reads_back_with_its_conversion(
+    home: Household, from_dollars: bool
+) -> None:
+    spent = await _coffee_in_dollars(home, from_dollars=from_dollars)
+    assert await home.add(spent) == Added(1)
+    async with home.factory() as uow:
+        stored = await uow.ledger.get(spent.id)
+        lines = await uow.reports.last_transactions(home.id, 5)
+        totals = await uow.reports.period_totals(
+            home.id, DAY, DAY + timedelta(days=1), currency="UAH"
+        )
+        parts = await uow.reports.foreign_parts(home.id, DAY, DAY + timedelta(days=1))
+    assert stored is not None
+    assert stored.conversion == spent.conversion
+    assert stored.amount == Money(83_000, "UAH")
+    [line] = lines
+    assert (line.amount, line.converted_from) == (Money(83_000, "UAH"), Money(2_000, "USD"))
+    assert line.debit_account_id == home.accounts["coffee"].id
+    paid_from = line.credit_account_id
+    assert (paid_from == home.accounts["card"].id) is not from_dollars
+    assert totals.by_category == (AmountByKey(home.accounts["coffee"].id, Money(83_000, "UAH")),)
+    assert parts == {home.accounts["coffee"].id: (Money(2_000, "USD"),)}
+
+
+async def test_voided_conversions_leave_the_foreign_parts(home: Household) -> None:
+    kept = await _coffee_in_dollars(home, from_dollars=True)
+    undone = await _coffee_in_dollars(home, from_dollars=False)
+    await home.add(kept)
+    await home.add(undone)
+    await void_through_repository(home, undone)
+    async with home.factory() as uow:
+        parts = await uow.reports.foreign_parts(home.id, DAY, DAY + timedelta(days=1))
+        mine = await uow.reports.foreign_parts(
+            home.id, DAY, DAY + timedelta(days=1), author_telegram_id=home.bob
+        )
+        balances = {b.account.name: b.balance for b in await uow.reports.balances(home.id)}
+    assert parts == {home.accounts["coffee"].id: (Money(2_000, "USD"),)}
+    assert mine == {}
+    assert balances["доллары"] == Money(-2_000, "USD")
+
+
+async def test_the_rate_in_force_on_a_day(home: Household) -> None:
+    march = date(2026, 3, 1)
+    async with home.factory() as uow:
+        assert await uow.rates.on(home.id, "USD", march) is None
+        await uow.rates.add(home.id, "USD", Decimal("41.0"), march, source="official")
+        await uow.rates.add(home.id, "USD", Decimal("41.5"), march, source="manual",
+                            author_telegram_id=home.alice)  # fmt: skip
+        await uow.rates.add(home.id, "USD", Decimal("41.2"), march, source="exchange")
+        await uow.rates.add(home.id, "USD", Decimal("42"), date(2026, 4, 1), source="official")
+        await uow.rates.add(home.id, "EUR", Decimal("45"), date(2026, 2, 1), source="manual")
+        await uow.commit()
+    async with home.factory() as uow:
+        same_day = await uow.rates.on(home.id, "USD", march)
+        later = await uow.rates.on(home.id, "USD", date(2026, 3, 31))
+        april = await uow.rates.on(home.id, "USD", date(2026, 5, 1))
+        before_any = await uow.rates.on(home.id, "USD", date(2026, 1, 15))
+        latest = await uow.rates.latest(home.id)
+    assert same_day is not None
+    assert (same_day.rate, same_day.source) == (Decimal("41.5"), "manual")
+    assert later == same_day
+    assert april is not None
+    assert april.rate == Decimal("42")
+    # Before the first rate: the earliest there is, so a rate set today covers yesterday.
+    assert before_any == same_day
+    assert [(r.currency, r.rate) for r in latest] == [
+        ("EUR", Decimal("45")),
+        ("USD", Decimal("42")),
+    ]
+
+
+async def test_official_rates_reach_every_household_in_its_own_currency(
+    world: LedgerWorld,
+) -> None:
+    hryvnia_home = await world.household(language="en")
+    day = date(2026, 12, 1)
+    official = {"USD": Decimal("41.5"), "EUR": Decimal("45.65"), "XAU": Decimal("1")}
+    async with hryvnia_home.factory() as uow:
+        first = await uow.rates.add_official(day, official)
+        again = await uow.rates.add_official(day, official)
+        await uow.commit()
+    async with hryvnia_home.factory() as uow:
+        usd = await uow.rates.on(hryvnia_home.id, "USD", day)
+        eur = await uow.rates.on(hryvnia_home.id, "EUR", day)
+        gold = await uow.rates.on(hryvnia_home.id, "XAU", day)
+    assert first >= 2
+    assert again == 0
+    assert usd is not None
+    assert (usd.rate, usd.source) == (Decimal("41.5"), "official")
+    assert eur is not None
+    assert eur.rate == Decimal("45.65")
+    assert gold is None  # no money here: not in the currency table

@@ -12,12 +12,15 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
+
+from iso4217 import Currency
 
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
 from finance_bot.domain.money import Money
@@ -29,6 +32,7 @@ from finance_bot.ports.records import (
     Budget,
     Member,
     PeriodTotals,
+    Rate,
     TransactionLine,
     WriteContext,
 )
@@ -38,6 +42,7 @@ from finance_bot.ports.unit_of_work import (
     IdempotencyKeyTaken,
     IdempotencyRepository,
     LedgerRepository,
+    RateRepository,
     ReportReader,
 )
 
@@ -66,6 +71,7 @@ class FakeState:
     budgets: dict[tuple[int, int | None], Money] = field(default_factory=dict)
     alerts: set[tuple[int, int | None, date, int]] = field(default_factory=set)
     idempotency: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    rates: list[tuple[int, Rate]] = field(default_factory=list)  # household id, rate
     # Like PostgreSQL sequences and now(), these are not undone by a rollback.
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     clock: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -191,6 +197,30 @@ class FakeDirectory:
 
     async def household_currency(self, household_id: int) -> str:
         return self._s.data.currencies[household_id]
+
+    async def household_currencies(self) -> dict[int, str]:
+        return dict(self._s.data.currencies)
+
+    async def conversion_accounts(
+        self, household_id: int, currencies: Sequence[str]
+    ) -> dict[str, int]:
+        found = {}
+        for currency in sorted(set(currencies)):
+            code = f"conversion:{currency}"
+            existing = [
+                a for a in self._s.data.accounts.values()
+                if a.household_id == household_id and a.type is AccountType.EQUITY
+                and a.code == code
+            ]  # fmt: skip
+            if existing:
+                found[currency] = existing[0].id
+                continue
+            made = await self.add_account(
+                household_id=household_id, type=AccountType.EQUITY, name=f"⇄ {currency}",
+                currency=currency, owner_telegram_id=None, code=code,
+            )  # fmt: skip
+            found[currency] = made.id
+        return found
 
     async def member(self, telegram_id: int) -> Member | None:
         return self._s.data.members.get(telegram_id)
@@ -390,6 +420,79 @@ class FakeIdempotency:
         return {key for key in self._s.data.idempotency if key.startswith(prefix)}
 
 
+_RANK = {"manual": 0, "exchange": 1, "official": 2}
+
+
+def _is_money(code: str) -> bool:
+    """In the currency table (ISO 4217 with digits): gold and the like are not money here."""
+    try:
+        return Currency(code).exponent is not None
+    except ValueError:
+        return False
+
+
+class FakeRates:
+    def __init__(self, session: _Session) -> None:
+        self._s = session
+
+    async def add(
+        self, household_id: int, currency: str, rate: Decimal, valid_from: date, *,
+        source: str, author_telegram_id: int | None = None,
+    ) -> None:  # fmt: skip
+        if rate <= 0:
+            raise IntegrityError("exchange_rates_rate_positive")
+        self._s.data.rates.append((household_id, Rate(currency, rate, valid_from, source)))
+
+    async def add_official(self, day: date, rates_in_uah: Mapping[str, Decimal]) -> int:
+        quoted = {**rates_in_uah, "UAH": Decimal(1)}
+        added = 0
+        for household_id, base in self._s.data.currencies.items():
+            if base not in quoted:
+                continue
+            for code, rate in quoted.items():
+                taken = any(
+                    h == household_id and r.currency == code and r.valid_from == day
+                    and r.source == "official"
+                    for h, r in self._s.data.rates
+                )  # fmt: skip
+                if code == base or rate <= 0 or taken or not _is_money(code):
+                    continue
+                await self.add(household_id, code, rate / quoted[base], day, source="official")
+                added += 1
+        return added
+
+    def _history(self, household_id: int, currency: str) -> list[tuple[int, Rate]]:
+        return [
+            (position, r)
+            for position, (h, r) in enumerate(self._s.data.rates)
+            if h == household_id and r.currency == currency
+        ]
+
+    async def on(self, household_id: int, currency: str, day: date) -> Rate | None:
+        history = self._history(household_id, currency)
+        if not history:
+            return None
+        _, rate = min(
+            history,
+            key=lambda pr: (
+                pr[1].valid_from > day, abs((pr[1].valid_from - day).days),
+                _RANK[pr[1].source], -pr[0],
+            ),
+        )  # fmt: skip
+        return rate
+
+    async def latest(self, household_id: int) -> list[Rate]:
+        currencies = sorted({r.currency for h, r in self._s.data.rates if h == household_id})
+        newest = []
+        for currency in currencies:
+            _, rate = min(
+                self._history(household_id, currency),
+                key=lambda pr: (-pr[1].valid_from.toordinal(), _RANK[pr[1].source], -pr[0]),
+            )
+            newest.append(rate)
+        return newest
+
+
 class FakeReports:
     def __init__(self, session: _Session) -> None:
         self._s = session
@@ -444,12 +547,37 @@ class FakeReports:
                 spent[None] = spent[None] + money
         return spent
 
+    async def foreign_parts(
+        self, household_id: int, start: date, end: date, *,
+        author_telegram_id: int | None = None,
+    ) -> dict[int, tuple[Money, ...]]:  # fmt: skip
+        data = self._s.data
+        sums: dict[int, dict[str, int]] = {}
+        for t in data.transactions.values():
+            if (
+                t.household_id != household_id or not start <= t.booked_on < end
+                or t.kind is TransactionKind.REVERSAL or t.is_voided or t.conversion is None
+                or author_telegram_id not in (None, t.author_telegram_id)
+                or t.conversion.source.currency == data.currencies[household_id]
+            ):  # fmt: skip
+                continue
+            source = t.conversion.source
+            for p in t.postings:
+                if data.accounts[p.account_id].type.is_category:
+                    per = sums.setdefault(p.account_id, {})
+                    per[source.currency] = per.get(source.currency, 0) + source.amount_minor
+        return {
+            account_id: tuple(Money(per[c], c) for c in sorted(per))
+            for account_id, per in sorted(sums.items())
+        }
+
     async def balances(self, household_id: int) -> list[AccountBalance]:
         data = self._s.data
         found = [
             a
             for a in data.accounts.values()
-            if a.household_id == household_id and not a.type.is_category
+            if a.household_id == household_id
+            and a.type in (AccountType.ASSET, AccountType.LIABILITY)
         ]
         found.sort(key=lambda a: (a.owner_telegram_id is None, a.owner_telegram_id or 0, a.id))
         return [
@@ -473,15 +601,22 @@ class FakeReports:
             reverse=True,
         )[:limit]
         lines = []
+        accounts = self._s.data.accounts
         for t in chosen:
-            debits = [p.account_id for p in t.postings if p.direction is Direction.DEBIT]
-            credits = [p.account_id for p in t.postings if p.direction is Direction.CREDIT]
+            # the conversion accounts' legs only carry money across currencies
+            legs = [
+                p for p in t.postings
+                if not (accounts[p.account_id].code or "").startswith("conversion:")
+            ]  # fmt: skip
+            debits = [p.account_id for p in legs if p.direction is Direction.DEBIT]
+            credits = [p.account_id for p in legs if p.direction is Direction.CREDIT]
             lines.append(
                 TransactionLine(
                     number=t.number or 0, kind=t.kind.value, booked_on=t.booked_on,
                     amount=t.amount, author_telegram_id=t.author_telegram_id,
                     debit_account_id=min(debits), credit_account_id=min(credits), note=t.note,
                     tags=t.tags, voided=False,
+                    converted_from=t.conversion.source if t.conversion else None,
                 )
             )  # fmt: skip
         return lines
@@ -502,6 +637,7 @@ class FakeUnitOfWork:
         self.budgets: BudgetRepository = FakeBudgets(self._session)
         self.idempotency: IdempotencyRepository = FakeIdempotency(self._session)
         self.reports: ReportReader = FakeReports(self._session)
+        self.rates: RateRepository = FakeRates(self._session)
         return self
 
     async def __aexit__(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from finance_bot.domain.accounts import Account
 from finance_bot.domain.money import Money
@@ -64,6 +65,7 @@ class TransactionLine:
     note: str
     tags: tuple[str, ...]
     voided: bool
+    converted_from: Money | None = None  # the amount as typed, when it was converted
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +83,14 @@ class Added:
     """What storing a transaction did."""
 
     number: int | None  # its number; None when its id was stored before (nothing written)
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """One unit of `currency` is worth `rate` of the household's base currency, from
+    `valid_from` on."""
+
+    currency: str
+    rate: Decimal
+    valid_from: date
+    source: str  # "manual" (/rate), "exchange" (a recorded exchange) or "official"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self
 from uuid import UUID
@@ -17,6 +18,7 @@ from finance_bot.ports.records import (
     Budget,
     Member,
     PeriodTotals,
+    Rate,
     TransactionLine,
     WriteContext,
 )
@@ -72,6 +74,16 @@ class DirectoryRepository(Protocol):
         ...
 
     async def household_currency(self, household_id: int) -> str: ...
+
+    async def household_currencies(self) -> dict[int, str]:
+        """Every household's base currency, by household id."""
+        ...
+
+    async def conversion_accounts(
+        self, household_id: int, currencies: Sequence[str]
+    ) -> dict[str, int]:
+        """The household's conversion account in each currency, made on first need."""
+        ...
 
     async def member(self, telegram_id: int) -> Member | None: ...
 
@@ -139,6 +151,30 @@ class BudgetRepository(Protocol):
         ...
 
 
+class RateRepository(Protocol):
+    """The household's exchange rates: a history, appended to, never changed."""
+
+    async def add(
+        self, household_id: int, currency: str, rate: Decimal, valid_from: date, *,
+        source: str, author_telegram_id: int | None = None,
+    ) -> None: ...  # fmt: skip
+
+    async def add_official(self, day: date, rates_in_uah: Mapping[str, Decimal]) -> int:
+        """The day's official rates (hryvnias per unit) for every household, each in its
+        own base currency; a day's rates stored before are kept. Returns the rows added."""
+        ...
+
+    async def on(self, household_id: int, currency: str, day: date) -> Rate | None:
+        """The rate in force on `day`: the latest from that day or before (on one day, a
+        rate set by hand before an exchange's, before an official one, then the newest);
+        when there is none yet, the earliest after it."""
+        ...
+
+    async def latest(self, household_id: int) -> list[Rate]:
+        """The newest rate of every currency that has one, by currency code."""
+        ...
+
+
 class IdempotencyRepository(Protocol):
     async def claim(self, key: str) -> dict[str, Any] | None:
         """Claim a key for this unit of work.
@@ -172,7 +208,21 @@ class ReportReader(Protocol):
         """Spending per expense category in [start, end), and the total under None."""
         ...
 
-    async def balances(self, household_id: int) -> list[AccountBalance]: ...
+    async def foreign_parts(
+        self,
+        household_id: int,
+        start: date,
+        end: date,
+        *,
+        author_telegram_id: int | None = None,
+    ) -> dict[int, tuple[Money, ...]]:
+        """What live converted entries in [start, end) brought to each category in
+        currencies other than the base one, as typed, per currency."""
+        ...
+
+    async def balances(self, household_id: int) -> list[AccountBalance]:
+        """Every asset and liability account (conversion accounts are not money one has)."""
+        ...
 
     async def last_transactions(
         self, household_id: int, limit: int, *, author_telegram_id: int | None = None
@@ -185,6 +235,7 @@ class UnitOfWork(Protocol):
     budgets: BudgetRepository
     idempotency: IdempotencyRepository
     reports: ReportReader
+    rates: RateRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -45,6 +45,25 @@ class PostgresDirectory:
         )
         return currency
 
+    async def household_currencies(self) -> dict[int, str]:
+        rows = await self._connection.fetch("SELECT id, currency FROM households")
+        return {row["id"]: row["currency"] for row in rows}
+
+    async def conversion_accounts(
+        self, household_id: int, currencies: Sequence[str]
+    ) -> dict[str, int]:
+        wanted = sorted(set(currencies))
+        # A concurrent first conversion may insert the same account: ON CONFLICT waits for
+        # it and skips, and the statement's snapshot may not see its row yet, so a second
+        # read (a new snapshot) finds what the first one missed.
+        found: dict[str, int] = {}
+        for statement in (_MAKE_CONVERSION_ACCOUNTS, _CONVERSION_ACCOUNTS):
+            rows = await self._connection.fetch(statement, household_id, wanted)
+            found.update({row["currency"]: row["id"] for row in rows})
+            if len(found) == len(wanted):
+                break
+        return found
+
     async def member(self, telegram_id: int) -> Member | None:
         row = await self._connection.fetchrow(
             "SELECT telegram_id, household_id, language, default_account_id, display_name,"
@@ -231,3 +250,28 @@ def _account(row: Any) -> Account:
         code=row["code"],
         archived=row["archived"],
     )
+
+
+# Conversion accounts: shared equity accounts, one per currency, named by their code
+# (migration 0007 checks the shape; the ledger's balance check finds them by it).
+_MAKE_CONVERSION_ACCOUNTS = """
+    WITH made AS (
+        INSERT INTO accounts (household_id, type, name, name_key, code, currency)
+        SELECT $1, 'equity', '⇄ ' || c, '⇄ ' || lower(c), 'conversion:' || c, c
+          FROM unnest($2::text[]) AS c
+        ON CONFLICT (household_id, type, COALESCE(owner_telegram_id, 0), code)
+            WHERE code IS NOT NULL
+        DO NOTHING
+        RETURNING currency, id
+    )
+    SELECT currency, id FROM made
+    UNION ALL
+    SELECT currency, id FROM accounts
+     WHERE household_id = $1 AND type = 'equity' AND code = ANY (
+         SELECT 'conversion:' || c FROM unnest($2::text[]) AS c)
+"""
+_CONVERSION_ACCOUNTS = """
+    SELECT currency, id FROM accounts
+     WHERE household_id = $1 AND type = 'equity' AND code = ANY (
+         SELECT 'conversion:' || c FROM unnest($2::text[]) AS c)
+"""

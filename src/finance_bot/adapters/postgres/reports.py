@@ -94,13 +94,39 @@ class PostgresReports:
             spent[None] = spent[None] + amount
         return spent
 
+    async def foreign_parts(
+        self, household_id: int, start: date, end: date, *,
+        author_telegram_id: int | None = None,
+    ) -> dict[int, tuple[Money, ...]]:  # fmt: skip
+        rows = await self._connection.fetch(
+            """
+            SELECT p.account_id, c.from_currency, sum(c.from_amount_minor) AS amount_minor
+              FROM transactions t
+              JOIN conversions c ON c.transaction_id = t.id
+              JOIN households h ON h.id = t.household_id AND c.from_currency <> h.currency
+              JOIN postings p ON p.transaction_id = t.id
+              JOIN accounts a ON a.id = p.account_id AND a.type IN ('expense', 'income')
+             WHERE t.household_id = $1 AND t.booked_on >= $2 AND t.booked_on < $3
+               AND t.kind <> 'reversal' AND t.voided_by_transaction_id IS NULL
+               AND ($4::bigint IS NULL OR t.author_telegram_id = $4)
+             GROUP BY p.account_id, c.from_currency
+             ORDER BY p.account_id, c.from_currency
+            """,
+            household_id, start, end, author_telegram_id,
+        )  # fmt: skip
+        parts: dict[int, tuple[Money, ...]] = {}
+        for row in rows:
+            amount = Money(int(row["amount_minor"]), row["from_currency"])
+            parts[row["account_id"]] = (*parts.get(row["account_id"], ()), amount)
+        return parts
+
     async def balances(self, household_id: int) -> list[AccountBalance]:
         rows = await self._connection.fetch(
             """
             SELECT a.id, a.household_id, a.type, a.name, a.currency, a.owner_telegram_id, a.code,
                    a.archived_at IS NOT NULL AS archived, b.balance_minor
               FROM accounts a JOIN account_balances b ON b.account_id = a.id
-             WHERE a.household_id = $1 AND a.type NOT IN ('income', 'expense')
+             WHERE a.household_id = $1 AND a.type IN ('asset', 'liability')
              ORDER BY a.owner_telegram_id NULLS LAST, a.id
             """,
             household_id,
@@ -120,17 +146,22 @@ class PostgresReports:
             SELECT t.number, t.kind, t.booked_on, t.author_telegram_id, t.note, t.tags,
                    t.voided_by_transaction_id IS NOT NULL AS voided,
                    sum(p.amount_minor) FILTER (WHERE p.direction = 'debit') AS amount_minor,
-                   min(p.currency) AS currency,
+                   min(p.currency) FILTER (WHERE p.direction = 'debit') AS currency,
                    min(p.account_id) FILTER (WHERE p.direction = 'debit') AS debit_account_id,
-                   min(p.account_id) FILTER (WHERE p.direction = 'credit') AS credit_account_id
+                   min(p.account_id) FILTER (WHERE p.direction = 'credit') AS credit_account_id,
+                   c.from_amount_minor, c.from_currency, c.to_amount_minor, c.to_currency
               FROM (SELECT * FROM transactions
                      WHERE household_id = $1 AND kind <> 'reversal'
                        AND voided_by_transaction_id IS NULL
                        AND ($3::bigint IS NULL OR author_telegram_id = $3)
                      ORDER BY number DESC LIMIT $2) t
               JOIN postings p ON p.transaction_id = t.id
+              -- the conversion accounts' legs only carry money across currencies
+              JOIN accounts a ON a.id = p.account_id
+                             AND (a.code IS NULL OR a.code NOT LIKE 'conversion:%')
+              LEFT JOIN conversions c ON c.transaction_id = t.id
              GROUP BY t.number, t.kind, t.booked_on, t.author_telegram_id, t.note, t.tags,
-                      t.voided_by_transaction_id
+                      t.voided_by_transaction_id, c.transaction_id
              ORDER BY t.number DESC
             """,
             household_id,
@@ -142,13 +173,19 @@ class PostgresReports:
                 number=row["number"],
                 kind=row["kind"],
                 booked_on=row["booked_on"],
-                amount=Money(int(row["amount_minor"]), row["currency"]),
+                # a conversion's size is what it came to (the base amount, what arrived)
+                amount=Money(int(row["amount_minor"]), row["currency"])
+                if row["from_currency"] is None
+                else Money(int(row["to_amount_minor"]), row["to_currency"]),
                 author_telegram_id=row["author_telegram_id"],
                 debit_account_id=row["debit_account_id"],
                 credit_account_id=row["credit_account_id"],
                 note=row["note"],
                 tags=tuple(row["tags"]),
                 voided=row["voided"],
+                converted_from=None
+                if row["from_currency"] is None
+                else Money(int(row["from_amount_minor"]), row["from_currency"]),
             )
             for row in rows
         ]

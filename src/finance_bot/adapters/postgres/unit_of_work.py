@@ -10,12 +10,14 @@ import asyncpg
 from finance_bot.adapters.postgres.budgets import PostgresBudgets, PostgresIdempotency
 from finance_bot.adapters.postgres.directory import PostgresDirectory
 from finance_bot.adapters.postgres.ledger import PostgresLedger
+from finance_bot.adapters.postgres.rates import PostgresRates
 from finance_bot.adapters.postgres.reports import PostgresReports
 from finance_bot.ports.unit_of_work import (
     BudgetRepository,
     DirectoryRepository,
     IdempotencyRepository,
     LedgerRepository,
+    RateRepository,
     ReportReader,
 )
 
@@ -42,6 +44,7 @@ class PostgresUnitOfWork:
         self.budgets: BudgetRepository = PostgresBudgets(self._connection)
         self.idempotency: IdempotencyRepository = PostgresIdempotency(self._connection)
         self.reports: ReportReader = PostgresReports(self._connection)
+        self.rates: RateRepository = PostgresRates(self._connection)
         self._finished = False
         return self
 
