@@ -177,7 +177,7 @@ def parse_rate(text: str) -> Decimal | ParseError:
         return ParseError(ParseErrorReason.TOO_MANY_DECIMALS, word)
     if len(digits) > len(str(_RATE_LIMIT - 1)):
         return ParseError(ParseErrorReason.AMOUNT_TOO_LARGE, word)
-    rate = Decimal(f"{digits or 0}.{fraction or 0}")
+    rate = Decimal(f"{digits or 0}.{fraction}" if fraction else digits or "0")
     if match["sign"] == "-" or rate == 0:
         return ParseError(ParseErrorReason.AMOUNT_NOT_POSITIVE, word)
     return rate
