@@ -1,9 +1,9 @@
 """The chat-line parser: one line of text in, one command or a ParseError value out.
 
 Grammar (docs/product.md §2): ``[date] amount category [account] note… [#tags] [date]``, and for
-transfers ``[date] amount account > account [note…]``. The parser is total: any ``str``
-gives a value, never an exception (an unknown *currency* still raises ``UnknownCurrency``:
-it comes from configuration, not from the user).
+transfers ``[date] amount account > account [received] [note…]``. The parser is total: any
+``str`` gives a value, never an exception (an unknown *default currency* still raises
+``UnknownCurrency``: it comes from configuration or the books, not from the user).
 
 The finer rules, beyond what docs/product.md §2 says:
 
@@ -13,7 +13,8 @@ The finer rules, beyond what docs/product.md §2 says:
   that the number is a count); likewise "1 50" is 1 with the unknown word "50", while
   "250 100" is 250100 because "100" is a valid three-digit group.
 - A leading numeric date ("27.11", "27.11.2025", "27.11.25") is a date only when the
-  next word starts a number; otherwise the token is read as an amount ("27.11 такси").
+  next word starts an amount (a number, or a currency symbol and one: "27.11 €15 кафе");
+  otherwise the token is read as an amount ("27.11 такси", "27.11 евро кафе").
   Without a year it is read as a date only if day is 1-31 and month 1-12, so "12.50 300"
   stays an amount; with one, an impossible date is INVALID_DATE. Two-digit years are
   20YY. Dates use "." only: "27,11" is always an amount.
@@ -37,7 +38,35 @@ The finer rules, beyond what docs/product.md §2 says:
   in which case the arrow is just part of the note ("250 кафе a > b"). The words before
   the arrow must name an account exactly, else UNKNOWN_ACCOUNT with those words. A "+"
   line is always income; its arrow is note text.
-- ``parse_transfer_arguments`` takes "amount from to [note]" with the arrow optional.
+- ``parse_transfer_arguments`` takes "amount from to [received] [note]", the arrow optional.
+
+Currencies (docs/product.md §8; which words count: ``currencies``, where: ``amounts``):
+
+- An amount may carry a currency: a symbol before it ("$20", "€ 15", "+$100", "$120+80"),
+  a mark glued after it ("20$", "20usd", "250грн", "120+80$") or the next word ("20 USD",
+  "15 евро", "20 долларов", "1 500 грн"). Uppercase ISO codes always count ("20 CHF");
+  lowercase only the curated codes and words, so "250 cup" and "250 KFC" stay words. A
+  next word that begins an account name or a category word is that name, not a currency:
+  with an account "доллары", "100 доллары > карта" is a transfer from it.
+- "¥", "kr", "руб"/"рублей", "лей"… name several currencies: AMBIGUOUS_CURRENCY, with
+  the word as the detail; nothing is guessed.
+- Without a written currency the amount is in its account's currency
+  (``Vocabulary.account_currencies``): the "@account" or the positional one of an expense
+  or income, the source of a transfer; with no account named, or one the map lacks, it is
+  in ``currency``, the author's default account's. A written currency wins over the
+  account's; whether the two may meet is for the application to say.
+- The decimals are checked against the currency that applies: "250,5 JPY" and "250,5 кафе
+  @йены" are TOO_MANY_DECIMALS, "1,234 KWD" has three. A bad amount is reported before
+  any other fault of the line, judged in the currency of the account named (the default
+  one when the account itself is the fault).
+- A transfer between accounts whose currencies differ may say what arrived: the amount
+  right after the target account, once any trailing date is taken ("100 доллары > карта
+  4150", "... карта 4150 грн обмен вчера"), in the target's currency unless written; it
+  is ``RecordTransfer.received``. Between accounts of one currency that number stays in
+  the note, as before. "100 доллары > карта 27.11" is dated, as any trailing date is.
+- ``parse_amount`` (budget limits, in the base currency) reads no currency: "3000 руб" is
+  an invalid amount, as before. ``parse_rate`` reads the number of "/rate USD 41.50":
+  "." or ",", above zero, below 10^6, at most six decimals.
 """
 
 from __future__ import annotations
