@@ -9,13 +9,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from uuid import UUID
 
-from finance_bot.application import budgets, corrections, directory, household, recording, reports
+from finance_bot.application import (
+    budgets,
+    corrections,
+    directory,
+    household,
+    rates,
+    recording,
+    reports,
+)
 from finance_bot.application.budgets import BudgetLine
 from finance_bot.application.directory import AccountsView, CategoryView
+from finance_bot.application.rates import RatesView
 from finance_bot.application.reports import BalanceView, PeriodReport, TransactionView
-from finance_bot.application.results import Recorded, RecordedAll, Refiled, Voided
+from finance_bot.application.results import Done, Recorded, RecordedAll, Refiled, Voided
 from finance_bot.domain.accounts import Account, AccountType
 from finance_bot.domain.commands import RecordCommand, RecordExpense, RecordIncome, Vocabulary
 from finance_bot.domain.money import Money
@@ -130,11 +140,24 @@ class Books:
     async def categories(self) -> list[CategoryView]:
         return await directory.list_categories(self.telegram_id, uow_factory=self.uow_factory)
 
-    async def add_account(self, name: str, *, shared: bool) -> Account:
+    async def add_account(
+        self, name: str, *, shared: bool, currency: str | None = None
+    ) -> Account:
+        """An account in `currency`, or in the household's when none is said."""
         return await directory.add_account(
-            self.telegram_id, name, shared=shared, currency=self.currency,
+            self.telegram_id, name, shared=shared, currency=currency,
             uow_factory=self.uow_factory,
         )  # fmt: skip
+
+    async def set_rate(self, currency: str, rate: Decimal, *, today: date) -> Done:
+        """`/rate USD 41.50`, from `today` on; an update delivered again sets it once."""
+        return await rates.set_rate(
+            self.telegram_id, currency, rate, today=today,
+            idempotency_key=self.idempotency_key, uow_factory=self.uow_factory,
+        )  # fmt: skip
+
+    async def rates(self) -> RatesView:
+        return await rates.list_rates(self.telegram_id, uow_factory=self.uow_factory)
 
     async def set_default_account(self, name: str) -> Account:
         return await directory.set_default_account(

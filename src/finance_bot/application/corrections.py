@@ -75,6 +75,9 @@ async def refile(
 ) -> Refiled:
     """Move a transaction to another category: void it and record it again there.
 
+    A converted entry moves with its conversion: the same amounts, rate and accounts, only
+    the category leg goes elsewhere.
+
     When the original sat in "other" because its first note word named no category, that
     word becomes an alias of the chosen category, so the next line with it is understood.
     """
@@ -153,13 +156,27 @@ async def _categories(
 ) -> tuple[int, Account]:
     kind = AccountType.EXPENSE if original.kind is TransactionKind.EXPENSE else AccountType.INCOME
     side = Direction.DEBIT if kind is AccountType.EXPENSE else Direction.CREDIT
-    old_category_id = next(p.account_id for p in original.postings if p.direction is side)
+    old_category_id = await _category_of(uow, original, side, kind)
     new_category = await uow.directory.account(category_id)
     if new_category is None or new_category.household_id != member.household_id:
         raise UnknownCategory("")
     if new_category.type is not kind:
         raise WrongCategoryKind(new_category.name)
     return old_category_id, new_category
+
+
+async def _category_of(
+    uow: UnitOfWork, original: Transaction, side: Direction, kind: AccountType
+) -> int:
+    """The category leg's account. A converted entry has a conversion account's leg on the
+    same side, so with more than one candidate the accounts' types tell them apart."""
+    candidates = [p.account_id for p in original.postings if p.direction is side]
+    if len(candidates) > 1:
+        for account_id in candidates:
+            account = await uow.directory.account(account_id)
+            if account is not None and account.type is kind:
+                return account_id
+    return candidates[0]
 
 
 async def _learn_alias(

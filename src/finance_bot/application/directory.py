@@ -6,12 +6,14 @@ from dataclasses import dataclass
 
 from finance_bot.application.household import require_member, visible_to, vocabulary_for
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
+from finance_bot.domain.currencies import is_known
 from finance_bot.domain.errors import (
     DefaultAccountKept,
     InvalidName,
     NameAlreadyTaken,
     UnknownAccount,
     UnknownCategory,
+    UnknownCurrency,
 )
 from finance_bot.ports.records import Member
 from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -51,16 +53,28 @@ async def list_accounts(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> 
 
 
 async def add_account(
-    telegram_id: int, name: str, *, shared: bool, currency: str, uow_factory: UnitOfWorkFactory
-) -> Account:
+    telegram_id: int, name: str, *, shared: bool, currency: str | None = None,
+    uow_factory: UnitOfWorkFactory,
+) -> Account:  # fmt: skip
+    """A personal or shared account, in `currency` (any ISO 4217 one) or the base one.
+
+    An account in another currency gets the household's conversion accounts for it and
+    the base at once, so its first converted entry finds them made.
+    """
     cleaned = _clean_name(name)
+    if currency is not None and not is_known(currency):
+        raise UnknownCurrency(currency)
     async with uow_factory() as uow:
         member = await require_member(uow, telegram_id)
         await _refuse_taken(uow, member, [cleaned], kind=None)
+        base = await uow.directory.household_currency(member.household_id)
+        chosen = currency or base
         account = await uow.directory.add_account(
             household_id=member.household_id, type=AccountType.ASSET, name=cleaned,
-            currency=currency, owner_telegram_id=None if shared else telegram_id,
+            currency=chosen, owner_telegram_id=None if shared else telegram_id,
         )  # fmt: skip
+        if chosen != base:
+            await uow.directory.conversion_accounts(member.household_id, [chosen, base])
         await uow.commit()
         return account
 

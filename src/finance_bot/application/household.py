@@ -126,6 +126,8 @@ async def vocabulary_for(uow: UnitOfWork, member: Member) -> Vocabulary:
         expense_aliases=expense,
         income_aliases=income,
         account_names=_account_names(accounts, member.telegram_id),
+        # An amount written without a currency is in its account's.
+        account_currencies={a.id: a.currency for a in accounts if not a.type.is_category},
     )
 
 

@@ -1,9 +1,17 @@
-"""Recording expenses, income and transfers."""
+"""Recording expenses, income and transfers (docs/product.md §2, §8).
+
+A line in one currency is the hot path: two round trips (ADR-0001). Money that changes
+currency reads a rate, may make the household's conversion accounts, and an exchange
+remembers its own rate, so it is written in a unit of work of its own.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
+from uuid import UUID
 
 from finance_bot.application.budgets import crossed_thresholds, watched
 from finance_bot.application.defaults import OTHER_EXPENSE, OTHER_INCOME
@@ -12,19 +20,40 @@ from finance_bot.application.idempotency import once
 from finance_bot.application.results import Recorded, RecordedAll
 from finance_bot.domain import transactions
 from finance_bot.domain.accounts import Account, AccountType
-from finance_bot.domain.commands import RecordCommand, RecordExpense, RecordIncome
+from finance_bot.domain.commands import (
+    RecordCommand,
+    RecordExpense,
+    RecordIncome,
+    RecordTransfer,
+)
 from finance_bot.domain.errors import (
     AccountArchived,
+    CurrencyMismatch,
+    NoRate,
     NotAMember,
+    NotPayableFrom,
+    ReceivedAmountNeeded,
     SameAccountTransfer,
     UnknownAccount,
     UnknownCategory,
     WrongCategoryKind,
 )
-from finance_bot.domain.transactions import Transaction
+from finance_bot.domain.money import Money, currency_scale
+from finance_bot.domain.transactions import Conversion, Transaction
 from finance_bot.ports.clock import IdSource
 from finance_bot.ports.records import Budget, Member, WriteContext
 from finance_bot.ports.unit_of_work import IdempotencyKeyTaken, UnitOfWork, UnitOfWorkFactory
+
+_MONEY_ACCOUNTS = (AccountType.ASSET, AccountType.LIABILITY)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A transaction ready to store, and the household rate it sets, if any: an exchange
+    with both amounts said is the market's word on that day (base per foreign unit)."""
+
+    transaction: Transaction
+    sets_rate: tuple[str, Decimal] | None = None  # (foreign currency, rate)
 
 
 async def record(
@@ -37,39 +66,30 @@ async def record(
 ) -> Recorded:
     """Record an expense, income or transfer; a replayed key returns the first result.
 
-    The bot's hot path, so it is two round trips: one read of everything it needs, then
-    one statement that numbers the transaction, claims the key and stores it all — that
-    statement is its own database transaction. Spending that a budget watches takes a real
-    unit of work instead, so that its alerts are decided together with the entry.
+    1. Read what the line needs, in one round trip (`_read_context`).
+    2. Build the entry. A line in one currency needs nothing more (`single_currency_entry`).
+    3. Store it. Alone, in one statement that is its own database transaction — the hot
+       path (`_store_alone`); or in a unit of work (`_store_with_checks`) when a budget
+       watches the spending (its alerts are decided with the entry) or the money changes
+       currency (rates are read, conversion accounts may be made).
     """
+    # Two mechanisms keep a line from being written twice. The update's key is claimed by
+    # the same statement that stores the entry: an update delivered again finds it taken
+    # (IdempotencyKeyTaken) and gets the first answer back. The transaction's id is made
+    # here, before any write: storing an id that exists writes nothing (`number` None), so
+    # a statement retried after its first try did commit is answered as that first try.
+    context = await _read_context(uow_factory, author_telegram_id, command)
+    entry = single_currency_entry(context, command, ids)
     try:
-        async with uow_factory(transactional=False) as uow:
-            context = await uow.directory.write_context(
-                author_telegram_id, _named_accounts(command)
-            )
-            if context is None:
-                raise NotAMember(author_telegram_id)
-            transaction = build_transaction(context, command, ids)
-            if not watched(transaction, context.budgets):
-                added = await uow.ledger.add(
-                    transaction, idempotency_key=idempotency_key, result=_first_result(transaction)
-                )
-                return await _recorded(uow, transaction, added.number, ())
-        async with uow_factory() as uow:
-            added = await uow.ledger.add(
-                transaction, idempotency_key=idempotency_key, result=_first_result(transaction)
-            )
-            recorded = await _recorded(uow, transaction, added.number, context.budgets)
-            if recorded.alerts and idempotency_key is not None:
-                await uow.idempotency.store(idempotency_key, recorded.to_json())
-            await uow.commit()
-            return recorded
+        if entry is not None and not watched(entry, context.budgets):
+            return await _store_alone(uow_factory, entry, idempotency_key)
+        return await _store_with_checks(
+            uow_factory, context, command, entry, idempotency_key=idempotency_key, ids=ids
+        )
     except IdempotencyKeyTaken:
-        assert idempotency_key is not None
-        async with uow_factory(transactional=False) as reading:
-            stored = await reading.idempotency.stored(idempotency_key)
-        assert stored is not None  # a taken key was committed with its result
-        return Recorded.from_json(stored)
+        if idempotency_key is None:
+            raise
+        return await _first_answer(uow_factory, idempotency_key)
 
 
 async def record_all(
@@ -83,56 +103,17 @@ async def record_all(
     """Record the lines of one message together: every one of them, or none."""
 
     async def work(uow: UnitOfWork, member: Member) -> RecordedAll:
+        # Every entry is built before the first is stored: building may make conversion
+        # accounts, and nothing is created once the household's counter is locked (the
+        # first lock of every ledger write, ADR-0001), so writers never wait in a circle.
         entries = []
         for command in commands:
-            context = await uow.directory.write_context(
-                member.telegram_id, _named_accounts(command)
-            )
-            assert context is not None  # the member exists: `once` checked it
-            entries.append(await post(uow, build_transaction(context, command, ids)))
-        return RecordedAll(tuple(entries))
+            context = await _context(uow, member.telegram_id, command)
+            entries.append(await build_entry(uow, context, command, ids))
+        return RecordedAll(tuple([await _post_entry(uow, entry) for entry in entries]))
 
     return await once(
         uow_factory, idempotency_key, author_telegram_id, work, decode=RecordedAll.from_json
-    )
-
-
-def build_transaction(context: WriteContext, command: RecordCommand, ids: IdSource) -> Transaction:
-    member, known = context.member, context.accounts
-    transaction_id = ids.new_id()
-    household_id, author = member.household_id, member.telegram_id
-    booked_on, note, tags, amount = command.booked_on, command.note, command.tags, command.amount
-    if isinstance(command, RecordExpense | RecordIncome):
-        kind = AccountType.EXPENSE if isinstance(command, RecordExpense) else AccountType.INCOME
-        account_id = _chosen(command.account_id, member)
-        account = _usable_account(known.get(account_id), account_id, member)
-        category = _category(known, member, command.category_id, kind)
-        make = transactions.expense if kind is AccountType.EXPENSE else transactions.income
-        return make(
-            id=transaction_id,
-            household_id=household_id,
-            author_telegram_id=author,
-            booked_on=booked_on,
-            amount=amount,
-            account_id=account.id,
-            category_id=category.id,
-            note=note,
-            tags=tags,
-        )
-    source = _usable_account(known.get(command.from_account_id), command.from_account_id, member)
-    target = _usable_account(known.get(command.to_account_id), command.to_account_id, member)
-    if source.id == target.id:
-        raise SameAccountTransfer("a transfer needs two different accounts")
-    return transactions.transfer(
-        id=transaction_id,
-        household_id=household_id,
-        author_telegram_id=author,
-        booked_on=booked_on,
-        amount=amount,
-        from_account_id=source.id,
-        to_account_id=target.id,
-        note=note,
-        tags=tags,
     )
 
 
@@ -142,6 +123,285 @@ async def post(uow: UnitOfWork, transaction: Transaction) -> Recorded:
     return await _recorded(uow, transaction, added.number, None)
 
 
+# Step 1: read.
+
+
+async def _read_context(
+    uow_factory: UnitOfWorkFactory, author_telegram_id: int, command: RecordCommand
+) -> WriteContext:
+    async with uow_factory(transactional=False) as uow:
+        return await _context(uow, author_telegram_id, command)
+
+
+async def _context(uow: UnitOfWork, author_telegram_id: int, command: RecordCommand) -> WriteContext:
+    context = await uow.directory.write_context(author_telegram_id, _named_accounts(command))
+    if context is None:
+        raise NotAMember(author_telegram_id)
+    return context
+
+
+# Step 2: build.
+
+
+def single_currency_entry(
+    context: WriteContext, command: RecordCommand, ids: IdSource
+) -> Transaction | None:
+    """The entry, when it is all in one currency and needs nothing beyond `context`;
+    None when money changes currency, or another account must be looked for."""
+    member, known = context.member, context.accounts
+    if isinstance(command, RecordExpense | RecordIncome):
+        kind = _kind(command)
+        category = _category(known, member, command.category_id, kind)
+        account = _usable_account(
+            known.get(_chosen(command.account_id, member)), command.account_id, member
+        )
+        if not command.amount.currency == account.currency == category.currency:
+            return None
+        return _flow(command, ids.new_id(), member, account, category)
+    source, target = _transfer_sides(known, member, command)
+    if not command.amount.currency == source.currency == target.currency:
+        return None
+    return _transfer(command, ids.new_id(), member, source, target)
+
+
+async def build_entry(
+    uow: UnitOfWork, context: WriteContext, command: RecordCommand, ids: IdSource
+) -> Entry:
+    """The entry a line makes, whatever its currencies (docs/product.md §8)."""
+    single = single_currency_entry(context, command, ids)
+    if single is not None:
+        return Entry(single)
+    if isinstance(command, RecordExpense | RecordIncome):
+        return Entry(await _converted_flow(uow, context, command, ids))
+    return await _exchange(uow, context, command, ids)
+
+
+async def _converted_flow(
+    uow: UnitOfWork, context: WriteContext, command: RecordExpense | RecordIncome, ids: IdSource
+) -> Transaction:
+    """An expense or income whose amount, account and category are not all in the base.
+
+    Paid from (or into) the account the line names; else the author's own account in the
+    amount's currency, else a shared one; else the default account, converted. The
+    category always takes the base amount, at the household's rate on the booking day.
+    """
+    member = context.member
+    category = _category(context.accounts, member, command.category_id, _kind(command))
+    base, amount = category.currency, command.amount
+    account = await _paying_account(uow, context, command)
+    if amount.currency == account.currency == base:  # an account in the base was found
+        return _flow(command, ids.new_id(), member, account, category)
+    if amount.currency != base and account.currency not in (base, amount.currency):
+        raise NotPayableFrom(amount.currency, account.name, account.currency, base)
+    foreign = amount.currency if amount.currency != base else account.currency
+    rate = await _rate(uow, member.household_id, foreign, command.booked_on)
+    if amount.currency == base:
+        # A base amount from a foreign account: the account gives what it is worth there,
+        # and the conversion keeps the exact rate those two amounts make.
+        charged = _quantized(amount.to_decimal() / rate, account.currency)
+        conversion = Conversion.between(charged, amount)
+    else:
+        conversion = Conversion.at_rate(amount, rate, base)
+        charged = amount if account.currency == amount.currency else conversion.target
+    accounts = None
+    if charged.currency != base:
+        accounts = await uow.directory.conversion_accounts(member.household_id, [foreign, base])
+    return _flow(
+        command, ids.new_id(), member, account, category,
+        worth=conversion.target, charged=charged, conversion=conversion,
+        conversion_accounts=accounts,
+    )  # fmt: skip
+
+
+async def _exchange(
+    uow: UnitOfWork, context: WriteContext, command: RecordTransfer, ids: IdSource
+) -> Entry:
+    """Money between own accounts of two currencies: what left and what arrived.
+
+    Both said: their ratio is the rate, and when one side is the base currency the
+    household remembers it for that day. Only what left: what arrives follows from the
+    household's rates (through the base currency when neither side is in it); no rate,
+    and the person is asked to say what arrived.
+    """
+    member = context.member
+    source, target = _transfer_sides(context.accounts, member, command)
+    amount, received = command.amount, command.received
+    if amount.currency != source.currency:
+        raise CurrencyMismatch(amount.currency, source.currency)
+    if received is not None and received.currency != target.currency:
+        raise CurrencyMismatch(received.currency, target.currency)
+    base = await uow.directory.household_currency(member.household_id)
+    sets_rate = None
+    if received is None:
+        received = await _at_known_rates(uow, member.household_id, amount, target, base,
+                                         command.booked_on)  # fmt: skip
+        if received is None:
+            raise ReceivedAmountNeeded(amount, source.name, target.name)
+    elif base in (amount.currency, received.currency):
+        foreign, worth = (amount, received) if received.currency == base else (received, amount)
+        sets_rate = (foreign.currency, Conversion.between(foreign, worth).rate)
+    conversion = Conversion.between(amount, received)
+    accounts = await uow.directory.conversion_accounts(
+        member.household_id, [amount.currency, received.currency]
+    )
+    transaction = _transfer(
+        command, ids.new_id(), member, source, target,
+        received=received, conversion=conversion, conversion_accounts=accounts,
+    )  # fmt: skip
+    return Entry(transaction, sets_rate)
+
+
+async def _at_known_rates(
+    uow: UnitOfWork, household_id: int, amount: Money, target: Account, base: str, day: date
+) -> Money | None:
+    """What `amount` buys in the target's currency at the household's rates of `day`."""
+    worth = amount.to_decimal()
+    if amount.currency != base:
+        known = await uow.rates.on(household_id, amount.currency, day)
+        if known is None:
+            return None
+        worth *= known.rate
+    if target.currency != base:
+        known = await uow.rates.on(household_id, target.currency, day)
+        if known is None:
+            return None
+        worth /= known.rate
+    return _quantized(worth, target.currency)
+
+
+async def _paying_account(
+    uow: UnitOfWork, context: WriteContext, command: RecordExpense | RecordIncome
+) -> Account:
+    member, known = context.member, context.accounts
+    if command.account_id is not None:
+        return _usable_account(known.get(command.account_id), command.account_id, member)
+    currency = command.amount.currency
+    default = known.get(member.default_account_id or 0)
+    if default is None or default.currency != currency:
+        in_currency = await _account_in(uow, member, currency)
+        if in_currency is not None:
+            return in_currency
+    return _usable_account(default, _chosen(None, member), member)
+
+
+async def _account_in(uow: UnitOfWork, member: Member, currency: str) -> Account | None:
+    """The author's own live account in `currency`, else a shared one; the oldest first."""
+    candidates = [
+        a
+        for a in await uow.directory.accounts(member.household_id)
+        if a.type in _MONEY_ACCOUNTS and a.currency == currency
+        and visible_to(a, member.telegram_id)
+    ]  # fmt: skip
+    candidates.sort(key=lambda a: (a.owner_telegram_id is None, a.id))
+    return candidates[0] if candidates else None
+
+
+async def _rate(uow: UnitOfWork, household_id: int, currency: str, day: date) -> Decimal:
+    known = await uow.rates.on(household_id, currency, day)
+    if known is None:
+        raise NoRate(currency)
+    return known.rate
+
+
+def _flow(
+    command: RecordExpense | RecordIncome, transaction_id: UUID, member: Member,
+    account: Account, category: Account, *, worth: Money | None = None,
+    charged: Money | None = None, conversion: Conversion | None = None,
+    conversion_accounts: dict[str, int] | None = None,
+) -> Transaction:  # fmt: skip
+    """`worth`: what the category takes; `charged`: what the account gives or gets."""
+    amount = worth if worth is not None else command.amount
+    other_side = charged if charged is not None and charged != amount else None
+    common: dict[str, Any] = dict(
+        id=transaction_id, household_id=member.household_id,
+        author_telegram_id=member.telegram_id, booked_on=command.booked_on, amount=amount,
+        account_id=account.id, category_id=category.id, note=command.note, tags=command.tags,
+        conversion=conversion, conversion_accounts=conversion_accounts,
+    )  # fmt: skip
+    if isinstance(command, RecordExpense):
+        return transactions.expense(paid=other_side, **common)
+    return transactions.income(received=other_side, **common)
+
+
+def _transfer(
+    command: RecordTransfer, transaction_id: UUID, member: Member, source: Account,
+    target: Account, *, received: Money | None = None, conversion: Conversion | None = None,
+    conversion_accounts: dict[str, int] | None = None,
+) -> Transaction:  # fmt: skip
+    return transactions.transfer(
+        id=transaction_id, household_id=member.household_id,
+        author_telegram_id=member.telegram_id, booked_on=command.booked_on,
+        amount=command.amount, from_account_id=source.id, to_account_id=target.id,
+        note=command.note, tags=command.tags, received=received, conversion=conversion,
+        conversion_accounts=conversion_accounts,
+    )  # fmt: skip
+
+
+def _quantized(value: Decimal, currency: str) -> Money:
+    step = Decimal(1).scaleb(-currency_scale(currency))
+    return Money.from_decimal(value.quantize(step, rounding=ROUND_HALF_EVEN), currency)
+
+
+# Step 3: store.
+
+
+async def _store_alone(
+    uow_factory: UnitOfWorkFactory, transaction: Transaction, idempotency_key: str | None
+) -> Recorded:
+    async with uow_factory(transactional=False) as uow:
+        added = await uow.ledger.add(
+            transaction, idempotency_key=idempotency_key, result=_first_result(transaction)
+        )
+        return await _recorded(uow, transaction, added.number, ())
+
+
+async def _store_with_checks(
+    uow_factory: UnitOfWorkFactory, context: WriteContext, command: RecordCommand,
+    built: Transaction | None, *, idempotency_key: str | None, ids: IdSource,
+) -> Recorded:  # fmt: skip
+    async with uow_factory() as uow:
+        entry = Entry(built) if built is not None else await build_entry(uow, context, command, ids)
+        transaction = entry.transaction
+        added = await uow.ledger.add(
+            transaction, idempotency_key=idempotency_key, result=_first_result(transaction)
+        )
+        recorded = await _recorded(uow, transaction, added.number, context.budgets)
+        if added.number is not None:
+            await _remember_rate(uow, entry)
+        if recorded.alerts and idempotency_key is not None:
+            await uow.idempotency.store(idempotency_key, recorded.to_json())
+        await uow.commit()
+        return recorded
+
+
+async def _post_entry(uow: UnitOfWork, entry: Entry) -> Recorded:
+    recorded = await post(uow, entry.transaction)
+    if not recorded.replayed:
+        await _remember_rate(uow, entry)
+    return recorded
+
+
+async def _remember_rate(uow: UnitOfWork, entry: Entry) -> None:
+    if entry.sets_rate is None:
+        return
+    currency, rate = entry.sets_rate
+    transaction = entry.transaction
+    await uow.rates.add(
+        transaction.household_id, currency, rate, transaction.booked_on, source="exchange",
+        author_telegram_id=transaction.author_telegram_id,
+    )  # fmt: skip
+
+
+async def _first_answer(uow_factory: UnitOfWorkFactory, idempotency_key: str) -> Recorded:
+    """The answer kept under a key an earlier delivery of the update claimed."""
+    async with uow_factory(transactional=False) as reading:
+        stored = await reading.idempotency.stored(idempotency_key)
+    if stored is None:
+        # The key and its result are written by one statement: a key without one is damage.
+        raise LookupError("an idempotency key is claimed but holds no result")
+    return Recorded.from_json(stored)
+
+
 async def _recorded(
     uow: UnitOfWork, transaction: Transaction, number: int | None,
     budgets: tuple[Budget, ...] | None,
@@ -149,8 +409,8 @@ async def _recorded(
     if number is None:
         # The client-made id is known: "exists" is as good as "created", nothing is written.
         existing = await uow.ledger.get(transaction.id)
-        assert existing is not None
-        assert existing.number is not None
+        if existing is None or existing.number is None:
+            raise LookupError("the ledger said the transaction exists, but it has none")
         return Recorded(transaction_id=existing.id, number=existing.number, replayed=True)
     numbered = replace(transaction, number=number)
     alerts = await crossed_thresholds(uow, numbered, budgets)
@@ -164,12 +424,29 @@ def _first_result(transaction: Transaction) -> dict[str, Any]:
     return result
 
 
+# The rules every line follows, whatever its currency.
+
+
+def _kind(command: RecordExpense | RecordIncome) -> AccountType:
+    return AccountType.EXPENSE if isinstance(command, RecordExpense) else AccountType.INCOME
+
+
 def _named_accounts(command: RecordCommand) -> list[int]:
     if isinstance(command, RecordExpense | RecordIncome):
         named = [command.account_id, command.category_id]
     else:
         named = [command.from_account_id, command.to_account_id]
     return [account_id for account_id in named if account_id is not None]
+
+
+def _transfer_sides(
+    known: dict[int, Account], member: Member, command: RecordTransfer
+) -> tuple[Account, Account]:
+    source = _usable_account(known.get(command.from_account_id), command.from_account_id, member)
+    target = _usable_account(known.get(command.to_account_id), command.to_account_id, member)
+    if source.id == target.id:
+        raise SameAccountTransfer("a transfer needs two different accounts")
+    return source, target
 
 
 def _chosen(account_id: int | None, member: Member) -> int:
@@ -179,7 +456,7 @@ def _chosen(account_id: int | None, member: Member) -> int:
     return chosen
 
 
-def _usable_account(account: Account | None, account_id: int, member: Member) -> Account:
+def _usable_account(account: Account | None, account_id: int | None, member: Member) -> Account:
     if (
         account is None
         or account.household_id != member.household_id

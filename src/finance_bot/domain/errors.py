@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from finance_bot.domain.money import Money
+
 
 class LedgerRuleViolation(Exception):
     """A request that the ledger's rules refuse; nothing has been written."""
@@ -122,3 +127,34 @@ class WrongCategoryKind(LedgerRuleViolation):
 
 class SameAccountTransfer(LedgerRuleViolation):
     pass
+
+
+class NoRate(LedgerRuleViolation):
+    """Money in a currency the household has no rate for could not be converted."""
+
+    def __init__(self, currency: str) -> None:
+        super().__init__(f"no rate known for {currency}")
+        self.currency = currency
+
+
+class NotPayableFrom(LedgerRuleViolation):
+    """An amount in one foreign currency from an account in another: which rate between
+    the two would be a guess, so the person says the amount in the account's currency or
+    in the base one."""
+
+    def __init__(self, currency: str, account: str, account_currency: str, base: str) -> None:
+        super().__init__(f"{currency} cannot be paid from {account!r} in {account_currency}")
+        self.currency = currency
+        self.account = account
+        self.account_currency = account_currency
+        self.base = base
+
+
+class ReceivedAmountNeeded(LedgerRuleViolation):
+    """An exchange between currencies with no rate known: what arrived must be said."""
+
+    def __init__(self, amount: Money, source: str, target: str) -> None:
+        super().__init__(f"how much arrived on {target!r}?")
+        self.amount = amount
+        self.source = source
+        self.target = target
