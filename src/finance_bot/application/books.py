@@ -140,9 +140,7 @@ class Books:
     async def categories(self) -> list[CategoryView]:
         return await directory.list_categories(self.telegram_id, uow_factory=self.uow_factory)
 
-    async def add_account(
-        self, name: str, *, shared: bool, currency: str | None = None
-    ) -> Account:
+    async def add_account(self, name: str, *, shared: bool, currency: str | None = None) -> Account:
         """An account in `currency`, or in the household's when none is said."""
         return await directory.add_account(
             self.telegram_id, name, shared=shared, currency=currency,

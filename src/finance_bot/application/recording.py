@@ -133,7 +133,9 @@ async def _read_context(
         return await _context(uow, author_telegram_id, command)
 
 
-async def _context(uow: UnitOfWork, author_telegram_id: int, command: RecordCommand) -> WriteContext:
+async def _context(
+    uow: UnitOfWork, author_telegram_id: int, command: RecordCommand
+) -> WriteContext:
     context = await uow.directory.write_context(author_telegram_id, _named_accounts(command))
     if context is None:
         raise NotAMember(author_telegram_id)
@@ -233,8 +235,9 @@ async def _exchange(
     base = await uow.directory.household_currency(member.household_id)
     sets_rate = None
     if received is None:
-        received = await _at_known_rates(uow, member.household_id, amount, target, base,
-                                         command.booked_on)  # fmt: skip
+        received = await _at_known_rates(
+            uow, member.household_id, amount, target, base=base, day=command.booked_on
+        )
         if received is None:
             raise ReceivedAmountNeeded(amount, source.name, target.name)
     elif base in (amount.currency, received.currency):
@@ -252,7 +255,7 @@ async def _exchange(
 
 
 async def _at_known_rates(
-    uow: UnitOfWork, household_id: int, amount: Money, target: Account, base: str, day: date
+    uow: UnitOfWork, household_id: int, amount: Money, target: Account, *, base: str, day: date
 ) -> Money | None:
     """What `amount` buys in the target's currency at the household's rates of `day`."""
     worth = amount.to_decimal()
@@ -312,12 +315,13 @@ def _flow(
     """`worth`: what the category takes; `charged`: what the account gives or gets."""
     amount = worth if worth is not None else command.amount
     other_side = charged if charged is not None and charged != amount else None
-    common: dict[str, Any] = dict(
-        id=transaction_id, household_id=member.household_id,
-        author_telegram_id=member.telegram_id, booked_on=command.booked_on, amount=amount,
-        account_id=account.id, category_id=category.id, note=command.note, tags=command.tags,
-        conversion=conversion, conversion_accounts=conversion_accounts,
-    )  # fmt: skip
+    common: dict[str, Any] = {
+        "id": transaction_id, "household_id": member.household_id,
+        "author_telegram_id": member.telegram_id, "booked_on": command.booked_on,
+        "amount": amount, "account_id": account.id, "category_id": category.id,
+        "note": command.note, "tags": command.tags, "conversion": conversion,
+        "conversion_accounts": conversion_accounts,
+    }  # fmt: skip
     if isinstance(command, RecordExpense):
         return transactions.expense(paid=other_side, **common)
     return transactions.income(received=other_side, **common)
