@@ -14,6 +14,7 @@ from finance_bot.adapters.telegram.i18n import LANGUAGES, Catalog, placeholders
 from finance_bot.adapters.telegram.presenters import error_text, parse_error_text
 from finance_bot.domain import errors
 from finance_bot.domain.commands import ParseError, ParseErrorReason, Vocabulary
+from finance_bot.domain.money import Money
 from finance_bot.domain.parser import parse_line, parse_transfer_arguments
 
 CATALOG = Catalog.load()
@@ -56,7 +57,9 @@ def _instances() -> list[errors.LedgerRuleViolation]:
             p for p in inspect.signature(kind.__init__).parameters.values()
             if p.name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD
         ]  # fmt: skip
-        samples: dict[str, object] = {"number": 7, "telegram_id": 5, "code": "ZZZ"}
+        samples: dict[str, object] = {
+            "number": 7, "telegram_id": 5, "code": "ZZZ", "amount": Money(10050, "USD"),
+        }  # fmt: skip
         if not parameters or parameters[0].name == "args":
             made.append(kind("an internal english explanation"))
             continue

@@ -8,7 +8,7 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from finance_bot.adapters.telegram.i18n import LANGUAGES, Catalog
 
 MENU = ("today", "week", "month", "year", "last", "balance", "undo", "budgets", "accounts",
-        "categories", "lang", "help")  # fmt: skip
+        "categories", "rates", "lang", "help")  # fmt: skip
 
 
 async def register_commands(bot: Bot, catalog: Catalog) -> None:

@@ -9,6 +9,7 @@ from finance_bot.adapters.telegram.routers.capture import capture_router
 from finance_bot.adapters.telegram.routers.corrections import corrections_router
 from finance_bot.adapters.telegram.routers.directory import directory_router
 from finance_bot.adapters.telegram.routers.forwards import forwards_router
+from finance_bot.adapters.telegram.routers.rates import rates_router
 from finance_bot.adapters.telegram.routers.reports import reports_router
 from finance_bot.adapters.telegram.routers.settings import settings_router
 
@@ -23,6 +24,7 @@ def build_dispatcher(services: ChatServices) -> Dispatcher:
         corrections_router(),
         reports_router(),
         directory_router(),
+        rates_router(),
         capture_router(),
         settings_router(),
     )

@@ -19,7 +19,7 @@ async def record_lines(message: Message, text: str, words: Vocabulary, ctx: Chat
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        parsed = parse_line(line, words, today=today, currency=ctx.currency)
+        parsed = parse_line(line, words, today=today, currency=default_currency(words, ctx))
         if isinstance(parsed, ParseError):
             ctx.parse_error()
             reason = parse_error_text(parsed, ctx.t)
@@ -36,3 +36,12 @@ async def record_lines(message: Message, text: str, words: Vocabulary, ctx: Chat
         confirmations.append(f"{confirmation(view, ctx.t, today=today)}  /del{entry.number}")
     await ctx.answer(message, "\n\n".join(confirmations))
     await send_budget_alerts(ctx, tuple(a for entry in recorded.entries for a in entry.alerts))
+
+
+def default_currency(words: Vocabulary, ctx: ChatContext) -> str:
+    """What an amount is in when the line names neither a currency nor an account: the
+    currency of the person's default account (docs/product.md §8)."""
+    default = ctx.member.default_account_id
+    if default is None:
+        return ctx.currency
+    return words.account_currencies.get(default, ctx.currency)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from finance_bot.adapters.telegram.formatting import format_date, format_money
 from finance_bot.adapters.telegram.i18n import Translator
@@ -12,12 +13,15 @@ from finance_bot.application.defaults import (
     OTHER_EXPENSE,
     OTHER_INCOME,
 )
+from finance_bot.application.rates import RatesView
 from finance_bot.application.reports import TransactionView
 from finance_bot.application.results import BudgetAlert
 from finance_bot.domain import errors
-from finance_bot.domain.accounts import Account, normalize_name
+from finance_bot.domain.accounts import Account, AccountType, normalize_name
 from finance_bot.domain.commands import ParseError, RecordCommand, RecordExpense, RecordTransfer
-from finance_bot.domain.transactions import Direction, TransactionKind
+from finance_bot.domain.currencies import symbol
+from finance_bot.domain.money import Money
+from finance_bot.domain.transactions import Direction, Transaction, TransactionKind
 
 # Telegram's limits, in characters of the text as sent (the bot sends plain text).
 TELEGRAM_TEXT_LIMIT = 4096
@@ -39,23 +43,88 @@ def account_label(account: Account, t: Translator) -> str:
 def confirmation(view: TransactionView, t: Translator, *, today: date) -> str:
     transaction = view.transaction
     names = view.names
-    debit = next(p for p in transaction.postings if p.direction is Direction.DEBIT)
-    credit = next(p for p in transaction.postings if p.direction is Direction.CREDIT)
-    amount = format_money(transaction.amount, t.language)
+    # A converted entry also has legs on the conversion accounts: the accounts' types
+    # tell the category and the money accounts apart, whatever the order of the legs.
+    debit = _leg(transaction, names, Direction.DEBIT)
+    credit = _leg(transaction, names, Direction.CREDIT)
+    amount = _amount(transaction, t)
     if transaction.kind is TransactionKind.EXPENSE:
         line = t("recorded_expense", number=transaction.number, amount=amount,
-                 category=account_label(names[debit.account_id], t),
-                 account=account_label(names[credit.account_id], t))  # fmt: skip
+                 category=account_label(names[debit], t),
+                 account=account_label(names[credit], t))  # fmt: skip
     elif transaction.kind is TransactionKind.INCOME:
         line = t("recorded_income", number=transaction.number, amount=amount,
-                 category=account_label(names[credit.account_id], t),
-                 account=account_label(names[debit.account_id], t))  # fmt: skip
+                 category=account_label(names[credit], t),
+                 account=account_label(names[debit], t))  # fmt: skip
     else:
         line = t("recorded_transfer", number=transaction.number, amount=amount,
-                 source=account_label(names[credit.account_id], t),
-                 target=account_label(names[debit.account_id], t))  # fmt: skip
+                 source=account_label(names[credit], t),
+                 target=account_label(names[debit], t))  # fmt: skip
     lines = [line, *_details(transaction.booked_on, transaction.note, transaction.tags, t, today)]
     return "\n".join(lines)
+
+
+def _leg(transaction: Transaction, names: dict[int, Account], side: Direction) -> int:
+    """The account of the leg on `side` that is not a conversion account."""
+    legs = [p.account_id for p in transaction.postings if p.direction is side]
+    for account_id in legs:
+        account = names.get(account_id)
+        if account is not None and account.type is not AccountType.EQUITY:
+            return account_id
+    return legs[0]
+
+
+def _amount(transaction: Transaction, t: Translator) -> str:
+    """The amount; a converted one as typed, what it came to, and the rate used."""
+    conversion = transaction.conversion
+    if conversion is None:
+        return format_money(transaction.amount, t.language)
+    unit, rate, quote = conversion.source.currency, conversion.rate, conversion.target.currency
+    if transaction.kind is TransactionKind.TRANSFER and rate < 1:
+        # Hryvnias into dollars: quoted as people quote it, what one dollar cost.
+        unit, rate, quote = quote, 1 / rate, unit
+    return t(
+        "converted_amount",
+        source=format_money(conversion.source, t.language),
+        target=format_money(conversion.target, t.language),
+        rate=rate_text(unit, rate, quote, t),
+    )
+
+
+def rate_text(unit: str, rate: Decimal, quote: str, t: Translator) -> str:
+    """`1 $ = 41,50 ₴`: what one unit of `unit` is worth in `quote`."""
+    return t("rate_of", unit=symbol(unit), value=rate_number(rate, t.language),
+             quote=symbol(quote))  # fmt: skip
+
+
+def rate_number(rate: Decimal, language: str) -> str:
+    """At least two decimals, at most four: 41,50 · 41,4987 · 0,0241."""
+    shown = rate.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN).normalize()
+    if -shown.as_tuple().exponent < 2:  # type: ignore[operator]
+        shown = shown.quantize(Decimal("0.01"))
+    text = f"{shown:f}"
+    return text.replace(".", ",") if language == "ru" else text
+
+
+def rates_text(view: RatesView, t: Translator) -> str:
+    """`/rates`: the newest rate of each currency, what it is worth in the base one."""
+    if not view.rates:
+        return t("rates_none")
+    lines = [t("rates_title", base=symbol(view.base))]
+    for rate in view.rates:
+        lines.append(t(
+            "rates_line", rate=rate_text(rate.currency, rate.rate, view.base, t),
+            date=format_date(rate.valid_from, t.language), source=t(f"rate_source_{rate.source}"),
+        ))  # fmt: skip
+    return "\n".join(lines)
+
+
+def typed_amount(amount: Money, language: str) -> str:
+    """An amount as a person would type it in a line: digits, no currency."""
+    whole, _, fraction = f"{amount.to_decimal():f}".partition(".")
+    if not fraction.strip("0"):
+        return whole
+    return f"{whole},{fraction}" if language == "ru" else f"{whole}.{fraction}"
 
 
 def forward_preview(
@@ -156,6 +225,14 @@ def error_text(error: errors.LedgerRuleViolation, t: Translator) -> str:
             return t("error_unknown_currency", code=_short(code) or "?")
         case errors.NotAMember():
             return t("error_not_member")
+        case errors.NoRate(currency=currency):
+            return t("error_no_rate", currency=_short(currency))
+        case errors.NotPayableFrom(account=account, account_currency=held, base=base):
+            return t("error_not_payable", account=_short(account), account_currency=held,
+                     base=base)  # fmt: skip
+        case errors.ReceivedAmountNeeded(amount=amount, source=source, target=target):
+            return t("error_received_needed", amount=typed_amount(amount, t.language),
+                     source=_short(source), target=_short(target))  # fmt: skip
     return t("error_refused")
 
 

@@ -11,7 +11,7 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from finance_bot.adapters.telegram.context import ChatContext
 from finance_bot.adapters.telegram.filters import named
 from finance_bot.adapters.telegram.keyboards import categories_keyboard
-from finance_bot.adapters.telegram.lines import record_lines
+from finance_bot.adapters.telegram.lines import default_currency, record_lines
 from finance_bot.adapters.telegram.presenters import parse_error_text
 from finance_bot.adapters.telegram.replies import confirmation_reply, send_budget_alerts
 from finance_bot.application.results import Recorded
@@ -30,7 +30,8 @@ def capture_router() -> Router:
 async def transfer(message: Message, command: CommandObject, ctx: ChatContext) -> None:
     today = ctx.services.local_date(message.date)
     words = await ctx.books.vocabulary()
-    parsed = parse_transfer_arguments(command.args or "", words, today=today, currency=ctx.currency)
+    currency = default_currency(words, ctx)
+    parsed = parse_transfer_arguments(command.args or "", words, today=today, currency=currency)
     if isinstance(parsed, ParseError):
         ctx.parse_error()
         text = ctx.t("transfer_usage") if not command.args else parse_error_text(parsed, ctx.t)
@@ -46,7 +47,7 @@ async def line(message: Message, ctx: ChatContext) -> None:
     if len([line for line in message.text.splitlines() if line.strip()]) > 1:
         await record_lines(message, message.text, words, ctx)
         return
-    parsed = parse_line(message.text, words, today=today, currency=ctx.currency)
+    parsed = parse_line(message.text, words, today=today, currency=default_currency(words, ctx))
     if isinstance(parsed, ParseError):
         ctx.parse_error()
         await ctx.answer(message, parse_error_text(parsed, ctx.t))

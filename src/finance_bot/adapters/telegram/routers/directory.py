@@ -12,6 +12,7 @@ from finance_bot.adapters.telegram.presenters import account_label
 from finance_bot.adapters.telegram.report_views import accounts_text, categories_text
 from finance_bot.domain.accounts import AccountType
 from finance_bot.domain.commands import Vocabulary
+from finance_bot.domain.currencies import is_known, read_currency
 
 _SHARED = frozenset({"shared", "общий", "общая", "общее"})
 
@@ -53,14 +54,45 @@ async def accounts(message: Message, ctx: ChatContext) -> None:
 
 
 async def add_account(message: Message, command: CommandObject, ctx: ChatContext) -> None:
-    words = (command.args or "").split()
-    shared = bool(words) and words[-1].lower() in _SHARED
-    name = " ".join(words[:-1] if shared else words)
+    name, currency, shared = _account_arguments(command.args)
     if not name:
         await ctx.answer(message, ctx.t("accounts_usage"))
         return
-    account = await ctx.books.add_account(name, shared=shared)
-    await ctx.answer(message, ctx.t("account_added", name=account.name))
+    account = await ctx.books.add_account(name, shared=shared, currency=currency)
+    if account.currency == ctx.currency:
+        await ctx.answer(message, ctx.t("account_added", name=account.name))
+        return
+    await ctx.answer(
+        message, ctx.t("account_added_in", name=account.name, currency=account.currency)
+    )
+
+
+def _account_arguments(args: str | None) -> tuple[str, str | None, bool]:
+    """`<name> [<CODE>] [shared]`, the last two in either order. A code is one only when a
+    name is left before it and it is written as a code: "USD" or "usd", never "cup" or
+    "евро" — those stay names ("/addaccount евро" is an account called "евро")."""
+    words = (args or "").split()
+    currency, shared = None, False
+    for _ in range(2):
+        if len(words) < 2:
+            break
+        last = words[-1]
+        if not shared and last.lower() in _SHARED:
+            shared = True
+        elif currency is None and _written_as_code(last):
+            currency = last.upper()
+        else:
+            break
+        words = words[:-1]
+    if len(words) == 1 and words[0].lower() in _SHARED and not shared:
+        words, shared = [], True
+    return " ".join(words), currency, shared
+
+
+def _written_as_code(word: str) -> bool:
+    if len(word) != 3 or not word.isascii() or not word.isalpha() or not is_known(word.upper()):
+        return False
+    return word.isupper() or read_currency(word) == word.upper()
 
 
 async def default_or_archive(message: Message, command: CommandObject, ctx: ChatContext) -> None:

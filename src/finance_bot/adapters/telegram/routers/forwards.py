@@ -16,6 +16,7 @@ from aiogram.types import CallbackQuery, Message
 from finance_bot.adapters.telegram.callbacks import answer_press
 from finance_bot.adapters.telegram.context import ChatContext
 from finance_bot.adapters.telegram.keyboards import RecordForwardButton, forward_keyboard
+from finance_bot.adapters.telegram.lines import default_currency
 from finance_bot.adapters.telegram.presenters import forward_preview, parse_error_text
 from finance_bot.adapters.telegram.replies import edit_text, send_budget_alerts
 from finance_bot.adapters.telegram.routers.capture import (
@@ -89,7 +90,7 @@ async def _parse(forwarded: Message, ctx: ChatContext) -> RecordCommand | ParseE
         forwarded.text,
         words,
         today=ctx.services.local_date(written),
-        currency=ctx.currency,
+        currency=default_currency(words, ctx),
     )
 
 
