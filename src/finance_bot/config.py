@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from finance_bot.domain.money import CURRENCY_SCALES
+from finance_bot.domain.errors import UnknownCurrency
+from finance_bot.domain.money import currency_scale
 
 DEFAULT_TELEGRAM_API_BASE = "https://api.telegram.org"
 
@@ -91,8 +92,10 @@ class Settings(BaseSettings):
     @classmethod
     def _known_currency(cls, value: str) -> str:
         code = value.upper()
-        if code not in CURRENCY_SCALES:
-            raise ValueError(f"unsupported currency {value!r}")
+        try:
+            currency_scale(code)
+        except UnknownCurrency:
+            raise ValueError(f"unsupported currency {value!r}") from None
         return code
 
     @property

@@ -10,16 +10,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
-from finance_bot.domain.errors import AmountTooLarge, CurrencyMismatch, UnknownCurrency
+from iso4217 import Currency
 
-# Digits after the decimal point, per ISO 4217, for the currencies a household is
-# likely to meet. An unknown code is refused rather than guessed.
-CURRENCY_SCALES: Final[dict[str, int]] = {
-    "UAH": 2, "USD": 2, "EUR": 2, "GBP": 2, "PLN": 2, "CZK": 2, "CHF": 2, "SEK": 2,
-    "NOK": 2, "DKK": 2, "HUF": 2, "RON": 2, "BGN": 2, "GEL": 2, "MDL": 2, "KZT": 2,
-    "TRY": 2, "CAD": 2, "AUD": 2, "ILS": 2, "RUB": 2, "BYN": 2, "CNY": 2, "INR": 2,
-    "JPY": 0, "KRW": 0, "ISK": 0,
-}  # fmt: skip
+from finance_bot.domain.errors import AmountTooLarge, CurrencyMismatch, UnknownCurrency
 
 # Amounts at or above 10^12 major units are refused: far beyond any household, and
 # it keeps every sum comfortably inside PostgreSQL's bigint.
@@ -27,10 +20,14 @@ MAX_MAJOR_UNITS: Final = 10**12
 
 
 def currency_scale(code: str) -> int:
+    """Digits after the decimal point, from the ISO 4217 table (docs/adr/0014)."""
     try:
-        return CURRENCY_SCALES[code]
-    except KeyError:
+        exponent = Currency(code).exponent
+    except ValueError:
         raise UnknownCurrency(code) from None
+    if exponent is None:  # funds and metals (XAU, XDR): not money here
+        raise UnknownCurrency(code)
+    return exponent
 
 
 @dataclass(frozen=True, slots=True, order=False)
