@@ -14,9 +14,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from finance_bot.adapters.telegram import context, polling, replies
+from finance_bot.adapters.telegram import context, polling
 from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.adapters.transient import INTERRUPTION_ATTEMPTS
+from finance_bot.application.books import Books
 from finance_bot.sandbox.fake_api import FakeTelegram
 from finance_bot.sandbox.people import Person
 from tests.e2e.conftest import PollingLog
@@ -48,7 +49,7 @@ async def quick_bot(
 
 def view_failing(monkeypatch: pytest.MonkeyPatch, error: BaseException, times: int) -> list[int]:
     """Building a confirmation fails `times` times (after the entry committed)."""
-    real = replies.transaction_view
+    real = Books.transaction_view
     calls: list[int] = []
 
     async def failing(*args: Any, **kwargs: Any) -> Any:
@@ -57,7 +58,7 @@ def view_failing(monkeypatch: pytest.MonkeyPatch, error: BaseException, times: i
             raise error
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(replies, "transaction_view", failing)
+    monkeypatch.setattr(Books, "transaction_view", failing)
     return calls
 
 

@@ -22,7 +22,6 @@ from finance_bot.adapters.telegram.presenters import (
     split_message,
     unknown_category_notice,
 )
-from finance_bot.application.reports import transaction_view
 from finance_bot.application.results import BudgetAlert
 from finance_bot.domain.periods import month_start
 from finance_bot.domain.transactions import TransactionKind
@@ -98,11 +97,7 @@ async def confirmation_reply(
 ) -> tuple[str, InlineKeyboardMarkup]:  # fmt: skip
     """How the line was understood, with Undo and Category buttons."""
     t = ctx.t
-    # Read here rather than through ctx.books: the retry tests fail a confirmation after
-    # its commit at exactly this call (tests/e2e/test_retries.py).
-    view = await transaction_view(
-        ctx.member.telegram_id, transaction_id, uow_factory=ctx.services.uow_factory
-    )
+    view = await ctx.books.transaction_view(transaction_id)
     transaction = view.transaction
     assert transaction.number is not None
     with_category = transaction.kind in (TransactionKind.EXPENSE, TransactionKind.INCOME)
