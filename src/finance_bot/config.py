@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from finance_bot.domain.languages import Language
 from finance_bot.domain.money import CURRENCY_SCALES
 
 DEFAULT_TELEGRAM_API_BASE = "https://api.telegram.org"
@@ -43,7 +44,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     bot_timezone: str = "Europe/Kyiv"
     default_currency: str = "UAH"
-    bot_language: Literal["ru", "en"] = "ru"
+    bot_language: Language = "ru"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9464

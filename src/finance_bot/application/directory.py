@@ -13,11 +13,11 @@ from finance_bot.domain.errors import (
     UnknownAccount,
     UnknownCategory,
 )
+from finance_bot.domain.languages import LANGUAGES
 from finance_bot.ports.records import Member
 from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 MAX_NAME_LENGTH = 40
-LANGUAGES = ("ru", "en")
 
 
 @dataclass(frozen=True, slots=True)
