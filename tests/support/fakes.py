@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
+from finance_bot.application.defaults import OTHER_CATEGORY_CODES
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
 from finance_bot.domain.money import Money
 from finance_bot.domain.transactions import Direction, Transaction, TransactionKind
@@ -41,7 +42,6 @@ from finance_bot.ports.unit_of_work import (
     ReportReader,
 )
 
-_OTHER_CODES = ("other", "other_income")
 # (household, booked_on, category, author, currency) -> debit minus credit, as the trigger keeps
 _DayKey = tuple[int, date, int, int, str]
 
@@ -214,7 +214,7 @@ class FakeDirectory:
             and (
                 a.id in account_ids
                 or a.id == member.default_account_id
-                or (a.owner_telegram_id is None and a.code in _OTHER_CODES)
+                or (a.owner_telegram_id is None and a.code in OTHER_CATEGORY_CODES)
             )
         }
         budgets = tuple(
