@@ -51,7 +51,7 @@ async def test_month_report_sums_by_category_and_person_without_voided(
     }
     assert report.previous is not None
     assert report.previous.spending == uah(70)
-    assert report.names[cafe].code == "cafe"
+    assert report.accounts[cafe].code == "cafe"
 
 
 async def test_me_limits_the_report_to_the_asker(world: LedgerWorld) -> None:
@@ -93,12 +93,14 @@ async def test_last_lists_live_transactions_newest_first(world: LedgerWorld) -> 
     for amount in (1, 2, 3, 4):
         await world.record(expense_command(uah(amount), cafe, on=TODAY, note=f"n{amount}"), alice)
     await world.void(4, alice)
-    lines, names = await last_transactions(alice, 2, only_me=False, uow_factory=world.uow_factory)
+    lines, accounts = await last_transactions(
+        alice, 2, only_me=False, uow_factory=world.uow_factory
+    )
     assert [(line.number, line.amount, line.note) for line in lines] == [
         (3, uah(3), "n3"),
         (2, uah(2), "n2"),
     ]
-    assert names[lines[0].debit_account_id].code == "cafe"
+    assert accounts[lines[0].debit_account_id].code == "cafe"
 
 
 async def test_budget_progress_and_safe_to_spend_per_day(world: LedgerWorld) -> None:

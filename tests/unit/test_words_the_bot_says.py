@@ -18,7 +18,7 @@ from finance_bot.domain.parser import parse_line, parse_transfer_arguments
 
 CATALOG = Catalog.load()
 TODAY = date(2026, 11, 27)
-WORDS = Vocabulary(
+VOCABULARY = Vocabulary(
     expense_aliases={"кафе": 1, "такси": 2},
     income_aliases={"зарплата": 3},
     account_names={"карта": 10, "наличные": 11, "нал": 11},
@@ -90,8 +90,8 @@ _TOKENS = st.sampled_from(
 def test_a_parse_error_quotes_something_whenever_its_message_quotes(tokens: list[str]) -> None:
     line = " ".join(tokens)
     for parsed in (
-        parse_line(line, WORDS, today=TODAY, currency="UAH"),
-        parse_transfer_arguments(line, WORDS, today=TODAY, currency="UAH"),
+        parse_line(line, VOCABULARY, today=TODAY, currency="UAH"),
+        parse_transfer_arguments(line, VOCABULARY, today=TODAY, currency="UAH"),
     ):
         if not isinstance(parsed, ParseError):
             continue

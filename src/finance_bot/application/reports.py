@@ -24,7 +24,7 @@ class PeriodReport:
     totals: PeriodTotals
     previous: PeriodTotals | None  # months and years compare with the period before
     budgets: tuple[BudgetLine, ...]
-    names: dict[int, Account]  # every category and account of the household, by id
+    accounts: dict[int, Account]  # every category and account of the household, by id
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,7 @@ async def period_report(
             totals=totals,
             previous=previous,
             budgets=tuple(budgets),
-            names={a.id: a for a in accounts},
+            accounts={a.id: a for a in accounts},
         )
 
 
@@ -113,7 +113,7 @@ async def last_transactions(
 @dataclass(frozen=True, slots=True)
 class TransactionView:
     transaction: Transaction
-    names: dict[int, Account]  # the accounts and categories it touches
+    accounts: dict[int, Account]  # the accounts and categories it touches
 
 
 async def transaction_view(

@@ -38,29 +38,29 @@ def account_label(account: Account, t: Translator) -> str:
 
 def confirmation(view: TransactionView, t: Translator, *, today: date) -> str:
     transaction = view.transaction
-    names = view.names
+    accounts = view.accounts
     debit = next(p for p in transaction.postings if p.direction is Direction.DEBIT)
     credit = next(p for p in transaction.postings if p.direction is Direction.CREDIT)
     amount = format_money(transaction.amount, t.language)
     if transaction.kind is TransactionKind.EXPENSE:
         line = t("recorded_expense", number=transaction.number, amount=amount,
-                 category=account_label(names[debit.account_id], t),
-                 account=account_label(names[credit.account_id], t))  # fmt: skip
+                 category=account_label(accounts[debit.account_id], t),
+                 account=account_label(accounts[credit.account_id], t))  # fmt: skip
     elif transaction.kind is TransactionKind.INCOME:
         line = t("recorded_income", number=transaction.number, amount=amount,
-                 category=account_label(names[credit.account_id], t),
-                 account=account_label(names[debit.account_id], t))  # fmt: skip
+                 category=account_label(accounts[credit.account_id], t),
+                 account=account_label(accounts[debit.account_id], t))  # fmt: skip
     else:
         line = t("recorded_transfer", number=transaction.number, amount=amount,
-                 source=account_label(names[credit.account_id], t),
-                 target=account_label(names[debit.account_id], t))  # fmt: skip
+                 source=account_label(accounts[credit.account_id], t),
+                 target=account_label(accounts[debit.account_id], t))  # fmt: skip
     lines = [line, *_details(transaction.booked_on, transaction.note, transaction.tags, t, today)]
     return "\n".join(lines)
 
 
 def forward_preview(
     command: RecordCommand,
-    names: dict[int, Account],
+    accounts: dict[int, Account],
     default_account_id: int | None,
     t: Translator,
     *,
@@ -69,9 +69,9 @@ def forward_preview(
     """How a forwarded line would be recorded, before anyone agrees to record it."""
 
     def label(account_id: int | None, fallback_code: str | None = None) -> str:
-        account = names.get(account_id) if account_id is not None else None
+        account = accounts.get(account_id) if account_id is not None else None
         if account is None and fallback_code is not None:
-            account = next((a for a in names.values() if a.code == fallback_code), None)
+            account = next((a for a in accounts.values() if a.code == fallback_code), None)
         return account_label(account, t) if account is not None else "?"
 
     amount = format_money(command.amount, t.language)

@@ -103,7 +103,7 @@ async def confirmation_reply(
     with_category = transaction.kind in (TransactionKind.EXPENSE, TransactionKind.INCOME)
     keyboard = confirmation_keyboard(transaction.number, t, with_category=with_category)
     text = confirmation(view, t, today=today)
-    categories = [a for a in view.names.values() if a.type.is_category]
+    categories = [a for a in view.accounts.values() if a.type.is_category]
     if unknown_word is not None and categories:
         text += "\n" + unknown_category_notice(unknown_word, categories[0], t)
     if learned_alias is not None and categories:

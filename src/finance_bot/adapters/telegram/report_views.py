@@ -48,7 +48,7 @@ def period_report_text(report: PeriodReport, members: dict[int, Member], t: Tran
         lines.append(t("report_spending", amount=format_money(totals.spending, t.language)))
         for line in totals.by_category:
             lines.append(t("report_category_line",
-                           category=account_label(report.names[line.key], t),
+                           category=account_label(report.accounts[line.key], t),
                            amount=format_money(line.amount, t.language),
                            percent=percent(line.amount.amount_minor, spending)))  # fmt: skip
         if report.only_telegram_id is None and len(totals.by_person) > 1:
@@ -66,17 +66,17 @@ def period_report_text(report: PeriodReport, members: dict[int, Member], t: Tran
                        previous=format_money(report.previous.spending, t.language)))  # fmt: skip
     if report.budgets:
         lines.append("")
-        lines.extend(budget_lines_text(list(report.budgets), report.names, t))
+        lines.extend(budget_lines_text(list(report.budgets), report.accounts, t))
     return "\n".join(lines)
 
 
 def budget_lines_text(
-    lines: list[BudgetLine], names: dict[int, Account], t: Translator
+    lines: list[BudgetLine], accounts: dict[int, Account], t: Translator
 ) -> list[str]:
     out = []
     for line in lines:
         name = (
-            account_label(names[line.category_id], t)
+            account_label(accounts[line.category_id], t)
             if line.category_id is not None
             else t("budget_total")
         )
@@ -92,12 +92,12 @@ def budget_lines_text(
 
 
 def budgets_text(
-    lines: list[BudgetLine], names: dict[int, Account], month: date, t: Translator
+    lines: list[BudgetLine], accounts: dict[int, Account], month: date, t: Translator
 ) -> str:
     if not lines:
         return t("budgets_none")
     title = t("budgets_title", month=f"{t.month(month.month)} {month.year}")
-    return "\n".join([title, *budget_lines_text(lines, names, t)])
+    return "\n".join([title, *budget_lines_text(lines, accounts, t)])
 
 
 def balance_text(view: BalanceView, t: Translator) -> str:
@@ -113,12 +113,12 @@ def balance_text(view: BalanceView, t: Translator) -> str:
     return "\n".join(lines)
 
 
-def last_text(lines: list[TransactionLine], names: dict[int, Account], t: Translator) -> str:
+def last_text(lines: list[TransactionLine], accounts: dict[int, Account], t: Translator) -> str:
     if not lines:
         return t("last_none")
     out = [t("last_title")]
     for line in lines:
-        debit, credit = names[line.debit_account_id], names[line.credit_account_id]
+        debit, credit = accounts[line.debit_account_id], accounts[line.credit_account_id]
         if line.kind == "expense":
             what, amount = account_label(debit, t), -line.amount
         elif line.kind == "income":
