@@ -60,11 +60,20 @@ LANGUAGE = "ru"
 PEOPLE = {700_000_001: "Алиса", 700_000_002: "Борис"}
 # (word written, category code it books to), varied but all known to a new household
 WORDS = (
-    ("кафе", "cafe"), ("продукты", "products"), ("кафе", "cafe"), ("такси", "taxi"),
-    ("кофе", "coffee"), ("обед", "lunch"), ("кафе", "cafe"), ("метро", "transport"),
-    ("аптека", "health"), ("ресторан", "cafe"), ("кино", "entertainment"),
-    ("интернет", "internet"), ("супермаркет", "products"),
-)  # fmt: skip
+    ("кафе", "cafe"),
+    ("продукты", "products"),
+    ("кафе", "cafe"),
+    ("такси", "taxi"),
+    ("кофе", "coffee"),
+    ("обед", "lunch"),
+    ("кафе", "cafe"),
+    ("метро", "transport"),
+    ("аптека", "health"),
+    ("ресторан", "cafe"),
+    ("кино", "entertainment"),
+    ("интернет", "internet"),
+    ("супермаркет", "products"),
+)
 LATENCY_TARGET_MS = 50.0
 RSS_TARGET_MB = 120.0
 SAMPLE_SECONDS = 0.1

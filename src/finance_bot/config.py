@@ -70,11 +70,19 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "database_url", "database_owner_url", "database_backup_url", "database_admin_url",
-        "backup_dir", "backup_passphrase", "backup_s3_bucket", "backup_s3_endpoint",
-        "backup_s3_region", "backup_s3_access_key_id", "backup_s3_secret_access_key",
+        "database_url",
+        "database_owner_url",
+        "database_backup_url",
+        "database_admin_url",
+        "backup_dir",
+        "backup_passphrase",
+        "backup_s3_bucket",
+        "backup_s3_endpoint",
+        "backup_s3_region",
+        "backup_s3_access_key_id",
+        "backup_s3_secret_access_key",
         mode="before",
-    )  # fmt: skip
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

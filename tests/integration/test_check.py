@@ -85,18 +85,26 @@ async def _populate(url: str) -> dict[str, object]:
                 "SELECT id FROM transactions WHERE number = $1", undone.reversal_number
             )
         return {
-            "expense": expense.transaction_id, "voided": voided.transaction_id,
-            "reversal": reversal, "transfer": transfer.transaction_id, "cafe": cafe,
-            "card": card, "member": alice,
-        }  # fmt: skip
+            "expense": expense.transaction_id,
+            "voided": voided.transaction_id,
+            "reversal": reversal,
+            "transfer": transfer.transaction_id,
+            "cafe": cafe,
+            "card": card,
+            "member": alice,
+        }
 
 
 async def _run_cli(url: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "finance_bot", "check",
+        sys.executable,
+        "-m",
+        "finance_bot",
+        "check",
         env={**os.environ, "DATABASE_URL": url},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await process.communicate()
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()

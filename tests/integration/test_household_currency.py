@@ -30,52 +30,80 @@ async def _household(connection: asyncpg.Connection, members: list[int], currenc
     ledger = PostgresLedger(connection)
     ids = UuidV7Source()
     categories = {}
-    for code, kind in (("cafe", AccountType.EXPENSE), ("other", AccountType.EXPENSE),
-                       ("salary", AccountType.INCOME)):  # fmt: skip
+    for code, kind in (
+        ("cafe", AccountType.EXPENSE),
+        ("other", AccountType.EXPENSE),
+        ("salary", AccountType.INCOME),
+    ):
         category = await directory.add_account(
-            household_id=household_id, type=kind, name=f"{code}-{household_id}",
-            currency=currency, owner_telegram_id=None, code=code,
-        )  # fmt: skip
+            household_id=household_id,
+            type=kind,
+            name=f"{code}-{household_id}",
+            currency=currency,
+            owner_telegram_id=None,
+            code=code,
+        )
         categories[code] = category.id
     for number, member in enumerate(members):
         await directory.add_member(member, household_id, "ru")
         card = await directory.add_account(
-            household_id=household_id, type=AccountType.ASSET, name="карта",
-            currency=currency, owner_telegram_id=member, code="card",
-        )  # fmt: skip
+            household_id=household_id,
+            type=AccountType.ASSET,
+            name="карта",
+            currency=currency,
+            owner_telegram_id=member,
+            code="card",
+        )
         day = date(2026, 10 + number, 5)
         amount = Money(12_345 * (number + 1), currency)
         common = {"household_id": household_id, "author_telegram_id": member, "booked_on": day}
         await ledger.add(
-            transactions.income(id=ids.new_id(), amount=Money(500_000, currency),
-                                account_id=card.id, category_id=categories["salary"], **common)
-        )  # fmt: skip
+            transactions.income(
+                id=ids.new_id(),
+                amount=Money(500_000, currency),
+                account_id=card.id,
+                category_id=categories["salary"],
+                **common,
+            )
+        )
         spent = transactions.expense(
-            id=ids.new_id(), amount=amount, account_id=card.id,
-            category_id=categories["cafe"], note="ужин", **common,
-        )  # fmt: skip
+            id=ids.new_id(),
+            amount=amount,
+            account_id=card.id,
+            category_id=categories["cafe"],
+            note="ужин",
+            **common,
+        )
         await ledger.add(spent)
         await ledger.add(
-            transactions.expense(id=ids.new_id(), amount=amount, account_id=card.id,
-                                 category_id=categories["other"], **common)
-        )  # fmt: skip
+            transactions.expense(
+                id=ids.new_id(),
+                amount=amount,
+                account_id=card.id,
+                category_id=categories["other"],
+                **common,
+            )
+        )
     return household_id
 
 
 async def _reports(connection: asyncpg.Connection, household_id: int, currency: str) -> object:
     reports = PostgresReports(connection)
     return (
-        await reports.period_totals(household_id, date(2026, 1, 1), date(2027, 1, 1),
-                                    currency=currency),
-        await reports.category_spending(household_id, date(2026, 10, 1), date(2026, 12, 1),
-                                        currency=currency),
+        await reports.period_totals(
+            household_id, date(2026, 1, 1), date(2027, 1, 1), currency=currency
+        ),
+        await reports.category_spending(
+            household_id, date(2026, 10, 1), date(2026, 12, 1), currency=currency
+        ),
         await reports.balances(household_id),
         await reports.last_transactions(household_id, 50),
         await connection.fetch(
             "SELECT number, kind, booked_on, note FROM transactions WHERE household_id = $1"
-            " ORDER BY number", household_id,
+            " ORDER BY number",
+            household_id,
         ),
-    )  # fmt: skip
+    )
 
 
 async def test_the_currency_migration_keeps_every_entry_number_and_report(

@@ -34,9 +34,14 @@ async def test_month_report_sums_by_category_and_person_without_voided(
     await world.record(RecordTransfer(uah(300), card, cash, date(2026, 11, 6)), alice)
 
     report = await period_report(
-        alice, PeriodKind.MONTH, date(2026, 11, 15), only_me=False, today=TODAY,
-        currency="UAH", uow_factory=world.uow_factory,
-    )  # fmt: skip
+        alice,
+        PeriodKind.MONTH,
+        date(2026, 11, 15),
+        only_me=False,
+        today=TODAY,
+        currency="UAH",
+        uow_factory=world.uow_factory,
+    )
 
     totals = report.totals
     assert totals.spending == uah(150)
@@ -60,13 +65,23 @@ async def test_me_limits_the_report_to_the_asker(world: LedgerWorld) -> None:
     await world.record(expense_command(uah(10), cafe, on=TODAY), alice)
     await world.record(expense_command(uah(20), cafe, on=TODAY), bob)
     mine = await period_report(
-        bob, PeriodKind.DAY, TODAY, only_me=True, today=TODAY, currency="UAH",
+        bob,
+        PeriodKind.DAY,
+        TODAY,
+        only_me=True,
+        today=TODAY,
+        currency="UAH",
         uow_factory=world.uow_factory,
-    )  # fmt: skip
+    )
     everyone = await period_report(
-        bob, PeriodKind.WEEK, TODAY, only_me=False, today=TODAY, currency="UAH",
+        bob,
+        PeriodKind.WEEK,
+        TODAY,
+        only_me=False,
+        today=TODAY,
+        currency="UAH",
         uow_factory=world.uow_factory,
-    )  # fmt: skip
+    )
     assert mine.totals.spending == uah(20)
     assert mine.previous is None
     assert everyone.totals.spending == uah(30)

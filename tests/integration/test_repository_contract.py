@@ -157,9 +157,12 @@ async def test_period_totals_leave_out_voided_transactions_and_reversals(home: H
             home.id, date(2024, 5, 1), date(2024, 6, 1), currency="UAH"
         )
         mine = await uow.reports.period_totals(
-            home.id, date(2024, 5, 1), date(2024, 6, 1), currency="UAH",
+            home.id,
+            date(2024, 5, 1),
+            date(2024, 6, 1),
+            currency="UAH",
             author_telegram_id=home.alice,
-        )  # fmt: skip
+        )
         spent = await uow.reports.category_spending(
             home.id, date(2024, 5, 1), date(2024, 6, 1), currency="UAH"
         )

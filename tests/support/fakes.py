@@ -134,9 +134,12 @@ class FakeLedger:
         for posting in transaction.postings:
             if data.accounts[posting.account_id].type.is_category:
                 key = (
-                    transaction.household_id, transaction.booked_on, posting.account_id,
-                    transaction.author_telegram_id, posting.amount.currency,
-                )  # fmt: skip
+                    transaction.household_id,
+                    transaction.booked_on,
+                    posting.account_id,
+                    transaction.author_telegram_id,
+                    posting.amount.currency,
+                )
                 data.day_totals[key] = data.day_totals.get(key, 0) + sign * posting.signed_minor
 
     async def get(self, transaction_id: UUID) -> Transaction | None:
@@ -252,9 +255,15 @@ class FakeDirectory:
         self._update(telegram_id, default_account_id=account_id)
 
     async def add_account(
-        self, *, household_id: int, type: AccountType, name: str, currency: str,
-        owner_telegram_id: int | None, code: str | None = None,
-    ) -> Account:  # fmt: skip
+        self,
+        *,
+        household_id: int,
+        type: AccountType,
+        name: str,
+        currency: str,
+        owner_telegram_id: int | None,
+        code: str | None = None,
+    ) -> Account:
         data = self._s.data
         if type.is_category and owner_telegram_id is not None:
             raise IntegrityError("categories are shared")
@@ -272,9 +281,14 @@ class FakeDirectory:
             if same_owner and code is not None and (other.type, other.code) == (type, code):
                 raise IntegrityError(f"account code {code!r} is taken")
         account = Account(
-            id=next(data.ids), household_id=household_id, type=type, name=name,
-            currency=currency, owner_telegram_id=owner_telegram_id, code=code,
-        )  # fmt: skip
+            id=next(data.ids),
+            household_id=household_id,
+            type=type,
+            name=name,
+            currency=currency,
+            owner_telegram_id=owner_telegram_id,
+            code=code,
+        )
         data.accounts[account.id] = account
         data.balances[account.id] = 0
         return account
@@ -405,9 +419,14 @@ class FakeReports:
         return [(accounts[a], author, amount) for (a, author), amount in sums.items()]
 
     async def period_totals(
-        self, household_id: int, start: date, end: date, *, currency: str,
+        self,
+        household_id: int,
+        start: date,
+        end: date,
+        *,
+        currency: str,
         author_telegram_id: int | None = None,
-    ) -> PeriodTotals:  # fmt: skip
+    ) -> PeriodTotals:
         spending: dict[int, int] = {}
         by_person: dict[int, int] = {}
         income: dict[int, int] = {}
@@ -428,10 +447,14 @@ class FakeReports:
             )
 
         return PeriodTotals(
-            start=start, end=end, spending=Money(sum(spending.values()), currency),
-            income=Money(sum(income.values()), currency), by_category=ranked(spending),
-            by_person=ranked(by_person), income_by_category=ranked(income),
-        )  # fmt: skip
+            start=start,
+            end=end,
+            spending=Money(sum(spending.values()), currency),
+            income=Money(sum(income.values()), currency),
+            by_category=ranked(spending),
+            by_person=ranked(by_person),
+            income_by_category=ranked(income),
+        )
 
     async def category_spending(
         self, household_id: int, start: date, end: date, *, currency: str
@@ -478,12 +501,18 @@ class FakeReports:
             credits = [p.account_id for p in t.postings if p.direction is Direction.CREDIT]
             lines.append(
                 TransactionLine(
-                    number=t.number or 0, kind=t.kind.value, booked_on=t.booked_on,
-                    amount=t.amount, author_telegram_id=t.author_telegram_id,
-                    debit_account_id=min(debits), credit_account_id=min(credits), note=t.note,
-                    tags=t.tags, voided=False,
+                    number=t.number or 0,
+                    kind=t.kind.value,
+                    booked_on=t.booked_on,
+                    amount=t.amount,
+                    author_telegram_id=t.author_telegram_id,
+                    debit_account_id=min(debits),
+                    credit_account_id=min(credits),
+                    note=t.note,
+                    tags=t.tags,
+                    voided=False,
                 )
-            )  # fmt: skip
+            )
         return lines
 
 

@@ -53,9 +53,10 @@ def _instances() -> list[errors.LedgerRuleViolation]:
         if not issubclass(kind, errors.LedgerRuleViolation) or kind is errors.LedgerRuleViolation:
             continue
         parameters = [
-            p for p in inspect.signature(kind.__init__).parameters.values()
+            p
+            for p in inspect.signature(kind.__init__).parameters.values()
             if p.name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD
-        ]  # fmt: skip
+        ]
         samples: dict[str, object] = {"number": 7, "telegram_id": 5, "code": "ZZZ"}
         if not parameters or parameters[0].name == "args":
             made.append(kind("an internal english explanation"))
@@ -80,9 +81,28 @@ def test_every_refusal_is_said_in_the_readers_words(error: errors.LedgerRuleViol
 
 
 _TOKENS = st.sampled_from(
-    ["250", "1 000", "+", "кафе", "такси", "карта", ">", "->", "нал", "@нал", "@", "вчера",
-     "01.01.0001", "27.11", "#тег", "x", "", "0", "зарплата"]
-)  # fmt: skip
+    [
+        "250",
+        "1 000",
+        "+",
+        "кафе",
+        "такси",
+        "карта",
+        ">",
+        "->",
+        "нал",
+        "@нал",
+        "@",
+        "вчера",
+        "01.01.0001",
+        "27.11",
+        "#тег",
+        "x",
+        "",
+        "0",
+        "зарплата",
+    ]
+)
 
 
 @settings(max_examples=400, deadline=None)

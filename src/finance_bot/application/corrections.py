@@ -95,13 +95,17 @@ async def refile(
             note = " ".join(original.note.split()[1:])
         await _post_reversal(uow, member, original, ids)
         moved = replace(
-            original, id=ids.new_id(), number=None, note=note,
-            author_telegram_id=member.telegram_id, voided_by_transaction_id=None,
+            original,
+            id=ids.new_id(),
+            number=None,
+            note=note,
+            author_telegram_id=member.telegram_id,
+            voided_by_transaction_id=None,
             postings=tuple(
                 replace(p, account_id=new_category.id) if p.account_id == old_category_id else p
                 for p in original.postings
             ),
-        )  # fmt: skip
+        )
         recorded = await post(uow, moved)
         return Refiled(
             voided_number=number,

@@ -61,9 +61,12 @@ async def period_report(
         if kind in (PeriodKind.MONTH, PeriodKind.YEAR):
             before = period.previous()
             previous = await uow.reports.period_totals(
-                household_id, before.start, before.end, currency=currency,
+                household_id,
+                before.start,
+                before.end,
+                currency=currency,
                 author_telegram_id=author,
-            )  # fmt: skip
+            )
         budgets: list[BudgetLine] = []
         if kind is PeriodKind.MONTH and not only_me:
             budgets = await budget_lines(uow, household_id, period.start, today=today)

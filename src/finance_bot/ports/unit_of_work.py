@@ -98,9 +98,15 @@ class DirectoryRepository(Protocol):
     async def set_default_account(self, telegram_id: int, account_id: int) -> None: ...
 
     async def add_account(
-        self, *, household_id: int, type: AccountType, name: str, currency: str,
-        owner_telegram_id: int | None, code: str | None = None,
-    ) -> Account: ...  # fmt: skip
+        self,
+        *,
+        household_id: int,
+        type: AccountType,
+        name: str,
+        currency: str,
+        owner_telegram_id: int | None,
+        code: str | None = None,
+    ) -> Account: ...
 
     async def account(self, account_id: int) -> Account | None: ...
 
@@ -162,9 +168,14 @@ class IdempotencyRepository(Protocol):
 
 class ReportReader(Protocol):
     async def period_totals(
-        self, household_id: int, start: date, end: date, *, currency: str,
+        self,
+        household_id: int,
+        start: date,
+        end: date,
+        *,
+        currency: str,
         author_telegram_id: int | None = None,
-    ) -> PeriodTotals: ...  # fmt: skip
+    ) -> PeriodTotals: ...
 
     async def category_spending(
         self, household_id: int, start: date, end: date, *, currency: str

@@ -91,9 +91,15 @@ class PostgresDirectory:
         for fields in row["accounts"]:
             account_id, household_id, kind, name, currency, owner, code, archived = fields
             accounts[account_id] = Account(
-                id=account_id, household_id=household_id, type=AccountType(kind), name=name,
-                currency=currency, owner_telegram_id=owner, code=code, archived=archived,
-            )  # fmt: skip
+                id=account_id,
+                household_id=household_id,
+                type=AccountType(kind),
+                name=name,
+                currency=currency,
+                owner_telegram_id=owner,
+                code=code,
+                archived=archived,
+            )
         budgets = tuple(
             Budget(category_id, Money(amount_minor, currency))
             for category_id, amount_minor, currency in row["budgets"]
@@ -131,9 +137,15 @@ class PostgresDirectory:
         )
 
     async def add_account(
-        self, *, household_id: int, type: AccountType, name: str, currency: str,
-        owner_telegram_id: int | None, code: str | None = None,
-    ) -> Account:  # fmt: skip
+        self,
+        *,
+        household_id: int,
+        type: AccountType,
+        name: str,
+        currency: str,
+        owner_telegram_id: int | None,
+        code: str | None = None,
+    ) -> Account:
         name_key = normalize_name(name)
         row = await self._connection.fetchrow(
             f"""

@@ -8,8 +8,20 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.domain.languages import LANGUAGES
 
-MENU = ("today", "week", "month", "year", "last", "balance", "undo", "budgets", "accounts",
-        "categories", "lang", "help")  # fmt: skip
+MENU = (
+    "today",
+    "week",
+    "month",
+    "year",
+    "last",
+    "balance",
+    "undo",
+    "budgets",
+    "accounts",
+    "categories",
+    "lang",
+    "help",
+)
 
 
 async def register_commands(bot: Bot, catalog: Catalog) -> None:

@@ -43,17 +43,29 @@ def confirmation(view: TransactionView, t: Translator, *, today: date) -> str:
     credit = next(p for p in transaction.postings if p.direction is Direction.CREDIT)
     amount = format_money(transaction.amount, t.language)
     if transaction.kind is TransactionKind.EXPENSE:
-        line = t("recorded_expense", number=transaction.number, amount=amount,
-                 category=account_label(accounts[debit.account_id], t),
-                 account=account_label(accounts[credit.account_id], t))  # fmt: skip
+        line = t(
+            "recorded_expense",
+            number=transaction.number,
+            amount=amount,
+            category=account_label(accounts[debit.account_id], t),
+            account=account_label(accounts[credit.account_id], t),
+        )
     elif transaction.kind is TransactionKind.INCOME:
-        line = t("recorded_income", number=transaction.number, amount=amount,
-                 category=account_label(accounts[credit.account_id], t),
-                 account=account_label(accounts[debit.account_id], t))  # fmt: skip
+        line = t(
+            "recorded_income",
+            number=transaction.number,
+            amount=amount,
+            category=account_label(accounts[credit.account_id], t),
+            account=account_label(accounts[debit.account_id], t),
+        )
     else:
-        line = t("recorded_transfer", number=transaction.number, amount=amount,
-                 source=account_label(accounts[credit.account_id], t),
-                 target=account_label(accounts[debit.account_id], t))  # fmt: skip
+        line = t(
+            "recorded_transfer",
+            number=transaction.number,
+            amount=amount,
+            source=account_label(accounts[credit.account_id], t),
+            target=account_label(accounts[debit.account_id], t),
+        )
     lines = [line, *_details(transaction.booked_on, transaction.note, transaction.tags, t, today)]
     return "\n".join(lines)
 
@@ -76,8 +88,12 @@ def forward_preview(
 
     amount = format_money(command.amount, t.language)
     if isinstance(command, RecordTransfer):
-        line = t("forward_transfer", amount=amount, source=label(command.from_account_id),
-                 target=label(command.to_account_id))  # fmt: skip
+        line = t(
+            "forward_transfer",
+            amount=amount,
+            source=label(command.from_account_id),
+            target=label(command.to_account_id),
+        )
     else:
         expense = isinstance(command, RecordExpense)
         category = label(command.category_id, OTHER_EXPENSE if expense else OTHER_INCOME)
@@ -169,8 +185,9 @@ def budget_alert_text(
     if alert.month is None or alert.month == this_month:
         return t("budget_alert", category=name, spent=spent, limit=limit, percent=percent)
     month = f"{t.month(alert.month.month)} {alert.month.year}"
-    return t("budget_alert_month", category=name, spent=spent, limit=limit, percent=percent,
-             month=month)  # fmt: skip
+    return t(
+        "budget_alert_month", category=name, spent=spent, limit=limit, percent=percent, month=month
+    )
 
 
 def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:

@@ -60,9 +60,12 @@ async def send_text(
 
 
 async def edit_text(
-    bot: Bot, chat_id: int, message_id: int, text: str,
+    bot: Bot,
+    chat_id: int,
+    message_id: int,
+    text: str,
     reply_markup: InlineKeyboardMarkup | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Replace a message's text, cut to Telegram's limit: an edit cannot be split.
 
     A redelivered press finds the message edited already, which is no error.
@@ -92,9 +95,13 @@ def _unless_unchanged() -> Iterator[None]:
 
 
 async def confirmation_reply(
-    ctx: ChatContext, transaction_id: UUID, today: date, *,
-    unknown_word: str | None = None, learned_alias: str | None = None,
-) -> tuple[str, InlineKeyboardMarkup]:  # fmt: skip
+    ctx: ChatContext,
+    transaction_id: UUID,
+    today: date,
+    *,
+    unknown_word: str | None = None,
+    learned_alias: str | None = None,
+) -> tuple[str, InlineKeyboardMarkup]:
     """How the line was understood, with Undo and Category buttons."""
     t = ctx.t
     view = await ctx.books.transaction_view(transaction_id)
