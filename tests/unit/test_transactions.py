@@ -40,12 +40,18 @@ def credit(account_id: int, amount: Money) -> Posting:
     return Posting(account_id, Direction.CREDIT, amount)
 
 
-def transaction(*postings: Posting, kind: TransactionKind = TransactionKind.EXPENSE,
-                voids: UUID | None = None) -> Transaction:  # fmt: skip
+def transaction(
+    *postings: Posting, kind: TransactionKind = TransactionKind.EXPENSE, voids: UUID | None = None
+) -> Transaction:
     return Transaction(
-        id=ORIGINAL, household_id=1, author_telegram_id=7, kind=kind, booked_on=DAY,
-        postings=postings, voids_transaction_id=voids,
-    )  # fmt: skip
+        id=ORIGINAL,
+        household_id=1,
+        author_telegram_id=7,
+        kind=kind,
+        booked_on=DAY,
+        postings=postings,
+        voids_transaction_id=voids,
+    )
 
 
 def test_directions_have_a_sign_and_an_opposite() -> None:
@@ -109,9 +115,16 @@ def test_amount_is_the_sum_of_the_debit_legs() -> None:
 
 def test_expense_moves_money_from_the_account_into_the_category() -> None:
     spent = expense(
-        id=ORIGINAL, household_id=1, author_telegram_id=7, booked_on=DAY, amount=uah(120),
-        account_id=CARD, category_id=COFFEE, note="latte", tags=("morning",),
-    )  # fmt: skip
+        id=ORIGINAL,
+        household_id=1,
+        author_telegram_id=7,
+        booked_on=DAY,
+        amount=uah(120),
+        account_id=CARD,
+        category_id=COFFEE,
+        note="latte",
+        tags=("morning",),
+    )
     assert spent.kind is TransactionKind.EXPENSE
     assert spent.postings == (debit(COFFEE, uah(120)), credit(CARD, uah(120)))
     assert (spent.amount, spent.note, spent.tags) == (uah(120), "latte", ("morning",))
@@ -121,27 +134,44 @@ def test_expense_moves_money_from_the_account_into_the_category() -> None:
 
 def test_income_moves_money_from_the_category_into_the_account() -> None:
     earned = income(
-        id=ORIGINAL, household_id=1, author_telegram_id=7, booked_on=DAY, amount=uah(5000),
-        account_id=CARD, category_id=SALARY,
-    )  # fmt: skip
+        id=ORIGINAL,
+        household_id=1,
+        author_telegram_id=7,
+        booked_on=DAY,
+        amount=uah(5000),
+        account_id=CARD,
+        category_id=SALARY,
+    )
     assert earned.kind is TransactionKind.INCOME
     assert earned.postings == (debit(CARD, uah(5000)), credit(SALARY, uah(5000)))
 
 
 def test_transfer_moves_money_between_two_accounts() -> None:
     moved = transfer(
-        id=ORIGINAL, household_id=1, author_telegram_id=7, booked_on=DAY, amount=uah(300),
-        from_account_id=CARD, to_account_id=CASH,
-    )  # fmt: skip
+        id=ORIGINAL,
+        household_id=1,
+        author_telegram_id=7,
+        booked_on=DAY,
+        amount=uah(300),
+        from_account_id=CARD,
+        to_account_id=CASH,
+    )
     assert moved.kind is TransactionKind.TRANSFER
     assert moved.postings == (debit(CASH, uah(300)), credit(CARD, uah(300)))
 
 
 def test_reversal_mirrors_every_posting_and_names_the_original() -> None:
     spent = expense(
-        id=ORIGINAL, household_id=1, author_telegram_id=7, booked_on=DAY, amount=uah(120),
-        account_id=CARD, category_id=COFFEE, note="latte", tags=("morning",),
-    )  # fmt: skip
+        id=ORIGINAL,
+        household_id=1,
+        author_telegram_id=7,
+        booked_on=DAY,
+        amount=uah(120),
+        account_id=CARD,
+        category_id=COFFEE,
+        note="latte",
+        tags=("morning",),
+    )
     later = date(2024, 5, 11)
     undone = spent.reversal(reversal_id=REVERSAL, author_telegram_id=8, booked_on=later)
     assert undone.kind is TransactionKind.REVERSAL
@@ -158,9 +188,14 @@ def test_reversal_mirrors_every_posting_and_names_the_original() -> None:
 def test_the_voiding_link_does_not_change_equality() -> None:
     spent = transaction(debit(COFFEE, uah(1)), credit(CARD, uah(1)))
     voided = Transaction(
-        id=spent.id, household_id=1, author_telegram_id=7, kind=spent.kind, booked_on=DAY,
-        postings=spent.postings, voided_by_transaction_id=REVERSAL,
-    )  # fmt: skip
+        id=spent.id,
+        household_id=1,
+        author_telegram_id=7,
+        kind=spent.kind,
+        booked_on=DAY,
+        postings=spent.postings,
+        voided_by_transaction_id=REVERSAL,
+    )
     assert voided.is_voided
     assert not spent.is_voided
     assert voided == spent

@@ -58,11 +58,6 @@ class RecordTransfer:
     tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class VoidTransaction:
-    number: int
-
-
 RecordCommand = RecordExpense | RecordIncome | RecordTransfer
 
 
