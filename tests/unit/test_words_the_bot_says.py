@@ -105,7 +105,7 @@ _TOKENS = st.sampled_from(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(deadline=None)
 @given(tokens=st.lists(_TOKENS, max_size=6))
 def test_a_parse_error_quotes_something_whenever_its_message_quotes(tokens: list[str]) -> None:
     line = " ".join(tokens)
