@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
-from iso4217 import Currency
-
-from finance_bot.domain.errors import AmountTooLarge, CurrencyMismatch, UnknownCurrency
+from finance_bot.domain import currencies
+from finance_bot.domain.errors import AmountTooLarge, CurrencyMismatch
 
 # Amounts at or above 10^12 major units are refused: far beyond any household, and
 # it keeps every sum comfortably inside PostgreSQL's bigint.
@@ -20,14 +19,8 @@ MAX_MAJOR_UNITS: Final = 10**12
 
 
 def currency_scale(code: str) -> int:
-    """Digits after the decimal point, from the ISO 4217 table (docs/adr/0014)."""
-    try:
-        exponent = Currency(code).exponent
-    except ValueError:
-        raise UnknownCurrency(code) from None
-    if exponent is None:  # funds and metals (XAU, XDR): not money here
-        raise UnknownCurrency(code)
-    return exponent
+    """Digits after the decimal point (docs/adr/0014); unknown codes raise UnknownCurrency."""
+    return currencies.scale(code)
 
 
 @dataclass(frozen=True, slots=True, order=False)
