@@ -298,7 +298,7 @@ async def official_rates_not_stored_yet(rates: OfficialRates) -> None:
     """PLACEHOLDER for the storage of official rates (exchange_rates, source `official`, per
     household), which another change adds; until then the fetched rates are only logged.
     Wiring it is one line in run_bot: `store=` that storage's function."""
-    log.info("official rates fetched, not stored: storage not wired yet")
+    log.info("official rates not stored: their storage is not wired yet")
 
 
 @asynccontextmanager

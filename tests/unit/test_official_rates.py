@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from finance_bot.adapters.observability.logs import JsonFormatter
 from finance_bot.adapters.observability.metrics import BotMetrics
 from finance_bot.adapters.rates.feed import Backoff, RatesFeed, next_run
 from finance_bot.adapters.rates.nbu import (
@@ -103,6 +105,15 @@ def test_an_empty_or_malformed_answer_is_an_error(text: str) -> None:
     with pytest.raises(RatesUnavailable) as raised:
         parse_rates(text.encode(), DAY)
     assert raised.value.reason == "malformed"
+
+
+def test_with_the_iso_table_metals_drawing_rights_and_unknown_codes_are_skipped() -> None:
+    pytest.importorskip("iso4217")
+    rates = parse_rates(
+        body(entry("USD", 41.5), entry("XAU", 170000.5), entry("XDR", 56.1), entry("ZZZ", 2)),
+        DAY,
+    )
+    assert dict(rates.rates) == {"USD": Decimal("41.5")}
 
 
 def test_the_same_rate_twice_is_one_rate() -> None:
@@ -242,6 +253,24 @@ async def test_failures_are_retried_with_backoff_and_the_rates_stored_once() -> 
     assert counter(metrics, "error") == 4
     assert counter(metrics, "ok") == 1
     assert last_success(metrics) > 0
+
+
+async def test_the_logs_name_the_day_and_the_count_never_a_rate(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock(kyiv(2026, 12, 2, 9, 0))
+    source, metrics = Source(clock, failures=1), BotMetrics()
+    stored: list[OfficialRates] = []
+    with caplog.at_level(logging.INFO, logger="finance_bot.adapters.rates.feed"):
+        await feed(clock, source, stored, metrics).fetch_day(DAY)
+    lines = [json.loads(JsonFormatter().format(record)) for record in caplog.records]
+    assert [(line["message"], line.get("error")) for line in lines] == [
+        ("official rates not fetched", "http_status"),
+        ("official rates fetched", None),
+    ]
+    assert lines[1]["rates_day"] == "2026-12-02"
+    assert lines[1]["currencies"] == 1
+    assert "41" not in json.dumps(lines)
 
 
 @pytest.mark.parametrize("error", [RuntimeError("bug"), OSError("down"), ValueError("odd")])

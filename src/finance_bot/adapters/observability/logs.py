@@ -20,6 +20,7 @@ SAFE_FIELDS: Final = frozenset({
     "update_id", "telegram_id", "error", "retry_after", "version", "attempt", "status",
     "method", "seconds", "violations", "outcome", "kind", "path", "port",
     "base_url",  # the Bot API's address, without credentials or token (polling.public_url)
+    "rates_day", "currencies",  # which day's official rates, and how many: never a rate
 })  # fmt: skip
 MASK: Final = "***"
 _STANDARD: Final = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {

@@ -101,7 +101,8 @@ class RatesFeed:
         self.metrics.fx_rates_fetched(ok=True)
         # The day and how many currencies: no rate, no amount.
         log.info(
-            "official rates stored", extra={"day": day.isoformat(), "currencies": len(rates.rates)}
+            "official rates fetched",
+            extra={"rates_day": day.isoformat(), "currencies": len(rates.rates)},
         )
         return True
 
