@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     @field_validator("fx_rates_url")
     @classmethod
     def _rates_url(cls, value: str) -> str:
-        url = value.strip().rstrip("/")
+        url = value.strip().rstrip("/") or DEFAULT_FX_RATES_URL  # empty in .env: unset
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {value!r}")

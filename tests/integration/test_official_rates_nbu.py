@@ -256,3 +256,4 @@ def test_the_defaults_are_off_and_the_national_banks_host() -> None:
     assert configured.fx_rates_url == "https://bank.gov.ua"
     assert settings(fx_rates_source="NBU").fx_rates_source == "nbu"
     assert settings(fx_rates_source="").fx_rates_source == "off"
+    assert settings(fx_rates_url="").fx_rates_url == "https://bank.gov.ua"
