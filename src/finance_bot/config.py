@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from finance_bot.domain.money import CURRENCY_SCALES
+from finance_bot.domain.errors import UnknownCurrency
+from finance_bot.domain.languages import Language
+from finance_bot.domain.money import currency_scale
 
 DEFAULT_TELEGRAM_API_BASE = "https://api.telegram.org"
+DEFAULT_FX_RATES_URL = "https://bank.gov.ua"  # the National Bank of Ukraine's own host
 
 
 def default_data_dir() -> Path:
@@ -43,7 +47,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     bot_timezone: str = "Europe/Kyiv"
     default_currency: str = "UAH"
-    bot_language: Literal["ru", "en"] = "ru"
+    bot_language: Language = "ru"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9464
@@ -58,6 +62,9 @@ class Settings(BaseSettings):
     backup_s3_secret_access_key: SecretStr | None = None
     backup_s3_prefix: str = ""
     invariant_check_interval_seconds: float = Field(default=3600.0, gt=0)
+    # Official daily rates (SPEC §8): off, or the National Bank of Ukraine's statistics service.
+    fx_rates_source: Literal["off", "nbu"] = "off"
+    fx_rates_url: str = DEFAULT_FX_RATES_URL
 
     @field_validator("whitelist_telegram_ids", mode="before")
     @classmethod
@@ -69,14 +76,40 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "database_url", "database_owner_url", "database_backup_url", "database_admin_url",
-        "backup_dir", "backup_passphrase", "backup_s3_bucket", "backup_s3_endpoint",
-        "backup_s3_region", "backup_s3_access_key_id", "backup_s3_secret_access_key",
+        "database_url",
+        "database_owner_url",
+        "database_backup_url",
+        "database_admin_url",
+        "backup_dir",
+        "backup_passphrase",
+        "backup_s3_bucket",
+        "backup_s3_endpoint",
+        "backup_s3_region",
+        "backup_s3_access_key_id",
+        "backup_s3_secret_access_key",
         mode="before",
-    )  # fmt: skip
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("fx_rates_source", mode="before")
+    @classmethod
+    def _source_name(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or "off"
+        return value
+
+    @field_validator("fx_rates_url")
+    @classmethod
+    def _rates_url(cls, value: str) -> str:
+        url = value.strip().rstrip("/") or DEFAULT_FX_RATES_URL  # empty in .env: unset
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {value!r}")
+        if parts.query or parts.fragment:
+            raise ValueError(f"a base URL takes no query or fragment: {value!r}")
+        return url
 
     @field_validator("bot_timezone")
     @classmethod
@@ -91,8 +124,10 @@ class Settings(BaseSettings):
     @classmethod
     def _known_currency(cls, value: str) -> str:
         code = value.upper()
-        if code not in CURRENCY_SCALES:
-            raise ValueError(f"unsupported currency {value!r}")
+        try:
+            currency_scale(code)
+        except UnknownCurrency:
+            raise ValueError(f"unsupported currency {value!r}") from None
         return code
 
     @property

@@ -37,8 +37,9 @@ async def _conversion(world: LedgerWorld, number: int, household_id: int) -> tup
             "SELECT c.from_currency, c.from_amount_minor, c.to_currency, c.to_amount_minor,"
             " c.rate FROM conversions c JOIN transactions t ON t.id = c.transaction_id"
             " WHERE t.household_id = $1 AND t.number = $2",
-            household_id, number,
-        )  # fmt: skip
+            household_id,
+            number,
+        )
     assert row is not None
     return tuple(row)
 
@@ -49,9 +50,13 @@ async def test_a_converted_expense_from_a_dollar_account(world: LedgerWorld) -> 
         alice, "доллары", shared=False, currency="USD", uow_factory=world.uow_factory
     )
     await set_rate(
-        alice, "USD", Decimal("41.50"), today=DAY, idempotency_key=None,
+        alice,
+        "USD",
+        Decimal("41.50"),
+        today=DAY,
+        idempotency_key=None,
         uow_factory=world.uow_factory,
-    )  # fmt: skip
+    )
     accounts = await world.accounts(alice)
     household_id = await world.household_of(alice)
     line = RecordExpense(usd(20), accounts["cafe"].id, None, DAY)
@@ -81,9 +86,13 @@ async def test_a_converted_expense_from_a_dollar_account(world: LedgerWorld) -> 
 async def test_a_converted_expense_from_the_base_card(world: LedgerWorld) -> None:
     (alice, _) = await world.new_household()
     await set_rate(
-        alice, "USD", Decimal("41.50"), today=DAY, idempotency_key=None,
+        alice,
+        "USD",
+        Decimal("41.50"),
+        today=DAY,
+        idempotency_key=None,
         uow_factory=world.uow_factory,
-    )  # fmt: skip
+    )
     accounts = await world.accounts(alice)
 
     await world.record(RecordExpense(usd(20), accounts["cafe"].id, None, DAY), alice)
@@ -122,6 +131,9 @@ async def test_an_exchange_records_its_rate_and_one_without_a_rate_asks(
     assert await world.balance(card.id) == 415000 + 41500
     [rate] = (await list_rates(alice, uow_factory=world.uow_factory)).rates
     assert (rate.currency, rate.rate, rate.valid_from, rate.source) == (
-        "USD", Decimal("41.5"), DAY, "exchange",
-    )  # fmt: skip
+        "USD",
+        Decimal("41.5"),
+        DAY,
+        "exchange",
+    )
     await _ledger_is_sound(world)

@@ -38,8 +38,9 @@ async def _say(home: Household, text: str) -> list[str]:
     if text.startswith("/"):
         name, _, args = text[1:].partition(" ")
         handler = {
-            "rate": rates.set_rate, "addaccount": directory.add_account,
-        }.get(name)  # fmt: skip
+            "rate": rates.set_rate,
+            "addaccount": directory.add_account,
+        }.get(name)
         if handler is None:
             await rates.rates(message, ctx)
         else:

@@ -51,8 +51,9 @@ def _transactions(home: Household) -> list[Transaction]:
     return sorted(_state(home).transactions.values(), key=lambda t: t.number)
 
 
-async def _account(home: Household, name: str, currency: str, *, who: int = 0,
-                   shared: bool = False) -> Account:  # fmt: skip
+async def _account(
+    home: Household, name: str, currency: str, *, who: int = 0, shared: bool = False
+) -> Account:
     return await add_account(
         who or home.alice, name, shared=shared, currency=currency, uow_factory=home.factory
     )
@@ -60,9 +61,13 @@ async def _account(home: Household, name: str, currency: str, *, who: int = 0,
 
 async def _rate(home: Household, currency: str, rate: str, *, on: date = DAY) -> None:
     await set_rate(
-        home.alice, currency, Decimal(rate), today=on, idempotency_key=None,
+        home.alice,
+        currency,
+        Decimal(rate),
+        today=on,
+        idempotency_key=None,
         uow_factory=home.factory,
-    )  # fmt: skip
+    )
 
 
 async def _conversion_accounts(home: Household) -> dict[str, int]:
@@ -73,8 +78,14 @@ async def _conversion_accounts(home: Household) -> dict[str, int]:
     }
 
 
-def _spend(home: Household, amount: Money, code: str = "cafe", *, account: int | None = None,
-           on: date = DAY) -> RecordExpense:  # fmt: skip
+def _spend(
+    home: Household,
+    amount: Money,
+    code: str = "cafe",
+    *,
+    account: int | None = None,
+    on: date = DAY,
+) -> RecordExpense:
     return RecordExpense(amount, home.accounts[code].id, account, on)
 
 
@@ -178,8 +189,10 @@ async def test_an_amount_in_one_foreign_currency_from_an_account_in_another_is_r
         await home.world.record(_spend(home, eur(15), account=dollars.id), home.alice)
 
     assert (refused.value.currency, refused.value.account_currency, refused.value.base) == (
-        "EUR", "USD", "UAH",
-    )  # fmt: skip
+        "EUR",
+        "USD",
+        "UAH",
+    )
     assert _transactions(home) == []
 
 
@@ -236,8 +249,9 @@ async def test_official_rates_are_stored_for_the_household_and_listed(home: Hous
 
     assert view.base == "UAH"
     assert [(r.currency, r.rate, r.source) for r in view.rates] == [
-        ("EUR", Decimal("44.9"), "official"), ("USD", Decimal("41.50"), "manual"),
-    ]  # fmt: skip
+        ("EUR", Decimal("44.9"), "official"),
+        ("USD", Decimal("41.50"), "manual"),
+    ]
 
 
 async def test_a_rate_for_an_unknown_currency_is_refused(home: Household) -> None:
@@ -322,8 +336,10 @@ async def test_an_exchange_with_no_rate_asks_for_the_received_amount(home: House
         )
 
     assert (asked.value.amount, asked.value.source, asked.value.target) == (
-        usd(100), "доллары", home.accounts["card"].name,
-    )  # fmt: skip
+        usd(100),
+        "доллары",
+        home.accounts["card"].name,
+    )
     assert _transactions(home) == []
 
 
@@ -434,9 +450,12 @@ async def test_lines_of_one_message_may_be_in_several_currencies(home: Household
     ]
 
     recorded = await record_all(
-        lines, author_telegram_id=home.alice, idempotency_key="many",
-        uow_factory=home.factory, ids=home.ids,
-    )  # fmt: skip
+        lines,
+        author_telegram_id=home.alice,
+        idempotency_key="many",
+        uow_factory=home.factory,
+        ids=home.ids,
+    )
 
     assert [e.number for e in recorded.entries] == [1, 2, 3]
     assert await home.world.balance(dollars.id) == -3000
@@ -448,9 +467,12 @@ async def test_no_rate_in_one_line_of_a_message_records_none_of_them(home: House
     lines: list[RecordCommand] = [_spend(home, uah(100), "taxi"), _spend(home, usd(20))]
     with pytest.raises(NoRate):
         await record_all(
-            lines, author_telegram_id=home.alice, idempotency_key=None,
-            uow_factory=home.factory, ids=home.ids,
-        )  # fmt: skip
+            lines,
+            author_telegram_id=home.alice,
+            idempotency_key=None,
+            uow_factory=home.factory,
+            ids=home.ids,
+        )
     assert _transactions(home) == []
 
 

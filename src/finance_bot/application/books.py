@@ -143,16 +143,23 @@ class Books:
     async def add_account(self, name: str, *, shared: bool, currency: str | None = None) -> Account:
         """An account in `currency`, or in the household's when none is said."""
         return await directory.add_account(
-            self.telegram_id, name, shared=shared, currency=currency,
+            self.telegram_id,
+            name,
+            shared=shared,
+            currency=currency,
             uow_factory=self.uow_factory,
-        )  # fmt: skip
+        )
 
     async def set_rate(self, currency: str, rate: Decimal, *, today: date) -> Done:
         """`/rate USD 41.50`, from `today` on; an update delivered again sets it once."""
         return await rates.set_rate(
-            self.telegram_id, currency, rate, today=today,
-            idempotency_key=self.idempotency_key, uow_factory=self.uow_factory,
-        )  # fmt: skip
+            self.telegram_id,
+            currency,
+            rate,
+            today=today,
+            idempotency_key=self.idempotency_key,
+            uow_factory=self.uow_factory,
+        )
 
     async def rates(self) -> RatesView:
         return await rates.list_rates(self.telegram_id, uow_factory=self.uow_factory)
@@ -167,9 +174,13 @@ class Books:
 
     async def add_category(self, name: str, aliases: list[str], *, kind: AccountType) -> Account:
         return await directory.add_category(
-            self.telegram_id, name, aliases, kind=kind, currency=self.currency,
+            self.telegram_id,
+            name,
+            aliases,
+            kind=kind,
+            currency=self.currency,
             uow_factory=self.uow_factory,
-        )  # fmt: skip
+        )
 
     async def add_aliases(self, category_name: str, aliases: list[str]) -> Account:
         return await directory.add_aliases(
@@ -191,9 +202,14 @@ class Books:
         self, kind: PeriodKind, day: date, *, only_me: bool, today: date
     ) -> PeriodReport:
         return await reports.period_report(
-            self.telegram_id, kind, day, only_me=only_me, today=today, currency=self.currency,
+            self.telegram_id,
+            kind,
+            day,
+            only_me=only_me,
+            today=today,
+            currency=self.currency,
             uow_factory=self.uow_factory,
-        )  # fmt: skip
+        )
 
     async def last_transactions(
         self, limit: int, *, only_me: bool

@@ -39,9 +39,14 @@ class RatesView:
 
 
 async def set_rate(
-    telegram_id: int, currency: str, rate: Decimal, *, today: date,
-    idempotency_key: str | None, uow_factory: UnitOfWorkFactory,
-) -> Done:  # fmt: skip
+    telegram_id: int,
+    currency: str,
+    rate: Decimal,
+    *,
+    today: date,
+    idempotency_key: str | None,
+    uow_factory: UnitOfWorkFactory,
+) -> Done:
     """`/rate USD 41.50`: one dollar is worth 41.50 of the base currency from today on."""
     if not is_known(currency):
         raise UnknownCurrency(currency)
@@ -52,9 +57,13 @@ async def set_rate(
         if currency == await uow.directory.household_currency(member.household_id):
             raise ConversionDoesNotFit("the base currency has no rate: it is the unit")
         await uow.rates.add(
-            member.household_id, currency, rate, today, source="manual",
+            member.household_id,
+            currency,
+            rate,
+            today,
+            source="manual",
             author_telegram_id=telegram_id,
-        )  # fmt: skip
+        )
         return Done()
 
     return await once(uow_factory, idempotency_key, telegram_id, work, decode=Done.from_json)

@@ -209,10 +209,16 @@ async def _converted_flow(
     if charged.currency != base:
         accounts = await uow.directory.conversion_accounts(member.household_id, [foreign, base])
     return _flow(
-        command, ids.new_id(), member, account, category,
-        worth=conversion.target, charged=charged, conversion=conversion,
+        command,
+        ids.new_id(),
+        member,
+        account,
+        category,
+        worth=conversion.target,
+        charged=charged,
+        conversion=conversion,
         conversion_accounts=accounts,
-    )  # fmt: skip
+    )
 
 
 async def _exchange(
@@ -248,9 +254,15 @@ async def _exchange(
         member.household_id, [amount.currency, received.currency]
     )
     transaction = _transfer(
-        command, ids.new_id(), member, source, target,
-        received=received, conversion=conversion, conversion_accounts=accounts,
-    )  # fmt: skip
+        command,
+        ids.new_id(),
+        member,
+        source,
+        target,
+        received=received,
+        conversion=conversion,
+        conversion_accounts=accounts,
+    )
     return Entry(transaction, sets_rate)
 
 
@@ -292,9 +304,10 @@ async def _account_in(uow: UnitOfWork, member: Member, currency: str) -> Account
     candidates = [
         a
         for a in await uow.directory.accounts(member.household_id)
-        if a.type in _MONEY_ACCOUNTS and a.currency == currency
+        if a.type in _MONEY_ACCOUNTS
+        and a.currency == currency
         and visible_to(a, member.telegram_id)
-    ]  # fmt: skip
+    ]
     candidates.sort(key=lambda a: (a.owner_telegram_id is None, a.id))
     return candidates[0] if candidates else None
 
@@ -307,38 +320,63 @@ async def _rate(uow: UnitOfWork, household_id: int, currency: str, day: date) ->
 
 
 def _flow(
-    command: RecordExpense | RecordIncome, transaction_id: UUID, member: Member,
-    account: Account, category: Account, *, worth: Money | None = None,
-    charged: Money | None = None, conversion: Conversion | None = None,
+    command: RecordExpense | RecordIncome,
+    transaction_id: UUID,
+    member: Member,
+    account: Account,
+    category: Account,
+    *,
+    worth: Money | None = None,
+    charged: Money | None = None,
+    conversion: Conversion | None = None,
     conversion_accounts: dict[str, int] | None = None,
-) -> Transaction:  # fmt: skip
+) -> Transaction:
     """`worth`: what the category takes; `charged`: what the account gives or gets."""
     amount = worth if worth is not None else command.amount
     other_side = charged if charged is not None and charged != amount else None
     common: dict[str, Any] = {
-        "id": transaction_id, "household_id": member.household_id,
-        "author_telegram_id": member.telegram_id, "booked_on": command.booked_on,
-        "amount": amount, "account_id": account.id, "category_id": category.id,
-        "note": command.note, "tags": command.tags, "conversion": conversion,
+        "id": transaction_id,
+        "household_id": member.household_id,
+        "author_telegram_id": member.telegram_id,
+        "booked_on": command.booked_on,
+        "amount": amount,
+        "account_id": account.id,
+        "category_id": category.id,
+        "note": command.note,
+        "tags": command.tags,
+        "conversion": conversion,
         "conversion_accounts": conversion_accounts,
-    }  # fmt: skip
+    }
     if isinstance(command, RecordExpense):
         return transactions.expense(paid=other_side, **common)
     return transactions.income(received=other_side, **common)
 
 
 def _transfer(
-    command: RecordTransfer, transaction_id: UUID, member: Member, source: Account,
-    target: Account, *, received: Money | None = None, conversion: Conversion | None = None,
+    command: RecordTransfer,
+    transaction_id: UUID,
+    member: Member,
+    source: Account,
+    target: Account,
+    *,
+    received: Money | None = None,
+    conversion: Conversion | None = None,
     conversion_accounts: dict[str, int] | None = None,
-) -> Transaction:  # fmt: skip
+) -> Transaction:
     return transactions.transfer(
-        id=transaction_id, household_id=member.household_id,
-        author_telegram_id=member.telegram_id, booked_on=command.booked_on,
-        amount=command.amount, from_account_id=source.id, to_account_id=target.id,
-        note=command.note, tags=command.tags, received=received, conversion=conversion,
+        id=transaction_id,
+        household_id=member.household_id,
+        author_telegram_id=member.telegram_id,
+        booked_on=command.booked_on,
+        amount=command.amount,
+        from_account_id=source.id,
+        to_account_id=target.id,
+        note=command.note,
+        tags=command.tags,
+        received=received,
+        conversion=conversion,
         conversion_accounts=conversion_accounts,
-    )  # fmt: skip
+    )
 
 
 def _quantized(value: Decimal, currency: str) -> Money:
@@ -360,9 +398,14 @@ async def _store_alone(
 
 
 async def _store_with_checks(
-    uow_factory: UnitOfWorkFactory, context: WriteContext, command: RecordCommand,
-    built: Transaction | None, *, idempotency_key: str | None, ids: IdSource,
-) -> Recorded:  # fmt: skip
+    uow_factory: UnitOfWorkFactory,
+    context: WriteContext,
+    command: RecordCommand,
+    built: Transaction | None,
+    *,
+    idempotency_key: str | None,
+    ids: IdSource,
+) -> Recorded:
     async with uow_factory() as uow:
         entry = Entry(built) if built is not None else await build_entry(uow, context, command, ids)
         transaction = entry.transaction
@@ -391,9 +434,13 @@ async def _remember_rate(uow: UnitOfWork, entry: Entry) -> None:
     currency, rate = entry.sets_rate
     transaction = entry.transaction
     await uow.rates.add(
-        transaction.household_id, currency, rate, transaction.booked_on, source="exchange",
+        transaction.household_id,
+        currency,
+        rate,
+        transaction.booked_on,
+        source="exchange",
         author_telegram_id=transaction.author_telegram_id,
-    )  # fmt: skip
+    )
 
 
 async def _first_answer(uow_factory: UnitOfWorkFactory, idempotency_key: str) -> Recorded:
@@ -407,9 +454,11 @@ async def _first_answer(uow_factory: UnitOfWorkFactory, idempotency_key: str) ->
 
 
 async def _recorded(
-    uow: UnitOfWork, transaction: Transaction, number: int | None,
+    uow: UnitOfWork,
+    transaction: Transaction,
+    number: int | None,
     budgets: tuple[Budget, ...] | None,
-) -> Recorded:  # fmt: skip
+) -> Recorded:
     if number is None:
         # The client-made id is known: "exists" is as good as "created", nothing is written.
         existing = await uow.ledger.get(transaction.id)

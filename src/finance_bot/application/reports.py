@@ -24,7 +24,7 @@ class PeriodReport:
     totals: PeriodTotals
     previous: PeriodTotals | None  # months and years compare with the period before
     budgets: tuple[BudgetLine, ...]
-    names: dict[int, Account]  # every category and account of the household, by id
+    accounts: dict[int, Account]  # every category and account of the household, by id
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +61,12 @@ async def period_report(
         if kind in (PeriodKind.MONTH, PeriodKind.YEAR):
             before = period.previous()
             previous = await uow.reports.period_totals(
-                household_id, before.start, before.end, currency=currency,
+                household_id,
+                before.start,
+                before.end,
+                currency=currency,
                 author_telegram_id=author,
-            )  # fmt: skip
+            )
         budgets: list[BudgetLine] = []
         if kind is PeriodKind.MONTH and not only_me:
             budgets = await budget_lines(uow, household_id, period.start, today=today)
@@ -74,7 +77,7 @@ async def period_report(
             totals=totals,
             previous=previous,
             budgets=tuple(budgets),
-            names={a.id: a for a in accounts},
+            accounts={a.id: a for a in accounts},
         )
 
 
@@ -113,7 +116,7 @@ async def last_transactions(
 @dataclass(frozen=True, slots=True)
 class TransactionView:
     transaction: Transaction
-    names: dict[int, Account]  # the accounts and categories it touches
+    accounts: dict[int, Account]  # the accounts and categories it touches
 
 
 async def transaction_view(

@@ -10,16 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
-from finance_bot.domain.errors import AmountTooLarge, CurrencyMismatch, UnknownCurrency
-
-# Digits after the decimal point, per ISO 4217, for the currencies a household is
-# likely to meet. An unknown code is refused rather than guessed.
-CURRENCY_SCALES: Final[dict[str, int]] = {
-    "UAH": 2, "USD": 2, "EUR": 2, "GBP": 2, "PLN": 2, "CZK": 2, "CHF": 2, "SEK": 2,
-    "NOK": 2, "DKK": 2, "HUF": 2, "RON": 2, "BGN": 2, "GEL": 2, "MDL": 2, "KZT": 2,
-    "TRY": 2, "CAD": 2, "AUD": 2, "ILS": 2, "RUB": 2, "BYN": 2, "CNY": 2, "INR": 2,
-    "JPY": 0, "KRW": 0, "ISK": 0,
-}  # fmt: skip
+from finance_bot.domain import currencies
+from finance_bot.domain.errors import AmountTooLarge, CurrencyMismatch
 
 # Amounts at or above 10^12 major units are refused: far beyond any household, and
 # it keeps every sum comfortably inside PostgreSQL's bigint.
@@ -27,10 +19,8 @@ MAX_MAJOR_UNITS: Final = 10**12
 
 
 def currency_scale(code: str) -> int:
-    try:
-        return CURRENCY_SCALES[code]
-    except KeyError:
-        raise UnknownCurrency(code) from None
+    """Digits after the decimal point (docs/adr/0014); unknown codes raise UnknownCurrency."""
+    return currencies.scale(code)
 
 
 @dataclass(frozen=True, slots=True, order=False)
@@ -100,10 +90,3 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.to_decimal()} {self.currency}"
-
-
-def sum_money(amounts: list[Money], currency: str) -> Money:
-    total = Money.zero(currency)
-    for amount in amounts:
-        total = total + amount
-    return total

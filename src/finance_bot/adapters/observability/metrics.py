@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # for one annotation: importing aiogram costs seconds
 UPDATE_TYPES = ("message", "edited_message", "callback_query")
 OUTCOMES = ("handled", "duplicate", "denied", "parse_error", "error")
 LEDGER_KINDS = ("expense", "income", "transfer", "reversal")
+FX_RATES_OUTCOMES = ("ok", "error")
 
 
 def update_type(update: Update) -> str:
@@ -31,48 +32,72 @@ class BotMetrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.updates = Counter(
-            "finance_bot_updates", "Updates handled, by type and outcome",
-            ["type", "outcome"], registry=r,
-        )  # fmt: skip
+            "finance_bot_updates",
+            "Updates handled, by type and outcome",
+            ["type", "outcome"],
+            registry=r,
+        )
         self.handler_latency = Histogram(
-            "finance_bot_handler_latency_seconds", "Time to handle one update", ["type"],
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=r,
-        )  # fmt: skip
+            "finance_bot_handler_latency_seconds",
+            "Time to handle one update",
+            ["type"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
         self.ledger_writes = Counter(
             "finance_bot_ledger_writes", "Transactions written, by kind", ["kind"], registry=r
         )
         self.ledger_voids = Counter("finance_bot_ledger_voids", "Transactions voided", registry=r)
         self.telegram_errors = Counter(
-            "finance_bot_telegram_api_errors", "Failed Bot API requests",
-            ["method", "kind"], registry=r,
-        )  # fmt: skip
+            "finance_bot_telegram_api_errors",
+            "Failed Bot API requests",
+            ["method", "kind"],
+            registry=r,
+        )
         self.updates_skipped = Counter(
             "finance_bot_updates_skipped",
-            "Updates acknowledged unhandled because the bot could not decode them", registry=r,
-        )  # fmt: skip
+            "Updates acknowledged unhandled because the bot could not decode them",
+            registry=r,
+        )
         self.polling_lag = Gauge(
             "finance_bot_polling_lag_seconds",
-            "Age of the newest update when it was handled", registry=r,
-        )  # fmt: skip
+            "Age of the newest update when it was handled",
+            registry=r,
+        )
         self.invariant_ok = Gauge(
             "finance_bot_invariant_check_ok", "1 when every ledger invariant holds", registry=r
         )
         self.invariant_violations = Gauge(
-            "finance_bot_invariant_check_violations", "Violations found by the last check",
+            "finance_bot_invariant_check_violations",
+            "Violations found by the last check",
             registry=r,
-        )  # fmt: skip
+        )
         self.invariant_last_run = Gauge(
             "finance_bot_invariant_check_last_run_timestamp_seconds",
-            "When the last invariant check finished", registry=r,
-        )  # fmt: skip
+            "When the last invariant check finished",
+            registry=r,
+        )
         self.invariant_duration = Gauge(
-            "finance_bot_invariant_check_duration_seconds", "How long the last check took",
+            "finance_bot_invariant_check_duration_seconds",
+            "How long the last check took",
             registry=r,
-        )  # fmt: skip
+        )
         self.last_backup = Gauge(
-            "finance_bot_last_backup_timestamp_seconds", "When the last good backup finished",
+            "finance_bot_last_backup_timestamp_seconds",
+            "When the last good backup finished",
             registry=r,
-        )  # fmt: skip
+        )
+        self.fx_rates_fetches = Counter(
+            "finance_bot_fx_rates_fetches",
+            "Attempts to fetch and store the official daily rates",
+            ["outcome"],
+            registry=r,
+        )
+        self.fx_rates_last_success = Gauge(
+            "finance_bot_fx_rates_last_success_timestamp_seconds",
+            "When the official daily rates were last fetched and stored",
+            registry=r,
+        )
         build = Gauge(
             "finance_bot_build_info", "The running build", ["version", "python"], registry=r
         )
@@ -83,6 +108,8 @@ class BotMetrics:
                 self.updates.labels(type=kind, outcome=outcome)
         for kind in LEDGER_KINDS:
             self.ledger_writes.labels(kind=kind)
+        for outcome in FX_RATES_OUTCOMES:
+            self.fx_rates_fetches.labels(outcome=outcome)
 
     def update_handled(self, update: Update, outcome: str, seconds: float) -> None:
         kind = update_type(update)
@@ -104,6 +131,11 @@ class BotMetrics:
 
     def telegram_failed(self, method: str, kind: str) -> None:
         self.telegram_errors.labels(method=method, kind=kind).inc()
+
+    def fx_rates_fetched(self, *, ok: bool) -> None:
+        self.fx_rates_fetches.labels(outcome="ok" if ok else "error").inc()
+        if ok:
+            self.fx_rates_last_success.set(time.time())
 
     def invariants_checked(self, violations: int, seconds: float) -> None:
         self.invariant_ok.set(1 if violations == 0 else 0)

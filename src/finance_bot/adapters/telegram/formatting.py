@@ -9,9 +9,21 @@ from typing import Final
 from finance_bot.domain.money import Money, currency_scale
 
 _SYMBOLS: Final = {
-    "UAH": "₴", "USD": "$", "EUR": "€", "GBP": "£", "PLN": "zł", "JPY": "¥", "CNY": "¥",
-    "ILS": "₪", "KRW": "₩", "INR": "₹", "TRY": "₺", "GEL": "₾", "KZT": "₸", "RUB": "₽",
-}  # fmt: skip
+    "UAH": "₴",
+    "USD": "$",
+    "EUR": "€",
+    "GBP": "£",
+    "PLN": "zł",
+    "JPY": "¥",
+    "CNY": "¥",
+    "ILS": "₪",
+    "KRW": "₩",
+    "INR": "₹",
+    "TRY": "₺",
+    "GEL": "₾",
+    "KZT": "₸",
+    "RUB": "₽",
+}
 _NBSP: Final = "\u00a0"  # keeps an amount on one line
 MINUS: Final = "−"
 

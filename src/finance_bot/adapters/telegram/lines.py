@@ -11,7 +11,9 @@ from finance_bot.domain.commands import ParseError, RecordCommand, Vocabulary
 from finance_bot.domain.parser import parse_line
 
 
-async def record_lines(message: Message, text: str, words: Vocabulary, ctx: ChatContext) -> None:
+async def record_lines(
+    message: Message, text: str, vocabulary: Vocabulary, ctx: ChatContext
+) -> None:
     """People paste lists. One unreadable line refuses the whole message, named by its
     number, so a list is never half recorded; the reply confirms every entry at once."""
     today = ctx.services.local_date(message.date)
@@ -19,7 +21,9 @@ async def record_lines(message: Message, text: str, words: Vocabulary, ctx: Chat
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        parsed = parse_line(line, words, today=today, currency=default_currency(words, ctx))
+        parsed = parse_line(
+            line, vocabulary, today=today, currency=default_currency(vocabulary, ctx)
+        )
         if isinstance(parsed, ParseError):
             ctx.parse_error()
             reason = parse_error_text(parsed, ctx.t)
@@ -38,10 +42,10 @@ async def record_lines(message: Message, text: str, words: Vocabulary, ctx: Chat
     await send_budget_alerts(ctx, tuple(a for entry in recorded.entries for a in entry.alerts))
 
 
-def default_currency(words: Vocabulary, ctx: ChatContext) -> str:
+def default_currency(vocabulary: Vocabulary, ctx: ChatContext) -> str:
     """What an amount is in when the line names neither a currency nor an account: the
     currency of the person's default account (docs/product.md §8)."""
     default = ctx.member.default_account_id
     if default is None:
         return ctx.currency
-    return words.account_currencies.get(default, ctx.currency)
+    return vocabulary.account_currencies.get(default, ctx.currency)

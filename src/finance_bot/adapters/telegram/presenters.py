@@ -42,33 +42,45 @@ def account_label(account: Account, t: Translator) -> str:
 
 def confirmation(view: TransactionView, t: Translator, *, today: date) -> str:
     transaction = view.transaction
-    names = view.names
+    accounts = view.accounts
     # A converted entry also has legs on the conversion accounts: the accounts' types
     # tell the category and the money accounts apart, whatever the order of the legs.
-    debit = _leg(transaction, names, Direction.DEBIT)
-    credit = _leg(transaction, names, Direction.CREDIT)
+    debit = _leg(transaction, accounts, Direction.DEBIT)
+    credit = _leg(transaction, accounts, Direction.CREDIT)
     amount = _amount(transaction, t)
     if transaction.kind is TransactionKind.EXPENSE:
-        line = t("recorded_expense", number=transaction.number, amount=amount,
-                 category=account_label(names[debit], t),
-                 account=account_label(names[credit], t))  # fmt: skip
+        line = t(
+            "recorded_expense",
+            number=transaction.number,
+            amount=amount,
+            category=account_label(accounts[debit], t),
+            account=account_label(accounts[credit], t),
+        )
     elif transaction.kind is TransactionKind.INCOME:
-        line = t("recorded_income", number=transaction.number, amount=amount,
-                 category=account_label(names[credit], t),
-                 account=account_label(names[debit], t))  # fmt: skip
+        line = t(
+            "recorded_income",
+            number=transaction.number,
+            amount=amount,
+            category=account_label(accounts[credit], t),
+            account=account_label(accounts[debit], t),
+        )
     else:
-        line = t("recorded_transfer", number=transaction.number, amount=amount,
-                 source=account_label(names[credit], t),
-                 target=account_label(names[debit], t))  # fmt: skip
+        line = t(
+            "recorded_transfer",
+            number=transaction.number,
+            amount=amount,
+            source=account_label(accounts[credit], t),
+            target=account_label(accounts[debit], t),
+        )
     lines = [line, *_details(transaction.booked_on, transaction.note, transaction.tags, t, today)]
     return "\n".join(lines)
 
 
-def _leg(transaction: Transaction, names: dict[int, Account], side: Direction) -> int:
+def _leg(transaction: Transaction, accounts: dict[int, Account], side: Direction) -> int:
     """The account of the leg on `side` that is not a conversion account."""
     legs = [p.account_id for p in transaction.postings if p.direction is side]
     for account_id in legs:
-        account = names.get(account_id)
+        account = accounts.get(account_id)
         if account is not None and account.type is not AccountType.EQUITY:
             return account_id
     return legs[0]
@@ -93,8 +105,7 @@ def _amount(transaction: Transaction, t: Translator) -> str:
 
 def rate_text(unit: str, rate: Decimal, quote: str, t: Translator) -> str:
     """`1 $ = 41,50 ₴`: what one unit of `unit` is worth in `quote`."""
-    return t("rate_of", unit=symbol(unit), value=rate_number(rate, t.language),
-             quote=symbol(quote))  # fmt: skip
+    return t("rate_of", unit=symbol(unit), value=rate_number(rate, t.language), quote=symbol(quote))
 
 
 def rate_number(rate: Decimal, language: str) -> str:
@@ -112,10 +123,14 @@ def rates_text(view: RatesView, t: Translator) -> str:
         return t("rates_none")
     lines = [t("rates_title", base=symbol(view.base))]
     for rate in view.rates:
-        lines.append(t(
-            "rates_line", rate=rate_text(rate.currency, rate.rate, view.base, t),
-            date=format_date(rate.valid_from, t.language), source=t(f"rate_source_{rate.source}"),
-        ))  # fmt: skip
+        lines.append(
+            t(
+                "rates_line",
+                rate=rate_text(rate.currency, rate.rate, view.base, t),
+                date=format_date(rate.valid_from, t.language),
+                source=t(f"rate_source_{rate.source}"),
+            )
+        )
     return "\n".join(lines)
 
 
@@ -129,7 +144,7 @@ def typed_amount(amount: Money, language: str) -> str:
 
 def forward_preview(
     command: RecordCommand,
-    names: dict[int, Account],
+    accounts: dict[int, Account],
     default_account_id: int | None,
     t: Translator,
     *,
@@ -138,15 +153,19 @@ def forward_preview(
     """How a forwarded line would be recorded, before anyone agrees to record it."""
 
     def label(account_id: int | None, fallback_code: str | None = None) -> str:
-        account = names.get(account_id) if account_id is not None else None
+        account = accounts.get(account_id) if account_id is not None else None
         if account is None and fallback_code is not None:
-            account = next((a for a in names.values() if a.code == fallback_code), None)
+            account = next((a for a in accounts.values() if a.code == fallback_code), None)
         return account_label(account, t) if account is not None else "?"
 
     amount = format_money(command.amount, t.language)
     if isinstance(command, RecordTransfer):
-        line = t("forward_transfer", amount=amount, source=label(command.from_account_id),
-                 target=label(command.to_account_id))  # fmt: skip
+        line = t(
+            "forward_transfer",
+            amount=amount,
+            source=label(command.from_account_id),
+            target=label(command.to_account_id),
+        )
     else:
         expense = isinstance(command, RecordExpense)
         category = label(command.category_id, OTHER_EXPENSE if expense else OTHER_INCOME)
@@ -228,11 +247,14 @@ def error_text(error: errors.LedgerRuleViolation, t: Translator) -> str:
         case errors.NoRate(currency=currency):
             return t("error_no_rate", currency=_short(currency))
         case errors.NotPayableFrom(account=account, account_currency=held, base=base):
-            return t("error_not_payable", account=_short(account), account_currency=held,
-                     base=base)  # fmt: skip
+            return t("error_not_payable", account=_short(account), account_currency=held, base=base)
         case errors.ReceivedAmountNeeded(amount=amount, source=source, target=target):
-            return t("error_received_needed", amount=typed_amount(amount, t.language),
-                     source=_short(source), target=_short(target))  # fmt: skip
+            return t(
+                "error_received_needed",
+                amount=typed_amount(amount, t.language),
+                source=_short(source),
+                target=_short(target),
+            )
     return t("error_refused")
 
 
@@ -246,8 +268,9 @@ def budget_alert_text(
     if alert.month is None or alert.month == this_month:
         return t("budget_alert", category=name, spent=spent, limit=limit, percent=percent)
     month = f"{t.month(alert.month.month)} {alert.month.year}"
-    return t("budget_alert_month", category=name, spent=spent, limit=limit, percent=percent,
-             month=month)  # fmt: skip
+    return t(
+        "budget_alert_month", category=name, spent=spent, limit=limit, percent=percent, month=month
+    )
 
 
 def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:

@@ -20,11 +20,15 @@ def period_title(period: Period, t: Translator) -> str:
         return t("period_today", date=format_date(period.start, t.language))
     if period.kind is PeriodKind.WEEK:
         last = period.end - timedelta(days=1)
-        return t("period_week", start=format_date(period.start, t.language),
-                 end=format_date(last, t.language))  # fmt: skip
+        return t(
+            "period_week",
+            start=format_date(period.start, t.language),
+            end=format_date(last, t.language),
+        )
     if period.kind is PeriodKind.MONTH:
-        return t("period_month", month=t.month(period.start.month).capitalize(),
-                 year=period.start.year)  # fmt: skip
+        return t(
+            "period_month", month=t.month(period.start.month).capitalize(), year=period.start.year
+        )
     return t("period_year", year=period.start.year)
 
 
@@ -47,43 +51,63 @@ def period_report_text(report: PeriodReport, members: dict[int, Member], t: Tran
     else:
         lines.append(t("report_spending", amount=format_money(totals.spending, t.language)))
         for line in totals.by_category:
-            lines.append(t("report_category_line",
-                           category=account_label(report.names[line.key], t),
-                           amount=format_money(line.amount, t.language),
-                           percent=percent(line.amount.amount_minor, spending)))  # fmt: skip
+            lines.append(
+                t(
+                    "report_category_line",
+                    category=account_label(report.accounts[line.key], t),
+                    amount=format_money(line.amount, t.language),
+                    percent=percent(line.amount.amount_minor, spending),
+                )
+            )
         if report.only_telegram_id is None and len(totals.by_person) > 1:
             lines.append(t("report_people"))
             for line in totals.by_person:
-                lines.append(t("report_person_line", name=person_name(line.key, members, t),
-                               amount=format_money(line.amount, t.language)))  # fmt: skip
+                lines.append(
+                    t(
+                        "report_person_line",
+                        name=person_name(line.key, members, t),
+                        amount=format_money(line.amount, t.language),
+                    )
+                )
     if report.period.kind in (PeriodKind.MONTH, PeriodKind.YEAR):
         lines.append(t("report_income", amount=format_money(totals.income, t.language)))
         net = totals.income - totals.spending
         lines.append(t("report_net", amount=format_money(net, t.language, signed=True)))
     if report.previous is not None:
         change = totals.spending - report.previous.spending
-        lines.append(t("report_change", change=format_money(change, t.language, signed=True),
-                       previous=format_money(report.previous.spending, t.language)))  # fmt: skip
+        lines.append(
+            t(
+                "report_change",
+                change=format_money(change, t.language, signed=True),
+                previous=format_money(report.previous.spending, t.language),
+            )
+        )
     if report.budgets:
         lines.append("")
-        lines.extend(budget_lines_text(list(report.budgets), report.names, t))
+        lines.extend(budget_lines_text(list(report.budgets), report.accounts, t))
     return "\n".join(lines)
 
 
 def budget_lines_text(
-    lines: list[BudgetLine], names: dict[int, Account], t: Translator
+    lines: list[BudgetLine], accounts: dict[int, Account], t: Translator
 ) -> list[str]:
     out = []
     for line in lines:
         name = (
-            account_label(names[line.category_id], t)
+            account_label(accounts[line.category_id], t)
             if line.category_id is not None
             else t("budget_total")
         )
-        out.append(t("budget_line", category=name,
-                     spent=format_money(line.spent, t.language),
-                     limit=format_money(line.limit, t.language), percent=line.used_pct,
-                     remaining=format_money(line.remaining, t.language)))  # fmt: skip
+        out.append(
+            t(
+                "budget_line",
+                category=name,
+                spent=format_money(line.spent, t.language),
+                limit=format_money(line.limit, t.language),
+                percent=line.used_pct,
+                remaining=format_money(line.remaining, t.language),
+            )
+        )
         if line.safe_per_day is not None and line.remaining.amount_minor > 0:
             out.append(
                 t("budget_line_per_day", per_day=format_money(line.safe_per_day, t.language))
@@ -92,12 +116,12 @@ def budget_lines_text(
 
 
 def budgets_text(
-    lines: list[BudgetLine], names: dict[int, Account], month: date, t: Translator
+    lines: list[BudgetLine], accounts: dict[int, Account], month: date, t: Translator
 ) -> str:
     if not lines:
         return t("budgets_none")
     title = t("budgets_title", month=f"{t.month(month.month)} {month.year}")
-    return "\n".join([title, *budget_lines_text(lines, names, t)])
+    return "\n".join([title, *budget_lines_text(lines, accounts, t)])
 
 
 def balance_text(view: BalanceView, t: Translator) -> str:
@@ -113,12 +137,12 @@ def balance_text(view: BalanceView, t: Translator) -> str:
     return "\n".join(lines)
 
 
-def last_text(lines: list[TransactionLine], names: dict[int, Account], t: Translator) -> str:
+def last_text(lines: list[TransactionLine], accounts: dict[int, Account], t: Translator) -> str:
     if not lines:
         return t("last_none")
     out = [t("last_title")]
     for line in lines:
-        debit, credit = names[line.debit_account_id], names[line.credit_account_id]
+        debit, credit = accounts[line.debit_account_id], accounts[line.credit_account_id]
         if line.kind == "expense":
             what, amount = account_label(debit, t), -line.amount
         elif line.kind == "income":
@@ -127,9 +151,15 @@ def last_text(lines: list[TransactionLine], names: dict[int, Account], t: Transl
             what, amount = f"{account_label(credit, t)} → {account_label(debit, t)}", line.amount
         if line.note:
             what += f" · {line.note}"
-        out.append(t("last_line", number=line.number, date=format_date(line.booked_on, t.language),
-                     amount=format_money(amount, t.language, signed=line.kind == "income"),
-                     what=what))  # fmt: skip
+        out.append(
+            t(
+                "last_line",
+                number=line.number,
+                date=format_date(line.booked_on, t.language),
+                amount=format_money(amount, t.language, signed=line.kind == "income"),
+                what=what,
+            )
+        )
     return "\n".join(out)
 
 
@@ -149,13 +179,20 @@ def accounts_text(view: AccountsView, t: Translator) -> str:
 
 def categories_text(categories: list[CategoryView], t: Translator) -> str:
     lines = []
-    for kind, title in ((AccountType.EXPENSE, "categories_expense"),
-                        (AccountType.INCOME, "categories_income")):  # fmt: skip
+    for kind, title in (
+        (AccountType.EXPENSE, "categories_expense"),
+        (AccountType.INCOME, "categories_income"),
+    ):
         lines.append(t(title))
         for view in categories:
             if view.category.type is kind:
-                lines.append(t("category_line", name=account_label(view.category, t),
-                               aliases=", ".join(view.aliases) or "—"))  # fmt: skip
+                lines.append(
+                    t(
+                        "category_line",
+                        name=account_label(view.category, t),
+                        aliases=", ".join(view.aliases) or "—",
+                    )
+                )
     lines.append("")
     lines.append(t("categories_usage"))
     return "\n".join(lines)
