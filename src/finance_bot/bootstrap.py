@@ -46,7 +46,9 @@ from finance_bot.adapters.telegram.lean_import import warm_up
 from finance_bot.adapters.telegram.polling import Poller, QuietObserver, token_rejection
 from finance_bot.adapters.telegram.session import build_bot
 from finance_bot.adapters.transient import is_transient
+from finance_bot.application.rates import store_official_rates
 from finance_bot.config import Settings
+from finance_bot.ports.unit_of_work import UnitOfWorkFactory
 
 if TYPE_CHECKING:
     from finance_bot.adapters.backup import BackupOptions
@@ -247,7 +249,7 @@ async def run_bot(settings: Settings, *, stop_signals: bool = True) -> None:
         application(settings) as app,
         chat(app, token=token.get_secret_value(), api_base=settings.telegram_api_base) as bot,
         serving_metrics(app, bot),
-        official_rates_feed(settings, app.metrics, store=official_rates_not_stored_yet),
+        official_rates_feed(settings, app.metrics, store=official_rates_storage(app.uow_factory)),
     ):
         if stop_signals:
             loop = asyncio.get_running_loop()
@@ -294,11 +296,14 @@ async def serving_metrics(app: Application, bot: ChatBot) -> AsyncIterator[Endpo
         await endpoints.stop()
 
 
-async def official_rates_not_stored_yet(rates: OfficialRates) -> None:
-    """PLACEHOLDER for the storage of official rates (exchange_rates, source `official`, per
-    household), which another change adds; until then the fetched rates are only logged.
-    Wiring it is one line in run_bot: `store=` that storage's function."""
-    log.info("official rates not stored: their storage is not wired yet")
+def official_rates_storage(uow_factory: UnitOfWorkFactory) -> StoreRates:
+    """Each day's official rates go into every household's rate history (source
+    `official`), each in its own base currency."""
+
+    async def store(rates: OfficialRates) -> None:
+        await store_official_rates(uow_factory, rates)
+
+    return store
 
 
 @asynccontextmanager

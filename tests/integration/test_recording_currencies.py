@@ -9,8 +9,10 @@ from decimal import Decimal
 import pytest
 
 from finance_bot.adapters.postgres.check import check_ledger
+from finance_bot.adapters.rates.nbu import OfficialRates
 from finance_bot.application.directory import add_account
 from finance_bot.application.rates import list_rates, set_rate
+from finance_bot.bootstrap import official_rates_storage
 from finance_bot.domain.commands import RecordExpense, RecordTransfer
 from finance_bot.domain.errors import NoRate, ReceivedAmountNeeded
 from finance_bot.domain.money import Money
@@ -136,4 +138,22 @@ async def test_an_exchange_records_its_rate_and_one_without_a_rate_asks(
         DAY,
         "exchange",
     )
+    await _ledger_is_sound(world)
+
+
+async def test_official_rates_are_stored_and_a_line_is_converted_at_them(
+    world: LedgerWorld,
+) -> None:
+    (alice, _) = await world.new_household()
+    official = OfficialRates(DAY, {"USD": Decimal("41.4984"), "XAU": Decimal("170000")})
+    accounts = await world.accounts(alice)
+
+    await official_rates_storage(world.uow_factory)(official)
+    await world.record(RecordExpense(usd(10), accounts["cafe"].id, None, DAY), alice)
+
+    rates = (await list_rates(alice, uow_factory=world.uow_factory)).rates
+    assert [(r.currency, r.rate, r.source) for r in rates] == [
+        ("USD", Decimal("41.4984"), "official")
+    ]
+    assert await world.balance(accounts["card"].id) == -41498  # 414.984 rounded half to even
     await _ledger_is_sound(world)

@@ -8,6 +8,7 @@ latest set on or before it (storage decides, `RateRepository.on`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -29,7 +30,7 @@ class OfficialRates(Protocol):
     def day(self) -> date: ...
 
     @property
-    def rates(self) -> dict[str, Decimal]: ...
+    def rates(self) -> Mapping[str, Decimal]: ...
 
 
 @dataclass(frozen=True, slots=True)
