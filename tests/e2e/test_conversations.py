@@ -265,3 +265,25 @@ async def test_command_menu_is_registered_in_both_languages(
         next(c for c in russian if c["command"] == "undo")["description"]
         != next(c for c in english if c["command"] == "undo")["description"]
     )
+
+
+async def test_several_currencies_from_rate_to_undo(bot: RunningBot, alice: Person) -> None:
+    no_rate = await alice.say("20$ кафе")
+    assert "/rate USD" in no_rate.text
+    assert await transaction_count(bot.database_url) == 0
+
+    assert (await alice.say("/addaccount доллары USD")).text == "Счёт «доллары» в USD добавлен."
+    assert "1 $ = 41,50 ₴" in (await alice.say("/rate USD 41.50")).text
+    spent = await alice.say("20$ кафе")
+    assert spent.text.startswith("#1 −20,00\u00a0$ → 830,00\u00a0₴ (по курсу 1 $ = 41,50 ₴) · кафе")
+    assert "доллары" in spent.text  # her own account in dollars paid
+    exchanged = await alice.say("100 доллары > карта 4150")
+    assert exchanged.text.startswith("#2 100,00\u00a0$ → 4\u00a0150,00\u00a0₴")
+    asked = await alice.say("5 € кафе доллары")
+    assert "USD" in asked.text and "UAH" in asked.text
+    assert "41,5" in (await alice.say("/rates")).text
+
+    undone = await alice.say("/undo")
+    assert "#2" in undone.text
+    assert await spending_of(bot.database_url, "cafe") == 83000
+    assert await transaction_count(bot.database_url) == 3

@@ -52,6 +52,11 @@ _WORDS = [
     "0001",
     "٣",
     "１",
+    "$20",
+    "USD",
+    "евро",
+    "41.50",
+    "¥",
 ]
 _COMMANDS = [
     "today",
@@ -79,6 +84,8 @@ _COMMANDS = [
     "archive",
     "nonsense",
     "del1",
+    "rate",
+    "rates",
 ]
 _CRAFTED = [
     "u:abc",
