@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from hypothesis import given, settings
@@ -16,6 +17,7 @@ from finance_bot.domain.commands import (
     RecordIncome,
     RecordTransfer,
 )
+from finance_bot.domain.currencies import read_currency, scale
 from finance_bot.domain.money import MAX_MAJOR_UNITS, Money
 from finance_bot.domain.parser import parse_amount, parse_line, parse_transfer_arguments
 from finance_bot.domain.periods import EARLIEST_DAY
@@ -25,15 +27,29 @@ from tests.unit.test_parser import CAFE, TODAY, VOCABULARY
 PROPERTY = settings(max_examples=400, deadline=None, database=None)
 
 MAX_MINOR = MAX_MAJOR_UNITS * 100  # UAH has two decimals
+# The marks a word may carry glued to its digits: "20$", "$20", "+€15", "250грн.".
+_MARKS = re.compile(r"[^0-9+\-.,\s]+\.?")
 
 
-def assert_well_formed(result: ParseResult, today: date = TODAY) -> None:
+def written_currencies(text: str) -> set[str]:
+    """Every currency that a word of ``text``, or a mark glued to its digits, names."""
+    found = set()
+    for token in text.split():
+        for candidate in (token, *_MARKS.findall(token)):
+            code = read_currency(candidate)
+            if isinstance(code, str):
+                found.add(code)
+    return found
+
+
+def assert_well_formed(result: ParseResult, today: date = TODAY, text: str = "") -> None:
     assert isinstance(result, (RecordExpense, RecordIncome, RecordTransfer, ParseError))
     if isinstance(result, ParseError):
         assert isinstance(result.reason, ParseErrorReason)
         return
-    assert result.amount.currency == "UAH"
-    assert 0 < result.amount.amount_minor < MAX_MINOR
+    # No account here has a currency of its own: only a currency the text writes is not UAH.
+    assert result.amount.currency in {"UAH"} | written_currencies(text)
+    assert 0 < result.amount.amount_minor < MAX_MAJOR_UNITS * 10 ** scale(result.amount.currency)
     assert result.booked_on <= today
     assert result.note == " ".join(result.note.split())
     assert len(set(result.tags)) == len(result.tags)
@@ -52,10 +68,10 @@ def assert_well_formed(result: ParseResult, today: date = TODAY) -> None:
 @PROPERTY
 @given(st.text())
 def test_any_text_gives_a_command_or_a_parse_error(text: str) -> None:
-    assert_well_formed(parse_line(text, VOCABULARY, today=TODAY, currency="UAH"))
+    assert_well_formed(parse_line(text, VOCABULARY, today=TODAY, currency="UAH"), text=text)
     transfer = parse_transfer_arguments(text, VOCABULARY, today=TODAY, currency="UAH")
     assert isinstance(transfer, (RecordTransfer, ParseError))
-    assert_well_formed(transfer)
+    assert_well_formed(transfer, text=text)
     assert isinstance(parse_amount(text, "UAH"), (Money, ParseError))
 
 
@@ -84,8 +100,9 @@ WORDS = st.one_of(
 @given(st.lists(WORDS, max_size=8), st.sampled_from([" ", "  ", "\t", "\u00a0"]))
 def test_near_valid_lines_give_a_command_or_a_parse_error(words: list[str], gap: str) -> None:
     line = gap.join(words)
-    assert_well_formed(parse_line(line, VOCABULARY, today=TODAY, currency="UAH"))
-    assert_well_formed(parse_transfer_arguments(line, VOCABULARY, today=TODAY, currency="UAH"))
+    assert_well_formed(parse_line(line, VOCABULARY, today=TODAY, currency="UAH"), text=line)
+    transfer = parse_transfer_arguments(line, VOCABULARY, today=TODAY, currency="UAH")
+    assert_well_formed(transfer, text=line)
 
 
 @st.composite

@@ -20,6 +20,8 @@ class Vocabulary:
     expense_aliases: dict[str, int] = field(default_factory=dict)  # alias -> category id
     income_aliases: dict[str, int] = field(default_factory=dict)
     account_names: dict[str, int] = field(default_factory=dict)  # name -> account id
+    # account id -> its currency; an amount written without a currency is in its account's
+    account_currencies: dict[int, str] = field(default_factory=dict)
 
     @staticmethod
     def key(text: str) -> str:
@@ -56,6 +58,9 @@ class RecordTransfer:
     booked_on: date
     note: str = ""
     tags: tuple[str, ...] = ()
+    # What arrived, when the two accounts' currencies differ and the line says it
+    # ("100 доллары > карта 4150"); None: the same amount arrived, or it was not said.
+    received: Money | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,7 @@ class ParseErrorReason(enum.StrEnum):
     FUTURE_DATE = "future_date"  # an explicit date after today
     DATE_OUT_OF_RANGE = "date_out_of_range"  # before EARLIEST_DAY: no report could show it
     MISSING_ACCOUNT = "missing_account"  # a transfer side left empty: "1000 карта >"
+    AMBIGUOUS_CURRENCY = "ambiguous_currency"  # "¥", "kr", "руб": name the code instead
 
 
 @dataclass(frozen=True, slots=True)
