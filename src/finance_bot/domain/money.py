@@ -6,20 +6,17 @@ No floats anywhere. ``Decimal`` appears only in :func:`Money.from_decimal` and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
-from finance_bot.domain.errors import AmountTooLarge, CurrencyMismatch, UnknownCurrency
+from finance_bot.domain.currencies import SCALES, scale
+from finance_bot.domain.errors import AmountTooLarge, CurrencyMismatch
 
-# Digits after the decimal point, per ISO 4217, for the currencies a household is
-# likely to meet. An unknown code is refused rather than guessed.
-CURRENCY_SCALES: Final[dict[str, int]] = {
-    "UAH": 2, "USD": 2, "EUR": 2, "GBP": 2, "PLN": 2, "CZK": 2, "CHF": 2, "SEK": 2,
-    "NOK": 2, "DKK": 2, "HUF": 2, "RON": 2, "BGN": 2, "GEL": 2, "MDL": 2, "KZT": 2,
-    "TRY": 2, "CAD": 2, "AUD": 2, "ILS": 2, "RUB": 2, "BYN": 2, "CNY": 2, "INR": 2,
-    "JPY": 0, "KRW": 0, "ISK": 0,
-}  # fmt: skip
+# Digits after the decimal point: every ISO 4217 currency that counts money (JPY 0, KWD 3),
+# kept in domain.currencies. An unknown code is refused rather than guessed.
+CURRENCY_SCALES: Final[Mapping[str, int]] = SCALES
 
 # Amounts at or above 10^12 major units are refused: far beyond any household, and
 # it keeps every sum comfortably inside PostgreSQL's bigint.
@@ -27,10 +24,7 @@ MAX_MAJOR_UNITS: Final = 10**12
 
 
 def currency_scale(code: str) -> int:
-    try:
-        return CURRENCY_SCALES[code]
-    except KeyError:
-        raise UnknownCurrency(code) from None
+    return scale(code)
 
 
 @dataclass(frozen=True, slots=True, order=False)
