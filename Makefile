@@ -32,7 +32,7 @@ sandbox: install  ## chat with the bot in the terminal, offline, no token needed
 	$(BIN)/finance-bot sandbox
 
 test: install  ## run the whole test suite (embedded PostgreSQL unless DATABASE_URL is set)
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --hypothesis-profile=thorough $(PYTEST_ARGS)
 
 lint: install  ## ruff, formatting, mypy --strict and the layer contracts
 	$(BIN)/ruff check src tests bench deploy

@@ -50,9 +50,9 @@ from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.adapters.postgres.embedded import EmbeddedPostgres
 from finance_bot.adapters.telegram.formatting import format_money
 from finance_bot.bootstrap import run_async
-from finance_bot.config import Settings
 from finance_bot.domain.money import Money
 from finance_bot.sandbox.fake_api import ApiCall, FakeTelegram
+from finance_bot.sandbox.process import BotProcess as SandboxBotProcess
 
 TOKEN = "4242:BENCH-TOKEN"
 CURRENCY = "UAH"
@@ -60,16 +60,23 @@ LANGUAGE = "ru"
 PEOPLE = {700_000_001: "Алиса", 700_000_002: "Борис"}
 # (word written, category code it books to), varied but all known to a new household
 WORDS = (
-    ("кафе", "cafe"), ("продукты", "products"), ("кафе", "cafe"), ("такси", "taxi"),
-    ("кофе", "coffee"), ("обед", "lunch"), ("кафе", "cafe"), ("метро", "transport"),
-    ("аптека", "health"), ("ресторан", "cafe"), ("кино", "entertainment"),
-    ("интернет", "internet"), ("супермаркет", "products"),
-)  # fmt: skip
+    ("кафе", "cafe"),
+    ("продукты", "products"),
+    ("кафе", "cafe"),
+    ("такси", "taxi"),
+    ("кофе", "coffee"),
+    ("обед", "lunch"),
+    ("кафе", "cafe"),
+    ("метро", "transport"),
+    ("аптека", "health"),
+    ("ресторан", "cafe"),
+    ("кино", "entertainment"),
+    ("интернет", "internet"),
+    ("супермаркет", "products"),
+)
 LATENCY_TARGET_MS = 50.0
 RSS_TARGET_MB = 120.0
 SAMPLE_SECONDS = 0.1
-# Settings the bot reads from the environment; none may leak in from this shell's own.
-BOT_VARIABLES = frozenset(name.upper() for name in Settings.model_fields)
 MB = 1024 * 1024
 
 
@@ -198,57 +205,34 @@ class Chat:
 # --------------------------------------------------------------------------- the bot process
 
 
-class BotProcess:
-    """`python -m finance_bot run`, its output in a log file, and its memory sampled."""
+class BotProcess(SandboxBotProcess):
+    """The benchmark's bot process, its memory and CPU sampled."""
+
+    log_errors = "replace"
 
     def __init__(self, *, api_base: str, database_url: str, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.database_url = database_url
-        self.log_path = data_dir / "bot.log"
-        self.command = [sys.executable, "-m", "finance_bot", "run"]
-        env = {k: v for k, v in os.environ.items() if k not in BOT_VARIABLES}
-        self.env = env | {
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_BASE": api_base,
-            "WHITELIST_TELEGRAM_IDS": ",".join(str(i) for i in PEOPLE),
-            "DATABASE_URL": database_url,
-            "DATA_DIR": str(data_dir),
-            "BOT_TIMEZONE": "Europe/Kyiv",
-            "BOT_LANGUAGE": LANGUAGE,
-            "DEFAULT_CURRENCY": CURRENCY,
-            "LOG_LEVEL": "WARNING",
-            "METRICS_HOST": "127.0.0.1",
-            "METRICS_PORT": "0",  # any free port: never in another bot's way
-            "PYTHONUNBUFFERED": "1",
-        }
-        self._process: subprocess.Popen[bytes] | None = None
+        super().__init__(
+            api_base=api_base,
+            database_url=database_url,
+            data_dir=data_dir,
+            token=TOKEN,
+            whitelist=PEOPLE,
+            log_level="WARNING",
+            extra_env={"BOT_LANGUAGE": LANGUAGE, "DEFAULT_CURRENCY": CURRENCY},
+        )
         self.handle: psutil.Process | None = None
         self.peak_rss = 0  # since the last reset_peak()
         self.overall_peak_rss = 0
         self.samples = 0
 
     def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            # cwd: the data dir, so that no `.env` of the developer's is read.
-            self._process = subprocess.Popen(
-                self.command,
-                cwd=self.data_dir,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
-        self.handle = psutil.Process(self._process.pid)
-
-    @property
-    def pid(self) -> int:
-        assert self._process is not None
-        return self._process.pid
+        super().start()
+        self.handle = psutil.Process(self.pid)
 
     def check_alive(self) -> None:
-        if self._process is not None and self._process.poll() is not None:
-            tail = "\n".join(self.log_text().splitlines()[-20:])
-            raise SystemExit(f"the bot exited with {self._process.returncode}; its log:\n{tail}")
+        code = self.returncode
+        if code is not None:
+            raise SystemExit(f"the bot exited with {code}; its log:\n{self.log_tail(20)}")
 
     def rss(self) -> int:
         """Resident memory of the bot and of its Python children (none, normally)."""
@@ -319,16 +303,6 @@ class BotProcess:
             await asyncio.to_thread(process.wait, 10)
             return f"killed: still running {timeout:g} s after SIGTERM"
         return f"exit code {process.returncode} {time.perf_counter() - started:.2f} s after SIGTERM"
-
-    def ensure_dead(self) -> None:
-        """Last resort, for a failure outside the event loop: this process of ours only."""
-        process = self._process
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait(10)
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
 # --------------------------------------------------------------------------- the runs

@@ -268,10 +268,20 @@ async def bulk_load(
             await transaction.start()
             try:
                 await connection.execute(
-                    _FILL_STAGE, lo, hi, base_ms, authors, start_day, first, HISTORY_DAYS,
-                    loaded, household.expense_categories, household.income_categories,
-                    household.cards, household.cash,
-                )  # fmt: skip
+                    _FILL_STAGE,
+                    lo,
+                    hi,
+                    base_ms,
+                    authors,
+                    start_day,
+                    first,
+                    HISTORY_DAYS,
+                    loaded,
+                    household.expense_categories,
+                    household.income_categories,
+                    household.cards,
+                    household.cash,
+                )
                 await connection.execute(_INSERT_TRANSACTIONS, household.id)
                 await connection.execute(_INSERT_POSTINGS, CURRENCY)
                 await connection.execute(
@@ -396,9 +406,13 @@ async def write_figures(
             share = writes // rounds + (index < writes % rounds)
             bare += await bare_writes(url, total=share, connections=concurrency)
             app += await application_writes(
-                uow_factory, household, total=share, writers=concurrency,
-                tag=f"w{concurrency}r{index}", booked_on=today,
-            )  # fmt: skip
+                uow_factory,
+                household,
+                total=share,
+                writers=concurrency,
+                tag=f"w{concurrency}r{index}",
+                booked_on=today,
+            )
         results[concurrency] = (app, bare)
         who = "writer" if concurrency == 1 else "writers"
         line(f"application record(), {concurrency} {who}", f"{app.per_second:8.0f} /s")
@@ -443,9 +457,14 @@ async def read_figures(
 
     async def month_report() -> object:
         return await period_report(
-            asker, PeriodKind.MONTH, day, only_me=False, today=today, currency=CURRENCY,
+            asker,
+            PeriodKind.MONTH,
+            day,
+            only_me=False,
+            today=today,
+            currency=CURRENCY,
             uow_factory=uow_factory,
-        )  # fmt: skip
+        )
 
     async def balance() -> object:
         return await balances(asker, currency=CURRENCY, uow_factory=uow_factory)
@@ -467,9 +486,13 @@ async def read_figures(
     budgeted = await timed_serially(runs, month_report)
     latency_line("month report, 4 budgets set", budgeted, MONTH_REPORT_P99_TARGET_MS)
     late_writes = await application_writes(
-        uow_factory, household, total=min(options.writes, 100), writers=1, tag="late",
+        uow_factory,
+        household,
+        total=min(options.writes, 100),
+        writers=1,
+        tag="late",
         booked_on=day,
-    )  # fmt: skip
+    )
     line(
         "info: record() at this size, 4 budgets, 1 writer",
         f"{late_writes.per_second:8.0f} /s",

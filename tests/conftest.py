@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from finance_bot.adapters.postgres.embedded import EmbeddedPostgres
 from finance_bot.adapters.telegram.lean_import import import_aiogram_lean
@@ -18,6 +19,13 @@ from tests.support.databases import DatabaseServer, migrate_the_new_way
 # Before any test module imports aiogram, as the bot's entry point does: the tests then run
 # on the aiogram the bot runs on, and the session is spared building its ~600 models.
 import_aiogram_lean()
+
+# Property tests draw as many examples as the profile says: "quick" for the inner loop
+# (`pytest tests/unit`), "thorough" for the whole suite (`make test`, so CI). Tests that need
+# a fixed number (the slow stateful and end-to-end ones) set their own.
+settings.register_profile("quick", max_examples=100, deadline=None)
+settings.register_profile("thorough", max_examples=400, deadline=None)
+settings.load_profile("quick")
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from finance_bot.domain.money import CURRENCY_SCALES
+from finance_bot.domain.errors import UnknownCurrency
+from finance_bot.domain.languages import Language
+from finance_bot.domain.money import currency_scale
 
 DEFAULT_TELEGRAM_API_BASE = "https://api.telegram.org"
 
@@ -43,7 +45,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     bot_timezone: str = "Europe/Kyiv"
     default_currency: str = "UAH"
-    bot_language: Literal["ru", "en"] = "ru"
+    bot_language: Language = "ru"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9464
@@ -69,11 +71,19 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "database_url", "database_owner_url", "database_backup_url", "database_admin_url",
-        "backup_dir", "backup_passphrase", "backup_s3_bucket", "backup_s3_endpoint",
-        "backup_s3_region", "backup_s3_access_key_id", "backup_s3_secret_access_key",
+        "database_url",
+        "database_owner_url",
+        "database_backup_url",
+        "database_admin_url",
+        "backup_dir",
+        "backup_passphrase",
+        "backup_s3_bucket",
+        "backup_s3_endpoint",
+        "backup_s3_region",
+        "backup_s3_access_key_id",
+        "backup_s3_secret_access_key",
         mode="before",
-    )  # fmt: skip
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -91,8 +101,10 @@ class Settings(BaseSettings):
     @classmethod
     def _known_currency(cls, value: str) -> str:
         code = value.upper()
-        if code not in CURRENCY_SCALES:
-            raise ValueError(f"unsupported currency {value!r}")
+        try:
+            currency_scale(code)
+        except UnknownCurrency:
+            raise ValueError(f"unsupported currency {value!r}") from None
         return code
 
     @property

@@ -225,15 +225,29 @@ def test_env_example_documents_every_variable() -> None:
     documented = env_example_names()
     used_in_compose = {name for _, text in walk_strings(COMPOSE) for name in VARIABLE.findall(text)}
     spec_section_6 = {
-        "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE", "WHITELIST_TELEGRAM_IDS", "DATABASE_URL",
-        "DATA_DIR", "BOT_TIMEZONE", "DEFAULT_CURRENCY", "BOT_LANGUAGE", "LOG_LEVEL",
-        "METRICS_HOST", "METRICS_PORT",
-    }  # fmt: skip
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_API_BASE",
+        "WHITELIST_TELEGRAM_IDS",
+        "DATABASE_URL",
+        "DATA_DIR",
+        "BOT_TIMEZONE",
+        "DEFAULT_CURRENCY",
+        "BOT_LANGUAGE",
+        "LOG_LEVEL",
+        "METRICS_HOST",
+        "METRICS_PORT",
+    }
     backups = {
-        "BACKUP_DIR", "BACKUP_KEEP_DAYS", "BACKUP_PASSPHRASE", "BACKUP_S3_ENDPOINT",
-        "BACKUP_S3_BUCKET", "BACKUP_S3_ACCESS_KEY_ID", "BACKUP_S3_SECRET_ACCESS_KEY",
-        "BACKUP_S3_REGION", "BACKUP_S3_PREFIX",
-    }  # fmt: skip
+        "BACKUP_DIR",
+        "BACKUP_KEEP_DAYS",
+        "BACKUP_PASSPHRASE",
+        "BACKUP_S3_ENDPOINT",
+        "BACKUP_S3_BUCKET",
+        "BACKUP_S3_ACCESS_KEY_ID",
+        "BACKUP_S3_SECRET_ACCESS_KEY",
+        "BACKUP_S3_REGION",
+        "BACKUP_S3_PREFIX",
+    }
     settings = {name.upper() for name in Settings.model_fields}
     missing = (used_in_compose | spec_section_6 | backups | settings) - set(documented)
     assert not missing, f".env.example does not document {sorted(missing)}"
@@ -368,8 +382,11 @@ def test_the_role_passwords_reach_postgres_for_its_init_script() -> None:
 def test_grafana_sends_the_readers_limits_as_connection_options() -> None:
     options = environment(SERVICES["grafana"])["PGOPTIONS"].split()
     assert options == [
-        "-c", "statement_timeout=30s", "-c", "default_transaction_read_only=on",
-    ]  # fmt: skip
+        "-c",
+        "statement_timeout=30s",
+        "-c",
+        "default_transaction_read_only=on",
+    ]
 
 
 def test_deploy_makes_the_roles_before_anything_logs_in_and_restore_runs_as_the_owner() -> None:

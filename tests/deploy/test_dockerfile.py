@@ -79,8 +79,11 @@ def test_build_context_lets_in_only_what_the_image_needs() -> None:
     assert patterns[0] == "*"
     let_in = {p[1:] for p in patterns if p.startswith("!")}
     assert let_in == {
-        "pyproject.toml", "requirements/runtime.txt", "README.md", "src/",
+        "pyproject.toml",
+        "requirements/runtime.txt",
+        "README.md",
+        "src/",
         "deploy/backup/nightly_backup.py",
-    }  # fmt: skip
+    }
     for source in re.findall(r"^COPY (?!--from)(\S+)", TEXT, re.MULTILINE):
         assert (ROOT / source).exists(), f"COPY {source}: not in the repository"

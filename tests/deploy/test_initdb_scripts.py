@@ -57,9 +57,12 @@ def _environment(url: str, psql_dir: str, **extra: str) -> dict[str, str]:
 
 async def _run(script: Path, environment: dict[str, str]) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        "bash", str(script), env=environment,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        "bash",
+        str(script),
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out, _ = await process.communicate()
     assert process.returncode is not None
     return process.returncode, out.decode()

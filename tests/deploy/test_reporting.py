@@ -18,9 +18,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import asyncpg
 import pytest
+from iso4217 import Currency
 
 from finance_bot.adapters.postgres.reports import PostgresReports
-from finance_bot.domain.money import CURRENCY_SCALES
 from tests.deploy.seed import Seeded, seed_household
 from tests.deploy.tools import DEPLOY
 from tests.support.databases import DatabaseServer
@@ -101,7 +101,8 @@ async def test_the_reader_may_read_every_reporting_view_and_no_table(
 
 async def test_currency_scales_match_the_domain(fresh_database_url: str) -> None:
     rows = await as_reader(fresh_database_url, "SELECT currency, scale FROM reporting.currencies")
-    assert {r["currency"]: r["scale"] for r in rows} == CURRENCY_SCALES
+    iso = {c.code: c.exponent for c in Currency if c.exponent is not None}
+    assert {r["currency"]: r["scale"] for r in rows} == iso
 
 
 async def test_monthly_totals_equal_the_bots_month_report(seeded: tuple[str, Seeded]) -> None:

@@ -10,23 +10,15 @@ import asyncio
 import contextlib
 import inspect
 import json
-import os
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from finance_bot.sandbox.process import BotProcess as SandboxBotProcess
 from tests.e2e.support import ALICE, BOB, TOKEN
-
-# Settings the bot reads from the environment; none may leak in from the test runner's own.
-_BOT_VARIABLES = (
-    "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE", "WHITELIST_TELEGRAM_IDS", "DATABASE_URL",
-    "DATA_DIR", "BOT_TIMEZONE", "DEFAULT_CURRENCY", "BOT_LANGUAGE", "LOG_LEVEL",
-    "METRICS_HOST", "METRICS_PORT",
-)  # fmt: skip
 
 
 async def eventually(
@@ -54,12 +46,8 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
-class BotProcess:
-    """One `python -m finance_bot run`, its stdout and stderr appended to a log file.
-
-    The same object can be started again after it exited or was killed; every run appends
-    to the same log, so the log is the whole story of the test.
-    """
+class BotProcess(SandboxBotProcess):
+    """The tests' bot process: Alice and Bob may write to it, and a test can wait for it."""
 
     def __init__(
         self,
@@ -72,54 +60,15 @@ class BotProcess:
         log_level: str = "INFO",
         extra_env: dict[str, str] | None = None,
     ) -> None:
-        self.data_dir = data_dir
-        self.log_path = data_dir / "bot.log"
-        self.starts = 0
-        self._process: subprocess.Popen[bytes] | None = None
-        env = {k: v for k, v in os.environ.items() if k not in _BOT_VARIABLES}
-        env |= {
-            "TELEGRAM_BOT_TOKEN": token,
-            "TELEGRAM_API_BASE": api_base,
-            "WHITELIST_TELEGRAM_IDS": ",".join(str(i) for i in whitelist),
-            "DATABASE_URL": database_url,
-            "DATA_DIR": str(data_dir),
-            "BOT_TIMEZONE": "Europe/Kyiv",
-            "BOT_LANGUAGE": "ru",
-            "LOG_LEVEL": log_level,
-            # Any free port: several bots (and other test runs) may be up at once.
-            "METRICS_HOST": "127.0.0.1",
-            "METRICS_PORT": "0",
-            "PYTHONUNBUFFERED": "1",
-            **(extra_env or {}),
-        }
-        self._env = env
-
-    @property
-    def pid(self) -> int:
-        assert self._process is not None
-        return self._process.pid
-
-    @property
-    def returncode(self) -> int | None:
-        return None if self._process is None else self._process.poll()
-
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def start(self) -> None:
-        assert not self.running(), "the bot is already running"
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            # cwd: the data dir, so that no `.env` of the developer's is read.
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "finance_bot", "run"],
-                cwd=self.data_dir,
-                env=self._env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
-        self.starts += 1
+        super().__init__(
+            api_base=api_base,
+            database_url=database_url,
+            data_dir=data_dir,
+            token=token,
+            whitelist=whitelist,
+            log_level=log_level,
+            extra_env=extra_env,
+        )
 
     async def wait(self, timeout: float = 30.0) -> int:  # noqa: ASYNC109
         """Wait for the process to exit; its exit code (negative: killed by that signal)."""
@@ -146,8 +95,7 @@ class BotProcess:
         """AssertionError, with the end of the log, if the bot has exited."""
         code = self.returncode
         if code is not None:
-            tail = "\n".join(self.log_text().splitlines()[-15:])
-            raise AssertionError(f"the bot exited with {code}; its log ends:\n{tail}")
+            raise AssertionError(f"the bot exited with {code}; its log ends:\n{self.log_tail(15)}")
 
     async def wait_until(
         self,
@@ -163,16 +111,6 @@ class BotProcess:
             return predicate()
 
         await eventually(alive_and, timeout=timeout, what=what)
-
-    def ensure_dead(self) -> None:
-        """Last-resort cleanup of this object's own process (never anyone else's)."""
-        process = self._process
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait(10)
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(encoding="utf-8") if self.log_path.exists() else ""
 
     def log_records(self) -> list[dict[str, Any]]:
         """Every log line parsed as JSON; AssertionError on a line that is not a JSON object."""

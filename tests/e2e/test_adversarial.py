@@ -93,8 +93,13 @@ async def test_no_command_silently_moves_a_word_off_another_category(
 async def test_name_clashes_between_kinds_are_refused_with_a_reason(
     bot: RunningBot, alice: Person
 ) -> None:
-    for command in ("/addcategory зарплата", "/addincome кафе", "/addcategory карта",
-                    "/addincome такси", "/addcategory зп"):  # fmt: skip
+    for command in (
+        "/addcategory зарплата",
+        "/addincome кафе",
+        "/addcategory карта",
+        "/addincome такси",
+        "/addcategory зп",
+    ):
         reply = await alice.say(command)
         assert "занято" in reply.text, command
     assert errors_counted(bot) == 0
@@ -147,8 +152,20 @@ async def test_one_alert_per_member_per_expense_naming_the_highest_threshold(
     day = rows[0]["d"]
     backdated = await alice.say(f"{day:%d.%m.%Y} 150 такси")
     [alert] = [text for text in backdated.texts if "⚠️" in text]
-    months = ["январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август",
-              "сентябрь", "октябрь", "ноябрь", "декабрь"]  # fmt: skip
+    months = [
+        "январь",
+        "февраль",
+        "март",
+        "апрель",
+        "май",
+        "июнь",
+        "июль",
+        "август",
+        "сентябрь",
+        "октябрь",
+        "ноябрь",
+        "декабрь",
+    ]
     assert f"{months[day.month - 1]} {day.year}" in alert
 
 
@@ -173,8 +190,20 @@ async def test_far_periods_redelivered_presses_and_crafted_callbacks_end_handled
     fake.redeliver(undo_update)  # the same Undo once more: the text is already edited
     await fake.wait_for(lambda: len(fake.calls("answerCallbackQuery")) == 4)
     await fake.wait_for(lambda: not fake.pending_update_ids())
-    crafted = ["u:abc", "u:99999999999999999999999", "r:1", "r:1:x", "c:-5", "zzz", "", "u",
-               "b:1:2:3", "r:1:99999999999", "u:0", "c:99999"]  # fmt: skip
+    crafted = [
+        "u:abc",
+        "u:99999999999999999999999",
+        "r:1",
+        "r:1:x",
+        "c:-5",
+        "zzz",
+        "",
+        "u",
+        "b:1:2:3",
+        "r:1:99999999999",
+        "u:0",
+        "c:99999",
+    ]
     for data in crafted:
         update_id = fake.press_button(ALICE, message_id, data)
         await alice.processed(update_id)
@@ -206,8 +235,15 @@ async def test_no_reply_has_an_empty_placeholder_or_an_internal_string(
     refused = await alice.say("/archive карта")
     assert "is the default" not in refused.text
     assert "по умолчанию" in refused.text
-    for line in ("/transfer 100", "/transfer 100 карта", "/alias кафе", "/addcategory ,",
-                 "/alias , кофейня", "/budget кафе", "/unalias ,"):  # fmt: skip
+    for line in (
+        "/transfer 100",
+        "/transfer 100 карта",
+        "/alias кафе",
+        "/addcategory ,",
+        "/alias , кофейня",
+        "/budget кафе",
+        "/unalias ,",
+    ):
         reply = await alice.say(line)
         assert "«»" not in reply.text, line
     assert errors_counted(bot) == 0
@@ -286,11 +322,12 @@ async def test_a_repeated_update_id_is_a_new_message_not_a_replay(
     assert first.text.startswith("#1 ")
     reused = fake.confirmed_offset - 1  # after a quiet week Telegram may start anywhere
     message = {
-        "message_id": 9001, "date": int(fake.messages_to(ALICE)[-1]["date"]),
+        "message_id": 9001,
+        "date": int(fake.messages_to(ALICE)[-1]["date"]),
         "chat": {"id": ALICE, "type": "private", "first_name": "Алиса"},
         "from": {"id": ALICE, "is_bot": False, "first_name": "Алиса", "language_code": "ru"},
         "text": "100 такси",
-    }  # fmt: skip
+    }
     fake.push_raw({"update_id": reused, "message": message})
     await fake.wait_for(lambda: len(fake.messages_to(ALICE)) == 2)
     assert fake.messages_to(ALICE)[-1]["text"].startswith("#2 −100,00\u00a0₴ · такси")
@@ -313,9 +350,12 @@ async def test_an_update_keyed_by_the_first_version_is_still_recognised_when_red
         command = parse_line("250 кафе", words, today=today, currency="UAH")
         assert not isinstance(command, ParseError)
         first = await record(
-            command, author_telegram_id=ALICE, idempotency_key=f"tg:42:{in_flight}",
-            uow_factory=factory, ids=UuidV7Source(),
-        )  # fmt: skip
+            command,
+            author_telegram_id=ALICE,
+            idempotency_key=f"tg:42:{in_flight}",
+            uow_factory=factory,
+            ids=UuidV7Source(),
+        )
     finally:
         await pool.close()
     async with running_bot(settings_for(fake, fresh_database_url)):

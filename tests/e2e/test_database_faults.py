@@ -153,9 +153,14 @@ async def press_undo(fake: FakeTelegram, lines: list[Line]) -> list[int]:
 
 
 async def run_traffic(
-    fake: FakeTelegram, bot_process: BotProcess, saboteur: Saboteur, *, lines: list[Line],
-    undone: list[Line], rng: random.Random,
-) -> float:  # fmt: skip
+    fake: FakeTelegram,
+    bot_process: BotProcess,
+    saboteur: Saboteur,
+    *,
+    lines: list[Line],
+    undone: list[Line],
+    rng: random.Random,
+) -> float:
     """Start the bot, write everything under sabotage, wait until all is acknowledged."""
     bot_process.start()
     # Sabotage starts once the bot is up: a start-up migration killed is another test.
@@ -259,9 +264,13 @@ async def test_statements_cancelled_during_traffic_lose_and_double_nothing(
     lines = plan_lines(rng, per_member=50)
     undone = [line for line in lines if line.who == BOB][5:25:5]
     saboteur = Saboteur(
-        admin_url, random.Random(11), "pg_cancel_backend",
-        only_active=True, interval_seconds=(0.002, 0.02), max_hits=60,
-    )  # fmt: skip
+        admin_url,
+        random.Random(11),
+        "pg_cancel_backend",
+        only_active=True,
+        interval_seconds=(0.002, 0.02),
+        max_hits=60,
+    )
 
     elapsed = await run_traffic(fake, bot_process, saboteur, lines=lines, undone=undone, rng=rng)
 

@@ -15,9 +15,25 @@ from tests.e2e.support import RunningBot
 pytestmark = pytest.mark.postgres
 
 _WORDS = [
-    "кафе", "такси", "карта", "нал", "@нал", "> наличные", "#тег", "вчера", "27.11", "+", "-",
-    "/del", "/undo", "/month", "/budget", "бизнес ланч", "coffee", "me",
-]  # fmt: skip
+    "кафе",
+    "такси",
+    "карта",
+    "нал",
+    "@нал",
+    "> наличные",
+    "#тег",
+    "вчера",
+    "27.11",
+    "+",
+    "-",
+    "/del",
+    "/undo",
+    "/month",
+    "/budget",
+    "бизнес ланч",
+    "coffee",
+    "me",
+]
 _NUMBERS = st.integers(-10, 10**13).map(str) | st.sampled_from(["1 500", "250,50", "120+80", "1e5"])
 _LINES = st.one_of(
     st.text(max_size=80),

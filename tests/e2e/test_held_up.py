@@ -47,10 +47,18 @@ COMMANDS = [
     "/lang {}",
 ]
 TABLES = [
-    "households", "members", "accounts", "category_aliases", "account_balances",
-    "transactions", "postings", "idempotency_keys", "category_day_totals", "budgets",
+    "households",
+    "members",
+    "accounts",
+    "category_aliases",
+    "account_balances",
+    "transactions",
+    "postings",
+    "idempotency_keys",
+    "category_day_totals",
+    "budgets",
     "budget_alerts",
-]  # fmt: skip
+]
 
 
 async def assert_ledger_sound(database_url: str) -> None:
@@ -105,8 +113,15 @@ async def test_one_member_cannot_void_refile_or_spend_from_the_others(
     assert own.text.startswith("#2 ")
     [bob_message] = [m for m in own.messages if m.get("reply_markup")]
 
-    for line in ("/del 1", "/del1", "/transfer 100 алисин карта", "/default алисин",
-                 "/archive алисин", "300 кафе алисин", "1000 алисин > карта"):  # fmt: skip
+    for line in (
+        "/del 1",
+        "/del1",
+        "/transfer 100 алисин карта",
+        "/default алисин",
+        "/archive алисин",
+        "300 кафе алисин",
+        "1000 алисин > карта",
+    ):
         await bob.say(line)
     categories = await ledger_rows(
         bot.database_url, "SELECT id FROM accounts WHERE type = 'expense' ORDER BY id"

@@ -21,17 +21,80 @@ from tests.e2e.support import ALICE, BOB, STRANGER, RunningBot
 pytestmark = pytest.mark.postgres
 
 _WORDS = [
-    "кафе", "такси", "карта", "нал", "наличные", "@нал", ">", "→", "#тег", "вчера", "27.11",
-    "01.01.0001", "31.02", "+", "-", "me", "total", "off", "бизнес ланч", "другое", "зарплата",
-    "прочее", "продукты", "копилка", "shared", ",", "1 000", "9999-12", "0001", "٣", "１",
-]  # fmt: skip
+    "кафе",
+    "такси",
+    "карта",
+    "нал",
+    "наличные",
+    "@нал",
+    ">",
+    "→",
+    "#тег",
+    "вчера",
+    "27.11",
+    "01.01.0001",
+    "31.02",
+    "+",
+    "-",
+    "me",
+    "total",
+    "off",
+    "бизнес ланч",
+    "другое",
+    "зарплата",
+    "прочее",
+    "продукты",
+    "копилка",
+    "shared",
+    ",",
+    "1 000",
+    "9999-12",
+    "0001",
+    "٣",
+    "１",
+]
 _COMMANDS = [
-    "today", "week", "month", "year", "last", "balance", "undo", "budgets", "accounts",
-    "categories", "lang", "help", "start", "del", "transfer", "budget", "addaccount",
-    "addcategory", "addincome", "alias", "unalias", "default", "archive", "nonsense", "del1",
-]  # fmt: skip
-_CRAFTED = ["u:abc", "u:0", "u:99999999999999999999", "c:1", "c:-1", "r:1:1", "r:1:x", "b:1",
-            "zzz", "", "u:1:2", "r:99999:1", "c:999"]  # fmt: skip
+    "today",
+    "week",
+    "month",
+    "year",
+    "last",
+    "balance",
+    "undo",
+    "budgets",
+    "accounts",
+    "categories",
+    "lang",
+    "help",
+    "start",
+    "del",
+    "transfer",
+    "budget",
+    "addaccount",
+    "addcategory",
+    "addincome",
+    "alias",
+    "unalias",
+    "default",
+    "archive",
+    "nonsense",
+    "del1",
+]
+_CRAFTED = [
+    "u:abc",
+    "u:0",
+    "u:99999999999999999999",
+    "c:1",
+    "c:-1",
+    "r:1:1",
+    "r:1:x",
+    "b:1",
+    "zzz",
+    "",
+    "u:1:2",
+    "r:99999:1",
+    "c:999",
+]
 
 _NUMBER = st.integers(-5, 10**6).map(str) | st.sampled_from(["250,50", "120+80", "1e5", "0"])
 _HOSTILE = st.sampled_from(_WORDS)
@@ -40,8 +103,10 @@ _LINE = st.lists(_WORD, min_size=1, max_size=5).map(" ".join)
 _TEXT = st.lists(_LINE, min_size=1, max_size=3).map("\n".join)
 _COMMAND = st.builds(
     lambda name, upper, args: f"/{name.upper() if upper else name} {args}".rstrip(),
-    st.sampled_from(_COMMANDS), st.booleans(), st.lists(_WORD, max_size=3).map(" ".join),
-)  # fmt: skip
+    st.sampled_from(_COMMANDS),
+    st.booleans(),
+    st.lists(_WORD, max_size=3).map(" ".join),
+)
 _ACTION = st.one_of(
     st.tuples(st.just("say"), _TEXT | _COMMAND),
     st.tuples(st.just("press"), st.sampled_from(_CRAFTED) | st.just("button")),

@@ -14,9 +14,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from finance_bot.adapters.telegram import context, polling, replies
+from finance_bot.adapters.telegram import context, polling
 from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.adapters.transient import INTERRUPTION_ATTEMPTS
+from finance_bot.application.books import Books
 from finance_bot.sandbox.fake_api import FakeTelegram
 from finance_bot.sandbox.people import Person
 from tests.e2e.conftest import PollingLog
@@ -48,7 +49,7 @@ async def quick_bot(
 
 def view_failing(monkeypatch: pytest.MonkeyPatch, error: BaseException, times: int) -> list[int]:
     """Building a confirmation fails `times` times (after the entry committed)."""
-    real = replies.transaction_view
+    real = Books.transaction_view
     calls: list[int] = []
 
     async def failing(*args: Any, **kwargs: Any) -> Any:
@@ -57,14 +58,17 @@ def view_failing(monkeypatch: pytest.MonkeyPatch, error: BaseException, times: i
             raise error
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(replies, "transaction_view", failing)
+    monkeypatch.setattr(Books, "transaction_view", failing)
     return calls
 
 
 async def test_a_retry_after_the_commit_replays_and_confirms_from_the_stored_result(
-    quick_bot: RunningBot, alice: Person, fresh_database_url: str,
-    monkeypatch: pytest.MonkeyPatch, polling_log: PollingLog,
-) -> None:  # fmt: skip
+    quick_bot: RunningBot,
+    alice: Person,
+    fresh_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    polling_log: PollingLog,
+) -> None:
     # The connection dies while the confirmation is being built: the entry has committed.
     calls = view_failing(monkeypatch, asyncpg.InternalClientError("backend died"), times=2)
 
@@ -81,9 +85,12 @@ async def test_a_retry_after_the_commit_replays_and_confirms_from_the_stored_res
 
 
 async def test_a_confirmation_that_fails_for_good_still_says_the_entry_was_recorded(
-    quick_bot: RunningBot, alice: Person, fresh_database_url: str,
-    monkeypatch: pytest.MonkeyPatch, polling_log: PollingLog,
-) -> None:  # fmt: skip
+    quick_bot: RunningBot,
+    alice: Person,
+    fresh_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    polling_log: PollingLog,
+) -> None:
     view_failing(monkeypatch, RuntimeError("a bug in the confirmation"), times=1)
 
     reply = await alice.say("250 кафе")
@@ -127,9 +134,12 @@ async def hold_households(database_url: str) -> asyncpg.Connection:
 
 @pytest.mark.usefixtures("lock_timeout")
 async def test_a_lock_timeout_is_retried_until_the_lock_is_released(
-    quick_bot: RunningBot, fake: FakeTelegram, alice: Person,
-    fresh_database_url: str, polling_log: PollingLog,
-) -> None:  # fmt: skip
+    quick_bot: RunningBot,
+    fake: FakeTelegram,
+    alice: Person,
+    fresh_database_url: str,
+    polling_log: PollingLog,
+) -> None:
     await alice.say("10 кафе")  # she is a member now
     holder = await hold_households(fresh_database_url)
     try:
@@ -151,9 +161,12 @@ async def test_a_lock_timeout_is_retried_until_the_lock_is_released(
 
 @pytest.mark.usefixtures("lock_timeout")
 async def test_a_lock_timeout_that_keeps_recurring_is_given_up_and_said_so(
-    quick_bot: RunningBot, fake: FakeTelegram, alice: Person,
-    fresh_database_url: str, polling_log: PollingLog,
-) -> None:  # fmt: skip
+    quick_bot: RunningBot,
+    fake: FakeTelegram,
+    alice: Person,
+    fresh_database_url: str,
+    polling_log: PollingLog,
+) -> None:
     await alice.say("10 кафе")
     holder = await hold_households(fresh_database_url)
     try:
@@ -185,9 +198,12 @@ def joining_failing(monkeypatch: pytest.MonkeyPatch, error: BaseException, times
 
 
 async def test_a_member_lookup_that_loses_its_connection_is_retried(
-    quick_bot: RunningBot, alice: Person, fresh_database_url: str,
-    monkeypatch: pytest.MonkeyPatch, polling_log: PollingLog,
-) -> None:  # fmt: skip
+    quick_bot: RunningBot,
+    alice: Person,
+    fresh_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    polling_log: PollingLog,
+) -> None:
     joining_failing(monkeypatch, asyncpg.ConnectionDoesNotExistError("closed"), times=2)
 
     reply = await alice.say("250 кафе")
@@ -198,9 +214,12 @@ async def test_a_member_lookup_that_loses_its_connection_is_retried(
 
 
 async def test_a_member_lookup_that_fails_for_good_is_answered(
-    quick_bot: RunningBot, alice: Person, fresh_database_url: str,
-    monkeypatch: pytest.MonkeyPatch, polling_log: PollingLog,
-) -> None:  # fmt: skip
+    quick_bot: RunningBot,
+    alice: Person,
+    fresh_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    polling_log: PollingLog,
+) -> None:
     joining_failing(monkeypatch, RuntimeError("a bug"), times=1)
 
     reply = await alice.say("250 кафе")

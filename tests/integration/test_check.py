@@ -102,10 +102,14 @@ async def _populate(url: str) -> dict[str, object]:
         converted = await _converted_entries(url, alice, cafe)
         return {
             **converted,
-            "expense": expense.transaction_id, "voided": voided.transaction_id,
-            "reversal": reversal, "transfer": transfer.transaction_id, "cafe": cafe,
-            "card": card, "member": alice,
-        }  # fmt: skip
+            "expense": expense.transaction_id,
+            "voided": voided.transaction_id,
+            "reversal": reversal,
+            "transfer": transfer.transaction_id,
+            "cafe": cafe,
+            "card": card,
+            "member": alice,
+        }
 
 
 async def _converted_entries(url: str, member: int, cafe: int) -> dict[str, object]:
@@ -124,22 +128,34 @@ async def _converted_entries(url: str, member: int, cafe: int) -> dict[str, obje
             accounts[name] = await connection.fetchval(
                 "INSERT INTO accounts (household_id, type, name, name_key, code, currency,"
                 " owner_telegram_id) VALUES ($1, $2, $3, $3, $4, $5, $6) RETURNING id",
-                household_id, type_, name, code, currency, owner,
-            )  # fmt: skip
+                household_id,
+                type_,
+                name,
+                code,
+                currency,
+                owner,
+            )
         ledger, ids = PostgresLedger(connection), UuidV7Source()
         conversion = Conversion.at_rate(Money(2_000, "USD"), Decimal("41.50"), "UAH")
         made = []
         for _ in range(2):
             entry = transactions.expense(
-                id=ids.new_id(), household_id=household_id, author_telegram_id=member,
-                booked_on=DAY, amount=conversion.target, paid=conversion.source,
-                account_id=accounts["доллары"], category_id=cafe, conversion=conversion,
+                id=ids.new_id(),
+                household_id=household_id,
+                author_telegram_id=member,
+                booked_on=DAY,
+                amount=conversion.target,
+                paid=conversion.source,
+                account_id=accounts["доллары"],
+                category_id=cafe,
+                conversion=conversion,
                 conversion_accounts={"USD": accounts["⇄ USD"], "UAH": accounts["⇄ UAH"]},
-            )  # fmt: skip
+            )
             await ledger.add(entry)
             made.append(entry)
-        reversal = made[1].reversal(reversal_id=ids.new_id(), author_telegram_id=member,
-                                    booked_on=DAY)  # fmt: skip
+        reversal = made[1].reversal(
+            reversal_id=ids.new_id(), author_telegram_id=member, booked_on=DAY
+        )
         async with connection.transaction():
             await ledger.add(reversal)
             await ledger.link_void(made[1].id, reversal.id)
@@ -150,10 +166,14 @@ async def _converted_entries(url: str, member: int, cafe: int) -> dict[str, obje
 
 async def _run_cli(url: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "finance_bot", "check",
+        sys.executable,
+        "-m",
+        "finance_bot",
+        "check",
         env={**os.environ, "DATABASE_URL": url},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await process.communicate()
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()

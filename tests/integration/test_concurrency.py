@@ -100,9 +100,12 @@ def _transfers(rng: random.Random, home: Wallets, count: int) -> list[Write]:
 
 def _send(world: PostgresWorld, write: Write) -> Coroutine[Any, Any, Recorded]:
     return record(
-        write.command, author_telegram_id=write.author, idempotency_key=write.key,
-        uow_factory=world.uow_factory, ids=world.ids,
-    )  # fmt: skip
+        write.command,
+        author_telegram_id=write.author,
+        idempotency_key=write.key,
+        uow_factory=world.uow_factory,
+        ids=world.ids,
+    )
 
 
 async def _state(world: PostgresWorld, home: Wallets) -> tuple[list[int], int, dict[int, int]]:

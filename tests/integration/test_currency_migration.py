@@ -33,8 +33,10 @@ async def _migrate_as_the_previous_version(connection: asyncpg.Connection) -> No
             await connection.execute(migration.sql)
             await connection.execute(
                 "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                migration.version, migration.name, migration.checksum,
-            )  # fmt: skip
+                migration.version,
+                migration.name,
+                migration.checksum,
+            )
 
 
 async def _undo_the_last_entry(connection: asyncpg.Connection, household_id: int) -> None:
@@ -50,21 +52,26 @@ async def _undo_the_last_entry(connection: asyncpg.Connection, household_id: int
         row["id"],
     )
     original = transactions.expense(
-        id=row["id"], household_id=household_id, author_telegram_id=row["author_telegram_id"],
-        booked_on=date(2026, 11, 2), amount=Money(legs[0]["amount_minor"], legs[0]["currency"]),
+        id=row["id"],
+        household_id=household_id,
+        author_telegram_id=row["author_telegram_id"],
+        booked_on=date(2026, 11, 2),
+        amount=Money(legs[0]["amount_minor"], legs[0]["currency"]),
         account_id=next(leg["account_id"] for leg in legs if leg["direction"] == "credit"),
         category_id=next(leg["account_id"] for leg in legs if leg["direction"] == "debit"),
-    )  # fmt: skip
+    )
     reversal = original.reversal(
-        reversal_id=UuidV7Source().new_id(), author_telegram_id=row["author_telegram_id"],
+        reversal_id=UuidV7Source().new_id(),
+        author_telegram_id=row["author_telegram_id"],
         booked_on=date(2026, 11, 2),
-    )  # fmt: skip
+    )
     async with connection.transaction():
         await FirstReleaseLedger(connection).add(reversal)
         await connection.execute(
             "UPDATE transactions SET voided_by_transaction_id = $2 WHERE id = $1",
-            row["id"], reversal.id,
-        )  # fmt: skip
+            row["id"],
+            reversal.id,
+        )
 
 
 async def test_the_migration_keeps_every_entry_number_and_report(

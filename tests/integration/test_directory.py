@@ -84,9 +84,13 @@ async def test_new_category_and_aliases_reach_the_vocabulary(world: LedgerWorld)
     (alice, bob) = await world.new_household()
     uow = world.uow_factory
     pets = await directory.add_category(
-        alice, "Питомцы", ["кот", "vet"], kind=AccountType.EXPENSE, currency="UAH",
+        alice,
+        "Питомцы",
+        ["кот", "vet"],
+        kind=AccountType.EXPENSE,
+        currency="UAH",
         uow_factory=uow,
-    )  # fmt: skip
+    )
     with pytest.raises(NameAlreadyTaken):
         await directory.add_category(
             bob, "питомцы", [], kind=AccountType.EXPENSE, currency="UAH", uow_factory=uow

@@ -26,49 +26,79 @@ pytestmark = pytest.mark.postgres
 
 
 async def _household(
-    connection: asyncpg.Connection, members: list[int], currency: str, *,
+    connection: asyncpg.Connection,
+    members: list[int],
+    currency: str,
+    *,
     currency_column: bool = False,
-) -> int:  # fmt: skip
+) -> int:
     """A household as the earlier code made one: before migration 0005, with no currency
     column to fill."""
-    household_id: int = await connection.fetchval(
-        "INSERT INTO households (currency) VALUES ($1) RETURNING id", currency
-    ) if currency_column else await connection.fetchval(
-        "INSERT INTO households DEFAULT VALUES RETURNING id"
-    )  # fmt: skip
+    household_id: int = (
+        await connection.fetchval(
+            "INSERT INTO households (currency) VALUES ($1) RETURNING id", currency
+        )
+        if currency_column
+        else await connection.fetchval("INSERT INTO households DEFAULT VALUES RETURNING id")
+    )
     directory = PostgresDirectory(connection)
     ledger = FirstReleaseLedger(connection)
     ids = UuidV7Source()
     categories = {}
-    for code, kind in (("cafe", AccountType.EXPENSE), ("other", AccountType.EXPENSE),
-                       ("salary", AccountType.INCOME)):  # fmt: skip
+    for code, kind in (
+        ("cafe", AccountType.EXPENSE),
+        ("other", AccountType.EXPENSE),
+        ("salary", AccountType.INCOME),
+    ):
         category = await directory.add_account(
-            household_id=household_id, type=kind, name=f"{code}-{household_id}",
-            currency=currency, owner_telegram_id=None, code=code,
-        )  # fmt: skip
+            household_id=household_id,
+            type=kind,
+            name=f"{code}-{household_id}",
+            currency=currency,
+            owner_telegram_id=None,
+            code=code,
+        )
         categories[code] = category.id
     for number, member in enumerate(members):
         await directory.add_member(member, household_id, "ru")
         card = await directory.add_account(
-            household_id=household_id, type=AccountType.ASSET, name="карта",
-            currency=currency, owner_telegram_id=member, code="card",
-        )  # fmt: skip
+            household_id=household_id,
+            type=AccountType.ASSET,
+            name="карта",
+            currency=currency,
+            owner_telegram_id=member,
+            code="card",
+        )
         day = date(2026, 10 + number, 5)
         amount = Money(12_345 * (number + 1), currency)
         common = {"household_id": household_id, "author_telegram_id": member, "booked_on": day}
         await ledger.add(
-            transactions.income(id=ids.new_id(), amount=Money(500_000, currency),
-                                account_id=card.id, category_id=categories["salary"], **common)
-        )  # fmt: skip
+            transactions.income(
+                id=ids.new_id(),
+                amount=Money(500_000, currency),
+                account_id=card.id,
+                category_id=categories["salary"],
+                **common,
+            )
+        )
         spent = transactions.expense(
-            id=ids.new_id(), amount=amount, account_id=card.id,
-            category_id=categories["cafe"], note="ужин", **common,
-        )  # fmt: skip
+            id=ids.new_id(),
+            amount=amount,
+            account_id=card.id,
+            category_id=categories["cafe"],
+            note="ужин",
+            **common,
+        )
         await ledger.add(spent)
         await ledger.add(
-            transactions.expense(id=ids.new_id(), amount=amount, account_id=card.id,
-                                 category_id=categories["other"], **common)
-        )  # fmt: skip
+            transactions.expense(
+                id=ids.new_id(),
+                amount=amount,
+                account_id=card.id,
+                category_id=categories["other"],
+                **common,
+            )
+        )
     return household_id
 
 
@@ -78,17 +108,20 @@ async def _reports(
     """What the reports show; `before`: as the previous version's queries read them."""
     reports = PreviousReports(connection) if before else PostgresReports(connection)
     return (
-        await reports.period_totals(household_id, date(2026, 1, 1), date(2027, 1, 1),
-                                    currency=currency),
-        await reports.category_spending(household_id, date(2026, 10, 1), date(2026, 12, 1),
-                                        currency=currency),
+        await reports.period_totals(
+            household_id, date(2026, 1, 1), date(2027, 1, 1), currency=currency
+        ),
+        await reports.category_spending(
+            household_id, date(2026, 10, 1), date(2026, 12, 1), currency=currency
+        ),
         await reports.balances(household_id),
         await reports.last_transactions(household_id, 50),
         await connection.fetch(
             "SELECT number, kind, booked_on, note FROM transactions WHERE household_id = $1"
-            " ORDER BY number", household_id,
+            " ORDER BY number",
+            household_id,
         ),
-    )  # fmt: skip
+    )
 
 
 async def test_the_currency_migration_keeps_every_entry_number_and_report(

@@ -244,9 +244,12 @@ class LedgerMachine(RuleBasedStateMachine):
         self.people = await world.new_household()
         self.household_id = await world.household_of(self.people[0])
         shared = await add_account(
-            self.people[0], "общий", shared=True, currency=CURRENCY,
+            self.people[0],
+            "общий",
+            shared=True,
+            currency=CURRENCY,
             uow_factory=world.uow_factory,
-        )  # fmt: skip
+        )
         self.assets: list[dict[str | None, int]] = []
         for person in self.people:
             own = await world.accounts(person)
@@ -291,9 +294,12 @@ class LedgerMachine(RuleBasedStateMachine):
 
         def send() -> Coroutine[Any, Any, Any]:
             return record(
-                command, author_telegram_id=author, idempotency_key=key,
-                uow_factory=self.w.uow_factory, ids=self.w.ids,
-            )  # fmt: skip
+                command,
+                author_telegram_id=author,
+                idempotency_key=key,
+                uow_factory=self.w.uow_factory,
+                ids=self.w.ids,
+            )
 
         recorded = self.run(send())
         assert recorded.number == self.model.count + 1
@@ -315,18 +321,27 @@ class LedgerMachine(RuleBasedStateMachine):
             kind = TransactionKind.TRANSFER
         self.model.add(
             ModelTransaction(
-                number=recorded.number, kind=kind, author=author, booked_on=command.booked_on,
-                postings=postings, transaction_id=recorded.transaction_id, category=category,
+                number=recorded.number,
+                kind=kind,
+                author=author,
+                booked_on=command.booked_on,
+                postings=postings,
+                transaction_id=recorded.transaction_id,
+                category=category,
             )
-        )  # fmt: skip
+        )
         self._remember(key, send, recorded)
 
     # -- rules: recording -----------------------------------------------------------------
 
     @rule(
-        who=people, code=st.sampled_from(EXPENSE_CODES), amount=amounts, day=days,
-        source=asset_choices, use_key=keyed,
-    )  # fmt: skip
+        who=people,
+        code=st.sampled_from(EXPENSE_CODES),
+        amount=amounts,
+        day=days,
+        source=asset_choices,
+        use_key=keyed,
+    )
     def record_expense(
         self, *, who: int, code: str, amount: int, day: date, source: str | None, use_key: bool
     ) -> None:
@@ -336,9 +351,13 @@ class LedgerMachine(RuleBasedStateMachine):
         self._record(command, self.people[who], use_key, category)
 
     @rule(
-        who=people, code=st.sampled_from(INCOME_CODES), amount=amounts, day=days,
-        into=asset_choices, use_key=keyed,
-    )  # fmt: skip
+        who=people,
+        code=st.sampled_from(INCOME_CODES),
+        amount=amounts,
+        day=days,
+        into=asset_choices,
+        use_key=keyed,
+    )
     def record_income(
         self, *, who: int, code: str, amount: int, day: date, into: str | None, use_key: bool
     ) -> None:
@@ -363,9 +382,12 @@ class LedgerMachine(RuleBasedStateMachine):
 
         def send() -> Coroutine[Any, Any, Any]:
             return void(
-                number, author_telegram_id=author, idempotency_key=key,
-                uow_factory=self.w.uow_factory, ids=self.w.ids,
-            )  # fmt: skip
+                number,
+                author_telegram_id=author,
+                idempotency_key=key,
+                uow_factory=self.w.uow_factory,
+                ids=self.w.ids,
+            )
 
         error = self.model.void_error(number, author)
         voided = self.expect(error, send())
@@ -404,9 +426,12 @@ class LedgerMachine(RuleBasedStateMachine):
 
         def send() -> Coroutine[Any, Any, Any]:
             return void(
-                number, author_telegram_id=author, idempotency_key=None,
-                uow_factory=self.w.uow_factory, ids=self.w.ids,
-            )  # fmt: skip
+                number,
+                author_telegram_id=author,
+                idempotency_key=None,
+                uow_factory=self.w.uow_factory,
+                ids=self.w.ids,
+            )
 
         async def both() -> list[Any]:
             if concurrently:
@@ -436,9 +461,11 @@ class LedgerMachine(RuleBasedStateMachine):
 
         def send() -> Coroutine[Any, Any, Any]:
             return undo_last(
-                author_telegram_id=author, idempotency_key=key,
-                uow_factory=self.w.uow_factory, ids=self.w.ids,
-            )  # fmt: skip
+                author_telegram_id=author,
+                idempotency_key=key,
+                uow_factory=self.w.uow_factory,
+                ids=self.w.ids,
+            )
 
         last = self.model.last_by(author)
         error = NothingToUndo if last is None else self.model.void_error(last, author)
@@ -455,9 +482,13 @@ class LedgerMachine(RuleBasedStateMachine):
 
         def send() -> Coroutine[Any, Any, Any]:
             return refile(
-                number, new_category, author_telegram_id=author, idempotency_key=key,
-                uow_factory=self.w.uow_factory, ids=self.w.ids,
-            )  # fmt: skip
+                number,
+                new_category,
+                author_telegram_id=author,
+                idempotency_key=key,
+                uow_factory=self.w.uow_factory,
+                ids=self.w.ids,
+            )
 
         error = self.model.void_error(number, author)
         original = self.model.transactions.get(number)
@@ -516,9 +547,11 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.model.count > 0)
     @rule(
-        data=st.data(), who=people, code=st.sampled_from((*EXPENSE_CODES, *INCOME_CODES)),
+        data=st.data(),
+        who=people,
+        code=st.sampled_from((*EXPENSE_CODES, *INCOME_CODES)),
         use_key=keyed,
-    )  # fmt: skip
+    )
     def refile_any(self, data: st.DataObject, who: int, code: str, use_key: bool) -> None:
         """Any number to any category by either person: mostly refusals, some moves."""
         number = data.draw(st.integers(min_value=1, max_value=self.model.count + 1), "number")
@@ -577,11 +610,15 @@ class LedgerMachine(RuleBasedStateMachine):
             for author in (None, *self.people):
                 report = self.run(
                     period_report(
-                        author or self.people[0], PeriodKind.MONTH, month,
-                        only_me=author is not None, today=TODAY, currency=CURRENCY,
+                        author or self.people[0],
+                        PeriodKind.MONTH,
+                        month,
+                        only_me=author is not None,
+                        today=TODAY,
+                        currency=CURRENCY,
                         uow_factory=self.w.uow_factory,
                     )
-                )  # fmt: skip
+                )
                 assert (report.period.start, report.period.end) == (month, end)
                 assert report.only_telegram_id == author
                 expected = self.model.totals(month, end, self.account_types, author)
@@ -627,9 +664,12 @@ class LedgerMachine(RuleBasedStateMachine):
         for row in rows:
             t = self.model.transactions[row["number"]]
             assert (
-                TransactionKind(row["kind"]), row["author_telegram_id"], row["booked_on"],
-                row["voided"], row["voids"],
-            ) == (t.kind, t.author, t.booked_on, t.voided, t.voids), row  # fmt: skip
+                TransactionKind(row["kind"]),
+                row["author_telegram_id"],
+                row["booked_on"],
+                row["voided"],
+                row["voids"],
+            ) == (t.kind, t.author, t.booked_on, t.voided, t.voids), row
             if t.transaction_id is not None:
                 assert row["id"] == t.transaction_id
         stored: dict[int, list[tuple[int, int]]] = {}
@@ -644,10 +684,12 @@ class LedgerMachine(RuleBasedStateMachine):
         for author in (None, *self.people):
             lines, _ = self.run(
                 last_transactions(
-                    author or self.people[1], 5, only_me=author is not None,
+                    author or self.people[1],
+                    5,
+                    only_me=author is not None,
                     uow_factory=self.w.uow_factory,
                 )
-            )  # fmt: skip
+            )
             expected = self.model.live_numbers(author)[:5]
             assert [line.number for line in lines] == expected
             for line in lines:

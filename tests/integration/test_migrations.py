@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import asyncpg
 import pytest
 
@@ -11,6 +13,7 @@ from finance_bot.adapters.postgres.migrator import (
     migrate,
     pending_versions,
 )
+from finance_bot.domain.languages import LANGUAGES
 
 pytestmark = pytest.mark.postgres
 
@@ -43,3 +46,10 @@ async def test_an_edited_migration_is_refused(empty_database_url: str) -> None:
             await migrate(connection)
     finally:
         await connection.close()
+
+
+def test_the_members_check_lists_the_languages_the_bot_speaks() -> None:
+    [first] = [m for m in available_migrations() if m.version == 1]
+    found = re.search(r"members_language_known CHECK \(language IN \(([^)]*)\)\)", first.sql)
+    assert found is not None
+    assert tuple(re.findall(r"'(\w+)'", found.group(1))) == LANGUAGES

@@ -34,9 +34,14 @@ async def test_month_report_sums_by_category_and_person_without_voided(
     await world.record(RecordTransfer(uah(300), card, cash, date(2026, 11, 6)), alice)
 
     report = await period_report(
-        alice, PeriodKind.MONTH, date(2026, 11, 15), only_me=False, today=TODAY,
-        currency="UAH", uow_factory=world.uow_factory,
-    )  # fmt: skip
+        alice,
+        PeriodKind.MONTH,
+        date(2026, 11, 15),
+        only_me=False,
+        today=TODAY,
+        currency="UAH",
+        uow_factory=world.uow_factory,
+    )
 
     totals = report.totals
     assert totals.spending == uah(150)
@@ -51,7 +56,7 @@ async def test_month_report_sums_by_category_and_person_without_voided(
     }
     assert report.previous is not None
     assert report.previous.spending == uah(70)
-    assert report.names[cafe].code == "cafe"
+    assert report.accounts[cafe].code == "cafe"
 
 
 async def test_me_limits_the_report_to_the_asker(world: LedgerWorld) -> None:
@@ -60,13 +65,23 @@ async def test_me_limits_the_report_to_the_asker(world: LedgerWorld) -> None:
     await world.record(expense_command(uah(10), cafe, on=TODAY), alice)
     await world.record(expense_command(uah(20), cafe, on=TODAY), bob)
     mine = await period_report(
-        bob, PeriodKind.DAY, TODAY, only_me=True, today=TODAY, currency="UAH",
+        bob,
+        PeriodKind.DAY,
+        TODAY,
+        only_me=True,
+        today=TODAY,
+        currency="UAH",
         uow_factory=world.uow_factory,
-    )  # fmt: skip
+    )
     everyone = await period_report(
-        bob, PeriodKind.WEEK, TODAY, only_me=False, today=TODAY, currency="UAH",
+        bob,
+        PeriodKind.WEEK,
+        TODAY,
+        only_me=False,
+        today=TODAY,
+        currency="UAH",
         uow_factory=world.uow_factory,
-    )  # fmt: skip
+    )
     assert mine.totals.spending == uah(20)
     assert mine.previous is None
     assert everyone.totals.spending == uah(30)
@@ -93,12 +108,14 @@ async def test_last_lists_live_transactions_newest_first(world: LedgerWorld) -> 
     for amount in (1, 2, 3, 4):
         await world.record(expense_command(uah(amount), cafe, on=TODAY, note=f"n{amount}"), alice)
     await world.void(4, alice)
-    lines, names = await last_transactions(alice, 2, only_me=False, uow_factory=world.uow_factory)
+    lines, accounts = await last_transactions(
+        alice, 2, only_me=False, uow_factory=world.uow_factory
+    )
     assert [(line.number, line.amount, line.note) for line in lines] == [
         (3, uah(3), "n3"),
         (2, uah(2), "n2"),
     ]
-    assert names[lines[0].debit_account_id].code == "cafe"
+    assert accounts[lines[0].debit_account_id].code == "cafe"
 
 
 async def test_budget_progress_and_safe_to_spend_per_day(world: LedgerWorld) -> None:

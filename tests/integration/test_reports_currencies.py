@@ -22,13 +22,23 @@ async def test_month_in_several_currencies_on_postgres(world: LedgerWorld) -> No
     cafe, taxi = home.accounts["cafe"].id, home.accounts["taxi"].id
 
     report = await period_report(
-        home.alice, PeriodKind.MONTH, NOVEMBER, only_me=False, today=TODAY, currency="UAH",
+        home.alice,
+        PeriodKind.MONTH,
+        NOVEMBER,
+        only_me=False,
+        today=TODAY,
+        currency="UAH",
         uow_factory=home.factory,
-    )  # fmt: skip
+    )
     mine = await period_report(
-        home.alice, PeriodKind.MONTH, NOVEMBER, only_me=True, today=TODAY, currency="UAH",
+        home.alice,
+        PeriodKind.MONTH,
+        NOVEMBER,
+        only_me=True,
+        today=TODAY,
+        currency="UAH",
         uow_factory=home.factory,
-    )  # fmt: skip
+    )
 
     assert report.totals.spending == uah("2396.01")
     assert report.totals.by_category == (

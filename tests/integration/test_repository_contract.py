@@ -159,9 +159,12 @@ async def test_period_totals_leave_out_voided_transactions_and_reversals(home: H
             home.id, date(2024, 5, 1), date(2024, 6, 1), currency="UAH"
         )
         mine = await uow.reports.period_totals(
-            home.id, date(2024, 5, 1), date(2024, 6, 1), currency="UAH",
+            home.id,
+            date(2024, 5, 1),
+            date(2024, 6, 1),
+            currency="UAH",
             author_telegram_id=home.alice,
-        )  # fmt: skip
+        )
         spent = await uow.reports.category_spending(
             home.id, date(2024, 5, 1), date(2024, 6, 1), currency="UAH"
         )
@@ -292,9 +295,12 @@ async def test_keys_claimed_since_are_found_by_their_prefix(home: Household) -> 
 async def _dollar_account(home: Household) -> int:
     async with home.factory() as uow:
         account = await uow.directory.add_account(
-            household_id=home.id, type=AccountType.ASSET, name="доллары", currency="USD",
+            household_id=home.id,
+            type=AccountType.ASSET,
+            name="доллары",
+            currency="USD",
             owner_telegram_id=home.alice,
-        )  # fmt: skip
+        )
         await uow.commit()
         return account.id
 
@@ -307,11 +313,17 @@ async def _coffee_in_dollars(home: Household, *, from_dollars: bool, on: date = 
         await uow.commit()
     dollars = await _dollar_account(home) if from_dollars else None
     return expense(
-        id=home.ids.new_id(), household_id=home.id, author_telegram_id=home.alice, booked_on=on,
-        amount=conversion.target, account_id=dollars or home.accounts["card"].id,
-        category_id=home.accounts["coffee"].id, conversion=conversion,
-        paid=conversion.source if from_dollars else None, conversion_accounts=through,
-    )  # fmt: skip
+        id=home.ids.new_id(),
+        household_id=home.id,
+        author_telegram_id=home.alice,
+        booked_on=on,
+        amount=conversion.target,
+        account_id=dollars or home.accounts["card"].id,
+        category_id=home.accounts["coffee"].id,
+        conversion=conversion,
+        paid=conversion.source if from_dollars else None,
+        conversion_accounts=through,
+    )
 
 
 async def test_conversion_accounts_are_made_once_per_currency(home: Household) -> None:
@@ -376,8 +388,9 @@ async def test_the_rate_in_force_on_a_day(home: Household) -> None:
     async with home.factory() as uow:
         assert await uow.rates.on(home.id, "USD", march) is None
         await uow.rates.add(home.id, "USD", Decimal("41.0"), march, source="official")
-        await uow.rates.add(home.id, "USD", Decimal("41.5"), march, source="manual",
-                            author_telegram_id=home.alice)  # fmt: skip
+        await uow.rates.add(
+            home.id, "USD", Decimal("41.5"), march, source="manual", author_telegram_id=home.alice
+        )
         await uow.rates.add(home.id, "USD", Decimal("41.2"), march, source="exchange")
         await uow.rates.add(home.id, "USD", Decimal("42"), date(2026, 4, 1), source="official")
         await uow.rates.add(home.id, "EUR", Decimal("45"), date(2026, 2, 1), source="manual")

@@ -453,9 +453,14 @@ async def _cli(*arguments: str, environment: dict[str, str]) -> tuple[int, str, 
 
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "DATA_DIR"))}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "finance_bot", *arguments, env={**clean, **environment},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "finance_bot",
+        *arguments,
+        env={**clean, **environment},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await process.communicate()
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()

@@ -88,12 +88,19 @@ class FirstReleaseLedger:
         postings = sorted(transaction.postings, key=lambda p: p.account_id)
         number: int = await self._connection.fetchval(
             _FIRST_RELEASE_ADD,
-            transaction.id, transaction.household_id, transaction.author_telegram_id,
-            transaction.kind.value, transaction.booked_on, transaction.note,
-            list(transaction.tags), transaction.voids_transaction_id,
-            [p.account_id for p in postings], [p.direction.value for p in postings],
-            [p.amount.amount_minor for p in postings], [p.amount.currency for p in postings],
-        )  # fmt: skip
+            transaction.id,
+            transaction.household_id,
+            transaction.author_telegram_id,
+            transaction.kind.value,
+            transaction.booked_on,
+            transaction.note,
+            list(transaction.tags),
+            transaction.voids_transaction_id,
+            [p.account_id for p in postings],
+            [p.direction.value for p in postings],
+            [p.amount.amount_minor for p in postings],
+            [p.amount.currency for p in postings],
+        )
         return number
 
 

@@ -22,6 +22,7 @@ from uuid import UUID
 
 from iso4217 import Currency
 
+from finance_bot.application.defaults import OTHER_CATEGORY_CODES
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
 from finance_bot.domain.money import Money
 from finance_bot.domain.transactions import Direction, Transaction, TransactionKind
@@ -46,7 +47,6 @@ from finance_bot.ports.unit_of_work import (
     ReportReader,
 )
 
-_OTHER_CODES = ("other", "other_income")
 # (household, booked_on, category, author, currency) -> debit minus credit, as the trigger keeps
 _DayKey = tuple[int, date, int, int, str]
 
@@ -140,9 +140,12 @@ class FakeLedger:
         for posting in transaction.postings:
             if data.accounts[posting.account_id].type.is_category:
                 key = (
-                    transaction.household_id, transaction.booked_on, posting.account_id,
-                    transaction.author_telegram_id, posting.amount.currency,
-                )  # fmt: skip
+                    transaction.household_id,
+                    transaction.booked_on,
+                    posting.account_id,
+                    transaction.author_telegram_id,
+                    posting.amount.currency,
+                )
                 data.day_totals[key] = data.day_totals.get(key, 0) + sign * posting.signed_minor
 
     async def get(self, transaction_id: UUID) -> Transaction | None:
@@ -208,17 +211,23 @@ class FakeDirectory:
         for currency in sorted(set(currencies)):
             code = f"conversion:{currency}"
             existing = [
-                a for a in self._s.data.accounts.values()
-                if a.household_id == household_id and a.type is AccountType.EQUITY
+                a
+                for a in self._s.data.accounts.values()
+                if a.household_id == household_id
+                and a.type is AccountType.EQUITY
                 and a.code == code
-            ]  # fmt: skip
+            ]
             if existing:
                 found[currency] = existing[0].id
                 continue
             made = await self.add_account(
-                household_id=household_id, type=AccountType.EQUITY, name=f"⇄ {currency}",
-                currency=currency, owner_telegram_id=None, code=code,
-            )  # fmt: skip
+                household_id=household_id,
+                type=AccountType.EQUITY,
+                name=f"⇄ {currency}",
+                currency=currency,
+                owner_telegram_id=None,
+                code=code,
+            )
             found[currency] = made.id
         return found
 
@@ -244,7 +253,7 @@ class FakeDirectory:
             and (
                 a.id in account_ids
                 or a.id == member.default_account_id
-                or (a.owner_telegram_id is None and a.code in _OTHER_CODES)
+                or (a.owner_telegram_id is None and a.code in OTHER_CATEGORY_CODES)
             )
         }
         budgets = tuple(
@@ -282,9 +291,15 @@ class FakeDirectory:
         self._update(telegram_id, default_account_id=account_id)
 
     async def add_account(
-        self, *, household_id: int, type: AccountType, name: str, currency: str,
-        owner_telegram_id: int | None, code: str | None = None,
-    ) -> Account:  # fmt: skip
+        self,
+        *,
+        household_id: int,
+        type: AccountType,
+        name: str,
+        currency: str,
+        owner_telegram_id: int | None,
+        code: str | None = None,
+    ) -> Account:
         data = self._s.data
         if type.is_category and owner_telegram_id is not None:
             raise IntegrityError("categories are shared")
@@ -302,9 +317,14 @@ class FakeDirectory:
             if same_owner and code is not None and (other.type, other.code) == (type, code):
                 raise IntegrityError(f"account code {code!r} is taken")
         account = Account(
-            id=next(data.ids), household_id=household_id, type=type, name=name,
-            currency=currency, owner_telegram_id=owner_telegram_id, code=code,
-        )  # fmt: skip
+            id=next(data.ids),
+            household_id=household_id,
+            type=type,
+            name=name,
+            currency=currency,
+            owner_telegram_id=owner_telegram_id,
+            code=code,
+        )
         data.accounts[account.id] = account
         data.balances[account.id] = 0
         return account
@@ -436,9 +456,15 @@ class FakeRates:
         self._s = session
 
     async def add(
-        self, household_id: int, currency: str, rate: Decimal, valid_from: date, *,
-        source: str, author_telegram_id: int | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        household_id: int,
+        currency: str,
+        rate: Decimal,
+        valid_from: date,
+        *,
+        source: str,
+        author_telegram_id: int | None = None,
+    ) -> None:
         if rate <= 0:
             raise IntegrityError("exchange_rates_rate_positive")
         self._s.data.rates.append((household_id, Rate(currency, rate, valid_from, source)))
@@ -451,10 +477,12 @@ class FakeRates:
                 continue
             for code, rate in quoted.items():
                 taken = any(
-                    h == household_id and r.currency == code and r.valid_from == day
+                    h == household_id
+                    and r.currency == code
+                    and r.valid_from == day
                     and r.source == "official"
                     for h, r in self._s.data.rates
-                )  # fmt: skip
+                )
                 if code == base or rate <= 0 or taken or not _is_money(code):
                     continue
                 await self.add(household_id, code, rate / quoted[base], day, source="official")
@@ -475,10 +503,12 @@ class FakeRates:
         _, rate = min(
             history,
             key=lambda pr: (
-                pr[1].valid_from > day, abs((pr[1].valid_from - day).days),
-                _RANK[pr[1].source], -pr[0],
+                pr[1].valid_from > day,
+                abs((pr[1].valid_from - day).days),
+                _RANK[pr[1].source],
+                -pr[0],
             ),
-        )  # fmt: skip
+        )
         return rate
 
     async def latest(self, household_id: int) -> list[Rate]:
@@ -508,9 +538,14 @@ class FakeReports:
         return [(accounts[a], author, amount) for (a, author), amount in sums.items()]
 
     async def period_totals(
-        self, household_id: int, start: date, end: date, *, currency: str,
+        self,
+        household_id: int,
+        start: date,
+        end: date,
+        *,
+        currency: str,
         author_telegram_id: int | None = None,
-    ) -> PeriodTotals:  # fmt: skip
+    ) -> PeriodTotals:
         spending: dict[int, int] = {}
         by_person: dict[int, int] = {}
         income: dict[int, int] = {}
@@ -531,10 +566,14 @@ class FakeReports:
             )
 
         return PeriodTotals(
-            start=start, end=end, spending=Money(sum(spending.values()), currency),
-            income=Money(sum(income.values()), currency), by_category=ranked(spending),
-            by_person=ranked(by_person), income_by_category=ranked(income),
-        )  # fmt: skip
+            start=start,
+            end=end,
+            spending=Money(sum(spending.values()), currency),
+            income=Money(sum(income.values()), currency),
+            by_category=ranked(spending),
+            by_person=ranked(by_person),
+            income_by_category=ranked(income),
+        )
 
     async def category_spending(
         self, household_id: int, start: date, end: date, *, currency: str
@@ -548,18 +587,25 @@ class FakeReports:
         return spent
 
     async def foreign_parts(
-        self, household_id: int, start: date, end: date, *,
+        self,
+        household_id: int,
+        start: date,
+        end: date,
+        *,
         author_telegram_id: int | None = None,
-    ) -> dict[int, tuple[Money, ...]]:  # fmt: skip
+    ) -> dict[int, tuple[Money, ...]]:
         data = self._s.data
         sums: dict[int, dict[str, int]] = {}
         for t in data.transactions.values():
             if (
-                t.household_id != household_id or not start <= t.booked_on < end
-                or t.kind is TransactionKind.REVERSAL or t.is_voided or t.conversion is None
+                t.household_id != household_id
+                or not start <= t.booked_on < end
+                or t.kind is TransactionKind.REVERSAL
+                or t.is_voided
+                or t.conversion is None
                 or author_telegram_id not in (None, t.author_telegram_id)
                 or t.conversion.source.currency == data.currencies[household_id]
-            ):  # fmt: skip
+            ):
                 continue
             source = t.conversion.source
             for p in t.postings:
@@ -605,20 +651,27 @@ class FakeReports:
         for t in chosen:
             # the conversion accounts' legs only carry money across currencies
             legs = [
-                p for p in t.postings
+                p
+                for p in t.postings
                 if not (accounts[p.account_id].code or "").startswith("conversion:")
-            ]  # fmt: skip
+            ]
             debits = [p.account_id for p in legs if p.direction is Direction.DEBIT]
             credits = [p.account_id for p in legs if p.direction is Direction.CREDIT]
             lines.append(
                 TransactionLine(
-                    number=t.number or 0, kind=t.kind.value, booked_on=t.booked_on,
-                    amount=t.amount, author_telegram_id=t.author_telegram_id,
-                    debit_account_id=min(debits), credit_account_id=min(credits), note=t.note,
-                    tags=t.tags, voided=False,
+                    number=t.number or 0,
+                    kind=t.kind.value,
+                    booked_on=t.booked_on,
+                    amount=t.amount,
+                    author_telegram_id=t.author_telegram_id,
+                    debit_account_id=min(debits),
+                    credit_account_id=min(credits),
+                    note=t.note,
+                    tags=t.tags,
+                    voided=False,
                     converted_from=t.conversion.source if t.conversion else None,
                 )
-            )  # fmt: skip
+            )
         return lines
 
 

@@ -34,14 +34,21 @@ def money(major: str, currency: str) -> Money:
 
 
 async def add_account(
-    home: Household, name: str, currency: str, *, owner: int | None = None,
+    home: Household,
+    name: str,
+    currency: str,
+    *,
+    owner: int | None = None,
     type: AccountType = AccountType.ASSET,
-) -> int:  # fmt: skip
+) -> int:
     async with home.factory() as uow:
         account = await uow.directory.add_account(
-            household_id=home.id, type=type, name=name, currency=currency,
+            household_id=home.id,
+            type=type,
+            name=name,
+            currency=currency,
             owner_telegram_id=owner,
-        )  # fmt: skip
+        )
         await uow.commit()
         return account.id
 
@@ -54,36 +61,59 @@ async def _through(home: Household, *currencies: str) -> dict[str, int]:
 
 
 async def spend_foreign(
-    home: Household, typed: Money, rate: str, code: str, *, account_id: int | None = None,
-    author: int = 0, on: date = NOVEMBER,
-) -> Transaction:  # fmt: skip
+    home: Household,
+    typed: Money,
+    rate: str,
+    code: str,
+    *,
+    account_id: int | None = None,
+    author: int = 0,
+    on: date = NOVEMBER,
+) -> Transaction:
     """`typed` in a foreign currency, for category `code`, paid from the card (the price
     converted, the card pays in hryvnias) or from `account_id` in the typed currency."""
     conversion = Conversion.at_rate(typed, Decimal(rate), "UAH")
     through = await _through(home, typed.currency, "UAH")
     spent = expense(
-        id=home.ids.new_id(), household_id=home.id, author_telegram_id=author or home.alice,
-        booked_on=on, amount=conversion.target,
+        id=home.ids.new_id(),
+        household_id=home.id,
+        author_telegram_id=author or home.alice,
+        booked_on=on,
+        amount=conversion.target,
         account_id=account_id or home.accounts["card"].id,
-        category_id=home.accounts[code].id, conversion=conversion,
-        paid=typed if account_id else None, conversion_accounts=through,
-    )  # fmt: skip
+        category_id=home.accounts[code].id,
+        conversion=conversion,
+        paid=typed if account_id else None,
+        conversion_accounts=through,
+    )
     await home.add(spent)
     return spent
 
 
 async def earn_foreign(
-    home: Household, typed: Money, rate: str, account_id: int, *, code: str = "salary",
-    author: int = 0, on: date = NOVEMBER,
-) -> Transaction:  # fmt: skip
+    home: Household,
+    typed: Money,
+    rate: str,
+    account_id: int,
+    *,
+    code: str = "salary",
+    author: int = 0,
+    on: date = NOVEMBER,
+) -> Transaction:
     conversion = Conversion.at_rate(typed, Decimal(rate), "UAH")
     through = await _through(home, typed.currency, "UAH")
     earned = income(
-        id=home.ids.new_id(), household_id=home.id, author_telegram_id=author or home.alice,
-        booked_on=on, amount=conversion.target, account_id=account_id,
-        category_id=home.accounts[code].id, received=typed, conversion=conversion,
+        id=home.ids.new_id(),
+        household_id=home.id,
+        author_telegram_id=author or home.alice,
+        booked_on=on,
+        amount=conversion.target,
+        account_id=account_id,
+        category_id=home.accounts[code].id,
+        received=typed,
+        conversion=conversion,
         conversion_accounts=through,
-    )  # fmt: skip
+    )
     await home.add(earned)
     return earned
 
@@ -99,12 +129,21 @@ async def foreign_month(home: Household) -> Month:
     euros = await add_account(home, "евро", "EUR", owner=home.alice)
     await home.add(home.expense(250, "cafe", on=date(2026, 11, 2)))
     await spend_foreign(home, money("20", "EUR"), "45.65", "cafe", on=date(2026, 11, 3))
-    await spend_foreign(home, money("15", "USD"), "41.50", "cafe", account_id=dollars,
-                        author=home.bob, on=date(2026, 11, 4))  # fmt: skip
-    await spend_foreign(home, money("12.34", "USD"), "41.37", "taxi", account_id=dollars,
-                        on=date(2026, 11, 5))  # fmt: skip
-    await spend_foreign(home, money("30", "EUR"), "45.00", "cafe", account_id=euros,
-                        on=date(2026, 11, 6))  # fmt: skip
+    await spend_foreign(
+        home,
+        money("15", "USD"),
+        "41.50",
+        "cafe",
+        account_id=dollars,
+        author=home.bob,
+        on=date(2026, 11, 4),
+    )
+    await spend_foreign(
+        home, money("12.34", "USD"), "41.37", "taxi", account_id=dollars, on=date(2026, 11, 5)
+    )
+    await spend_foreign(
+        home, money("30", "EUR"), "45.00", "cafe", account_id=euros, on=date(2026, 11, 6)
+    )
     await home.void(5)
     await home.add(home.expense(100, "taxi", author=home.bob, on=date(2026, 11, 7)))
     await earn_foreign(home, money("500", "USD"), "41.20", dollars, on=date(2026, 11, 10))

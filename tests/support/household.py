@@ -81,29 +81,41 @@ class LedgerWorld:
         self, command: RecordCommand, author: int, *, key: str | None = None
     ) -> Recorded:
         return await record(
-            command, author_telegram_id=author, idempotency_key=key,
-            uow_factory=self.uow_factory, ids=self.ids,
-        )  # fmt: skip
+            command,
+            author_telegram_id=author,
+            idempotency_key=key,
+            uow_factory=self.uow_factory,
+            ids=self.ids,
+        )
 
     async def void(self, number: int, author: int, *, key: str | None = None) -> Voided:
         return await void(
-            number, author_telegram_id=author, idempotency_key=key,
-            uow_factory=self.uow_factory, ids=self.ids,
-        )  # fmt: skip
+            number,
+            author_telegram_id=author,
+            idempotency_key=key,
+            uow_factory=self.uow_factory,
+            ids=self.ids,
+        )
 
     async def undo(self, author: int, *, key: str | None = None) -> Voided:
         return await undo_last(
-            author_telegram_id=author, idempotency_key=key, uow_factory=self.uow_factory,
+            author_telegram_id=author,
+            idempotency_key=key,
+            uow_factory=self.uow_factory,
             ids=self.ids,
-        )  # fmt: skip
+        )
 
     async def refile(
         self, number: int, category_id: int, author: int, *, key: str | None = None
     ) -> Refiled:
         return await refile(
-            number, category_id, author_telegram_id=author, idempotency_key=key,
-            uow_factory=self.uow_factory, ids=self.ids,
-        )  # fmt: skip
+            number,
+            category_id,
+            author_telegram_id=author,
+            idempotency_key=key,
+            uow_factory=self.uow_factory,
+            ids=self.ids,
+        )
 
     async def household_of(self, telegram_id: int) -> int:
         async with self.uow_factory() as uow:
@@ -154,9 +166,15 @@ class Household:
         return self.world.ids
 
     async def spend(
-        self, major: int, code: str | None, *, who: int = 0, key: str | None = None,
-        on: date = DAY, note: str = "",
-    ) -> Recorded:  # fmt: skip
+        self,
+        major: int,
+        code: str | None,
+        *,
+        who: int = 0,
+        key: str | None = None,
+        on: date = DAY,
+        note: str = "",
+    ) -> Recorded:
         """An expense through the use case, as a chat line would record it."""
         who = who or self.alice
         category = (await self.world.accounts(who))[code].id if code else None
@@ -170,10 +188,14 @@ class Household:
     def expense(self, major: int, code: str, *, author: int = 0, on: date = DAY) -> Transaction:
         """An expense from Alice's card, built but not stored: for the repositories."""
         return expense(
-            id=self.ids.new_id(), household_id=self.id, author_telegram_id=author or self.alice,
-            booked_on=on, amount=uah(major), account_id=self.accounts["card"].id,
+            id=self.ids.new_id(),
+            household_id=self.id,
+            author_telegram_id=author or self.alice,
+            booked_on=on,
+            amount=uah(major),
+            account_id=self.accounts["card"].id,
             category_id=self.accounts[code].id,
-        )  # fmt: skip
+        )
 
     async def add(self, transaction: Transaction, **key: Any) -> Added:
         """Store a built transaction through the ledger repository, in a unit of its own."""

@@ -23,9 +23,15 @@ def test_every_message_exists_in_both_languages_with_the_same_placeholders() -> 
 
 @pytest.mark.parametrize(
     ("chosen", "telegram", "expected"),
-    [("en", "ru", "en"), (None, "uk", "ru"), (None, "be-BY", "ru"), (None, "de", "en"),
-     (None, None, "ru"), ("xx", "en", "en")],
-)  # fmt: skip
+    [
+        ("en", "ru", "en"),
+        (None, "uk", "ru"),
+        (None, "be-BY", "ru"),
+        (None, "de", "en"),
+        (None, None, "ru"),
+        ("xx", "en", "en"),
+    ],
+)
 def test_language_follows_choice_then_telegram_then_fallback(
     chosen: str | None, telegram: str | None, expected: str
 ) -> None:

@@ -12,9 +12,12 @@ from finance_bot.adapters.telegram.cleaning import clean_text, cleaned
 def update(**fields: Any) -> Update:
     person = {"id": 5, "is_bot": False, "first_name": "Ann", "language_code": "ru"}
     message = {
-        "message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}, "from": person,
+        "message_id": 1,
+        "date": 0,
+        "chat": {"id": 5, "type": "private"},
+        "from": person,
         "text": "250 кафе",
-    }  # fmt: skip
+    }
     message |= fields.pop("message", {})
     person |= fields.pop("person", {})
     return Update.model_validate({"update_id": 1, "message": message, **fields})
@@ -27,10 +30,14 @@ def test_text_loses_nul_and_lone_surrogates_but_keeps_real_characters() -> None:
 
 def test_names_language_code_and_caption_are_cleaned() -> None:
     dirty = update(
-        person={"first_name": "A\x00nn\ud800", "last_name": "\ud800", "username": "a\x00b",
-                "language_code": "r\x00u"},
+        person={
+            "first_name": "A\x00nn\ud800",
+            "last_name": "\ud800",
+            "username": "a\x00b",
+            "language_code": "r\x00u",
+        },
         message={"text": None, "caption": "250\x00 кафе", "photo": []},
-    )  # fmt: skip
+    )
     clean = cleaned(dirty)
     assert clean.message is not None
     assert clean.message.from_user is not None
@@ -42,9 +49,11 @@ def test_names_language_code_and_caption_are_cleaned() -> None:
 
 def test_callback_data_is_cleaned() -> None:
     query = {
-        "id": "q", "from": {"id": 5, "is_bot": False, "first_name": "Ann"},
-        "chat_instance": "c", "data": "u:1\x00",
-    }  # fmt: skip
+        "id": "q",
+        "from": {"id": 5, "is_bot": False, "first_name": "Ann"},
+        "chat_instance": "c",
+        "data": "u:1\x00",
+    }
     dirty = Update.model_validate({"update_id": 2, "callback_query": query})
     clean = cleaned(dirty)
     assert clean.callback_query is not None

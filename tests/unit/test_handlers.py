@@ -61,15 +61,26 @@ async def _context(home: Household, bot: _Bot) -> ChatContext:
         member = await uow.directory.member(home.alice)
     assert member is not None
     services = ChatServices(
-        uow_factory=home.factory, ids=UuidV7Source(), catalog=CATALOG,
-        timezone=ZoneInfo("Europe/Kyiv"), currency="UAH", fallback_language="ru",
-        whitelist=frozenset({home.alice}), clock=_Clock(), metrics=_Metrics(),  # type: ignore[arg-type]
-    )  # fmt: skip
+        uow_factory=home.factory,
+        ids=UuidV7Source(),
+        catalog=CATALOG,
+        timezone=ZoneInfo("Europe/Kyiv"),
+        currency="UAH",
+        fallback_language="ru",
+        whitelist=frozenset({home.alice}),
+        clock=_Clock(),
+        metrics=_Metrics(),  # type: ignore[arg-type]
+    )
     books = Books(home.alice, "key-1", home.factory, services.ids, "UAH")
     return ChatContext(
-        services=services, bot=bot, member=member, t=CATALOG.translator("ru"),  # type: ignore[arg-type]
-        outcome=Outcome(), books=books, currency="UAH",
-    )  # fmt: skip
+        services=services,
+        bot=bot,
+        member=member,
+        t=CATALOG.translator("ru"),  # type: ignore[arg-type]
+        outcome=Outcome(),
+        books=books,
+        currency="UAH",
+    )
 
 
 async def test_undo_voids_the_last_entry_and_the_books_remember_the_reversal() -> None:

@@ -22,15 +22,23 @@ def test_aiogram_models_are_built_on_first_use_and_validate() -> None:
     assert not types.Sticker.__pydantic_complete__, "the bulk rebuild ran after all"
     warm_up()
     assert types.Update.__pydantic_complete__
-    update = types.Update.model_validate({
-        "update_id": 7,
-        "callback_query": {
-            "id": "1", "chat_instance": "c", "data": "u:1",
-            "from": {"id": 1, "is_bot": False, "first_name": "A"},
-            "message": {"message_id": 3, "date": 0, "text": "#1",
-                        "chat": {"id": 1, "type": "private"}},
-        },
-    })  # fmt: skip
+    update = types.Update.model_validate(
+        {
+            "update_id": 7,
+            "callback_query": {
+                "id": "1",
+                "chat_instance": "c",
+                "data": "u:1",
+                "from": {"id": 1, "is_bot": False, "first_name": "A"},
+                "message": {
+                    "message_id": 3,
+                    "date": 0,
+                    "text": "#1",
+                    "chat": {"id": 1, "type": "private"},
+                },
+            },
+        }
+    )
     assert update.callback_query is not None
     assert isinstance(update.callback_query.message, types.Message)
     assert update.callback_query.message.text == "#1"
@@ -39,10 +47,17 @@ def test_aiogram_models_are_built_on_first_use_and_validate() -> None:
     )
     sent = methods.SendMessage(chat_id=1, text="hi", reply_markup=markup)
     assert sent.model_dump()["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "u:1"
-    sticker = types.Sticker.model_validate({
-        "file_id": "f", "file_unique_id": "u", "type": "regular", "width": 1, "height": 1,
-        "is_animated": False, "is_video": False,
-    })  # fmt: skip
+    sticker = types.Sticker.model_validate(
+        {
+            "file_id": "f",
+            "file_unique_id": "u",
+            "type": "regular",
+            "width": 1,
+            "height": 1,
+            "is_animated": False,
+            "is_video": False,
+        }
+    )
     assert sticker.width == 1
     assert types.Sticker.__pydantic_complete__  # built on first use
 

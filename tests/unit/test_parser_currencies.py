@@ -238,6 +238,15 @@ LINES: list[tuple[str, ParseResult]] = [
     ("100 доллары > карта 4150,555", error(Reason.TOO_MANY_DECIMALS, "4150,555")),
     ("100 доллары > карта 0", error(Reason.AMOUNT_NOT_POSITIVE, "0")),
     ("100 доллары > карта 41abc", error(Reason.INVALID_AMOUNT, "41abc")),
+    (
+        "вчера 100 доллары > карта 4150",
+        transfer(HUNDRED_USD, DOLLARS, CARD, received=UAH_4150, on=YESTERDAY),
+    ),
+    (
+        "100 доллары > карта 4150 #обмен",
+        RecordTransfer(HUNDRED_USD, DOLLARS, CARD, TODAY, "", ("обмен",), UAH_4150),
+    ),
+    ("100 руб > карта", error(Reason.AMBIGUOUS_CURRENCY, "руб")),
     ("1000 карта > нал 4150", transfer(money("1000", UAH), CARD, CASH, note="4150")),
     ("$100 карта > нал", transfer(money("100", USD), CARD, CASH)),
     ("1,234 сейф > карта", error(Reason.TOO_MANY_DECIMALS, "1,234")),

@@ -24,7 +24,7 @@ from finance_bot.domain.periods import EARLIEST_DAY
 from tests.unit.test_parser import CAFE, TODAY, VOCABULARY
 
 # Modest, and no example database left behind in the working tree.
-PROPERTY = settings(max_examples=400, deadline=None, database=None)
+PROPERTY = settings(deadline=None, database=None)  # examples: the profile's (conftest)
 
 MAX_MINOR = MAX_MAJOR_UNITS * 100  # UAH has two decimals
 # The marks a word may carry glued to its digits: "20$", "$20", "+€15", "250грн.".

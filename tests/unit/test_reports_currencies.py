@@ -67,9 +67,14 @@ async def test_month_counts_foreign_spending_at_its_recorded_rates(home: Househo
     cafe, taxi = home.accounts["cafe"].id, home.accounts["taxi"].id
 
     report = await period_report(
-        home.alice, PeriodKind.MONTH, NOVEMBER, only_me=False, today=TODAY, currency="UAH",
+        home.alice,
+        PeriodKind.MONTH,
+        NOVEMBER,
+        only_me=False,
+        today=TODAY,
+        currency="UAH",
         uow_factory=home.factory,
-    )  # fmt: skip
+    )
 
     # cafe 250 + 913 + 622,50; taxi 510,51 + 100; the voided 1 350 nowhere
     assert report.totals.spending == uah("2396.01")
@@ -111,13 +116,23 @@ async def test_month_me_counts_only_the_askers_foreign_parts(home: Household) ->
     cafe, taxi = home.accounts["cafe"].id, home.accounts["taxi"].id
 
     mine = await period_report(
-        home.alice, PeriodKind.MONTH, NOVEMBER, only_me=True, today=TODAY, currency="UAH",
+        home.alice,
+        PeriodKind.MONTH,
+        NOVEMBER,
+        only_me=True,
+        today=TODAY,
+        currency="UAH",
         uow_factory=home.factory,
-    )  # fmt: skip
+    )
     bobs = await period_report(
-        home.bob, PeriodKind.MONTH, NOVEMBER, only_me=True, today=TODAY, currency="UAH",
+        home.bob,
+        PeriodKind.MONTH,
+        NOVEMBER,
+        only_me=True,
+        today=TODAY,
+        currency="UAH",
         uow_factory=home.factory,
-    )  # fmt: skip
+    )
 
     # Alice: cafe 250 + 913, taxi 510,51; Bob: cafe 622,50, taxi 100
     assert mine.totals.spending == uah("1673.51")
@@ -145,9 +160,14 @@ async def test_month_me_counts_only_the_askers_foreign_parts(home: Household) ->
 async def test_a_day_of_hryvnias_only_reads_as_before(home: Household) -> None:
     await foreign_month(home)
     report = await period_report(
-        home.alice, PeriodKind.DAY, date(2026, 11, 7), only_me=False, today=TODAY,
-        currency="UAH", uow_factory=home.factory,
-    )  # fmt: skip
+        home.alice,
+        PeriodKind.DAY,
+        date(2026, 11, 7),
+        only_me=False,
+        today=TODAY,
+        currency="UAH",
+        uow_factory=home.factory,
+    )
     assert report.foreign == {}
     assert _nbsp(period_report_text(report, _members(home), _t("ru"))) == (
         "Сегодня, 07.11.2026\nРасходы: 100,00 ₴\n• такси: 100,00 ₴ (100%)"
@@ -158,9 +178,14 @@ async def test_the_voided_conversion_is_left_out_of_week_and_parts(home: Househo
     await foreign_month(home)
     # the week of 2–8 November holds #5 (30 €, voided) and its reversal
     report = await period_report(
-        home.alice, PeriodKind.WEEK, date(2026, 11, 6), only_me=False, today=TODAY,
-        currency="UAH", uow_factory=home.factory,
-    )  # fmt: skip
+        home.alice,
+        PeriodKind.WEEK,
+        date(2026, 11, 6),
+        only_me=False,
+        today=TODAY,
+        currency="UAH",
+        uow_factory=home.factory,
+    )
     assert report.totals.spending == uah("2396.01")
     assert report.foreign[home.accounts["cafe"].id] == (money("20", "EUR"), money("15", "USD"))
     assert "30,00" not in _nbsp(period_report_text(report, _members(home), _t("ru")))
@@ -192,9 +217,14 @@ async def test_month_report_lists_budgets_with_converted_spending(home: Househol
     await foreign_month(home)
     await set_budget(home.alice, None, uah(3000), uow_factory=home.factory)
     report = await period_report(
-        home.alice, PeriodKind.MONTH, NOVEMBER, only_me=False, today=TODAY, currency="UAH",
+        home.alice,
+        PeriodKind.MONTH,
+        NOVEMBER,
+        only_me=False,
+        today=TODAY,
+        currency="UAH",
         uow_factory=home.factory,
-    )  # fmt: skip
+    )
     [total] = report.budgets
     assert (total.spent, total.remaining) == (uah("2396.01"), uah("603.99"))
 
@@ -217,11 +247,18 @@ async def _balances_home(home: Household) -> dict[str, int]:
     await earn_foreign(home, money("999", "USD"), "41.00", accounts["бобовы"], author=home.bob)
     async with home.factory() as uow:
         await uow.rates.add(home.id, "USD", Decimal("41.00"), date(2026, 11, 1), source="official")
-        await uow.rates.add(home.id, "USD", Decimal("41.50"), date(2026, 11, 15),
-                            source="manual", author_telegram_id=home.alice)  # fmt: skip
+        await uow.rates.add(
+            home.id,
+            "USD",
+            Decimal("41.50"),
+            date(2026, 11, 15),
+            source="manual",
+            author_telegram_id=home.alice,
+        )
         await uow.rates.add(home.id, "EUR", Decimal("45.65"), date(2026, 11, 10), source="official")
-        await uow.rates.add(home.id, "JPY", Decimal("0.2778"), date(2026, 11, 10),
-                            source="official")  # fmt: skip
+        await uow.rates.add(
+            home.id, "JPY", Decimal("0.2778"), date(2026, 11, 10), source="official"
+        )
         await uow.commit()
     return accounts
 
@@ -345,8 +382,13 @@ def test_money_is_written_at_its_currencys_scale(
 
 @pytest.mark.parametrize(
     ("rate", "language", "text"),
-    [("41.5", "ru", "41,50"), ("0.2778", "ru", "0,2778"), ("42", "en", "42.00"),
-     ("1234.5", "en", "1,234.50"), ("41.50000", "ru", "41,50")],
-)  # fmt: skip
+    [
+        ("41.5", "ru", "41,50"),
+        ("0.2778", "ru", "0,2778"),
+        ("42", "en", "42.00"),
+        ("1234.5", "en", "1,234.50"),
+        ("41.50000", "ru", "41,50"),
+    ],
+)
 def test_rates_are_written_with_the_decimals_they_have(rate: str, language: str, text: str) -> None:
     assert _nbsp(format_rate(Decimal(rate), language)) == text

@@ -44,14 +44,18 @@ async def test_expense_income_and_transfer_are_numbered_and_move_balances(home: 
     spent = await home.spend(120, "coffee")
     earned = await record(
         RecordIncome(uah(1000), accounts["salary"].id, None, DAY),
-        author_telegram_id=home.alice, idempotency_key=None, uow_factory=home.factory,
+        author_telegram_id=home.alice,
+        idempotency_key=None,
+        uow_factory=home.factory,
         ids=home.ids,
-    )  # fmt: skip
+    )
     moved = await record(
         RecordTransfer(uah(300), accounts["card"].id, accounts["cash"].id, DAY),
-        author_telegram_id=home.alice, idempotency_key=None, uow_factory=home.factory,
+        author_telegram_id=home.alice,
+        idempotency_key=None,
+        uow_factory=home.factory,
         ids=home.ids,
-    )  # fmt: skip
+    )
     assert (spent.number, earned.number, moved.number) == (1, 2, 3)
     view = await balances(home.alice, currency="UAH", uow_factory=home.factory)
     mine = {line.account.code: line.balance for line in view.accounts}
@@ -93,16 +97,20 @@ async def test_void_rules(home: Household) -> None:
 async def test_undo_last_voids_the_authors_latest(home: Household) -> None:
     with pytest.raises(NothingToUndo):
         await undo_last(
-            author_telegram_id=home.alice, idempotency_key=None, uow_factory=home.factory,
+            author_telegram_id=home.alice,
+            idempotency_key=None,
+            uow_factory=home.factory,
             ids=home.ids,
-        )  # fmt: skip
+        )
     await home.spend(10, "coffee")
     await home.spend(20, "taxi")
     await home.spend(30, "taxi", who=home.bob)
     undone = await undo_last(
-        author_telegram_id=home.alice, idempotency_key=None, uow_factory=home.factory,
+        author_telegram_id=home.alice,
+        idempotency_key=None,
+        uow_factory=home.factory,
         ids=home.ids,
-    )  # fmt: skip
+    )
     assert (undone.number, undone.reversal_number) == (2, 4)
     lines, _ = await last_transactions(home.alice, 10, only_me=False, uow_factory=home.factory)
     assert [line.number for line in lines] == [3, 1]
@@ -112,16 +120,25 @@ async def test_refile_moves_the_entry_and_learns_the_alias(home: Household) -> N
     accounts = await home.world.accounts(home.alice)
     await home.spend(99, None, note="шаурма у метро")  # no alias: "other"
     moved = await refile(
-        1, accounts["cafe"].id, author_telegram_id=home.alice, idempotency_key=None,
-        uow_factory=home.factory, ids=home.ids,
-    )  # fmt: skip
+        1,
+        accounts["cafe"].id,
+        author_telegram_id=home.alice,
+        idempotency_key=None,
+        uow_factory=home.factory,
+        ids=home.ids,
+    )
     assert (moved.voided_number, moved.recorded.number, moved.learned_alias) == (1, 3, "шаурма")
     words = await vocabulary(home.alice, uow_factory=home.factory)
     assert words.expense_aliases["шаурма"] == accounts["cafe"].id
     report = await period_report(
-        home.alice, PeriodKind.MONTH, DAY, only_me=False, today=DAY, currency="UAH",
+        home.alice,
+        PeriodKind.MONTH,
+        DAY,
+        only_me=False,
+        today=DAY,
+        currency="UAH",
         uow_factory=home.factory,
-    )  # fmt: skip
+    )
     assert [(x.key, x.amount) for x in report.totals.by_category] == [
         (accounts["cafe"].id, uah(99))
     ]
@@ -159,9 +176,14 @@ async def test_reports_per_category_and_person_with_the_previous_month(home: Hou
     await home.spend(500, "cafe")
     await home.void(4)  # voided: left out of every total
     report = await period_report(
-        home.alice, PeriodKind.MONTH, DAY, only_me=False, today=DAY, currency="UAH",
+        home.alice,
+        PeriodKind.MONTH,
+        DAY,
+        only_me=False,
+        today=DAY,
+        currency="UAH",
         uow_factory=home.factory,
-    )  # fmt: skip
+    )
     totals = report.totals
     assert totals.spending == uah(80)
     assert [(x.key, x.amount) for x in totals.by_category] == [
@@ -175,9 +197,14 @@ async def test_reports_per_category_and_person_with_the_previous_month(home: Hou
     assert report.previous is not None
     assert report.previous.spending == uah(100)
     mine = await period_report(
-        home.alice, PeriodKind.MONTH, DAY, only_me=True, today=DAY, currency="UAH",
+        home.alice,
+        PeriodKind.MONTH,
+        DAY,
+        only_me=True,
+        today=DAY,
+        currency="UAH",
         uow_factory=home.factory,
-    )  # fmt: skip
+    )
     assert mine.totals.spending == uah(30)
     assert mine.budgets == ()
 

@@ -132,9 +132,12 @@ class Books:
 
     async def add_account(self, name: str, *, shared: bool) -> Account:
         return await directory.add_account(
-            self.telegram_id, name, shared=shared, currency=self.currency,
+            self.telegram_id,
+            name,
+            shared=shared,
+            currency=self.currency,
             uow_factory=self.uow_factory,
-        )  # fmt: skip
+        )
 
     async def set_default_account(self, name: str) -> Account:
         return await directory.set_default_account(
@@ -146,9 +149,13 @@ class Books:
 
     async def add_category(self, name: str, aliases: list[str], *, kind: AccountType) -> Account:
         return await directory.add_category(
-            self.telegram_id, name, aliases, kind=kind, currency=self.currency,
+            self.telegram_id,
+            name,
+            aliases,
+            kind=kind,
+            currency=self.currency,
             uow_factory=self.uow_factory,
-        )  # fmt: skip
+        )
 
     async def add_aliases(self, category_name: str, aliases: list[str]) -> Account:
         return await directory.add_aliases(
@@ -170,9 +177,14 @@ class Books:
         self, kind: PeriodKind, day: date, *, only_me: bool, today: date
     ) -> PeriodReport:
         return await reports.period_report(
-            self.telegram_id, kind, day, only_me=only_me, today=today, currency=self.currency,
+            self.telegram_id,
+            kind,
+            day,
+            only_me=only_me,
+            today=today,
+            currency=self.currency,
             uow_factory=self.uow_factory,
-        )  # fmt: skip
+        )
 
     async def last_transactions(
         self, limit: int, *, only_me: bool

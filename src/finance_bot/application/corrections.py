@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from finance_bot.application.defaults import OTHER_EXPENSE, OTHER_INCOME
+from finance_bot.application.defaults import OTHER_CATEGORY_CODES
 from finance_bot.application.household import require_member, vocabulary_for
 from finance_bot.application.idempotency import once
 from finance_bot.application.recording import post
@@ -95,13 +95,17 @@ async def refile(
             note = " ".join(original.note.split()[1:])
         await _post_reversal(uow, member, original, ids)
         moved = replace(
-            original, id=ids.new_id(), number=None, note=note,
-            author_telegram_id=member.telegram_id, voided_by_transaction_id=None,
+            original,
+            id=ids.new_id(),
+            number=None,
+            note=note,
+            author_telegram_id=member.telegram_id,
+            voided_by_transaction_id=None,
             postings=tuple(
                 replace(p, account_id=new_category.id) if p.account_id == old_category_id else p
                 for p in original.postings
             ),
-        )  # fmt: skip
+        )
         recorded = await post(uow, moved)
         return Refiled(
             voided_number=number,
@@ -176,7 +180,7 @@ async def _learn_alias(
     """
     old_category = await uow.directory.account(old_category_id)
     words = original.note.split()
-    if old_category is None or old_category.code not in (OTHER_EXPENSE, OTHER_INCOME) or not words:
+    if old_category is None or old_category.code not in OTHER_CATEGORY_CODES or not words:
         return None
     word = words[0]
     key = normalize_name(word)

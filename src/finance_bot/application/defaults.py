@@ -21,6 +21,8 @@ class DefaultAccount:
 
 OTHER_EXPENSE: Final = "other"
 OTHER_INCOME: Final = "other_income"
+# Where a line goes when no word names its category: one per kind.
+OTHER_CATEGORY_CODES: Final = (OTHER_EXPENSE, OTHER_INCOME)
 
 _E = AccountType.EXPENSE
 _I = AccountType.INCOME

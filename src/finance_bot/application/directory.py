@@ -13,11 +13,11 @@ from finance_bot.domain.errors import (
     UnknownAccount,
     UnknownCategory,
 )
+from finance_bot.domain.languages import LANGUAGES
 from finance_bot.ports.records import Member
 from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 MAX_NAME_LENGTH = 40
-LANGUAGES = ("ru", "en")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +58,12 @@ async def add_account(
         member = await require_member(uow, telegram_id)
         await _refuse_taken(uow, member, [cleaned], kind=None)
         account = await uow.directory.add_account(
-            household_id=member.household_id, type=AccountType.ASSET, name=cleaned,
-            currency=currency, owner_telegram_id=None if shared else telegram_id,
-        )  # fmt: skip
+            household_id=member.household_id,
+            type=AccountType.ASSET,
+            name=cleaned,
+            currency=currency,
+            owner_telegram_id=None if shared else telegram_id,
+        )
         await uow.commit()
         return account
 
@@ -123,9 +126,14 @@ async def list_categories(
 
 
 async def add_category(
-    telegram_id: int, name: str, aliases: list[str], *, kind: AccountType, currency: str,
+    telegram_id: int,
+    name: str,
+    aliases: list[str],
+    *,
+    kind: AccountType,
+    currency: str,
     uow_factory: UnitOfWorkFactory,
-) -> Account:  # fmt: skip
+) -> Account:
     cleaned = _clean_name(name)
     words = [cleaned, *(_clean_name(a) for a in aliases)]
     async with uow_factory() as uow:
@@ -134,9 +142,12 @@ async def add_category(
         await _refuse_taken(uow, member, [cleaned], kind=None)
         await _refuse_taken(uow, member, words[1:], kind=kind)
         category = await uow.directory.add_account(
-            household_id=member.household_id, type=kind, name=cleaned, currency=currency,
+            household_id=member.household_id,
+            type=kind,
+            name=cleaned,
+            currency=currency,
             owner_telegram_id=None,
-        )  # fmt: skip
+        )
         for alias in {normalize_name(word) for word in words}:
             await uow.directory.add_alias(member.household_id, alias, category.id)
         await uow.commit()
@@ -203,9 +214,13 @@ async def _visible_accounts(uow: UnitOfWork, member: Member) -> list[Account]:
 
 
 async def _refuse_taken(
-    uow: UnitOfWork, member: Member, words: list[str], *, kind: AccountType | None,
+    uow: UnitOfWork,
+    member: Member,
+    words: list[str],
+    *,
+    kind: AccountType | None,
     owner: int | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Refuse a word that already names or aliases something else: nothing moves silently.
 
     A word is taken by any category's or visible account's name (and an account's built-in

@@ -64,9 +64,13 @@ async def found_household(uow: UnitOfWork, *, language: str, currency: str) -> i
     household_id = await uow.directory.create_household(currency)
     for default in DEFAULT_CATEGORIES:
         category = await uow.directory.add_account(
-            household_id=household_id, type=default.type, name=default.name(language),
-            currency=currency, owner_telegram_id=None, code=default.code,
-        )  # fmt: skip
+            household_id=household_id,
+            type=default.type,
+            name=default.name(language),
+            currency=currency,
+            owner_telegram_id=None,
+            code=default.code,
+        )
         for alias in {normalize_name(a) for a in (*default.aliases, *default.names.values())}:
             await uow.directory.add_alias(household_id, alias, category.id)
     return household_id
@@ -80,9 +84,13 @@ async def enroll(
     default_account_id = None
     for default in DEFAULT_ACCOUNTS:
         account = await uow.directory.add_account(
-            household_id=household_id, type=default.type, name=default.name(language),
-            currency=currency, owner_telegram_id=telegram_id, code=default.code,
-        )  # fmt: skip
+            household_id=household_id,
+            type=default.type,
+            name=default.name(language),
+            currency=currency,
+            owner_telegram_id=telegram_id,
+            code=default.code,
+        )
         if default.code == DEFAULT_ACCOUNT_CODE:
             default_account_id = account.id
     assert default_account_id is not None

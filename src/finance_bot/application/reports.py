@@ -26,7 +26,7 @@ class PeriodReport:
     totals: PeriodTotals
     previous: PeriodTotals | None  # months and years compare with the period before
     budgets: tuple[BudgetLine, ...]
-    names: dict[int, Account]  # every category and account of the household, by id
+    accounts: dict[int, Account]  # every category and account of the household, by id
     # What entries typed in other currencies brought to each category, as typed: the
     # category's total already counts them in the base currency, at their recorded rates.
     foreign: dict[int, tuple[Money, ...]] = field(default_factory=dict)
@@ -91,9 +91,12 @@ async def period_report(
         if kind in (PeriodKind.MONTH, PeriodKind.YEAR):
             before = period.previous()
             previous = await uow.reports.period_totals(
-                household_id, before.start, before.end, currency=currency,
+                household_id,
+                before.start,
+                before.end,
+                currency=currency,
                 author_telegram_id=author,
-            )  # fmt: skip
+            )
         foreign = await uow.reports.foreign_parts(
             household_id, period.start, period.end, author_telegram_id=author
         )
@@ -107,7 +110,7 @@ async def period_report(
             totals=totals,
             previous=previous,
             budgets=tuple(budgets),
-            names={a.id: a for a in accounts},
+            accounts={a.id: a for a in accounts},
             foreign=foreign,
         )
 
@@ -171,7 +174,7 @@ async def last_transactions(
 @dataclass(frozen=True, slots=True)
 class TransactionView:
     transaction: Transaction
-    names: dict[int, Account]  # the accounts and categories it touches
+    accounts: dict[int, Account]  # the accounts and categories it touches
 
 
 async def transaction_view(

@@ -63,11 +63,6 @@ class RecordTransfer:
     received: Money | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class VoidTransaction:
-    number: int
-
-
 RecordCommand = RecordExpense | RecordIncome | RecordTransfer
 
 

@@ -6,17 +6,12 @@ No floats anywhere. ``Decimal`` appears only in :func:`Money.from_decimal` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
-from finance_bot.domain.currencies import SCALES, scale
+from finance_bot.domain import currencies
 from finance_bot.domain.errors import AmountTooLarge, CurrencyMismatch
-
-# Digits after the decimal point: every ISO 4217 currency that counts money (JPY 0, KWD 3),
-# kept in domain.currencies. An unknown code is refused rather than guessed.
-CURRENCY_SCALES: Final[Mapping[str, int]] = SCALES
 
 # Amounts at or above 10^12 major units are refused: far beyond any household, and
 # it keeps every sum comfortably inside PostgreSQL's bigint.
@@ -24,7 +19,8 @@ MAX_MAJOR_UNITS: Final = 10**12
 
 
 def currency_scale(code: str) -> int:
-    return scale(code)
+    """Digits after the decimal point (docs/adr/0014); unknown codes raise UnknownCurrency."""
+    return currencies.scale(code)
 
 
 @dataclass(frozen=True, slots=True, order=False)
@@ -94,10 +90,3 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.to_decimal()} {self.currency}"
-
-
-def sum_money(amounts: list[Money], currency: str) -> Money:
-    total = Money.zero(currency)
-    for amount in amounts:
-        total = total + amount
-    return total

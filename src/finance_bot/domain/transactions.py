@@ -173,9 +173,12 @@ class Transaction:
 
 
 def _legs(
-    debit_account_id: int, debit: Money, credit_account_id: int, credit: Money,
+    debit_account_id: int,
+    debit: Money,
+    credit_account_id: int,
+    credit: Money,
     conversion_accounts: Mapping[str, int] | None,
-) -> tuple[Posting, ...]:  # fmt: skip
+) -> tuple[Posting, ...]:
     """Money from one account into another; across currencies, through the conversion
     account of each currency, so that each currency balances on its own."""
     if debit.currency == credit.currency:
@@ -194,56 +197,98 @@ def _legs(
 
 
 def expense(
-    *, id: UUID, household_id: int, author_telegram_id: int, booked_on: date, amount: Money,
-    account_id: int, category_id: int, note: str = "", tags: tuple[str, ...] = (),
-    paid: Money | None = None, conversion: Conversion | None = None,
+    *,
+    id: UUID,
+    household_id: int,
+    author_telegram_id: int,
+    booked_on: date,
+    amount: Money,
+    account_id: int,
+    category_id: int,
+    note: str = "",
+    tags: tuple[str, ...] = (),
+    paid: Money | None = None,
+    conversion: Conversion | None = None,
     conversion_accounts: Mapping[str, int] | None = None,
-) -> Transaction:  # fmt: skip
+) -> Transaction:
     """Money leaves an account (credit) into an expense category (debit).
 
     `amount` is what the category takes; `paid`, what the account gives when that is in
     another currency (the conversion says how one became the other).
     """
     return Transaction(
-        id=id, household_id=household_id, author_telegram_id=author_telegram_id,
-        kind=TransactionKind.EXPENSE, booked_on=booked_on, note=note, tags=tags,
+        id=id,
+        household_id=household_id,
+        author_telegram_id=author_telegram_id,
+        kind=TransactionKind.EXPENSE,
+        booked_on=booked_on,
+        note=note,
+        tags=tags,
         postings=_legs(category_id, amount, account_id, paid or amount, conversion_accounts),
         conversion=conversion,
-    )  # fmt: skip
+    )
 
 
 def income(
-    *, id: UUID, household_id: int, author_telegram_id: int, booked_on: date, amount: Money,
-    account_id: int, category_id: int, note: str = "", tags: tuple[str, ...] = (),
-    received: Money | None = None, conversion: Conversion | None = None,
+    *,
+    id: UUID,
+    household_id: int,
+    author_telegram_id: int,
+    booked_on: date,
+    amount: Money,
+    account_id: int,
+    category_id: int,
+    note: str = "",
+    tags: tuple[str, ...] = (),
+    received: Money | None = None,
+    conversion: Conversion | None = None,
     conversion_accounts: Mapping[str, int] | None = None,
-) -> Transaction:  # fmt: skip
+) -> Transaction:
     """Money enters an account (debit) from an income category (credit).
 
     `amount` is what the category gives; `received`, what the account gets when that is in
     another currency.
     """
     return Transaction(
-        id=id, household_id=household_id, author_telegram_id=author_telegram_id,
-        kind=TransactionKind.INCOME, booked_on=booked_on, note=note, tags=tags,
+        id=id,
+        household_id=household_id,
+        author_telegram_id=author_telegram_id,
+        kind=TransactionKind.INCOME,
+        booked_on=booked_on,
+        note=note,
+        tags=tags,
         postings=_legs(account_id, received or amount, category_id, amount, conversion_accounts),
         conversion=conversion,
-    )  # fmt: skip
+    )
 
 
 def transfer(
-    *, id: UUID, household_id: int, author_telegram_id: int, booked_on: date, amount: Money,
-    from_account_id: int, to_account_id: int, note: str = "", tags: tuple[str, ...] = (),
-    received: Money | None = None, conversion: Conversion | None = None,
+    *,
+    id: UUID,
+    household_id: int,
+    author_telegram_id: int,
+    booked_on: date,
+    amount: Money,
+    from_account_id: int,
+    to_account_id: int,
+    note: str = "",
+    tags: tuple[str, ...] = (),
+    received: Money | None = None,
+    conversion: Conversion | None = None,
     conversion_accounts: Mapping[str, int] | None = None,
-) -> Transaction:  # fmt: skip
+) -> Transaction:
     """Money moves between accounts; into another currency it is an exchange, `received`
     being what arrives."""
     return Transaction(
-        id=id, household_id=household_id, author_telegram_id=author_telegram_id,
-        kind=TransactionKind.TRANSFER, booked_on=booked_on, note=note, tags=tags,
+        id=id,
+        household_id=household_id,
+        author_telegram_id=author_telegram_id,
+        kind=TransactionKind.TRANSFER,
+        booked_on=booked_on,
+        note=note,
+        tags=tags,
         postings=_legs(
             to_account_id, received or amount, from_account_id, amount, conversion_accounts
         ),
         conversion=conversion,
-    )  # fmt: skip
+    )

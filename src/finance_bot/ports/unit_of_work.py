@@ -110,9 +110,15 @@ class DirectoryRepository(Protocol):
     async def set_default_account(self, telegram_id: int, account_id: int) -> None: ...
 
     async def add_account(
-        self, *, household_id: int, type: AccountType, name: str, currency: str,
-        owner_telegram_id: int | None, code: str | None = None,
-    ) -> Account: ...  # fmt: skip
+        self,
+        *,
+        household_id: int,
+        type: AccountType,
+        name: str,
+        currency: str,
+        owner_telegram_id: int | None,
+        code: str | None = None,
+    ) -> Account: ...
 
     async def account(self, account_id: int) -> Account | None: ...
 
@@ -155,9 +161,15 @@ class RateRepository(Protocol):
     """The household's exchange rates: a history, appended to, never changed."""
 
     async def add(
-        self, household_id: int, currency: str, rate: Decimal, valid_from: date, *,
-        source: str, author_telegram_id: int | None = None,
-    ) -> None: ...  # fmt: skip
+        self,
+        household_id: int,
+        currency: str,
+        rate: Decimal,
+        valid_from: date,
+        *,
+        source: str,
+        author_telegram_id: int | None = None,
+    ) -> None: ...
 
     async def add_official(self, day: date, rates_in_uah: Mapping[str, Decimal]) -> int:
         """The day's official rates (hryvnias per unit) for every household, each in its
@@ -198,9 +210,14 @@ class IdempotencyRepository(Protocol):
 
 class ReportReader(Protocol):
     async def period_totals(
-        self, household_id: int, start: date, end: date, *, currency: str,
+        self,
+        household_id: int,
+        start: date,
+        end: date,
+        *,
+        currency: str,
         author_telegram_id: int | None = None,
-    ) -> PeriodTotals: ...  # fmt: skip
+    ) -> PeriodTotals: ...
 
     async def category_spending(
         self, household_id: int, start: date, end: date, *, currency: str

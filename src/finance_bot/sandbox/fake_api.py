@@ -28,9 +28,14 @@ from finance_bot.sandbox.fake_api_rules import JSON, ApiError, Upload, read_para
 __all__ = ["ApiCall", "ApiError", "FakeTelegram", "Upload"]
 
 _DESCRIPTIONS: Final = {
-    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden: bot was blocked by the user",
-    404: "Not Found", 409: CONFLICT, 500: "Internal Server Error", 502: "Bad Gateway",
-}  # fmt: skip
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden: bot was blocked by the user",
+    404: "Not Found",
+    409: CONFLICT,
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
 
 
 @dataclass(frozen=True)
@@ -65,10 +70,14 @@ class FakeTelegram(BotApi):
         clock: Callable[[], float] = time.time,
     ) -> None:
         bot_user: JSON = {
-            "id": bot_id, "is_bot": True, "first_name": bot_first_name,
-            "username": bot_username, "can_join_groups": False,
-            "can_read_all_group_messages": False, "supports_inline_queries": False,
-        }  # fmt: skip
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": bot_first_name,
+            "username": bot_username,
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
         super().__init__(bot_user, clock)
         self._host, self._port = host, port
         self.tokens: set[str] = set()  # every token the bot called with
@@ -138,9 +147,15 @@ class FakeTelegram(BotApi):
     ) -> int:
         """A user writes to the bot; returns the update_id."""
         message = self._user_message(
-            user_id, shapes.text_content(text), language_code, chat_type=chat_type,
-            chat_id=chat_id, first_name=first_name, date=date, message_id=message_id,
-        )  # fmt: skip
+            user_id,
+            shapes.text_content(text),
+            language_code,
+            chat_type=chat_type,
+            chat_id=chat_id,
+            first_name=first_name,
+            date=date,
+            message_id=message_id,
+        )
         return self._push({"message": message})
 
     def edit_text(self, user_id: int, message_id: int, new_text: str) -> int:
@@ -183,9 +198,10 @@ class FakeTelegram(BotApi):
         author = origin_user_id if origin_user_id is not None else user_id
         written = origin_date.timestamp() if origin_date is not None else self._clock()
         origin: JSON = {
-            "type": "user", "date": int(written),
+            "type": "user",
+            "date": int(written),
             "sender_user": shapes.user(author, f"User {author}", None),
-        }  # fmt: skip
+        }
         content = shapes.text_content(text) | {"forward_origin": origin}
         return self._push({"message": self._user_message(user_id, content, language_code)})
 
@@ -201,9 +217,12 @@ class FakeTelegram(BotApi):
         self._callbacks[query_id] = user_id
         sender = self._users.get(user_id) or shapes.user(user_id, f"User {user_id}", "ru")
         query = {
-            "id": query_id, "from": sender, "message": copy.deepcopy(message),
-            "chat_instance": f"instance-{chat}", "data": callback_data,
-        }  # fmt: skip
+            "id": query_id,
+            "from": sender,
+            "message": copy.deepcopy(message),
+            "chat_instance": f"instance-{chat}",
+            "data": callback_data,
+        }
         return self._push({"callback_query": query})
 
     def push_raw(self, update: JSON) -> int:
@@ -256,9 +275,12 @@ class FakeTelegram(BotApi):
         self._next_message_id[chat_id] = max(self._next_message_id.get(chat_id, 1), message_id + 1)
         stamp = int(date.timestamp()) if date is not None else int(self._clock())
         message = {
-            "message_id": message_id, "date": stamp, "chat": self._chats[chat_id],
-            "from": self._users[user_id], **content,
-        }  # fmt: skip
+            "message_id": message_id,
+            "date": stamp,
+            "chat": self._chats[chat_id],
+            "from": self._users[user_id],
+            **content,
+        }
         self._messages.setdefault(chat_id, {})[message_id] = message
         return copy.deepcopy(message)
 

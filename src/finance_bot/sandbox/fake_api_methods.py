@@ -36,11 +36,19 @@ from finance_bot.sandbox.fake_api_updates import UpdateQueue
 Handler = Callable[[JSON, str], Awaitable[Any]]  # (params, token) -> result
 _CHAT_ACTIONS: Final = frozenset(
     {
-        "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-        "upload_document", "choose_sticker", "find_location", "record_video_note",
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
         "upload_video_note",
     }
-)  # fmt: skip
+)
 CONFLICT: Final = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
     "running"
@@ -76,17 +84,23 @@ class BotApi:
         self.methods: dict[str, tuple[str, Handler]] = {
             name.lower(): (name, handler)
             for name, handler in {
-                "getMe": self._get_me, "getUpdates": self._get_updates,
-                "deleteWebhook": self._delete_webhook, "getWebhookInfo": self._get_webhook_info,
-                "setMyCommands": self._set_my_commands, "getMyCommands": self._get_my_commands,
-                "deleteMyCommands": self._delete_my_commands, "sendMessage": self._send_message,
+                "getMe": self._get_me,
+                "getUpdates": self._get_updates,
+                "deleteWebhook": self._delete_webhook,
+                "getWebhookInfo": self._get_webhook_info,
+                "setMyCommands": self._set_my_commands,
+                "getMyCommands": self._get_my_commands,
+                "deleteMyCommands": self._delete_my_commands,
+                "sendMessage": self._send_message,
                 "editMessageText": self._edit_message_text,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
                 "answerCallbackQuery": self._answer_callback_query,
-                "sendPhoto": self._send_photo, "sendDocument": self._send_document,
-                "sendChatAction": self._send_chat_action, "deleteMessage": self._delete_message,
+                "sendPhoto": self._send_photo,
+                "sendDocument": self._send_document,
+                "sendChatAction": self._send_chat_action,
+                "deleteMessage": self._delete_message,
             }.items()
-        }  # fmt: skip
+        }
 
     async def _next_change(self) -> None:
         await self._changed.wait()
@@ -242,9 +256,12 @@ class BotApi:
             self._chat_rate_limit.sent(chat_id, now)
         chat = self._chats.get(chat_id) or shapes.chat(chat_id, "private", f"User {chat_id}")
         message: JSON = {
-            "message_id": self._new_message_id(chat_id), "date": int(self._clock()),
-            "chat": chat, "from": dict(self.bot_user), **content,
-        }  # fmt: skip
+            "message_id": self._new_message_id(chat_id),
+            "date": int(self._clock()),
+            "chat": chat,
+            "from": dict(self.bot_user),
+            **content,
+        }
         if markup is not None and "inline_keyboard" in markup:
             message["reply_markup"] = markup  # a Message carries only an inline keyboard
         elif markup is not None and "keyboard" in markup:

@@ -54,20 +54,26 @@ class Person:
     async def say(self, text: str, *, date: datetime | None = None) -> Reply:
         before = self._seen()
         update_id = self.fake.send_text(
-            self.telegram_id, text, language_code=self.language_code,
-            first_name=self.first_name, date=date,
-        )  # fmt: skip
+            self.telegram_id,
+            text,
+            language_code=self.language_code,
+            first_name=self.first_name,
+            date=date,
+        )
         await self.processed(update_id)
         return self._since(before)
 
     async def press(self, reply: Reply, button: str) -> Reply:
         data = reply.buttons()[button]
         message = next(
-            m for m in reversed(reply.messages)
-            if any(b["callback_data"] == data
-                   for row in (m.get("reply_markup") or {}).get("inline_keyboard", [])
-                   for b in row)
-        )  # fmt: skip
+            m
+            for m in reversed(reply.messages)
+            if any(
+                b["callback_data"] == data
+                for row in (m.get("reply_markup") or {}).get("inline_keyboard", [])
+                for b in row
+            )
+        )
         before = self._seen()
         update_id = self.fake.press_button(self.telegram_id, message["message_id"], data)
         await self.processed(update_id)

@@ -42,8 +42,11 @@ class Transcript:
         self.buttons: list[tuple[int, str]] = []  # (message id, callback data)
 
     def __call__(self, call: ApiCall) -> None:
-        if call.status != 200 or call.method not in ("sendMessage", "editMessageText",
-                                                     "editMessageReplyMarkup"):  # fmt: skip
+        if call.status != 200 or call.method not in (
+            "sendMessage",
+            "editMessageText",
+            "editMessageReplyMarkup",
+        ):
             return
         params: dict[str, Any] = call.params
         text = params.get("text")
@@ -87,8 +90,9 @@ async def run_sandbox(
             chat(app, token=SANDBOX_TOKEN, api_base=fake.base_url) as bot,
         ):
             polling = asyncio.create_task(bot.run())
-            out.write("finance-bot sandbox — type “250 кафе”, /help; !N presses a button; "
-                      "Ctrl-D quits\n")  # fmt: skip
+            out.write(
+                "finance-bot sandbox — type “250 кафе”, /help; !N presses a button; Ctrl-D quits\n"
+            )
             await _converse(fake, transcript, read_line, out, sandbox.bot_language)
             bot.poller.stop()
             await polling
@@ -97,9 +101,12 @@ async def run_sandbox(
 
 
 async def _converse(
-    fake: FakeTelegram, transcript: Transcript, read_line: Callable[[], str], out: TextIO,
+    fake: FakeTelegram,
+    transcript: Transcript,
+    read_line: Callable[[], str],
+    out: TextIO,
     language: str,
-) -> None:  # fmt: skip
+) -> None:
     loop = asyncio.get_running_loop()
     while True:
         out.write(_PROMPT)

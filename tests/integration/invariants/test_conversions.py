@@ -99,8 +99,12 @@ async def test_dollar_legs_that_do_not_balance_are_refused_though_the_grand_tota
 ) -> None:
     h, c = household, conversions
     # +1 UAH and -1 USD: the numbers sum to zero, each currency is off by one.
-    legs = [debit(h.groceries, 83_001), credit(c.uah, 83_000), debit(c.usd, 2_000),
-            credit(h.dollars, 2_001)]  # fmt: skip
+    legs = [
+        debit(h.groceries, 83_001),
+        credit(c.uah, 83_000),
+        debit(c.usd, 2_000),
+        credit(h.dollars, 2_001),
+    ]
     before = await ledger_state(connection)
 
     with pytest.raises(CheckViolationError, match="unbalanced in UAH by 1, USD by -1"):
@@ -167,9 +171,11 @@ async def test_a_conversion_the_postings_do_not_carry_out_is_refused(
 
     with pytest.raises(CheckViolationError, match="does not carry out its conversion"):
         await book(
-            connection, household, _dollars_for_groceries(household, conversions),
+            connection,
+            household,
+            _dollars_for_groceries(household, conversions),
             conversion=conversion,
-        )  # fmt: skip
+        )
 
     await assert_nothing_written(connection, before)
 
@@ -189,8 +195,12 @@ async def test_legs_that_bypass_the_conversion_accounts_are_refused(
         h.id,
     )
     # Each currency balances between two asset accounts; nothing converts anything.
-    legs = [debit(h.card, 83_000), credit(Account(card_out, "UAH"), 83_000),
-            debit(Account(other_dollars, "USD"), 2_000), credit(h.dollars, 2_000)]  # fmt: skip
+    legs = [
+        debit(h.card, 83_000),
+        credit(Account(card_out, "UAH"), 83_000),
+        debit(Account(other_dollars, "USD"), 2_000),
+        credit(h.dollars, 2_000),
+    ]
     before = await ledger_state(connection)
 
     with pytest.raises(CheckViolationError, match="does not carry out its conversion"):
@@ -207,9 +217,11 @@ async def test_a_rate_that_does_not_turn_one_amount_into_the_other_is_refused(
 
     with pytest.raises(CheckViolationError, match="rate of transaction"):
         await book(
-            connection, household, _dollars_for_groceries(household, conversions),
+            connection,
+            household,
+            _dollars_for_groceries(household, conversions),
             conversion=wrong_rate,
-        )  # fmt: skip
+        )
 
     await assert_nothing_written(connection, before)
 
@@ -219,9 +231,11 @@ async def test_a_foreign_price_paid_from_a_hryvnia_account_states_what_it_cost(
 ) -> None:
     h = household
     transaction_id = await book(
-        connection, h, [debit(h.groceries, 83_000), credit(h.card, 83_000)],
+        connection,
+        h,
+        [debit(h.groceries, 83_000), credit(h.card, 83_000)],
         conversion=SPENT_IN_DOLLARS,
-    )  # fmt: skip
+    )
     assert await connection.fetchval(
         "SELECT count(*) FROM conversions WHERE transaction_id = $1", transaction_id
     )
@@ -230,9 +244,11 @@ async def test_a_foreign_price_paid_from_a_hryvnia_account_states_what_it_cost(
     # ... and may not claim a cost the postings do not show
     with pytest.raises(CheckViolationError, match="does not carry out its conversion"):
         await book(
-            connection, h, [debit(h.groceries, 80_000), credit(h.card, 80_000)],
+            connection,
+            h,
+            [debit(h.groceries, 80_000), credit(h.card, 80_000)],
             conversion=SPENT_IN_DOLLARS,
-        )  # fmt: skip
+        )
 
     await assert_nothing_written(connection, before)
 
@@ -253,9 +269,11 @@ async def test_a_stored_conversion_never_changes(
     statement: str,
 ) -> None:
     await book(
-        connection, household, _dollars_for_groceries(household, conversions),
+        connection,
+        household,
+        _dollars_for_groceries(household, conversions),
         conversion=SPENT_IN_DOLLARS,
-    )  # fmt: skip
+    )
     before = await ledger_state(connection)
 
     with pytest.raises(IntegrityConstraintViolationError, match="append-only"):
@@ -315,9 +333,13 @@ async def test_a_reversal_carries_its_originals_conversion(
     async def void_with(conversion: ConversionRow | None) -> None:
         async with connection.transaction():
             reversal = await add_transaction(
-                connection, h, await mirror_of(connection, original), kind="reversal",
-                voids=original, conversion=conversion,
-            )  # fmt: skip
+                connection,
+                h,
+                await mirror_of(connection, original),
+                kind="reversal",
+                voids=original,
+                conversion=conversion,
+            )
             await set_voided_by(connection, original, reversal)
 
     before = await ledger_state(connection)
@@ -358,8 +380,12 @@ async def test_accounts_that_would_break_the_base_currency_are_refused(
         await connection.execute(
             "INSERT INTO accounts (household_id, type, name, name_key, code, currency,"
             " owner_telegram_id) VALUES ($1, $2, 'x', 'x', $3, $4, $5)",
-            household.id, type_, code, currency, household.member if owner else None,
-        )  # fmt: skip
+            household.id,
+            type_,
+            code,
+            currency,
+            household.member if owner else None,
+        )
 
     await assert_nothing_written(connection, before)
 

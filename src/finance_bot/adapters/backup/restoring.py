@@ -85,9 +85,14 @@ async def _restore(
         # so the ledger's append-only and balance triggers never see the COPY, and the
         # cached balances and totals come back exactly as they were dumped.
         arguments = [
-            "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
-            "--no-password", f"--dbname={address}", str(archive),
-        ]  # fmt: skip
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            "--single-transaction",
+            "--no-password",
+            f"--dbname={address}",
+            str(archive),
+        ]
         await asyncio.to_thread(run_tool, pg_restore, arguments, env, "pg_restore")
     finally:
         remove_all(temporaries)

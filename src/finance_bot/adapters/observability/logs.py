@@ -16,11 +16,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-SAFE_FIELDS: Final = frozenset({
-    "update_id", "telegram_id", "error", "retry_after", "version", "attempt", "status",
-    "method", "seconds", "violations", "outcome", "kind", "path", "port",
-    "base_url",  # the Bot API's address, without credentials or token (polling.public_url)
-})  # fmt: skip
+SAFE_FIELDS: Final = frozenset(
+    {
+        "update_id",
+        "telegram_id",
+        "error",
+        "retry_after",
+        "version",
+        "attempt",
+        "status",
+        "method",
+        "seconds",
+        "violations",
+        "outcome",
+        "kind",
+        "path",
+        "port",
+        "base_url",  # the Bot API's address, without credentials or token (polling.public_url)
+    }
+)
 MASK: Final = "***"
 _STANDARD: Final = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",

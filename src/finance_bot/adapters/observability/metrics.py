@@ -31,48 +31,61 @@ class BotMetrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.updates = Counter(
-            "finance_bot_updates", "Updates handled, by type and outcome",
-            ["type", "outcome"], registry=r,
-        )  # fmt: skip
+            "finance_bot_updates",
+            "Updates handled, by type and outcome",
+            ["type", "outcome"],
+            registry=r,
+        )
         self.handler_latency = Histogram(
-            "finance_bot_handler_latency_seconds", "Time to handle one update", ["type"],
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=r,
-        )  # fmt: skip
+            "finance_bot_handler_latency_seconds",
+            "Time to handle one update",
+            ["type"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
         self.ledger_writes = Counter(
             "finance_bot_ledger_writes", "Transactions written, by kind", ["kind"], registry=r
         )
         self.ledger_voids = Counter("finance_bot_ledger_voids", "Transactions voided", registry=r)
         self.telegram_errors = Counter(
-            "finance_bot_telegram_api_errors", "Failed Bot API requests",
-            ["method", "kind"], registry=r,
-        )  # fmt: skip
+            "finance_bot_telegram_api_errors",
+            "Failed Bot API requests",
+            ["method", "kind"],
+            registry=r,
+        )
         self.updates_skipped = Counter(
             "finance_bot_updates_skipped",
-            "Updates acknowledged unhandled because the bot could not decode them", registry=r,
-        )  # fmt: skip
+            "Updates acknowledged unhandled because the bot could not decode them",
+            registry=r,
+        )
         self.polling_lag = Gauge(
             "finance_bot_polling_lag_seconds",
-            "Age of the newest update when it was handled", registry=r,
-        )  # fmt: skip
+            "Age of the newest update when it was handled",
+            registry=r,
+        )
         self.invariant_ok = Gauge(
             "finance_bot_invariant_check_ok", "1 when every ledger invariant holds", registry=r
         )
         self.invariant_violations = Gauge(
-            "finance_bot_invariant_check_violations", "Violations found by the last check",
+            "finance_bot_invariant_check_violations",
+            "Violations found by the last check",
             registry=r,
-        )  # fmt: skip
+        )
         self.invariant_last_run = Gauge(
             "finance_bot_invariant_check_last_run_timestamp_seconds",
-            "When the last invariant check finished", registry=r,
-        )  # fmt: skip
+            "When the last invariant check finished",
+            registry=r,
+        )
         self.invariant_duration = Gauge(
-            "finance_bot_invariant_check_duration_seconds", "How long the last check took",
+            "finance_bot_invariant_check_duration_seconds",
+            "How long the last check took",
             registry=r,
-        )  # fmt: skip
+        )
         self.last_backup = Gauge(
-            "finance_bot_last_backup_timestamp_seconds", "When the last good backup finished",
+            "finance_bot_last_backup_timestamp_seconds",
+            "When the last good backup finished",
             registry=r,
-        )  # fmt: skip
+        )
         build = Gauge(
             "finance_bot_build_info", "The running build", ["version", "python"], registry=r
         )

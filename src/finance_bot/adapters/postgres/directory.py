@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from finance_bot.application.defaults import OTHER_CATEGORY_CODES
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
 from finance_bot.domain.money import Money
 from finance_bot.ports.records import Budget, Member, WriteContext
@@ -14,6 +15,9 @@ from finance_bot.ports.records import Budget, Member, WriteContext
 # Any fixed number will do; it only has to be the same in every finance-bot process.
 _HOUSEHOLD_CREATION_LOCK = 0x686F757365  # "house"
 
+_MEMBER_COLUMNS = (
+    "telegram_id, household_id, language, default_account_id, display_name, telegram_language"
+)
 _ACCOUNT_COLUMNS = (
     "id, household_id, type, name, currency, owner_telegram_id, code,"
     " archived_at IS NOT NULL AS archived"
@@ -66,53 +70,55 @@ class PostgresDirectory:
 
     async def member(self, telegram_id: int) -> Member | None:
         row = await self._connection.fetchrow(
-            "SELECT telegram_id, household_id, language, default_account_id, display_name,"
-            " telegram_language"
-            " FROM members WHERE telegram_id = $1",
-            telegram_id,
+            f"SELECT {_MEMBER_COLUMNS} FROM members WHERE telegram_id = $1", telegram_id
         )
-        return Member(**dict(row)) if row else None
+        return _member(row) if row else None
 
     async def members(self, household_id: int) -> list[Member]:
         rows = await self._connection.fetch(
-            "SELECT telegram_id, household_id, language, default_account_id, display_name,"
-            " telegram_language"
-            " FROM members WHERE household_id = $1 ORDER BY created_at, telegram_id",
+            f"SELECT {_MEMBER_COLUMNS} FROM members"
+            " WHERE household_id = $1 ORDER BY created_at, telegram_id",
             household_id,
         )
-        return [Member(**dict(row)) for row in rows]
+        return [_member(row) for row in rows]
 
     async def write_context(
         self, telegram_id: int, account_ids: Sequence[int]
     ) -> WriteContext | None:
         row = await self._connection.fetchrow(
-            """
-            SELECT m.telegram_id, m.household_id, m.language, m.default_account_id,
-                   m.display_name, m.telegram_language,
+            f"""
+            SELECT {_MEMBER_COLUMNS},
                    ARRAY(SELECT ROW(a.id, a.household_id, a.type::text, a.name, a.currency,
                                     a.owner_telegram_id, a.code, a.archived_at IS NOT NULL)
                            FROM accounts a
                           WHERE a.household_id = m.household_id
                             AND (a.id = ANY($2::bigint[]) OR a.id = m.default_account_id
                                  OR (a.owner_telegram_id IS NULL
-                                     AND a.code IN ('other', 'other_income')))) AS accounts,
+                                     AND a.code = ANY($3::text[])))) AS accounts,
                    ARRAY(SELECT ROW(b.category_id, b.amount_minor, b.currency)
                            FROM budgets b WHERE b.household_id = m.household_id) AS budgets
               FROM members m WHERE m.telegram_id = $1
             """,
             telegram_id,
             list(account_ids),
+            list(OTHER_CATEGORY_CODES),
         )
         if row is None:
             return None
-        member = Member(*(row[i] for i in range(6)))
+        member = _member(row)
         accounts = {}
         for fields in row["accounts"]:
             account_id, household_id, kind, name, currency, owner, code, archived = fields
             accounts[account_id] = Account(
-                id=account_id, household_id=household_id, type=AccountType(kind), name=name,
-                currency=currency, owner_telegram_id=owner, code=code, archived=archived,
-            )  # fmt: skip
+                id=account_id,
+                household_id=household_id,
+                type=AccountType(kind),
+                name=name,
+                currency=currency,
+                owner_telegram_id=owner,
+                code=code,
+                archived=archived,
+            )
         budgets = tuple(
             Budget(category_id, Money(amount_minor, currency))
             for category_id, amount_minor, currency in row["budgets"]
@@ -150,9 +156,16 @@ class PostgresDirectory:
         )
 
     async def add_account(
-        self, *, household_id: int, type: AccountType, name: str, currency: str,
-        owner_telegram_id: int | None, code: str | None = None,
-    ) -> Account:  # fmt: skip
+        self,
+        *,
+        household_id: int,
+        type: AccountType,
+        name: str,
+        currency: str,
+        owner_telegram_id: int | None,
+        code: str | None = None,
+    ) -> Account:
+        name_key = normalize_name(name)
         row = await self._connection.fetchrow(
             f"""
             INSERT INTO accounts (household_id, type, name, name_key, currency,
@@ -160,9 +173,14 @@ class PostgresDirectory:
             VALUES ($1, $2, $3, $4, $5, $6, $7)
             RETURNING {_ACCOUNT_COLUMNS}
             """,
-            household_id, type.value, name, normalize_name(name), currency, owner_telegram_id,
+            household_id,
+            type.value,
+            name,
+            name_key,
+            currency,
+            owner_telegram_id,
             code,
-        )  # fmt: skip
+        )
         return _account(row)
 
     async def account(self, account_id: int) -> Account | None:
@@ -190,11 +208,12 @@ class PostgresDirectory:
         )
 
     async def rename_account(self, account_id: int, name: str) -> None:
+        name_key = normalize_name(name)
         await self._connection.execute(
             "UPDATE accounts SET name = $2, name_key = $3 WHERE id = $1",
             account_id,
             name,
-            normalize_name(name),
+            name_key,
         )
 
     async def aliases(self, household_id: int) -> dict[str, list[int]]:
@@ -237,6 +256,17 @@ class PostgresDirectory:
             alias_key,
         )
         return int(status.rsplit(maxsplit=1)[-1])
+
+
+def _member(row: Any) -> Member:
+    return Member(
+        telegram_id=row["telegram_id"],
+        household_id=row["household_id"],
+        language=row["language"],
+        default_account_id=row["default_account_id"],
+        display_name=row["display_name"],
+        telegram_language=row["telegram_language"],
+    )
 
 
 def _account(row: Any) -> Account:

@@ -55,14 +55,22 @@ class PostgresLedger:
     ) -> Any:
         return await self._connection.fetchrow(
             _ADD,
-            transaction.id, transaction.household_id, transaction.author_telegram_id,
-            transaction.kind.value, transaction.booked_on, transaction.note,
-            list(transaction.tags), transaction.voids_transaction_id,
-            [p.account_id for p in postings], [p.direction.value for p in postings],
-            [p.amount.amount_minor for p in postings], [p.amount.currency for p in postings],
-            idempotency_key, json.dumps(result or {}),
+            transaction.id,
+            transaction.household_id,
+            transaction.author_telegram_id,
+            transaction.kind.value,
+            transaction.booked_on,
+            transaction.note,
+            list(transaction.tags),
+            transaction.voids_transaction_id,
+            [p.account_id for p in postings],
+            [p.direction.value for p in postings],
+            [p.amount.amount_minor for p in postings],
+            [p.amount.currency for p in postings],
+            idempotency_key,
+            json.dumps(result or {}),
             *_conversion_arguments(transaction.conversion),
-        )  # fmt: skip
+        )
 
     async def get(self, transaction_id: UUID) -> Transaction | None:
         row = await self._connection.fetchrow(
@@ -178,9 +186,12 @@ def _conversion_arguments(conversion: Conversion | None) -> tuple[Any, ...]:
         return (None, None, None, None, None)
     source, target = conversion.source, conversion.target
     return (
-        source.currency, source.amount_minor, target.currency, target.amount_minor,
+        source.currency,
+        source.amount_minor,
+        target.currency,
+        target.amount_minor,
         conversion.rate,
-    )  # fmt: skip
+    )
 
 
 def _conversion(row: Any) -> Conversion | None:

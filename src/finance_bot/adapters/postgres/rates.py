@@ -19,15 +19,26 @@ class PostgresRates:
         self._connection = connection
 
     async def add(
-        self, household_id: int, currency: str, rate: Decimal, valid_from: date, *,
-        source: str, author_telegram_id: int | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        household_id: int,
+        currency: str,
+        rate: Decimal,
+        valid_from: date,
+        *,
+        source: str,
+        author_telegram_id: int | None = None,
+    ) -> None:
         await self._connection.execute(
             "INSERT INTO exchange_rates"
             " (household_id, currency, valid_from, rate, source, author_telegram_id)"
             " VALUES ($1, $2, $3, $4, $5, $6)",
-            household_id, currency, valid_from, rate, source, author_telegram_id,
-        )  # fmt: skip
+            household_id,
+            currency,
+            valid_from,
+            rate,
+            source,
+            author_telegram_id,
+        )
 
     async def add_official(self, day: date, rates_in_uah: Mapping[str, Decimal]) -> int:
         # The hryvnia is one hryvnia; a household in another currency gets every rate
@@ -51,8 +62,10 @@ class PostgresRates:
             )
             SELECT count(*) FROM inserted
             """,
-            day, codes, values,
-        )  # fmt: skip
+            day,
+            codes,
+            values,
+        )
         return added
 
     async def on(self, household_id: int, currency: str, day: date) -> Rate | None:
@@ -66,8 +79,10 @@ class PostgresRates:
                       {_RANK}, id DESC
              LIMIT 1
             """,
-            household_id, currency, day,
-        )  # fmt: skip
+            household_id,
+            currency,
+            day,
+        )
         return _rate(row) if row else None
 
     async def latest(self, household_id: int) -> list[Rate]:

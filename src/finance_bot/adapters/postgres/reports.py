@@ -95,9 +95,13 @@ class PostgresReports:
         return spent
 
     async def foreign_parts(
-        self, household_id: int, start: date, end: date, *,
+        self,
+        household_id: int,
+        start: date,
+        end: date,
+        *,
         author_telegram_id: int | None = None,
-    ) -> dict[int, tuple[Money, ...]]:  # fmt: skip
+    ) -> dict[int, tuple[Money, ...]]:
         rows = await self._connection.fetch(
             """
             SELECT p.account_id, c.from_currency, sum(c.from_amount_minor) AS amount_minor
@@ -112,8 +116,11 @@ class PostgresReports:
              GROUP BY p.account_id, c.from_currency
              ORDER BY p.account_id, c.from_currency
             """,
-            household_id, start, end, author_telegram_id,
-        )  # fmt: skip
+            household_id,
+            start,
+            end,
+            author_telegram_id,
+        )
         parts: dict[int, tuple[Money, ...]] = {}
         for row in rows:
             amount = Money(int(row["amount_minor"]), row["from_currency"])

@@ -5,10 +5,23 @@ from __future__ import annotations
 from aiogram import Bot
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 
-from finance_bot.adapters.telegram.i18n import LANGUAGES, Catalog
+from finance_bot.adapters.telegram.i18n import Catalog
+from finance_bot.domain.languages import LANGUAGES
 
-MENU = ("today", "week", "month", "year", "last", "balance", "undo", "budgets", "accounts",
-        "categories", "lang", "help")  # fmt: skip
+MENU = (
+    "today",
+    "week",
+    "month",
+    "year",
+    "last",
+    "balance",
+    "undo",
+    "budgets",
+    "accounts",
+    "categories",
+    "lang",
+    "help",
+)
 
 
 async def register_commands(bot: Bot, catalog: Catalog) -> None:

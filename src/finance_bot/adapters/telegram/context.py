@@ -188,13 +188,21 @@ class Enrolment:
         key = await self._update_key(bot.id, event)
         currency = await self._currency(member.household_id)
         books = Books(
-            telegram_id=member.telegram_id, idempotency_key=key,
-            uow_factory=services.uow_factory, ids=services.ids, currency=currency,
-        )  # fmt: skip
+            telegram_id=member.telegram_id,
+            idempotency_key=key,
+            uow_factory=services.uow_factory,
+            ids=services.ids,
+            currency=currency,
+        )
         return ChatContext(
-            services=services, bot=bot, member=member, t=services.catalog.translator(language),
-            outcome=outcome, books=books, currency=currency,
-        )  # fmt: skip
+            services=services,
+            bot=bot,
+            member=member,
+            t=services.catalog.translator(language),
+            outcome=outcome,
+            books=books,
+            currency=currency,
+        )
 
     async def _update_key(self, bot_id: int, update: Update) -> str:
         now = self._services.clock.now()

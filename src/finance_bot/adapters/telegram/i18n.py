@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-LANGUAGES = ("ru", "en")
+from finance_bot.domain.languages import LANGUAGES
+
 # Telegram language codes answered in Russian; everything else gets English.
 _RUSSIAN_SPEAKING = frozenset({"ru", "uk", "be"})
 

@@ -39,8 +39,13 @@ def import_aiogram_lean() -> bool:
         from aiogram.client.default import Default
     finally:
         setattr(pydantic.BaseModel, _REBUILD, original)
-    namespace: dict[str, Any] = {"List": list, "Optional": Optional, "Union": Union,
-                                 "Literal": Literal, "Default": Default}  # fmt: skip
+    namespace: dict[str, Any] = {
+        "List": list,
+        "Optional": Optional,
+        "Union": Union,
+        "Literal": Literal,
+        "Default": Default,
+    }
     for module in (types, methods):
         namespace.update({name: getattr(module, name) for name in module.__all__})
     for model in _subclasses(pydantic.BaseModel):
@@ -55,11 +60,22 @@ def warm_up() -> None:
     from aiogram import methods, types
 
     for model in (
-        types.Update, types.Message, types.CallbackQuery, types.User, types.Chat,
-        types.InlineKeyboardMarkup, types.BotCommand, methods.GetUpdates, methods.SendMessage,
-        methods.EditMessageText, methods.EditMessageReplyMarkup, methods.AnswerCallbackQuery,
-        methods.DeleteWebhook, methods.SetMyCommands, methods.GetMe,
-    ):  # fmt: skip
+        types.Update,
+        types.Message,
+        types.CallbackQuery,
+        types.User,
+        types.Chat,
+        types.InlineKeyboardMarkup,
+        types.BotCommand,
+        methods.GetUpdates,
+        methods.SendMessage,
+        methods.EditMessageText,
+        methods.EditMessageReplyMarkup,
+        methods.AnswerCallbackQuery,
+        methods.DeleteWebhook,
+        methods.SetMyCommands,
+        methods.GetMe,
+    ):
         model.model_rebuild()
 
 

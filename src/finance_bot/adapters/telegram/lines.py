@@ -11,7 +11,9 @@ from finance_bot.domain.commands import ParseError, RecordCommand, Vocabulary
 from finance_bot.domain.parser import parse_line
 
 
-async def record_lines(message: Message, text: str, words: Vocabulary, ctx: ChatContext) -> None:
+async def record_lines(
+    message: Message, text: str, vocabulary: Vocabulary, ctx: ChatContext
+) -> None:
     """People paste lists. One unreadable line refuses the whole message, named by its
     number, so a list is never half recorded; the reply confirms every entry at once."""
     today = ctx.services.local_date(message.date)
@@ -19,7 +21,7 @@ async def record_lines(message: Message, text: str, words: Vocabulary, ctx: Chat
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        parsed = parse_line(line, words, today=today, currency=ctx.currency)
+        parsed = parse_line(line, vocabulary, today=today, currency=ctx.currency)
         if isinstance(parsed, ParseError):
             ctx.parse_error()
             reason = parse_error_text(parsed, ctx.t)

@@ -241,10 +241,13 @@ class Poller:
         log.warning(
             "telegram request failed; retrying",
             extra={
-                "method": method, "error": type(error).__name__, "base_url": self._api_base,
-                "seconds": round(delay, 1), "attempt": attempt + 1,
+                "method": method,
+                "error": type(error).__name__,
+                "base_url": self._api_base,
+                "seconds": round(delay, 1),
+                "attempt": attempt + 1,
             },
-        )  # fmt: skip
+        )
         await self._pause(delay)
 
     async def _handle(self, update: Update) -> bool:
@@ -269,10 +272,11 @@ class Poller:
                 log.warning(
                     "update will be retried",
                     extra={
-                        "update_id": update.update_id, "error": type(error).__name__,
+                        "update_id": update.update_id,
+                        "error": type(error).__name__,
                         "attempt": attempt + 1,
                     },
-                )  # fmt: skip
+                )
                 if self._stopping.is_set():
                     return False
                 delay = (

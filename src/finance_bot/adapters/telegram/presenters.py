@@ -38,29 +38,41 @@ def account_label(account: Account, t: Translator) -> str:
 
 def confirmation(view: TransactionView, t: Translator, *, today: date) -> str:
     transaction = view.transaction
-    names = view.names
+    accounts = view.accounts
     debit = next(p for p in transaction.postings if p.direction is Direction.DEBIT)
     credit = next(p for p in transaction.postings if p.direction is Direction.CREDIT)
     amount = format_money(transaction.amount, t.language)
     if transaction.kind is TransactionKind.EXPENSE:
-        line = t("recorded_expense", number=transaction.number, amount=amount,
-                 category=account_label(names[debit.account_id], t),
-                 account=account_label(names[credit.account_id], t))  # fmt: skip
+        line = t(
+            "recorded_expense",
+            number=transaction.number,
+            amount=amount,
+            category=account_label(accounts[debit.account_id], t),
+            account=account_label(accounts[credit.account_id], t),
+        )
     elif transaction.kind is TransactionKind.INCOME:
-        line = t("recorded_income", number=transaction.number, amount=amount,
-                 category=account_label(names[credit.account_id], t),
-                 account=account_label(names[debit.account_id], t))  # fmt: skip
+        line = t(
+            "recorded_income",
+            number=transaction.number,
+            amount=amount,
+            category=account_label(accounts[credit.account_id], t),
+            account=account_label(accounts[debit.account_id], t),
+        )
     else:
-        line = t("recorded_transfer", number=transaction.number, amount=amount,
-                 source=account_label(names[credit.account_id], t),
-                 target=account_label(names[debit.account_id], t))  # fmt: skip
+        line = t(
+            "recorded_transfer",
+            number=transaction.number,
+            amount=amount,
+            source=account_label(accounts[credit.account_id], t),
+            target=account_label(accounts[debit.account_id], t),
+        )
     lines = [line, *_details(transaction.booked_on, transaction.note, transaction.tags, t, today)]
     return "\n".join(lines)
 
 
 def forward_preview(
     command: RecordCommand,
-    names: dict[int, Account],
+    accounts: dict[int, Account],
     default_account_id: int | None,
     t: Translator,
     *,
@@ -69,15 +81,19 @@ def forward_preview(
     """How a forwarded line would be recorded, before anyone agrees to record it."""
 
     def label(account_id: int | None, fallback_code: str | None = None) -> str:
-        account = names.get(account_id) if account_id is not None else None
+        account = accounts.get(account_id) if account_id is not None else None
         if account is None and fallback_code is not None:
-            account = next((a for a in names.values() if a.code == fallback_code), None)
+            account = next((a for a in accounts.values() if a.code == fallback_code), None)
         return account_label(account, t) if account is not None else "?"
 
     amount = format_money(command.amount, t.language)
     if isinstance(command, RecordTransfer):
-        line = t("forward_transfer", amount=amount, source=label(command.from_account_id),
-                 target=label(command.to_account_id))  # fmt: skip
+        line = t(
+            "forward_transfer",
+            amount=amount,
+            source=label(command.from_account_id),
+            target=label(command.to_account_id),
+        )
     else:
         expense = isinstance(command, RecordExpense)
         category = label(command.category_id, OTHER_EXPENSE if expense else OTHER_INCOME)
@@ -169,8 +185,9 @@ def budget_alert_text(
     if alert.month is None or alert.month == this_month:
         return t("budget_alert", category=name, spent=spent, limit=limit, percent=percent)
     month = f"{t.month(alert.month.month)} {alert.month.year}"
-    return t("budget_alert_month", category=name, spent=spent, limit=limit, percent=percent,
-             month=month)  # fmt: skip
+    return t(
+        "budget_alert_month", category=name, spent=spent, limit=limit, percent=percent, month=month
+    )
 
 
 def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:

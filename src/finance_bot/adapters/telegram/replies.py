@@ -22,7 +22,6 @@ from finance_bot.adapters.telegram.presenters import (
     split_message,
     unknown_category_notice,
 )
-from finance_bot.application.reports import transaction_view
 from finance_bot.application.results import BudgetAlert
 from finance_bot.domain.periods import month_start
 from finance_bot.domain.transactions import TransactionKind
@@ -61,9 +60,12 @@ async def send_text(
 
 
 async def edit_text(
-    bot: Bot, chat_id: int, message_id: int, text: str,
+    bot: Bot,
+    chat_id: int,
+    message_id: int,
+    text: str,
     reply_markup: InlineKeyboardMarkup | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Replace a message's text, cut to Telegram's limit: an edit cannot be split.
 
     A redelivered press finds the message edited already, which is no error.
@@ -93,22 +95,22 @@ def _unless_unchanged() -> Iterator[None]:
 
 
 async def confirmation_reply(
-    ctx: ChatContext, transaction_id: UUID, today: date, *,
-    unknown_word: str | None = None, learned_alias: str | None = None,
-) -> tuple[str, InlineKeyboardMarkup]:  # fmt: skip
+    ctx: ChatContext,
+    transaction_id: UUID,
+    today: date,
+    *,
+    unknown_word: str | None = None,
+    learned_alias: str | None = None,
+) -> tuple[str, InlineKeyboardMarkup]:
     """How the line was understood, with Undo and Category buttons."""
     t = ctx.t
-    # Read here rather than through ctx.books: the retry tests fail a confirmation after
-    # its commit at exactly this call (tests/e2e/test_retries.py).
-    view = await transaction_view(
-        ctx.member.telegram_id, transaction_id, uow_factory=ctx.services.uow_factory
-    )
+    view = await ctx.books.transaction_view(transaction_id)
     transaction = view.transaction
     assert transaction.number is not None
     with_category = transaction.kind in (TransactionKind.EXPENSE, TransactionKind.INCOME)
     keyboard = confirmation_keyboard(transaction.number, t, with_category=with_category)
     text = confirmation(view, t, today=today)
-    categories = [a for a in view.names.values() if a.type.is_category]
+    categories = [a for a in view.accounts.values() if a.type.is_category]
     if unknown_word is not None and categories:
         text += "\n" + unknown_category_notice(unknown_word, categories[0], t)
     if learned_alias is not None and categories:

@@ -27,11 +27,15 @@ def period_title(period: Period, t: Translator) -> str:
         return t("period_today", date=format_date(period.start, t.language))
     if period.kind is PeriodKind.WEEK:
         last = period.end - timedelta(days=1)
-        return t("period_week", start=format_date(period.start, t.language),
-                 end=format_date(last, t.language))  # fmt: skip
+        return t(
+            "period_week",
+            start=format_date(period.start, t.language),
+            end=format_date(last, t.language),
+        )
     if period.kind is PeriodKind.MONTH:
-        return t("period_month", month=t.month(period.start.month).capitalize(),
-                 year=period.start.year)  # fmt: skip
+        return t(
+            "period_month", month=t.month(period.start.month).capitalize(), year=period.start.year
+        )
     return t("period_year", year=period.start.year)
 
 
@@ -69,13 +73,20 @@ def period_report_text(report: PeriodReport, members: dict[int, Member], t: Tran
             t("report_spending", amount=with_foreign(totals.spending, report.foreign_spending, t))
         )
         for line in totals.by_category:
-            category = account_label(report.names[line.key], t)
+            category = account_label(report.accounts[line.key], t)
             amount = format_money(line.amount, t.language)
             share = percent(line.amount.amount_minor, spending)
             parts = report.foreign.get(line.key, ())
             if parts:
-                lines.append(t("report_category_line_foreign", category=category, amount=amount,
-                               foreign=foreign_text(parts, t), percent=share))  # fmt: skip
+                lines.append(
+                    t(
+                        "report_category_line_foreign",
+                        category=category,
+                        amount=amount,
+                        foreign=foreign_text(parts, t),
+                        percent=share,
+                    )
+                )
             else:
                 lines.append(
                     t("report_category_line", category=category, amount=amount, percent=share)
@@ -83,8 +94,13 @@ def period_report_text(report: PeriodReport, members: dict[int, Member], t: Tran
         if report.only_telegram_id is None and len(totals.by_person) > 1:
             lines.append(t("report_people"))
             for line in totals.by_person:
-                lines.append(t("report_person_line", name=person_name(line.key, members, t),
-                               amount=format_money(line.amount, t.language)))  # fmt: skip
+                lines.append(
+                    t(
+                        "report_person_line",
+                        name=person_name(line.key, members, t),
+                        amount=format_money(line.amount, t.language),
+                    )
+                )
     if report.period.kind in (PeriodKind.MONTH, PeriodKind.YEAR):
         lines.append(
             t("report_income", amount=with_foreign(totals.income, report.foreign_income, t))
@@ -93,28 +109,39 @@ def period_report_text(report: PeriodReport, members: dict[int, Member], t: Tran
         lines.append(t("report_net", amount=format_money(net, t.language, signed=True)))
     if report.previous is not None:
         change = totals.spending - report.previous.spending
-        lines.append(t("report_change", change=format_money(change, t.language, signed=True),
-                       previous=format_money(report.previous.spending, t.language)))  # fmt: skip
+        lines.append(
+            t(
+                "report_change",
+                change=format_money(change, t.language, signed=True),
+                previous=format_money(report.previous.spending, t.language),
+            )
+        )
     if report.budgets:
         lines.append("")
-        lines.extend(budget_lines_text(list(report.budgets), report.names, t))
+        lines.extend(budget_lines_text(list(report.budgets), report.accounts, t))
     return "\n".join(lines)
 
 
 def budget_lines_text(
-    lines: list[BudgetLine], names: dict[int, Account], t: Translator
+    lines: list[BudgetLine], accounts: dict[int, Account], t: Translator
 ) -> list[str]:
     out = []
     for line in lines:
         name = (
-            account_label(names[line.category_id], t)
+            account_label(accounts[line.category_id], t)
             if line.category_id is not None
             else t("budget_total")
         )
-        out.append(t("budget_line", category=name,
-                     spent=format_money(line.spent, t.language),
-                     limit=format_money(line.limit, t.language), percent=line.used_pct,
-                     remaining=format_money(line.remaining, t.language)))  # fmt: skip
+        out.append(
+            t(
+                "budget_line",
+                category=name,
+                spent=format_money(line.spent, t.language),
+                limit=format_money(line.limit, t.language),
+                percent=line.used_pct,
+                remaining=format_money(line.remaining, t.language),
+            )
+        )
         if line.safe_per_day is not None and line.remaining.amount_minor > 0:
             out.append(
                 t("budget_line_per_day", per_day=format_money(line.safe_per_day, t.language))
@@ -123,12 +150,12 @@ def budget_lines_text(
 
 
 def budgets_text(
-    lines: list[BudgetLine], names: dict[int, Account], month: date, t: Translator
+    lines: list[BudgetLine], accounts: dict[int, Account], month: date, t: Translator
 ) -> str:
     if not lines:
         return t("budgets_none")
     title = t("budgets_title", month=f"{t.month(month.month)} {month.year}")
-    return "\n".join([title, *budget_lines_text(lines, names, t)])
+    return "\n".join([title, *budget_lines_text(lines, accounts, t)])
 
 
 def balance_text(view: BalanceView, t: Translator) -> str:
@@ -145,10 +172,15 @@ def balance_text(view: BalanceView, t: Translator) -> str:
         lines.append(t("balance_total", amount=total))
     else:
         rates = ", ".join(
-            t("balance_rate", currency=rate.currency, rate=format_rate(rate.rate, t.language),
-              base=symbol(view.total.currency), date=format_date(rate.valid_from, t.language))
+            t(
+                "balance_rate",
+                currency=rate.currency,
+                rate=format_rate(rate.rate, t.language),
+                base=symbol(view.total.currency),
+                date=format_date(rate.valid_from, t.language),
+            )
             for rate in view.rates
-        )  # fmt: skip
+        )
         lines.append(t("balance_total_approximate", amount=total))
         lines.append(t("balance_rates", rates=rates))
     if view.left_out:
@@ -156,17 +188,23 @@ def balance_text(view: BalanceView, t: Translator) -> str:
             t("balance_left_out_account", account=account_label(a, t), currency=a.currency)
             for a in view.left_out
         )
-        lines.append(t("balance_left_out", accounts=accounts,
-                       code=view.left_out[0].currency, base=view.total.currency))  # fmt: skip
+        lines.append(
+            t(
+                "balance_left_out",
+                accounts=accounts,
+                code=view.left_out[0].currency,
+                base=view.total.currency,
+            )
+        )
     return "\n".join(lines)
 
 
-def last_text(lines: list[TransactionLine], names: dict[int, Account], t: Translator) -> str:
+def last_text(lines: list[TransactionLine], accounts: dict[int, Account], t: Translator) -> str:
     if not lines:
         return t("last_none")
     out = [t("last_title")]
     for line in lines:
-        debit, credit = names[line.debit_account_id], names[line.credit_account_id]
+        debit, credit = accounts[line.debit_account_id], accounts[line.credit_account_id]
         if line.kind == "expense":
             what, amount = account_label(debit, t), -line.amount
         elif line.kind == "income":
@@ -180,8 +218,15 @@ def last_text(lines: list[TransactionLine], names: dict[int, Account], t: Transl
             # the amount as it was typed, beside what it came to
             typed = format_money(line.converted_from, t.language)
             written = t("last_converted", amount=written, typed=typed)
-        out.append(t("last_line", number=line.number, date=format_date(line.booked_on, t.language),
-                     amount=written, what=what))  # fmt: skip
+        out.append(
+            t(
+                "last_line",
+                number=line.number,
+                date=format_date(line.booked_on, t.language),
+                amount=written,
+                what=what,
+            )
+        )
     return "\n".join(out)
 
 
@@ -206,13 +251,20 @@ def accounts_text(view: AccountsView, t: Translator, *, currency: str) -> str:
 
 def categories_text(categories: list[CategoryView], t: Translator) -> str:
     lines = []
-    for kind, title in ((AccountType.EXPENSE, "categories_expense"),
-                        (AccountType.INCOME, "categories_income")):  # fmt: skip
+    for kind, title in (
+        (AccountType.EXPENSE, "categories_expense"),
+        (AccountType.INCOME, "categories_income"),
+    ):
         lines.append(t(title))
         for view in categories:
             if view.category.type is kind:
-                lines.append(t("category_line", name=account_label(view.category, t),
-                               aliases=", ".join(view.aliases) or "—"))  # fmt: skip
+                lines.append(
+                    t(
+                        "category_line",
+                        name=account_label(view.category, t),
+                        aliases=", ".join(view.aliases) or "—",
+                    )
+                )
     lines.append("")
     lines.append(t("categories_usage"))
     return "\n".join(lines)

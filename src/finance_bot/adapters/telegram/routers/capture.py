@@ -29,8 +29,10 @@ def capture_router() -> Router:
 
 async def transfer(message: Message, command: CommandObject, ctx: ChatContext) -> None:
     today = ctx.services.local_date(message.date)
-    words = await ctx.books.vocabulary()
-    parsed = parse_transfer_arguments(command.args or "", words, today=today, currency=ctx.currency)
+    vocabulary = await ctx.books.vocabulary()
+    parsed = parse_transfer_arguments(
+        command.args or "", vocabulary, today=today, currency=ctx.currency
+    )
     if isinstance(parsed, ParseError):
         ctx.parse_error()
         text = ctx.t("transfer_usage") if not command.args else parse_error_text(parsed, ctx.t)
@@ -42,11 +44,11 @@ async def transfer(message: Message, command: CommandObject, ctx: ChatContext) -
 async def line(message: Message, ctx: ChatContext) -> None:
     assert message.text is not None
     today = ctx.services.local_date(message.date)
-    words = await ctx.books.vocabulary()
+    vocabulary = await ctx.books.vocabulary()
     if len([line for line in message.text.splitlines() if line.strip()]) > 1:
-        await record_lines(message, message.text, words, ctx)
+        await record_lines(message, message.text, vocabulary, ctx)
         return
-    parsed = parse_line(message.text, words, today=today, currency=ctx.currency)
+    parsed = parse_line(message.text, vocabulary, today=today, currency=ctx.currency)
     if isinstance(parsed, ParseError):
         ctx.parse_error()
         await ctx.answer(message, parse_error_text(parsed, ctx.t))

@@ -84,10 +84,10 @@ async def _parse(forwarded: Message, ctx: ChatContext) -> RecordCommand | ParseE
     """The line read as of when it was first written: "вчера" means the day before that."""
     assert forwarded.text is not None
     written = forwarded.forward_origin.date if forwarded.forward_origin else forwarded.date
-    words = await ctx.books.vocabulary()
+    vocabulary = await ctx.books.vocabulary()
     return parse_line(
         forwarded.text,
-        words,
+        vocabulary,
         today=ctx.services.local_date(written),
         currency=ctx.currency,
     )
@@ -96,7 +96,7 @@ async def _parse(forwarded: Message, ctx: ChatContext) -> RecordCommand | ParseE
 async def _preview(command: RecordCommand, ctx: ChatContext) -> str:
     accounts = await ctx.books.accounts()
     categories = await ctx.books.categories()
-    names = {a.id: a for a in accounts.accounts} | {v.category.id: v.category for v in categories}
+    accounts_by_id = {a.id: a for a in (*accounts.accounts, *(v.category for v in categories))}
     return forward_preview(
-        command, names, accounts.default_account_id, ctx.t, today=ctx.services.today()
+        command, accounts_by_id, accounts.default_account_id, ctx.t, today=ctx.services.today()
     )

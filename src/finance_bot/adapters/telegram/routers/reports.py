@@ -105,8 +105,8 @@ async def last(message: Message, command: CommandObject, ctx: ChatContext) -> No
     count_word = words[0] if words and words[0] not in _ME else ""
     limit = int(count_word) if count_word.isascii() and count_word.isdigit() else _LAST_DEFAULT
     limit = max(1, min(limit, _LAST_MAX))
-    lines, names = await ctx.books.last_transactions(limit, only_me=only_me)
-    await ctx.answer(message, last_text(lines, names, ctx.t))
+    lines, accounts = await ctx.books.last_transactions(limit, only_me=only_me)
+    await ctx.answer(message, last_text(lines, accounts, ctx.t))
 
 
 async def balance(message: Message, ctx: ChatContext) -> None:
@@ -116,8 +116,8 @@ async def balance(message: Message, ctx: ChatContext) -> None:
 async def budgets(message: Message, ctx: ChatContext) -> None:
     today = ctx.services.local_date(message.date)
     lines = await ctx.books.budget_progress(today, today=today)
-    names = {view.category.id: view.category for view in await ctx.books.categories()}
-    await ctx.answer(message, budgets_text(lines, names, today, ctx.t))
+    categories = {view.category.id: view.category for view in await ctx.books.categories()}
+    await ctx.answer(message, budgets_text(lines, categories, today, ctx.t))
 
 
 async def budget(message: Message, command: CommandObject, ctx: ChatContext) -> None:

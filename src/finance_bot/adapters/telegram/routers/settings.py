@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, Message
 from finance_bot.adapters.telegram.callbacks import answer_press
 from finance_bot.adapters.telegram.context import ChatContext
 from finance_bot.adapters.telegram.filters import named
-from finance_bot.adapters.telegram.i18n import LANGUAGES
+from finance_bot.domain.languages import LANGUAGES
 
 
 def settings_router() -> Router:
