@@ -14,6 +14,11 @@ touches real data.
    a scratch table, with 1 and N connections; the ratio application / bare.
 3. The household loaded in bulk to --transactions, then the month report
    (``application.reports.period_report``) and /balance (``application.reports.balances``).
+
+Every figure is taken twice, side by side: for a household in one currency, and for one
+where --foreign-share of the expenses (default 20 %) are in dollars — converted from the
+hryvnia card at the household's rate, or paid from a dollar account through the
+conversion accounts (docs/adr/0014) — with the ratio of the two (target: within 10 %).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import cast
 
@@ -64,9 +70,14 @@ from finance_bot.domain.periods import PeriodKind
 from finance_bot.ports.unit_of_work import UnitOfWorkFactory
 
 CURRENCY = "UAH"
+FOREIGN = "USD"
+RATE = Decimal("41.50")  # hryvnias per dollar, set for the whole history
 LANGUAGE = "ru"
-MEMBERS = (700_000_001, 700_000_002)
+MEMBERS = (700_000_001, 700_000_002)  # the household in one currency
+MIXED_MEMBERS = (700_000_011, 700_000_012)  # the household that also spends dollars
 RATIO_TARGET = 0.5
+SAME_WITHIN = 0.10  # the mixed household's figures against the single-currency one's
+EXPENSE_SHARE = 0.9  # of the loaded entries (the rest incomes and transfers)
 MONTH_REPORT_P99_TARGET_MS = 20.0
 HISTORY_DAYS = 730  # the loaded transactions cover about two years, ending today
 
@@ -77,32 +88,58 @@ HISTORY_DAYS = 730  # the loaded transactions cover about two years, ending toda
 @dataclass(frozen=True, slots=True)
 class Household:
     id: int
+    members: tuple[int, int]
     expense_categories: list[int]
     income_categories: list[int]
-    cards: list[int]  # by member, in MEMBERS order
+    cards: list[int]  # by member, in `members` order
     cash: list[int]
+    dollars: list[int]  # each member's dollar account; empty in a one-currency household
+    foreign_share: float  # of the expenses written or loaded, in dollars
+
+    def foreign(self, sequence: int) -> bool:
+        """Whether write number `sequence` is in dollars: evenly spread, at the share."""
+        share = self.foreign_share
+        return share > 0 and int(sequence * share) != int((sequence - 1) * share)
 
 
-async def create_household(uow_factory: UnitOfWorkFactory) -> Household:
-    """Two members and the default categories, as the bot's first two joins make them."""
+async def create_household(
+    uow_factory: UnitOfWorkFactory, members: tuple[int, int], *, foreign_share: float = 0.0
+) -> Household:
+    """Two members and the default categories, as the bot's first two joins make them; for
+    a household that spends dollars, a dollar account each and the rate."""
     async with uow_factory() as uow:
         household_id = await found_household(uow, language=LANGUAGE, currency=CURRENCY)
-        for telegram_id in MEMBERS:
+        for telegram_id in members:
             await enroll(uow, telegram_id, household_id, language=LANGUAGE, currency=CURRENCY)
+            if foreign_share:
+                await uow.directory.add_account(
+                    household_id=household_id,
+                    type=AccountType.ASSET,
+                    name="доллары",
+                    currency=FOREIGN,
+                    owner_telegram_id=telegram_id,
+                    code="dollars",
+                )
+        if foreign_share:
+            await uow.directory.conversion_accounts(household_id, [CURRENCY, FOREIGN])
+            await uow.rates.add(household_id, FOREIGN, RATE, date(2000, 1, 1), source="manual")
         await uow.commit()
     async with uow_factory() as uow:
         accounts = await uow.directory.accounts(household_id)
 
     def owned(code: str) -> list[int]:
         by_owner = {a.owner_telegram_id: a.id for a in accounts if a.code == code}
-        return [by_owner[telegram_id] for telegram_id in MEMBERS]
+        return [by_owner[telegram_id] for telegram_id in members if telegram_id in by_owner]
 
     return Household(
         id=household_id,
+        members=members,
         expense_categories=[a.id for a in accounts if a.type is AccountType.EXPENSE],
         income_categories=[a.id for a in accounts if a.type is AccountType.INCOME],
         cards=owned("card"),
         cash=owned("cash"),
+        dollars=owned("dollars"),
+        foreign_share=foreign_share,
     )
 
 
@@ -141,16 +178,20 @@ async def application_writes(
     categories = household.expense_categories
 
     async def write(worker: int, sequence: int) -> None:
+        author = worker % len(household.members)
+        foreign = household.foreign(sequence)
+        # Dollars: every other one from the dollar account, the rest converted from the card.
+        from_dollars = foreign and sequence % 2 == 0
         command = RecordExpense(
-            amount=Money(100 + sequence * 7919 % 500_000, CURRENCY),
+            amount=Money(100 + sequence * 7919 % 500_000, FOREIGN if foreign else CURRENCY),
             category_id=categories[sequence % len(categories)],
-            account_id=None,
+            account_id=household.dollars[author] if from_dollars else None,
             booked_on=booked_on,
             note="bench",
         )
         await record(
             command,
-            author_telegram_id=MEMBERS[worker % len(MEMBERS)],
+            author_telegram_id=household.members[author],
             idempotency_key=f"bench:{tag}:{sequence}",
             uow_factory=uow_factory,
             ids=ids,
@@ -186,7 +227,7 @@ async def bare_writes(url: str, *, total: int, connections: int) -> Run:
 _CREATE_STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS bench_stage (
     number bigint, id uuid, author bigint, kind transaction_kind, booked_on date,
-    amount bigint, debit_id bigint, credit_id bigint
+    amount bigint, debit_id bigint, credit_id bigint, foreign_minor bigint
 ) ON COMMIT DELETE ROWS;
 """
 
@@ -199,7 +240,9 @@ SELECT s.g,
        ($4::bigint[])[1 + s.who],
        s.kind::transaction_kind,
        $5::date + ((s.g - $6::bigint) * $7::bigint / $8::bigint)::int,
-       100 + (s.g * 104729) % (CASE s.kind WHEN 'expense' THEN 300000 ELSE 3000000 END),
+       CASE WHEN s.foreign THEN round(s.cents * $14::numeric)::bigint
+            ELSE 100 + (s.g * 104729) % (CASE s.kind WHEN 'expense' THEN 300000 ELSE 3000000 END)
+       END,
        CASE s.kind
            WHEN 'expense' THEN ($9::bigint[])[1 + (s.g * 31) % cardinality($9::bigint[])]
            WHEN 'income' THEN ($11::bigint[])[1 + s.who]
@@ -210,12 +253,25 @@ SELECT s.g,
                                     ELSE ($11::bigint[])[1 + s.who] END
            WHEN 'income' THEN ($10::bigint[])[1 + (s.g / 7) % cardinality($10::bigint[])]
            ELSE ($11::bigint[])[1 + s.who]
-       END
-  FROM (SELECT g, (g % 2)::int AS who,
-               CASE WHEN (g * 7919) % 100 < 3 THEN 'transfer'
-                    WHEN (g * 7919) % 100 < 10 THEN 'income'
-                    ELSE 'expense' END AS kind
-          FROM generate_series($1::bigint, $2::bigint) AS g) AS s
+       END,
+       CASE WHEN s.foreign THEN s.cents END
+  FROM (SELECT g, who, kind, 100 + (g * 104729) % 10000 AS cents,
+               -- dollars: the foreign share of all entries, all of them expenses
+               kind = 'expense' AND (g * 6007) % 1000 < $13::int AS foreign
+          FROM (SELECT g, (g % 2)::int AS who,
+                       CASE WHEN (g * 7919) % 100 < 3 THEN 'transfer'
+                            WHEN (g * 7919) % 100 < 10 THEN 'income'
+                            ELSE 'expense' END AS kind
+                  FROM generate_series($1::bigint, $2::bigint) AS g) AS kinds) AS s
+"""
+
+# A dollar price paid by the hryvnia card: the postings in hryvnias, and the conversion
+# that says what was spent (docs/adr/0014).
+_INSERT_CONVERSIONS = """
+INSERT INTO conversions
+    (transaction_id, from_currency, from_amount_minor, to_currency, to_amount_minor, rate)
+SELECT id, $1, foreign_minor, $2, amount, $3 FROM bench_stage
+ WHERE foreign_minor IS NOT NULL ORDER BY number
 """
 
 _INSERT_TRANSACTIONS = """
@@ -257,7 +313,7 @@ async def bulk_load(
         loaded = max(0, target - first + 1)
         start_day = today - timedelta(days=HISTORY_DAYS)
         base_ms = int(time.time() * 1000) - 10 * loaded  # below the ids written just now
-        authors = list(MEMBERS)
+        authors = list(household.members)
         insert_seconds = commit_seconds = slowest = 0.0
         started = time.perf_counter()
         await connection.execute(_CREATE_STAGE)
@@ -281,9 +337,12 @@ async def bulk_load(
                     household.income_categories,
                     household.cards,
                     household.cash,
+                    round(household.foreign_share * 1000 / EXPENSE_SHARE),
+                    RATE,
                 )
                 await connection.execute(_INSERT_TRANSACTIONS, household.id)
                 await connection.execute(_INSERT_POSTINGS, CURRENCY)
+                await connection.execute(_INSERT_CONVERSIONS, FOREIGN, CURRENCY, RATE)
                 await connection.execute(
                     "UPDATE households SET last_transaction_number = $2 WHERE id = $1",
                     household.id,
@@ -304,7 +363,7 @@ async def bulk_load(
         # in production it stays without planner statistics, and so it does here.
         vacuum_started = time.perf_counter()
         await connection.execute(
-            "VACUUM (ANALYZE) transactions, postings, account_balances, households"
+            "VACUUM (ANALYZE) transactions, postings, conversions, account_balances, households"
         )
         vacuum_seconds = time.perf_counter() - vacuum_started
         return LoadResult(loaded, seconds, insert_seconds, commit_seconds, slowest, vacuum_seconds)
@@ -343,6 +402,7 @@ class Options:
     report_runs: int
     chunk: int
     rounds: int
+    foreign_share: float
 
 
 async def benchmark(server: Server, options: Options) -> None:
@@ -373,132 +433,180 @@ async def run_in(url: str, database: str, options: Options) -> None:
         # The port's attributes are mutable, hence invariant: mypy does not take the
         # Postgres unit of work for a `UnitOfWork` although it is one at run time.
         uow_factory = cast(UnitOfWorkFactory, PostgresUnitOfWorkFactory(pool))
-        household = await create_household(uow_factory)
-        await write_figures(url, uow_factory, household, options, today)
-        await read_figures(url, uow_factory, household, options, today)
+        single = await create_household(uow_factory, MEMBERS)
+        mixed = await create_household(
+            uow_factory, MIXED_MEMBERS, foreign_share=options.foreign_share
+        )
+        await write_figures(url, uow_factory, (single, mixed), options, today)
+        await read_figures(url, uow_factory, (single, mixed), options, today)
     finally:
         await pool.close()
+
+
+def compared(name: str, single: float, mixed: float, *, higher_is_better: bool) -> None:
+    """The mixed household's figure against the single-currency one's."""
+    change = (mixed - single) / single if single else 0.0
+    worse = -change if higher_is_better else change
+    line(
+        f"  {name}: with dollars / one currency",
+        f"{mixed / single if single else 0.0:8.2f}",
+        f"within {SAME_WITHIN:.0%}: {verdict(worse <= SAME_WITHIN)}",
+    )
 
 
 async def write_figures(
     url: str,
     uow_factory: UnitOfWorkFactory,
-    household: Household,
+    households: tuple[Household, Household],
     options: Options,
     today: date,
 ) -> None:
     writes, writers, rounds = options.writes, options.writers, options.rounds
+    single, mixed = households
     heading(
         f"1-2. Writes: {writes} per figure, in {rounds} alternating rounds of application"
-        " record() and bare INSERT+COMMIT"
+        f" record() (one currency; {mixed.foreign_share:.0%} in dollars) and bare INSERT+COMMIT"
     )
     # warm-up: connections, prepared statements, the first pages of every index
-    await application_writes(
-        uow_factory, household, total=50, writers=writers, tag="warm", booked_on=today
-    )
+    for household in households:
+        await application_writes(
+            uow_factory, household, total=50, writers=writers, tag="warm", booked_on=today
+        )
     await bare_writes(url, total=50, connections=writers)
 
-    results: dict[int, tuple[Run, Run]] = {}
     for concurrency in (1, writers):
-        # Alternating rounds, so that a machine busy with other work slows both alike.
-        app = bare = Run(0, 0.0, [])
+        # Alternating rounds, so that a machine busy with other work slows all alike.
+        apps = {single.id: Run(0, 0.0, []), mixed.id: Run(0, 0.0, [])}
+        bare = Run(0, 0.0, [])
         for index in range(rounds):
             share = writes // rounds + (index < writes % rounds)
             bare += await bare_writes(url, total=share, connections=concurrency)
-            app += await application_writes(
-                uow_factory,
-                household,
-                total=share,
-                writers=concurrency,
-                tag=f"w{concurrency}r{index}",
-                booked_on=today,
-            )
-        results[concurrency] = (app, bare)
+            for household in households:
+                apps[household.id] += await application_writes(
+                    uow_factory,
+                    household,
+                    total=share,
+                    writers=concurrency,
+                    tag=f"w{concurrency}r{index}",
+                    booked_on=today,
+                )
         who = "writer" if concurrency == 1 else "writers"
-        line(f"application record(), {concurrency} {who}", f"{app.per_second:8.0f} /s")
-        latency_line(f"  latency of one record(), {concurrency} {who}", app)
         line(f"bare INSERT+COMMIT, {concurrency} connection(s)", f"{bare.per_second:8.0f} /s")
         latency_line(f"  latency of one bare write, {concurrency} conn.", bare)
-    for concurrency, (app, bare) in results.items():
-        ratio = app.per_second / bare.per_second
-        line(
-            f"ratio application / bare, {concurrency} writer(s)",
-            f"{ratio:8.2f}",
-            f"target >= {RATIO_TARGET:g}: {verdict(ratio >= RATIO_TARGET)}",
+        for household in households:
+            app = apps[household.id]
+            label = "one currency" if household is single else "with dollars"
+            ratio = app.per_second / bare.per_second
+            line(f"record(), {concurrency} {who}, {label}", f"{app.per_second:8.0f} /s")
+            latency_line("  latency of one record()", app)
+            line(
+                "  ratio application / bare",
+                f"{ratio:8.2f}",
+                f"target >= {RATIO_TARGET:g}: {verdict(ratio >= RATIO_TARGET)}",
+            )
+        compared(
+            f"writes/s, {concurrency} {who}",
+            apps[single.id].per_second,
+            apps[mixed.id].per_second,
+            higher_is_better=True,
         )
 
 
 async def read_figures(
     url: str,
     uow_factory: UnitOfWorkFactory,
-    household: Household,
+    households: tuple[Household, Household],
     options: Options,
     today: date,
 ) -> None:
-    heading(f"3. Reads at {options.transactions} transactions in the household")
-    load = await bulk_load(
-        url, household, target=options.transactions, chunk=options.chunk, today=today
-    )
-    line(
-        "bulk load (SQL, one db transaction per chunk)",
-        f"{load.loaded:8d} tx",
-        f"{load.seconds:.1f} s, {load.loaded / max(load.seconds, 1e-9):.0f} tx/s, "
-        f"chunks of {options.chunk}; the rest were recorded above",
-    )
-    line("  of which the statements", f"{load.insert_seconds:8.1f} s")
-    line("  of which COMMIT (deferred balance checks)", f"{load.commit_seconds:8.1f} s")
-    line("  slowest chunk", f"{load.slowest_chunk_seconds:8.2f} s")
-    line("  VACUUM ANALYZE afterwards", f"{load.vacuum_seconds:8.1f} s")
-    await check_loaded(url, household, options.transactions)
+    heading(f"3. Reads at {options.transactions} transactions in each household")
+    for household in households:
+        load = await bulk_load(
+            url, household, target=options.transactions, chunk=options.chunk, today=today
+        )
+        label = "one currency" if household.foreign_share == 0 else "with dollars"
+        line(
+            f"bulk load, {label} (SQL, one db transaction per chunk)",
+            f"{load.loaded:8d} tx",
+            f"{load.seconds:.1f} s, {load.loaded / max(load.seconds, 1e-9):.0f} tx/s, "
+            f"chunks of {options.chunk}; the rest were recorded above",
+        )
+        line("  of which COMMIT (deferred balance checks)", f"{load.commit_seconds:8.1f} s")
+        line("  slowest chunk", f"{load.slowest_chunk_seconds:8.2f} s")
+        await check_loaded(url, household, options.transactions)
     line("  planner statistics on accounts", await accounts_statistics(url))
 
     day = month_in_the_middle(today)
-    asker = MEMBERS[0]
-
-    async def month_report() -> object:
-        return await period_report(
-            asker,
-            PeriodKind.MONTH,
-            day,
-            only_me=False,
-            today=today,
-            currency=CURRENCY,
-            uow_factory=uow_factory,
-        )
-
-    async def balance() -> object:
-        return await balances(asker, currency=CURRENCY, uow_factory=uow_factory)
-
     runs = options.report_runs
-    per_month = await transactions_in_month(url, household, day)
-    report = await timed_serially(runs, month_report)
-    latency_line(
-        f"month report {day:%Y-%m} ({per_month} tx), no budgets",
-        report,
-        MONTH_REPORT_P99_TARGET_MS,
-    )
-    latency_line("/balance", await timed_serially(runs, balance))
+    figures: dict[str, dict[int, Run]] = {"month": {}, "balance": {}, "budgeted": {}}
+    # Alternating households, so that a machine busy with other work slows both alike.
+    for household in households:
+        asker = household.members[0]
 
-    # With budgets the month report adds the month's spending by category, and every
-    # expense recomputes it to see whether it crossed 80 % or 100 %.
-    for category_id in (None, *household.expense_categories[:3]):
-        await set_budget(asker, category_id, Money(10**12, CURRENCY), uow_factory=uow_factory)
-    budgeted = await timed_serially(runs, month_report)
-    latency_line("month report, 4 budgets set", budgeted, MONTH_REPORT_P99_TARGET_MS)
-    late_writes = await application_writes(
-        uow_factory,
-        household,
-        total=min(options.writes, 100),
-        writers=1,
-        tag="late",
-        booked_on=day,
-    )
-    line(
-        "info: record() at this size, 4 budgets, 1 writer",
-        f"{late_writes.per_second:8.0f} /s",
-        f"booked in {day:%Y-%m}",
-    )
-    latency_line("  latency of one record()", late_writes)
+        async def month_report(asker: int = asker) -> object:
+            return await period_report(
+                asker,
+                PeriodKind.MONTH,
+                day,
+                only_me=False,
+                today=today,
+                currency=CURRENCY,
+                uow_factory=uow_factory,
+            )
+
+        async def balance(asker: int = asker) -> object:
+            return await balances(asker, currency=CURRENCY, uow_factory=uow_factory)
+
+        figures["month"][household.id] = await timed_serially(runs, month_report)
+        figures["balance"][household.id] = await timed_serially(runs, balance)
+        # With budgets the month report adds the month's spending by category.
+        for category_id in (None, *household.expense_categories[:3]):
+            await set_budget(asker, category_id, Money(10**12, CURRENCY), uow_factory=uow_factory)
+        figures["budgeted"][household.id] = await timed_serially(runs, month_report)
+
+    for household in households:
+        label = "one currency" if household.foreign_share == 0 else "with dollars"
+        per_month = await transactions_in_month(url, household, day)
+        latency_line(
+            f"month report {day:%Y-%m} ({per_month} tx), {label}",
+            figures["month"][household.id],
+            MONTH_REPORT_P99_TARGET_MS,
+        )
+        latency_line(f"/balance, {label}", figures["balance"][household.id])
+        latency_line(
+            f"month report, 4 budgets, {label}",
+            figures["budgeted"][household.id],
+            MONTH_REPORT_P99_TARGET_MS,
+        )
+    single, mixed = households
+    for name, runs_by_household in figures.items():
+        compared(
+            f"{name} median",
+            runs_by_household[single.id].percentile_ms(50),
+            runs_by_household[mixed.id].percentile_ms(50),
+            higher_is_better=False,
+        )
+        compared(
+            f"{name} p99",
+            runs_by_household[single.id].percentile_ms(99),
+            runs_by_household[mixed.id].percentile_ms(99),
+            higher_is_better=False,
+        )
+    for household in households:
+        late_writes = await application_writes(
+            uow_factory,
+            household,
+            total=min(options.writes, 100),
+            writers=1,
+            tag="late",
+            booked_on=day,
+        )
+        label = "one currency" if household.foreign_share == 0 else "with dollars"
+        line(
+            f"info: record() at this size, 4 budgets, 1 writer, {label}",
+            f"{late_writes.per_second:8.0f} /s",
+            f"booked in {day:%Y-%m}",
+        )
 
 
 async def accounts_statistics(url: str) -> str:
@@ -582,10 +690,18 @@ def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, Op
     parser.add_argument(
         "--rounds", type=int, default=4, help="alternating app/bare rounds per write figure"
     )
+    parser.add_argument(
+        "--foreign-share",
+        type=float,
+        default=0.2,
+        help="share of the second household's entries in dollars (0 < share < 0.9)",
+    )
     args = parser.parse_args(argv)
     for name in ("transactions", "writes", "writers", "report_runs", "chunk", "rounds"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be positive")
+    if not 0 < args.foreign_share < EXPENSE_SHARE:
+        parser.error(f"--foreign-share must be above 0 and below {EXPENSE_SHARE}")
     options = Options(
         transactions=args.transactions,
         writes=args.writes,
@@ -593,6 +709,7 @@ def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, Op
         report_runs=args.report_runs,
         chunk=args.chunk,
         rounds=args.rounds,
+        foreign_share=args.foreign_share,
     )
     return args, options
 

@@ -35,6 +35,8 @@ from finance_bot.adapters.postgres.roles import (
     url_user,
 )
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
+from finance_bot.adapters.rates.feed import RatesFeed, StoreRates
+from finance_bot.adapters.rates.nbu import NbuRates, OfficialRates
 from finance_bot.adapters.system import SystemClock, UuidV7Source
 from finance_bot.adapters.telegram.commands import register_commands
 from finance_bot.adapters.telegram.context import ChatServices
@@ -245,6 +247,7 @@ async def run_bot(settings: Settings, *, stop_signals: bool = True) -> None:
         application(settings) as app,
         chat(app, token=token.get_secret_value(), api_base=settings.telegram_api_base) as bot,
         serving_metrics(app, bot),
+        official_rates_feed(settings, app.metrics, store=official_rates_not_stored_yet),
     ):
         if stop_signals:
             loop = asyncio.get_running_loop()
@@ -289,6 +292,37 @@ async def serving_metrics(app: Application, bot: ChatBot) -> AsyncIterator[Endpo
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
         await endpoints.stop()
+
+
+async def official_rates_not_stored_yet(rates: OfficialRates) -> None:
+    """PLACEHOLDER for the storage of official rates (exchange_rates, source `official`, per
+    household), which another change adds; until then the fetched rates are only logged.
+    Wiring it is one line in run_bot: `store=` that storage's function."""
+    log.info("official rates not stored: their storage is not wired yet")
+
+
+@asynccontextmanager
+async def official_rates_feed(
+    settings: Settings, metrics: BotMetrics, *, store: StoreRates
+) -> AsyncIterator[asyncio.Task[None] | None]:
+    """The daily official-rates feed as a task beside the chat when FX_RATES_SOURCE=nbu;
+    with the default, off, nothing at all."""
+    if settings.fx_rates_source != "nbu":
+        yield None
+        return
+    feed = RatesFeed(
+        fetch=NbuRates(settings.fx_rates_url).fetch,
+        store=store,
+        timezone=settings.timezone,
+        metrics=metrics,
+    )
+    task = asyncio.create_task(feed.run(), name="official-rates-feed")
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def run_async(main: Coroutine[Any, Any, T]) -> T:

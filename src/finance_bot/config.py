@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -14,6 +15,7 @@ from finance_bot.domain.languages import Language
 from finance_bot.domain.money import currency_scale
 
 DEFAULT_TELEGRAM_API_BASE = "https://api.telegram.org"
+DEFAULT_FX_RATES_URL = "https://bank.gov.ua"  # the National Bank of Ukraine's own host
 
 
 def default_data_dir() -> Path:
@@ -60,6 +62,9 @@ class Settings(BaseSettings):
     backup_s3_secret_access_key: SecretStr | None = None
     backup_s3_prefix: str = ""
     invariant_check_interval_seconds: float = Field(default=3600.0, gt=0)
+    # Official daily rates (SPEC §8): off, or the National Bank of Ukraine's statistics service.
+    fx_rates_source: Literal["off", "nbu"] = "off"
+    fx_rates_url: str = DEFAULT_FX_RATES_URL
 
     @field_validator("whitelist_telegram_ids", mode="before")
     @classmethod
@@ -87,6 +92,24 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("fx_rates_source", mode="before")
+    @classmethod
+    def _source_name(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or "off"
+        return value
+
+    @field_validator("fx_rates_url")
+    @classmethod
+    def _rates_url(cls, value: str) -> str:
+        url = value.strip().rstrip("/") or DEFAULT_FX_RATES_URL  # empty in .env: unset
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {value!r}")
+        if parts.query or parts.fragment:
+            raise ValueError(f"a base URL takes no query or fragment: {value!r}")
+        return url
 
     @field_validator("bot_timezone")
     @classmethod

@@ -50,6 +50,7 @@ def test_the_alerts_of_the_spec_exist() -> None:
         "FinanceBotInvariantCheckStale",
         "FinanceBotBackupTooOld",
         "FinanceBotUpdatesSkipped",
+        "FinanceBotFxRatesStale",
     }
 
 

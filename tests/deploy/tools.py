@@ -29,6 +29,8 @@ BOT_METRICS = frozenset(
         "finance_bot_invariant_check_last_run_timestamp_seconds",
         "finance_bot_invariant_check_duration_seconds",
         "finance_bot_last_backup_timestamp_seconds",
+        "finance_bot_fx_rates_fetches_total",
+        "finance_bot_fx_rates_last_success_timestamp_seconds",
         "finance_bot_build_info",
     }
 )

@@ -33,6 +33,8 @@ SAFE_FIELDS: Final = frozenset(
         "path",
         "port",
         "base_url",  # the Bot API's address, without credentials or token (polling.public_url)
+        "rates_day",  # which day's official rates, and how many: never a rate
+        "currencies",
     }
 )
 MASK: Final = "***"

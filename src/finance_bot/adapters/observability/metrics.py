@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # for one annotation: importing aiogram costs seconds
 UPDATE_TYPES = ("message", "edited_message", "callback_query")
 OUTCOMES = ("handled", "duplicate", "denied", "parse_error", "error")
 LEDGER_KINDS = ("expense", "income", "transfer", "reversal")
+FX_RATES_OUTCOMES = ("ok", "error")
 
 
 def update_type(update: Update) -> str:
@@ -86,6 +87,17 @@ class BotMetrics:
             "When the last good backup finished",
             registry=r,
         )
+        self.fx_rates_fetches = Counter(
+            "finance_bot_fx_rates_fetches",
+            "Attempts to fetch and store the official daily rates",
+            ["outcome"],
+            registry=r,
+        )
+        self.fx_rates_last_success = Gauge(
+            "finance_bot_fx_rates_last_success_timestamp_seconds",
+            "When the official daily rates were last fetched and stored",
+            registry=r,
+        )
         build = Gauge(
             "finance_bot_build_info", "The running build", ["version", "python"], registry=r
         )
@@ -96,6 +108,8 @@ class BotMetrics:
                 self.updates.labels(type=kind, outcome=outcome)
         for kind in LEDGER_KINDS:
             self.ledger_writes.labels(kind=kind)
+        for outcome in FX_RATES_OUTCOMES:
+            self.fx_rates_fetches.labels(outcome=outcome)
 
     def update_handled(self, update: Update, outcome: str, seconds: float) -> None:
         kind = update_type(update)
@@ -117,6 +131,11 @@ class BotMetrics:
 
     def telegram_failed(self, method: str, kind: str) -> None:
         self.telegram_errors.labels(method=method, kind=kind).inc()
+
+    def fx_rates_fetched(self, *, ok: bool) -> None:
+        self.fx_rates_fetches.labels(outcome="ok" if ok else "error").inc()
+        if ok:
+            self.fx_rates_last_success.set(time.time())
 
     def invariants_checked(self, violations: int, seconds: float) -> None:
         self.invariant_ok.set(1 if violations == 0 else 0)
