@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
 from uuid import UUID
 
 from finance_bot.application.budgets import BudgetLine, budget_lines
 from finance_bot.application.household import require_member, visible_to
 from finance_bot.domain.accounts import Account, AccountType
 from finance_bot.domain.errors import TransactionNotFound
-from finance_bot.domain.money import Money
+from finance_bot.domain.money import Money, currency_scale
 from finance_bot.domain.periods import Period, PeriodKind
 from finance_bot.domain.transactions import Transaction
-from finance_bot.ports.records import AccountBalance, PeriodTotals, TransactionLine
+from finance_bot.ports.records import AccountBalance, PeriodTotals, Rate, TransactionLine
 from finance_bot.ports.unit_of_work import UnitOfWorkFactory
 
 
@@ -25,6 +27,26 @@ class PeriodReport:
     previous: PeriodTotals | None  # months and years compare with the period before
     budgets: tuple[BudgetLine, ...]
     accounts: dict[int, Account]  # every category and account of the household, by id
+    # What entries typed in other currencies brought to each category, as typed: the
+    # category's total already counts them in the base currency, at their recorded rates.
+    foreign: dict[int, tuple[Money, ...]] = field(default_factory=dict)
+
+    @property
+    def foreign_spending(self) -> tuple[Money, ...]:
+        return _sum_parts(self.foreign.get(line.key, ()) for line in self.totals.by_category)
+
+    @property
+    def foreign_income(self) -> tuple[Money, ...]:
+        return _sum_parts(self.foreign.get(line.key, ()) for line in self.totals.income_by_category)
+
+
+def _sum_parts(parts: Iterable[tuple[Money, ...]]) -> tuple[Money, ...]:
+    """Amounts per currency, added up, by currency code."""
+    sums: dict[str, Money] = {}
+    for amounts in parts:
+        for amount in amounts:
+            sums[amount.currency] = sums.get(amount.currency, Money.zero(amount.currency)) + amount
+    return tuple(sums[code] for code in sorted(sums))
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +57,16 @@ class BalanceView:
     personal accounts are theirs to see, so they are neither listed nor counted.
     """
 
-    accounts: tuple[AccountBalance, ...]  # what the asker can see
-    total: Money  # assets less liabilities of those accounts, in the household's currency
+    accounts: tuple[AccountBalance, ...]  # what the asker can see, each in its own currency
+    # Assets less liabilities of those accounts in the household's currency; the accounts
+    # in other currencies counted at the latest rates, so the total is only approximate.
+    total: Money
+    rates: tuple[Rate, ...] = ()  # the rates the total used, by currency code
+    left_out: tuple[Account, ...] = ()  # accounts with money in a currency that has no rate
+
+    @property
+    def approximate(self) -> bool:
+        return bool(self.rates)
 
 
 async def period_report(
@@ -67,6 +97,9 @@ async def period_report(
                 currency=currency,
                 author_telegram_id=author,
             )
+        foreign = await uow.reports.foreign_parts(
+            household_id, period.start, period.end, author_telegram_id=author
+        )
         budgets: list[BudgetLine] = []
         if kind is PeriodKind.MONTH and not only_me:
             budgets = await budget_lines(uow, household_id, period.start, today=today)
@@ -78,6 +111,7 @@ async def period_report(
             previous=previous,
             budgets=tuple(budgets),
             accounts={a.id: a for a in accounts},
+            foreign=foreign,
         )
 
 
@@ -87,18 +121,42 @@ async def balances(
     async with uow_factory(transactional=False) as uow:
         member = await require_member(uow, telegram_id)
         everything = await uow.reports.balances(member.household_id)
+        latest = {rate.currency: rate for rate in await uow.rates.latest(member.household_id)}
     visible = tuple(
         line
         for line in everything
         if visible_to(line.account, telegram_id)
         and (not line.account.archived or line.balance.amount_minor != 0)
     )
-    total = Money.zero(currency)
+    return _balance_view(visible, currency, latest)
+
+
+def _balance_view(
+    visible: tuple[AccountBalance, ...], currency: str, latest: Mapping[str, Rate]
+) -> BalanceView:
+    exact = Money.zero(currency)
+    converted = Decimal(0)  # summed unrounded, then rounded once
+    used: dict[str, Rate] = {}
+    left_out: list[Account] = []
     for line in visible:
+        sign = 1 if line.account.type is AccountType.ASSET else -1
         if line.balance.currency == currency:
-            sign = 1 if line.account.type is AccountType.ASSET else -1
-            total = total + Money(sign * line.balance.amount_minor, currency)
-    return BalanceView(accounts=visible, total=total)
+            exact = exact + Money(sign * line.balance.amount_minor, currency)
+        elif line.balance.amount_minor == 0:
+            continue  # nothing to count, whatever the rate
+        elif (rate := latest.get(line.balance.currency)) is not None:
+            converted += sign * line.balance.to_decimal() * rate.rate
+            used[rate.currency] = rate
+        else:
+            left_out.append(line.account)
+    unit = Decimal(1).scaleb(-currency_scale(currency))
+    total = exact + Money.from_decimal(converted.quantize(unit, rounding=ROUND_HALF_EVEN), currency)
+    return BalanceView(
+        accounts=visible,
+        total=total,
+        rates=tuple(used[code] for code in sorted(used)),
+        left_out=tuple(left_out),
+    )
 
 
 async def last_transactions(

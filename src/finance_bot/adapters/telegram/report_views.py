@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from finance_bot.adapters.telegram.formatting import format_date, format_money, percent
+from finance_bot.adapters.telegram.formatting import (
+    format_date,
+    format_money,
+    format_rate,
+    percent,
+)
 from finance_bot.adapters.telegram.i18n import Translator
 from finance_bot.adapters.telegram.presenters import account_label
 from finance_bot.application.budgets import BudgetLine
 from finance_bot.application.directory import AccountsView, CategoryView
 from finance_bot.application.reports import BalanceView, PeriodReport
 from finance_bot.domain.accounts import Account, AccountType
+from finance_bot.domain.currencies import symbol
+from finance_bot.domain.money import Money
 from finance_bot.domain.periods import Period, PeriodKind
 from finance_bot.ports.records import Member, TransactionLine
 
@@ -39,6 +46,19 @@ def person_name(telegram_id: int, members: dict[int, Member], t: Translator) -> 
     return t("person_unknown", telegram_id=telegram_id)
 
 
+def foreign_text(parts: tuple[Money, ...], t: Translator) -> str:
+    return ", ".join(format_money(part, t.language) for part in parts)
+
+
+def with_foreign(amount: Money, parts: tuple[Money, ...], t: Translator) -> str:
+    """A base-currency amount, and what of it was typed in other currencies, as typed:
+    `850,00 ₴ (в т. ч. 20,00 €)`."""
+    written = format_money(amount, t.language)
+    if not parts:
+        return written
+    return t("amount_with_foreign", amount=written, foreign=foreign_text(parts, t))
+
+
 def period_report_text(report: PeriodReport, members: dict[int, Member], t: Translator) -> str:
     totals = report.totals
     title = period_title(report.period, t)
@@ -49,16 +69,28 @@ def period_report_text(report: PeriodReport, members: dict[int, Member], t: Tran
     if spending == 0:
         lines.append(t("report_nothing"))
     else:
-        lines.append(t("report_spending", amount=format_money(totals.spending, t.language)))
+        lines.append(
+            t("report_spending", amount=with_foreign(totals.spending, report.foreign_spending, t))
+        )
         for line in totals.by_category:
-            lines.append(
-                t(
-                    "report_category_line",
-                    category=account_label(report.accounts[line.key], t),
-                    amount=format_money(line.amount, t.language),
-                    percent=percent(line.amount.amount_minor, spending),
+            category = account_label(report.accounts[line.key], t)
+            amount = format_money(line.amount, t.language)
+            share = percent(line.amount.amount_minor, spending)
+            parts = report.foreign.get(line.key, ())
+            if parts:
+                lines.append(
+                    t(
+                        "report_category_line_foreign",
+                        category=category,
+                        amount=amount,
+                        foreign=foreign_text(parts, t),
+                        percent=share,
+                    )
                 )
-            )
+            else:
+                lines.append(
+                    t("report_category_line", category=category, amount=amount, percent=share)
+                )
         if report.only_telegram_id is None and len(totals.by_person) > 1:
             lines.append(t("report_people"))
             for line in totals.by_person:
@@ -70,7 +102,9 @@ def period_report_text(report: PeriodReport, members: dict[int, Member], t: Tran
                     )
                 )
     if report.period.kind in (PeriodKind.MONTH, PeriodKind.YEAR):
-        lines.append(t("report_income", amount=format_money(totals.income, t.language)))
+        lines.append(
+            t("report_income", amount=with_foreign(totals.income, report.foreign_income, t))
+        )
         net = totals.income - totals.spending
         lines.append(t("report_net", amount=format_money(net, t.language, signed=True)))
     if report.previous is not None:
@@ -133,7 +167,35 @@ def balance_text(view: BalanceView, t: Translator) -> str:
         lines.append(
             t("balance_line", account=label, amount=format_money(line.balance, t.language))
         )
-    lines.append(t("balance_total", amount=format_money(view.total, t.language)))
+    total = format_money(view.total, t.language)
+    if not view.approximate:
+        lines.append(t("balance_total", amount=total))
+    else:
+        rates = ", ".join(
+            t(
+                "balance_rate",
+                currency=rate.currency,
+                rate=format_rate(rate.rate, t.language),
+                base=symbol(view.total.currency),
+                date=format_date(rate.valid_from, t.language),
+            )
+            for rate in view.rates
+        )
+        lines.append(t("balance_total_approximate", amount=total))
+        lines.append(t("balance_rates", rates=rates))
+    if view.left_out:
+        accounts = ", ".join(
+            t("balance_left_out_account", account=account_label(a, t), currency=a.currency)
+            for a in view.left_out
+        )
+        lines.append(
+            t(
+                "balance_left_out",
+                accounts=accounts,
+                code=view.left_out[0].currency,
+                base=view.total.currency,
+            )
+        )
     return "\n".join(lines)
 
 
@@ -151,22 +213,32 @@ def last_text(lines: list[TransactionLine], accounts: dict[int, Account], t: Tra
             what, amount = f"{account_label(credit, t)} → {account_label(debit, t)}", line.amount
         if line.note:
             what += f" · {line.note}"
+        written = format_money(amount, t.language, signed=line.kind == "income")
+        if line.converted_from is not None:
+            # the amount as it was typed, beside what it came to
+            typed = format_money(line.converted_from, t.language)
+            written = t("last_converted", amount=written, typed=typed)
         out.append(
             t(
                 "last_line",
                 number=line.number,
                 date=format_date(line.booked_on, t.language),
-                amount=format_money(amount, t.language, signed=line.kind == "income"),
+                amount=written,
                 what=what,
             )
         )
     return "\n".join(out)
 
 
-def accounts_text(view: AccountsView, t: Translator) -> str:
+def accounts_text(view: AccountsView, t: Translator, *, currency: str) -> str:
+    """`currency`: the household's base one, left unsaid; any other is named."""
     lines = [t("accounts_title")]
     for account in view.accounts:
+        if account.type not in (AccountType.ASSET, AccountType.LIABILITY):
+            continue  # the conversion accounts only carry money across currencies
         marks = ""
+        if account.currency != currency:
+            marks += t("account_currency_mark", currency=account.currency)
         if account.id == view.default_account_id:
             marks += t("account_default_mark")
         if account.is_shared:

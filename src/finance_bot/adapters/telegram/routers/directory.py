@@ -50,7 +50,9 @@ def directory_router() -> Router:
 
 
 async def accounts(message: Message, ctx: ChatContext) -> None:
-    await ctx.answer(message, accounts_text(await ctx.books.accounts(), ctx.t))
+    await ctx.answer(
+        message, accounts_text(await ctx.books.accounts(), ctx.t, currency=ctx.currency)
+    )
 
 
 async def add_account(message: Message, command: CommandObject, ctx: ChatContext) -> None:
