@@ -180,12 +180,13 @@ async def application_writes(
     async def write(worker: int, sequence: int) -> None:
         author = worker % len(household.members)
         foreign = household.foreign(sequence)
-        # Dollars: every other one from the dollar account, the rest converted from the card.
-        from_dollars = foreign and sequence % 2 == 0
+        # Dollars: every other one from the author's dollar account (whom the rule picks when
+        # no account is named), the rest from the named card, converted at the rate.
+        from_card = foreign and sequence % 2 == 1
         command = RecordExpense(
             amount=Money(100 + sequence * 7919 % 500_000, FOREIGN if foreign else CURRENCY),
             category_id=categories[sequence % len(categories)],
-            account_id=household.dollars[author] if from_dollars else None,
+            account_id=household.cards[author] if from_card else None,
             booked_on=booked_on,
             note="bench",
         )

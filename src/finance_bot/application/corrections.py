@@ -89,8 +89,7 @@ async def refile(
         old_category_id, new_category = await _categories(uow, member, original, category_id)
         if new_category.id == old_category_id:
             # Already there: nothing to move, and a word filed under "other" stays unknown.
-            assert original.number is not None
-            unchanged = Recorded(transaction_id=original.id, number=original.number)
+            unchanged = Recorded(transaction_id=original.id, number=number)
             return Refiled(number, unchanged, None, original.kind.value, moved=False)
         learned = await _learn_alias(uow, member, original, old_category_id, new_category.id)
         note = original.note

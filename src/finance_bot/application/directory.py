@@ -224,8 +224,7 @@ async def _visible_accounts(uow: UnitOfWork, member: Member) -> list[Account]:
         a
         for a in await uow.directory.accounts(member.household_id)
         # the conversion accounts (equity) only carry money across currencies
-        if a.type in (AccountType.ASSET, AccountType.LIABILITY)
-        and visible_to(a, member.telegram_id)
+        if a.type.holds_money and visible_to(a, member.telegram_id)
     ]
     accounts.sort(key=lambda a: (a.owner_telegram_id is None, a.id))
     return accounts

@@ -135,7 +135,7 @@ async def vocabulary_for(uow: UnitOfWork, member: Member) -> Vocabulary:
         income_aliases=income,
         account_names=_account_names(accounts, member.telegram_id),
         # An amount written without a currency is in its account's.
-        account_currencies={a.id: a.currency for a in accounts if not a.type.is_category},
+        account_currencies={a.id: a.currency for a in accounts if a.type.holds_money},
     )
 
 
@@ -144,7 +144,7 @@ def _account_names(accounts: list[Account], telegram_id: int) -> dict[str, int]:
     names: dict[str, int] = {}
     # Shared first, own last: a person's own "карта" wins over a shared one of that name.
     ordered = sorted(
-        (a for a in accounts if not a.type.is_category and not a.archived),
+        (a for a in accounts if a.type.holds_money and not a.archived),
         key=lambda a: a.owner_telegram_id is not None,
     )
     for account in ordered:

@@ -44,8 +44,6 @@ from finance_bot.ports.clock import IdSource
 from finance_bot.ports.records import Budget, Member, WriteContext
 from finance_bot.ports.unit_of_work import IdempotencyKeyTaken, UnitOfWork, UnitOfWorkFactory
 
-_MONEY_ACCOUNTS = (AccountType.ASSET, AccountType.LIABILITY)
-
 
 @dataclass(frozen=True, slots=True)
 class Entry:
@@ -304,9 +302,7 @@ async def _account_in(uow: UnitOfWork, member: Member, currency: str) -> Account
     candidates = [
         a
         for a in await uow.directory.accounts(member.household_id)
-        if a.type in _MONEY_ACCOUNTS
-        and a.currency == currency
-        and visible_to(a, member.telegram_id)
+        if a.type.holds_money and a.currency == currency and visible_to(a, member.telegram_id)
     ]
     candidates.sort(key=lambda a: (a.owner_telegram_id is None, a.id))
     return candidates[0] if candidates else None
@@ -513,7 +509,7 @@ def _usable_account(account: Account | None, account_id: int | None, member: Mem
     if (
         account is None
         or account.household_id != member.household_id
-        or account.type.is_category
+        or not account.type.holds_money
         or not visible_to(account, member.telegram_id)
     ):
         raise UnknownAccount("")  # an id means nothing to a person; the reply lists accounts

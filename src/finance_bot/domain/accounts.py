@@ -18,6 +18,12 @@ class AccountType(enum.StrEnum):
         return self in (AccountType.INCOME, AccountType.EXPENSE)
 
     @property
+    def holds_money(self) -> bool:
+        """Assets and liabilities: what a person can pay from. Equity (the conversion
+        accounts) and categories are not."""
+        return self in (AccountType.ASSET, AccountType.LIABILITY)
+
+    @property
     def normal_sign(self) -> int:
         """+1 where a debit raises the balance (assets, expenses), -1 otherwise."""
         return 1 if self in (AccountType.ASSET, AccountType.EXPENSE) else -1

@@ -234,7 +234,7 @@ def accounts_text(view: AccountsView, t: Translator, *, currency: str) -> str:
     """`currency`: the household's base one, left unsaid; any other is named."""
     lines = [t("accounts_title")]
     for account in view.accounts:
-        if account.type not in (AccountType.ASSET, AccountType.LIABILITY):
+        if not account.type.holds_money:
             continue  # the conversion accounts only carry money across currencies
         marks = ""
         if account.currency != currency:
