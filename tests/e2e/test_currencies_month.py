@@ -48,7 +48,7 @@ def line_of(text: str, start: str) -> str:
     return found[0]
 
 
-async def test_a_month_in_three_currencies(bot: RunningBot, alice: Person, bob: Person) -> None:
+async def _chat_the_month(alice: Person, bob: Person) -> None:
     for command in ("/addaccount доллары USD", "/addaccount wise EUR"):
         assert "добавлен" in (await alice.say(command)).text
     await alice.say("/rate USD 41.50")
@@ -72,6 +72,10 @@ async def test_a_month_in_three_currencies(bot: RunningBot, alice: Person, bob: 
     await bob.say("/lang ru")
     groceries = await bob.say("12 евро продукты")
     assert groceries.text.startswith(f"#9 −12,00{NBSP}€ → 540,00{NBSP}₴")
+
+
+async def test_a_month_in_three_currencies(bot: RunningBot, alice: Person, bob: Person) -> None:
+    await _chat_the_month(alice, bob)
 
     month = (await alice.say("/month")).text
     assert money("2 520,00 ₴") in line_of(month, "Расходы")
@@ -102,10 +106,14 @@ async def test_a_month_in_three_currencies(bot: RunningBot, alice: Person, bob: 
     assert money("2 520,00 ₴") in budgets
     assert money("5 000,00 ₴") in budgets
 
-    # The ledger agrees: every conversion stored with its rate, the exchange's rate kept.
-    assert await transaction_count(bot.database_url) == 9
+    await _the_ledger_agrees(bot.database_url)
+
+
+async def _the_ledger_agrees(database_url: str) -> None:
+    """Every conversion stored with its amounts, the exchange's rate kept."""
+    assert await transaction_count(database_url) == 9
     stored = await ledger_rows(
-        bot.database_url,
+        database_url,
         "SELECT t.number, c.from_currency, c.from_amount_minor, c.to_amount_minor"
         " FROM conversions c JOIN transactions t ON t.id = c.transaction_id ORDER BY t.number",
     )
@@ -120,7 +128,7 @@ async def test_a_month_in_three_currencies(bot: RunningBot, alice: Person, bob: 
         (9, "EUR", 1_200, 54_000),
     ]
     rates = await ledger_rows(
-        bot.database_url, "SELECT currency, rate, source FROM exchange_rates ORDER BY id"
+        database_url, "SELECT currency, rate, source FROM exchange_rates ORDER BY id"
     )
     assert [(r["currency"], str(r["rate"]), r["source"]) for r in rates] == [
         ("USD", "41.50", "manual"),

@@ -40,6 +40,8 @@ CORRUPTIONS: dict[str, str] = {
     " VALUES (gen_random_uuid(), 'USD', 100, 'UAH', 4150, 41.5)",
     "reversal_conversion_differs": "DELETE FROM conversions"
     " WHERE transaction_id = '{converted_reversal}'",
+    "foreign_totals_differ_from_conversions": "UPDATE category_day_foreign_totals"
+    " SET amount_minor = amount_minor + 1",
     "category_not_in_base_currency": "UPDATE households SET currency = 'EUR'",
     "posting_amount_not_positive": "ALTER TABLE postings DROP CONSTRAINT postings_amount_positive;"
     " UPDATE postings SET amount_minor = -amount_minor WHERE transaction_id = '{expense}'",

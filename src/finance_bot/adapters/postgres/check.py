@@ -127,6 +127,31 @@ _RULES: dict[str, str] = {
              = (s.household_id, s.booked_on, s.account_id, s.author_telegram_id, s.currency)
          WHERE k.total IS DISTINCT FROM s.total
     """,
+    "foreign_totals_differ_from_conversions": """
+        SELECT COALESCE(k.household_id, s.household_id) || ' ' ||
+               COALESCE(k.booked_on, s.booked_on) || ' account ' ||
+               COALESCE(k.account_id, s.account_id) || ' ' ||
+               COALESCE(k.currency, s.currency) || ' (kept ' ||
+               COALESCE(k.total::text, 'none') || ', conversions ' ||
+               COALESCE(s.total::text, 'none') || ')'
+          FROM (SELECT household_id, booked_on, account_id, author_telegram_id, currency,
+                       amount_minor AS total
+                  FROM category_day_foreign_totals WHERE amount_minor <> 0) k
+          FULL JOIN (
+                SELECT t.household_id, t.booked_on, p.account_id, t.author_telegram_id,
+                       c.from_currency AS currency, sum(c.from_amount_minor) AS total
+                  FROM transactions t
+                  JOIN households h ON h.id = t.household_id
+                  JOIN conversions c ON c.transaction_id = t.id AND c.from_currency <> h.currency
+                  JOIN postings p ON p.transaction_id = t.id
+                  JOIN accounts a ON a.id = p.account_id
+                 WHERE a.type IN ('income', 'expense') AND t.kind <> 'reversal'
+                   AND t.voided_by_transaction_id IS NULL
+                 GROUP BY 1, 2, 3, 4, 5) s
+            ON (k.household_id, k.booked_on, k.account_id, k.author_telegram_id, k.currency)
+             = (s.household_id, s.booked_on, s.account_id, s.author_telegram_id, s.currency)
+         WHERE k.total IS DISTINCT FROM s.total
+    """,
     "balance_without_account": """
         SELECT b.account_id::text FROM account_balances b
          WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = b.account_id)

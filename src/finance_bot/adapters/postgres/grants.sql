@@ -23,7 +23,7 @@ GRANT USAGE ON SCHEMA public TO finance_bot_app;
 GRANT SELECT ON
     households, members, accounts, category_aliases, account_balances, transactions,
     postings, idempotency_keys, category_day_totals, budgets, budget_alerts, backup_runs,
-    currencies, conversions, exchange_rates,
+    currencies, conversions, exchange_rates, category_day_foreign_totals,
     schema_migrations  -- to refuse to run on a schema nobody has migrated
 TO finance_bot_app;
 GRANT INSERT ON

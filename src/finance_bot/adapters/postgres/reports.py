@@ -102,19 +102,16 @@ class PostgresReports:
         *,
         author_telegram_id: int | None = None,
     ) -> dict[int, tuple[Money, ...]]:
+        # The trigger-kept foreign totals (migration 0007), like the category day totals.
         rows = await self._connection.fetch(
             """
-            SELECT p.account_id, c.from_currency, sum(c.from_amount_minor) AS amount_minor
-              FROM transactions t
-              JOIN conversions c ON c.transaction_id = t.id
-              JOIN households h ON h.id = t.household_id AND c.from_currency <> h.currency
-              JOIN postings p ON p.transaction_id = t.id
-              JOIN accounts a ON a.id = p.account_id AND a.type IN ('expense', 'income')
-             WHERE t.household_id = $1 AND t.booked_on >= $2 AND t.booked_on < $3
-               AND t.kind <> 'reversal' AND t.voided_by_transaction_id IS NULL
-               AND ($4::bigint IS NULL OR t.author_telegram_id = $4)
-             GROUP BY p.account_id, c.from_currency
-             ORDER BY p.account_id, c.from_currency
+            SELECT account_id, currency, sum(amount_minor) AS amount_minor
+              FROM category_day_foreign_totals
+             WHERE household_id = $1 AND booked_on >= $2 AND booked_on < $3
+               AND ($4::bigint IS NULL OR author_telegram_id = $4)
+             GROUP BY account_id, currency
+            HAVING sum(amount_minor) <> 0
+             ORDER BY account_id, currency
             """,
             household_id,
             start,
@@ -123,7 +120,7 @@ class PostgresReports:
         )
         parts: dict[int, tuple[Money, ...]] = {}
         for row in rows:
-            amount = Money(int(row["amount_minor"]), row["from_currency"])
+            amount = Money(int(row["amount_minor"]), row["currency"])
             parts[row["account_id"]] = (*parts.get(row["account_id"], ()), amount)
         return parts
 

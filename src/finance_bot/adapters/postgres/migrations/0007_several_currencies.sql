@@ -308,3 +308,73 @@ LANGUAGE sql STABLE AS $$
            FROM conversions WHERE transaction_id = first_id)
     )
 $$;
+
+-- What live converted entries brought to each category in currencies other than the base
+-- one, as typed, per day and author: the "(incl. 20.00 $)" of the reports, kept by triggers
+-- like category_day_totals, so a month report reads a few rows instead of the month's
+-- conversions. Kept at COMMIT (the conversion, its postings and its transaction are all in
+-- by then, in whatever order they were written); a void takes its original back out.
+CREATE TABLE category_day_foreign_totals (
+    household_id       bigint NOT NULL,
+    booked_on          date NOT NULL,
+    account_id         bigint NOT NULL,
+    author_telegram_id bigint NOT NULL,
+    currency           char(3) NOT NULL,
+    amount_minor       bigint NOT NULL,
+    CONSTRAINT category_day_foreign_totals_pk
+        PRIMARY KEY (household_id, booked_on, account_id, author_telegram_id, currency),
+    CONSTRAINT category_day_foreign_totals_account_fk
+        FOREIGN KEY (account_id, household_id) REFERENCES accounts (id, household_id),
+    CONSTRAINT category_day_foreign_totals_author_fk FOREIGN KEY (author_telegram_id, household_id)
+        REFERENCES members (telegram_id, household_id),
+    CONSTRAINT category_day_foreign_totals_currency_fk
+        FOREIGN KEY (currency) REFERENCES currencies (code)
+);
+
+-- Adds `sign` times the foreign side of one transaction's conversion to its categories.
+CREATE FUNCTION ledger_count_foreign_part(transaction_uuid uuid, sign integer) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    INSERT INTO category_day_foreign_totals AS d
+        (household_id, booked_on, account_id, author_telegram_id, currency, amount_minor)
+    SELECT t.household_id, t.booked_on, p.account_id, t.author_telegram_id, c.from_currency,
+           sign * c.from_amount_minor
+      FROM transactions t
+      JOIN households h ON h.id = t.household_id
+      JOIN conversions c ON c.transaction_id = t.id AND c.from_currency <> h.currency
+      JOIN postings p ON p.transaction_id = t.id
+      JOIN accounts a ON a.id = p.account_id AND a.type IN ('income', 'expense')
+     WHERE t.id = transaction_uuid AND t.kind <> 'reversal'
+    ON CONFLICT (household_id, booked_on, account_id, author_telegram_id, currency)
+    DO UPDATE SET amount_minor = d.amount_minor + EXCLUDED.amount_minor
+$$;
+
+CREATE FUNCTION ledger_count_conversion() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    PERFORM ledger_count_foreign_part(NEW.transaction_id, 1);
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER conversions_counted AFTER INSERT ON conversions
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION ledger_count_conversion();
+
+CREATE FUNCTION ledger_roll_out_voided_foreign() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    PERFORM ledger_count_foreign_part(NEW.id, -1);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER transactions_roll_out_voided_foreign AFTER UPDATE OF voided_by_transaction_id
+    ON transactions FOR EACH ROW
+    WHEN (OLD.voided_by_transaction_id IS NULL AND NEW.voided_by_transaction_id IS NOT NULL)
+    EXECUTE FUNCTION ledger_roll_out_voided_foreign();
+
+-- Like the other caches, these totals change only through the triggers above.
+CREATE TRIGGER category_day_foreign_totals_by_triggers_only
+    BEFORE INSERT OR UPDATE ON category_day_foreign_totals
+    FOR EACH ROW EXECUTE FUNCTION ledger_balance_by_postings_only();
+CREATE TRIGGER category_day_foreign_totals_no_delete BEFORE DELETE ON category_day_foreign_totals
+    FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+CREATE TRIGGER category_day_foreign_totals_no_truncate
+    BEFORE TRUNCATE ON category_day_foreign_totals
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
