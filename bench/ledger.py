@@ -375,6 +375,27 @@ async def bulk_load(
 # --------------------------------------------------------------------------- reads
 
 
+async def timed_alternately(
+    runs: int, operations: list[Callable[[], Awaitable[object]]]
+) -> list[Run]:
+    """Each operation `runs` times, taking turns, so that a machine busy with other work
+    slows them alike; one Run per operation."""
+    for _ in range(max(3, runs // 20)):  # warm the pool, the plans and the caches
+        for operation in operations:
+            await operation()
+    latencies: list[list[float]] = [[] for _ in operations]
+    seconds = [0.0 for _ in operations]
+    for turn in range(runs):
+        order = list(enumerate(operations))
+        for index, operation in order if turn % 2 == 0 else order[::-1]:
+            began = time.perf_counter()
+            await operation()
+            took = time.perf_counter() - began
+            latencies[index].append(took)
+            seconds[index] += took
+    return [Run(runs, seconds[i], latencies[i]) for i in range(len(operations))]
+
+
 async def timed_serially(runs: int, operation: Callable[[], Awaitable[object]]) -> Run:
     for _ in range(max(3, runs // 20)):  # warm the pool, the plans and the caches
         await operation()
@@ -482,7 +503,8 @@ async def write_figures(
         for index in range(rounds):
             share = writes // rounds + (index < writes % rounds)
             bare += await bare_writes(url, total=share, connections=concurrency)
-            for household in households:
+            # Each household goes first in every other round, so neither gains by its place.
+            for household in households if index % 2 == 0 else households[::-1]:
                 apps[household.id] += await application_writes(
                     uow_factory,
                     household,
@@ -540,13 +562,11 @@ async def read_figures(
     day = month_in_the_middle(today)
     runs = options.report_runs
     figures: dict[str, dict[int, Run]] = {"month": {}, "balance": {}, "budgeted": {}}
-    # Alternating households, so that a machine busy with other work slows both alike.
-    for household in households:
-        asker = household.members[0]
 
-        async def month_report(asker: int = asker) -> object:
+    def month_report(household: Household) -> Callable[[], Awaitable[object]]:
+        async def report() -> object:
             return await period_report(
-                asker,
+                household.members[0],
                 PeriodKind.MONTH,
                 day,
                 only_me=False,
@@ -555,15 +575,25 @@ async def read_figures(
                 uow_factory=uow_factory,
             )
 
-        async def balance(asker: int = asker) -> object:
-            return await balances(asker, currency=CURRENCY, uow_factory=uow_factory)
+        return report
 
-        figures["month"][household.id] = await timed_serially(runs, month_report)
-        figures["balance"][household.id] = await timed_serially(runs, balance)
-        # With budgets the month report adds the month's spending by category.
+    def balance(household: Household) -> Callable[[], Awaitable[object]]:
+        async def report() -> object:
+            return await balances(household.members[0], currency=CURRENCY, uow_factory=uow_factory)
+
+        return report
+
+    for name, make in (("month", month_report), ("balance", balance)):
+        timed = await timed_alternately(runs, [make(h) for h in households])
+        figures[name] = {h.id: run for h, run in zip(households, timed, strict=True)}
+    # With budgets the month report adds the month's spending by category.
+    for household in households:
         for category_id in (None, *household.expense_categories[:3]):
-            await set_budget(asker, category_id, Money(10**12, CURRENCY), uow_factory=uow_factory)
-        figures["budgeted"][household.id] = await timed_serially(runs, month_report)
+            await set_budget(
+                household.members[0], category_id, Money(10**12, CURRENCY), uow_factory=uow_factory
+            )
+    timed = await timed_alternately(runs, [month_report(h) for h in households])
+    figures["budgeted"] = {h.id: run for h, run in zip(households, timed, strict=True)}
 
     for household in households:
         label = "one currency" if household.foreign_share == 0 else "with dollars"

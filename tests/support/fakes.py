@@ -240,28 +240,50 @@ class FakeDirectory:
         return sorted(found, key=lambda m: (data.member_since[m.telegram_id], m.telegram_id))
 
     async def write_context(
-        self, telegram_id: int, account_ids: Sequence[int]
+        self,
+        telegram_id: int,
+        account_ids: Sequence[int],
+        *,
+        currency: str | None = None,
+        day: date | None = None,
     ) -> WriteContext | None:
         data = self._s.data
         member = data.members.get(telegram_id)
         if member is None:
             return None
+        base = data.currencies[member.household_id]
+        foreign = currency if currency is not None and currency != base else None
+
+        def wanted(a: Account) -> bool:
+            if a.id in account_ids or a.id == member.default_account_id:
+                return True
+            if a.owner_telegram_id is None and a.code in OTHER_CATEGORY_CODES:
+                return True
+            if foreign is None:
+                return False
+            if a.type.holds_money and a.currency == foreign and not a.archived:
+                return a.owner_telegram_id in (None, telegram_id)
+            return a.type is AccountType.EQUITY and a.code in (
+                f"conversion:{foreign}",
+                f"conversion:{base}",
+            )
+
         accounts = {
             a.id: a
             for a in data.accounts.values()
-            if a.household_id == member.household_id
-            and (
-                a.id in account_ids
-                or a.id == member.default_account_id
-                or (a.owner_telegram_id is None and a.code in OTHER_CATEGORY_CODES)
-            )
+            if a.household_id == member.household_id and wanted(a)
         }
         budgets = tuple(
             Budget(category_id, limit)
             for (household_id, category_id), limit in data.budgets.items()
             if household_id == member.household_id
         )
-        return WriteContext(member=member, accounts=accounts, budgets=budgets)
+        rate = None
+        if foreign is not None and day is not None:
+            rate = await FakeRates(self._s).on(member.household_id, foreign, day)
+        return WriteContext(
+            member=member, accounts=accounts, budgets=budgets, foreign=foreign, rate=rate
+        )
 
     async def add_member(self, telegram_id: int, household_id: int, language: str | None) -> None:
         data = self._s.data

@@ -520,3 +520,43 @@ async def test_a_line_in_the_base_currency_reads_once_and_writes_once_with_no_ra
 
     assert counting.opened == [False, False]  # one read, one statement: no BEGIN
     assert counting.rate_reads == 0
+
+
+@pytest.mark.parametrize("from_dollars", [False, True], ids=["from_card", "from_dollars"])
+async def test_a_foreign_line_whose_rate_and_accounts_exist_is_stored_in_one_statement(
+    home: Household, from_dollars: bool
+) -> None:
+    await _rate(home, "USD", "41.50")
+    if from_dollars:
+        await _account(home, "доллары", "USD")
+    assert isinstance(home.factory, FakeUnitOfWorkFactory)
+    counting = _CountingFactory(home.factory)
+    home.world.uow_factory = counting
+
+    await home.world.record(_spend(home, usd(20)), home.alice, key="dollars")
+
+    # The first read brought the rate and the accounts: no unit of work, no rate read.
+    assert counting.opened == [False, False]
+    assert counting.rate_reads == 0
+    [spent] = [t for t in _transactions(home) if t.conversion is not None]
+    assert spent.amount == uah("830")
+    assert len(spent.postings) == (4 if from_dollars else 2)
+
+
+async def test_a_foreign_line_that_must_make_a_conversion_account_takes_a_unit_of_work(
+    home: Household,
+) -> None:
+    await _rate(home, "USD", "41.50")
+    dollars = await _account(home, "доллары", "USD")
+    for account in list(_state(home).accounts.values()):  # as before any conversion
+        if (account.code or "").startswith("conversion:"):
+            del _state(home).accounts[account.id]
+    assert isinstance(home.factory, FakeUnitOfWorkFactory)
+    counting = _CountingFactory(home.factory)
+    home.world.uow_factory = counting
+
+    await home.world.record(_spend(home, usd(20)), home.alice, key="first")
+
+    assert True in counting.opened  # a unit of work made the conversion accounts
+    [spent] = [t for t in _transactions(home) if t.conversion is not None]
+    assert dollars.id in {p.account_id for p in spent.postings}

@@ -67,9 +67,10 @@ async def record(
     1. Read what the line needs, in one round trip (`_read_context`).
     2. Build the entry. A line in one currency needs nothing more (`single_currency_entry`).
     3. Store it. Alone, in one statement that is its own database transaction — the hot
-       path (`_store_alone`); or in a unit of work (`_store_with_checks`) when a budget
-       watches the spending (its alerts are decided with the entry) or the money changes
-       currency (rates are read, conversion accounts may be made).
+       path (`_store_alone`), which a price in another currency takes too when the read
+       brought its rate and accounts (`_converted_from_context`); or in a unit of work
+       (`_store_with_checks`) when a budget watches the spending (its alerts are decided
+       with the entry), an exchange sets a rate, or a conversion account is to be made.
     """
     # Two mechanisms keep a line from being written twice. The update's key is claimed by
     # the same statement that stores the entry: an update delivered again finds it taken
@@ -78,6 +79,8 @@ async def record(
     # a statement retried after its first try did commit is answered as that first try.
     context = await _read_context(uow_factory, author_telegram_id, command)
     entry = single_currency_entry(context, command, ids)
+    if entry is None and isinstance(command, RecordExpense | RecordIncome):
+        entry = await _converted_from_context(context, command, ids)
     try:
         if entry is not None and not watched(entry, context.budgets):
             return await _store_alone(uow_factory, entry, idempotency_key)
@@ -134,7 +137,12 @@ async def _read_context(
 async def _context(
     uow: UnitOfWork, author_telegram_id: int, command: RecordCommand
 ) -> WriteContext:
-    context = await uow.directory.write_context(author_telegram_id, _named_accounts(command))
+    context = await uow.directory.write_context(
+        author_telegram_id,
+        _named_accounts(command),
+        currency=command.amount.currency,
+        day=command.booked_on,
+    )
     if context is None:
         raise NotAMember(author_telegram_id)
     return context
@@ -176,8 +184,25 @@ async def build_entry(
     return await _exchange(uow, context, command, ids)
 
 
+class _NeedsUnitOfWork(Exception):
+    """What the line needs was not in the one read: a unit of work must look or make it."""
+
+
+async def _converted_from_context(
+    context: WriteContext, command: RecordExpense | RecordIncome, ids: IdSource
+) -> Transaction | None:
+    """The converted entry from what the first read brought; None when it needs more."""
+    try:
+        return await _converted_flow(None, context, command, ids)
+    except _NeedsUnitOfWork:
+        return None
+
+
 async def _converted_flow(
-    uow: UnitOfWork, context: WriteContext, command: RecordExpense | RecordIncome, ids: IdSource
+    uow: UnitOfWork | None,
+    context: WriteContext,
+    command: RecordExpense | RecordIncome,
+    ids: IdSource,
 ) -> Transaction:
     """An expense or income whose amount, account and category are not all in the base.
 
@@ -194,7 +219,7 @@ async def _converted_flow(
     if amount.currency != base and account.currency not in (base, amount.currency):
         raise NotPayableFrom(amount.currency, account.name, account.currency, base)
     foreign = amount.currency if amount.currency != base else account.currency
-    rate = await _rate(uow, member.household_id, foreign, command.booked_on)
+    rate = await _rate(uow, context, foreign, command.booked_on)
     if amount.currency == base:
         # A base amount from a foreign account: the account gives what it is worth there,
         # and the conversion keeps the exact rate those two amounts make.
@@ -205,7 +230,7 @@ async def _converted_flow(
         charged = amount if account.currency == amount.currency else conversion.target
     accounts = None
     if charged.currency != base:
-        accounts = await uow.directory.conversion_accounts(member.household_id, [foreign, base])
+        accounts = await _conversion_accounts(uow, context, [foreign, base])
     return _flow(
         command,
         ids.new_id(),
@@ -283,7 +308,7 @@ async def _at_known_rates(
 
 
 async def _paying_account(
-    uow: UnitOfWork, context: WriteContext, command: RecordExpense | RecordIncome
+    uow: UnitOfWork | None, context: WriteContext, command: RecordExpense | RecordIncome
 ) -> Account:
     member, known = context.member, context.accounts
     if command.account_id is not None:
@@ -291,28 +316,61 @@ async def _paying_account(
     currency = command.amount.currency
     default = known.get(member.default_account_id or 0)
     if default is None or default.currency != currency:
-        in_currency = await _account_in(uow, member, currency)
+        in_currency = await _account_in(uow, context, currency)
         if in_currency is not None:
             return in_currency
     return _usable_account(default, _chosen(None, member), member)
 
 
-async def _account_in(uow: UnitOfWork, member: Member, currency: str) -> Account | None:
+async def _account_in(
+    uow: UnitOfWork | None, context: WriteContext, currency: str
+) -> Account | None:
     """The author's own live account in `currency`, else a shared one; the oldest first."""
+    member = context.member
+    if context.foreign == currency:  # the first read brought them
+        everything = list(context.accounts.values())
+    elif uow is None:
+        raise _NeedsUnitOfWork
+    else:
+        everything = await uow.directory.accounts(member.household_id)
     candidates = [
         a
-        for a in await uow.directory.accounts(member.household_id)
-        if a.type.holds_money and a.currency == currency and visible_to(a, member.telegram_id)
+        for a in everything
+        if a.type.holds_money
+        and not a.archived
+        and a.currency == currency
+        and visible_to(a, member.telegram_id)
     ]
     candidates.sort(key=lambda a: (a.owner_telegram_id is None, a.id))
     return candidates[0] if candidates else None
 
 
-async def _rate(uow: UnitOfWork, household_id: int, currency: str, day: date) -> Decimal:
-    known = await uow.rates.on(household_id, currency, day)
+async def _rate(uow: UnitOfWork | None, context: WriteContext, currency: str, day: date) -> Decimal:
+    if context.foreign == currency:  # the first read brought it, for the line's day
+        known = context.rate
+    elif uow is None:
+        raise _NeedsUnitOfWork
+    else:
+        known = await uow.rates.on(context.member.household_id, currency, day)
     if known is None:
         raise NoRate(currency)
     return known.rate
+
+
+async def _conversion_accounts(
+    uow: UnitOfWork | None, context: WriteContext, currencies: list[str]
+) -> dict[str, int]:
+    codes = {f"conversion:{currency}": currency for currency in currencies}
+    found = {
+        codes[a.code]: a.id
+        for a in context.accounts.values()
+        if a.type is AccountType.EQUITY and a.code in codes
+    }
+    if len(found) == len(codes):
+        return found
+    if uow is None:  # made on first need, in a unit of work
+        raise _NeedsUnitOfWork
+    return await uow.directory.conversion_accounts(context.member.household_id, currencies)
 
 
 def _flow(

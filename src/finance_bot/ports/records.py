@@ -71,11 +71,17 @@ class TransactionLine:
 @dataclass(frozen=True, slots=True)
 class WriteContext:
     """What recording needs to know, read in one round trip: who writes, the accounts
-    the line names (and their default and "other" ones), and the household's budgets."""
+    the line names (and their default and "other" ones), and the household's budgets.
+
+    Asked for a `foreign` currency (not the household's), also what a line in it needs:
+    the author's and the shared accounts in it, the conversion accounts of it and of the
+    base currency (those that exist), and the rate in force on the line's day."""
 
     member: Member
     accounts: dict[int, Account]
     budgets: tuple[Budget, ...]
+    foreign: str | None = None  # the currency looked up, when it is not the household's
+    rate: Rate | None = None  # of `foreign`, on the day asked
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,9 +90,15 @@ class DirectoryRepository(Protocol):
     async def members(self, household_id: int) -> list[Member]: ...
 
     async def write_context(
-        self, telegram_id: int, account_ids: Sequence[int]
+        self,
+        telegram_id: int,
+        account_ids: Sequence[int],
+        *,
+        currency: str | None = None,
+        day: date | None = None,
     ) -> WriteContext | None:
-        """The member, these accounts plus their default and "other" ones, and the budgets."""
+        """The member, these accounts plus their default and "other" ones, and the budgets;
+        for a `currency` other than the household's, what a line in it needs on `day`."""
         ...
 
     async def add_member(

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import asyncpg
 
+from finance_bot.adapters.postgres.rates import RATE_ON_DAY_ORDER
 from finance_bot.application.defaults import OTHER_CATEGORY_CODES
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
 from finance_bot.domain.money import Money
-from finance_bot.ports.records import Budget, Member, WriteContext
+from finance_bot.ports.records import Budget, Member, Rate, WriteContext
 
 # Any fixed number will do; it only has to be the same in every finance-bot process.
 _HOUSEHOLD_CREATION_LOCK = 0x686F757365  # "house"
@@ -83,29 +85,61 @@ class PostgresDirectory:
         return [_member(row) for row in rows]
 
     async def write_context(
-        self, telegram_id: int, account_ids: Sequence[int]
+        self,
+        telegram_id: int,
+        account_ids: Sequence[int],
+        *,
+        currency: str | None = None,
+        day: date | None = None,
     ) -> WriteContext | None:
+        # A line in a foreign currency reads what it needs in this same round trip, so that
+        # it too is stored in one statement when nothing is to be made (docs/adr/0014).
         row = await self._connection.fetchrow(
             f"""
-            SELECT {_MEMBER_COLUMNS},
+            SELECT {_MEMBER_COLUMNS}, foreign_currency,
                    ARRAY(SELECT ROW(a.id, a.household_id, a.type::text, a.name, a.currency,
                                     a.owner_telegram_id, a.code, a.archived_at IS NOT NULL)
                            FROM accounts a
                           WHERE a.household_id = m.household_id
                             AND (a.id = ANY($2::bigint[]) OR a.id = m.default_account_id
                                  OR (a.owner_telegram_id IS NULL
-                                     AND a.code = ANY($3::text[])))) AS accounts,
+                                     AND a.code = ANY($3::text[]))
+                                 OR (a.currency = foreign_currency
+                                     AND a.type IN ('asset', 'liability')
+                                     AND a.archived_at IS NULL
+                                     AND (a.owner_telegram_id IS NULL
+                                          OR a.owner_telegram_id = m.telegram_id))
+                                 OR (a.type = 'equity' AND foreign_currency IS NOT NULL
+                                     AND a.code IN ('conversion:' || foreign_currency,
+                                                    'conversion:' || h.currency))))
+                       AS accounts,
                    ARRAY(SELECT ROW(b.category_id, b.amount_minor, b.currency)
-                           FROM budgets b WHERE b.household_id = m.household_id) AS budgets
-              FROM members m WHERE m.telegram_id = $1
+                           FROM budgets b WHERE b.household_id = m.household_id) AS budgets,
+                   (SELECT ROW(r.rate, r.valid_from, r.source::text)
+                      FROM exchange_rates r
+                     WHERE r.household_id = m.household_id AND r.currency = foreign_currency
+                     ORDER BY {RATE_ON_DAY_ORDER.replace("$D", "$5::date")}
+                     LIMIT 1) AS rate
+              FROM members m
+              JOIN households h ON h.id = m.household_id,
+                   LATERAL (SELECT CASE WHEN $4::text <> h.currency THEN $4::text END
+                                AS foreign_currency) f
+             WHERE m.telegram_id = $1
             """,
             telegram_id,
             list(account_ids),
             list(OTHER_CATEGORY_CODES),
+            currency,
+            day,
         )
         if row is None:
             return None
         member = _member(row)
+        foreign = row["foreign_currency"]
+        rate = None
+        if foreign is not None and row["rate"] is not None:
+            value, valid_from, source = row["rate"]
+            rate = Rate(foreign, value, valid_from, source)
         accounts = {}
         for fields in row["accounts"]:
             account_id, household_id, kind, name, currency, owner, code, archived = fields
@@ -123,7 +157,9 @@ class PostgresDirectory:
             Budget(category_id, Money(amount_minor, currency))
             for category_id, amount_minor, currency in row["budgets"]
         )
-        return WriteContext(member=member, accounts=accounts, budgets=budgets)
+        return WriteContext(
+            member=member, accounts=accounts, budgets=budgets, foreign=foreign, rate=rate
+        )
 
     async def add_member(self, telegram_id: int, household_id: int, language: str | None) -> None:
         await self._connection.execute(

@@ -12,6 +12,12 @@ from finance_bot.ports.records import Rate
 
 # On one day a rate set by hand outranks an exchange's, which outranks the official one.
 _RANK = "CASE source WHEN 'manual' THEN 0 WHEN 'exchange' THEN 1 ELSE 2 END"
+# The rate in force on day $D: the latest on or before it, else the earliest after it.
+RATE_ON_DAY_ORDER = f"""
+    valid_from > $D,
+    CASE WHEN valid_from <= $D THEN $D - valid_from ELSE valid_from - $D END,
+    {_RANK}, id DESC
+"""
 
 
 class PostgresRates:
@@ -73,10 +79,7 @@ class PostgresRates:
             f"""
             SELECT currency, rate, valid_from, source FROM exchange_rates
              WHERE household_id = $1 AND currency = $2
-             ORDER BY valid_from > $3,
-                      CASE WHEN valid_from <= $3 THEN $3 - valid_from
-                           ELSE valid_from - $3 END,
-                      {_RANK}, id DESC
+             ORDER BY {RATE_ON_DAY_ORDER.replace("$D", "$3")}
              LIMIT 1
             """,
             household_id,
