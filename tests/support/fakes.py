@@ -25,6 +25,7 @@ from iso4217 import Currency
 from finance_bot.application.defaults import OTHER_CATEGORY_CODES
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
 from finance_bot.domain.money import Money
+from finance_bot.domain.shares import PERSONAL_TAGS
 from finance_bot.domain.transactions import Direction, Transaction, TransactionKind
 from finance_bot.ports.records import (
     AccountBalance,
@@ -33,7 +34,9 @@ from finance_bot.ports.records import (
     Budget,
     Member,
     PeriodTotals,
+    PersonTransfer,
     Rate,
+    ShareFacts,
     TransactionLine,
     WriteContext,
 )
@@ -72,6 +75,8 @@ class FakeState:
     alerts: set[tuple[int, int | None, date, int]] = field(default_factory=set)
     idempotency: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     rates: list[tuple[int, Rate]] = field(default_factory=list)  # household id, rate
+    personal: set[int] = field(default_factory=set)  # ids of categories marked personal
+    shares: dict[int, int] = field(default_factory=dict)  # telegram id -> share in percent
     # Like PostgreSQL sequences and now(), these are not undone by a rollback.
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     clock: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -404,6 +409,40 @@ class FakeDirectory:
         data.aliases = kept
         return removed
 
+    async def set_personal(self, category_id: int, personal: bool) -> None:
+        account = self._s.data.accounts.get(category_id)
+        if account is None:
+            return
+        if personal and account.type is not AccountType.EXPENSE:
+            raise IntegrityError("accounts_personal_is_an_expense")
+        if personal:
+            self._s.data.personal.add(category_id)
+        else:
+            self._s.data.personal.discard(category_id)
+
+    async def personal_categories(self, household_id: int) -> set[int]:
+        accounts = self._s.data.accounts
+        return {i for i in self._s.data.personal if accounts[i].household_id == household_id}
+
+    async def shares(self, household_id: int) -> dict[int, int]:
+        members = self._s.data.members
+        return {
+            m: pct
+            for m, pct in self._s.data.shares.items()
+            if members[m].household_id == household_id
+        }
+
+    async def set_shares(self, household_id: int, shares: Mapping[int, int]) -> None:
+        for m in self._s.data.members.values():
+            if m.household_id != household_id:
+                continue
+            if m.telegram_id in shares:
+                if not 0 <= shares[m.telegram_id] <= 100:
+                    raise IntegrityError("members_share_pct_range")
+                self._s.data.shares[m.telegram_id] = shares[m.telegram_id]
+            else:
+                self._s.data.shares.pop(m.telegram_id, None)
+
 
 class FakeBudgets:
     def __init__(self, session: _Session) -> None:
@@ -695,6 +734,47 @@ class FakeReports:
                 )
             )
         return lines
+
+    async def share_facts(self, household_id: int, *, currency: str) -> ShareFacts:
+        data = self._s.data
+        paid: dict[int, int] = {}
+        transfers = []
+        for t in sorted(data.transactions.values(), key=lambda t: t.number or 0):
+            if t.household_id != household_id or t.is_voided:
+                continue
+            money_legs = [p for p in t.postings if data.accounts[p.account_id].type.holds_money]
+            if t.kind is TransactionKind.EXPENSE:
+                if set(t.tags) & set(PERSONAL_TAGS):
+                    continue
+                payer = data.accounts[money_legs[0].account_id].owner_telegram_id
+                for p in t.postings:
+                    account = data.accounts[p.account_id]
+                    if payer is None or account.type is not AccountType.EXPENSE:
+                        continue
+                    if account.id in data.personal:
+                        continue
+                    paid[payer] = paid.get(payer, 0) + p.signed_minor
+            elif t.kind is TransactionKind.TRANSFER:
+                source = next(p for p in money_legs if p.direction is Direction.CREDIT)
+                target = next(p for p in money_legs if p.direction is Direction.DEBIT)
+                source_owner = data.accounts[source.account_id].owner_telegram_id
+                target_owner = data.accounts[target.account_id].owner_telegram_id
+                if source_owner is None or target_owner is None or source_owner == target_owner:
+                    continue
+                transfers.append(
+                    PersonTransfer(
+                        from_telegram_id=source_owner,
+                        to_telegram_id=target_owner,
+                        sent=source.amount,
+                        received=target.amount,
+                        booked_on=t.booked_on,
+                    )
+                )
+        return ShareFacts(
+            paid=tuple(AmountByKey(m, Money(a, currency)) for m, a in sorted(paid.items())),
+            transfers=tuple(transfers),
+            last_number=data.households[household_id],
+        )
 
 
 class FakeUnitOfWork:

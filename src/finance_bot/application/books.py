@@ -20,12 +20,14 @@ from finance_bot.application import (
     rates,
     recording,
     reports,
+    shares,
 )
 from finance_bot.application.budgets import BudgetLine
 from finance_bot.application.directory import AccountsView, CategoryView
 from finance_bot.application.rates import RatesView
 from finance_bot.application.reports import BalanceView, PeriodReport, TransactionView
 from finance_bot.application.results import Done, Recorded, RecordedAll, Refiled, Voided
+from finance_bot.application.shares import Settled, SharesView
 from finance_bot.domain.accounts import Account, AccountType
 from finance_bot.domain.commands import RecordCommand, RecordExpense, RecordIncome, Vocabulary
 from finance_bot.domain.money import Money
@@ -116,7 +118,40 @@ class Books:
                 self.writes.append(Write(refiled.kind, False))
         return refiled
 
+    async def settle(
+        self, *, last_number: int, debtor: int, creditor: int, amount_minor: int, today: date
+    ) -> Settled:
+        """The Settle up button: a press repeated (or of another button shown for the same
+        books) records the settlement once; its keys are the button's, not the update's."""
+        settled = await shares.settle(
+            self.telegram_id,
+            last_number=last_number,
+            debtor=debtor,
+            creditor=creditor,
+            amount_minor=amount_minor,
+            today=today,
+            uow_factory=self.uow_factory,
+            ids=self.ids,
+        )
+        self.writes.append(Write("transfer", settled.recorded.replayed))
+        return settled
+
     # Reads, and changes to the directory, budgets and settings (not ledger writes).
+
+    async def shares(self) -> SharesView:
+        return await shares.shares_view(self.telegram_id, uow_factory=self.uow_factory)
+
+    async def mark_personal(self, category_name: str, *, personal: bool) -> Account:
+        """`/personal <category>` (or `/shared`): the expense category, as found."""
+        category = await self.find_category(category_name, AccountType.EXPENSE)
+        await shares.mark_personal(
+            self.telegram_id, category, personal, uow_factory=self.uow_factory
+        )
+        return category
+
+    async def set_split(self, percent: int) -> int:
+        """`/split 60`: returns the other member's telegram id."""
+        return await shares.set_split(self.telegram_id, percent, uow_factory=self.uow_factory)
 
     async def vocabulary(self) -> Vocabulary:
         return await household.vocabulary(self.telegram_id, uow_factory=self.uow_factory)

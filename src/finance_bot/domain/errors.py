@@ -158,3 +158,35 @@ class ReceivedAmountNeeded(LedgerRuleViolation):
         self.amount = amount
         self.source = source
         self.target = target
+
+
+class SplitNeedsTwo(LedgerRuleViolation):
+    """`/split` sets the shares of a two-person household; others share equally."""
+
+    def __init__(self, members: int) -> None:
+        super().__init__(f"a split needs a household of two, this one has {members}")
+        self.members = members
+
+
+class NotTheDebtor(LedgerRuleViolation):
+    """Only the one who owes may settle: the money leaves their account."""
+
+    def __init__(self, debtor: int) -> None:
+        super().__init__("only the debtor may settle up")
+        self.debtor = debtor
+
+
+class SettlementChanged(LedgerRuleViolation):
+    """The books moved since the button was shown: the debt it names is no longer owed."""
+
+    def __init__(self) -> None:
+        super().__init__("the debt has changed since it was shown")
+
+
+class NoAccountToSettle(LedgerRuleViolation):
+    """A person has no own live account in the base currency to settle from or into."""
+
+    def __init__(self, telegram_id: int, currency: str) -> None:
+        super().__init__(f"no own account in {currency} to settle with")
+        self.telegram_id = telegram_id
+        self.currency = currency

@@ -100,3 +100,25 @@ class Rate:
     rate: Decimal
     valid_from: date
     source: str  # "manual" (/rate), "exchange" (a recorded exchange) or "official"
+
+
+@dataclass(frozen=True, slots=True)
+class PersonTransfer:
+    """A live transfer from one person's own account to another person's own account."""
+
+    from_telegram_id: int
+    to_telegram_id: int
+    sent: Money  # what left, in the source account's currency
+    received: Money  # what arrived, in the target account's currency
+    booked_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class ShareFacts:
+    """What fair shares are computed from, over all time (docs/product.md §12): live
+    common spending per person who paid it from their own accounts (base currency, the
+    category legs), and the transfers between people's accounts."""
+
+    paid: tuple[AmountByKey, ...]  # key: the payer's telegram id
+    transfers: tuple[PersonTransfer, ...]
+    last_number: int  # the household's latest transaction number: the state they describe

@@ -19,6 +19,7 @@ from finance_bot.ports.records import (
     Member,
     PeriodTotals,
     Rate,
+    ShareFacts,
     TransactionLine,
     WriteContext,
 )
@@ -148,6 +149,20 @@ class DirectoryRepository(Protocol):
         """Remove an alias from every category; return how many links were removed."""
         ...
 
+    async def set_personal(self, category_id: int, personal: bool) -> None:
+        """Mark an expense category personal (or shared again): nobody's common spending."""
+        ...
+
+    async def personal_categories(self, household_id: int) -> set[int]: ...
+
+    async def shares(self, household_id: int) -> dict[int, int]:
+        """Each member's share of common spending in percent, for those who have one."""
+        ...
+
+    async def set_shares(self, household_id: int, shares: Mapping[int, int]) -> None:
+        """Set these members' shares in percent; the other members' are cleared."""
+        ...
+
 
 class BudgetRepository(Protocol):
     async def set(self, household_id: int, category_id: int | None, limit: Money) -> None: ...
@@ -250,6 +265,13 @@ class ReportReader(Protocol):
     async def last_transactions(
         self, household_id: int, limit: int, *, author_telegram_id: int | None = None
     ) -> list[TransactionLine]: ...
+
+    async def share_facts(self, household_id: int, *, currency: str) -> ShareFacts:
+        """Live expenses that are neither in a personal category nor tagged personal
+        (`PERSONAL_TAGS`), summed per owner of the account that paid them (shared accounts
+        left out), at their base amount; and every live transfer between two different
+        people's own accounts. `currency` is the household's base currency."""
+        ...
 
 
 class UnitOfWork(Protocol):

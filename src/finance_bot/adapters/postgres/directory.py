@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -182,6 +182,39 @@ class PostgresDirectory:
             telegram_id,
             display_name,
             telegram_language,
+        )
+
+    async def set_personal(self, category_id: int, personal: bool) -> None:
+        await self._connection.execute(
+            "UPDATE accounts SET personal = $2 WHERE id = $1", category_id, personal
+        )
+
+    async def personal_categories(self, household_id: int) -> set[int]:
+        rows = await self._connection.fetch(
+            "SELECT id FROM accounts WHERE household_id = $1 AND personal", household_id
+        )
+        return {row["id"] for row in rows}
+
+    async def shares(self, household_id: int) -> dict[int, int]:
+        rows = await self._connection.fetch(
+            "SELECT telegram_id, share_pct FROM members"
+            " WHERE household_id = $1 AND share_pct IS NOT NULL",
+            household_id,
+        )
+        return {row["telegram_id"]: row["share_pct"] for row in rows}
+
+    async def set_shares(self, household_id: int, shares: Mapping[int, int]) -> None:
+        await self._connection.execute(
+            """
+            UPDATE members m
+               SET share_pct = (SELECT s.pct
+                                  FROM unnest($2::bigint[], $3::smallint[]) AS s (id, pct)
+                                 WHERE s.id = m.telegram_id)
+             WHERE m.household_id = $1
+            """,
+            household_id,
+            list(shares),
+            list(shares.values()),
         )
 
     async def set_default_account(self, telegram_id: int, account_id: int) -> None:

@@ -31,9 +31,10 @@ GRANT INSERT ON
     idempotency_keys, budgets, budget_alerts, conversions, exchange_rates
 TO finance_bot_app;
 GRANT UPDATE (last_transaction_number) ON households TO finance_bot_app;
-GRANT UPDATE (language, display_name, telegram_language, default_account_id) ON members
-    TO finance_bot_app;
-GRANT UPDATE (name, name_key, archived_at) ON accounts TO finance_bot_app;
+GRANT UPDATE (language, display_name, telegram_language, default_account_id, share_pct)
+    ON members TO finance_bot_app;
+-- personal: `/personal` and `/shared` (docs/adr/0015); it changes no posting.
+GRANT UPDATE (name, name_key, archived_at, personal) ON accounts TO finance_bot_app;
 -- The void link, set once (the trigger transactions_void_link_only refuses the rest).
 GRANT UPDATE (voided_by_transaction_id) ON transactions TO finance_bot_app;
 GRANT UPDATE (result) ON idempotency_keys TO finance_bot_app;

@@ -9,7 +9,15 @@ import asyncpg
 from finance_bot.adapters.postgres.directory import _account
 from finance_bot.domain.accounts import AccountType
 from finance_bot.domain.money import Money
-from finance_bot.ports.records import AccountBalance, AmountByKey, PeriodTotals, TransactionLine
+from finance_bot.domain.shares import PERSONAL_TAGS
+from finance_bot.ports.records import (
+    AccountBalance,
+    AmountByKey,
+    PeriodTotals,
+    PersonTransfer,
+    ShareFacts,
+    TransactionLine,
+)
 
 # What live transactions (neither voided nor reversals) put on each category: the
 # trigger-kept day totals, so a month reads a few hundred rows whatever the ledger's size.
@@ -20,6 +28,40 @@ _CATEGORY_TOTALS = """
       JOIN accounts a ON a.id = d.account_id
      WHERE d.household_id = $1 AND d.booked_on >= $2 AND d.booked_on < $3
        AND d.currency = $4
+"""
+
+
+# Common spending per person who paid it from an own account: the expense legs of live
+# expenses (base currency, whatever was paid), neither personal nor tagged so. The paying
+# leg is the one asset or liability leg of an expense.
+_SHARED_PAID = """
+    SELECT payer.owner_telegram_id AS person,
+           sum(CASE p.direction WHEN 'debit' THEN p.amount_minor ELSE -p.amount_minor END)
+               AS amount_minor
+      FROM transactions t
+      JOIN postings p ON p.transaction_id = t.id
+      JOIN accounts c ON c.id = p.account_id AND c.type = 'expense'
+      JOIN LATERAL (SELECT a.owner_telegram_id
+                      FROM postings q JOIN accounts a ON a.id = q.account_id
+                     WHERE q.transaction_id = t.id AND a.type IN ('asset', 'liability')
+                     LIMIT 1) payer ON payer.owner_telegram_id IS NOT NULL
+     WHERE t.household_id = $1 AND t.kind = 'expense' AND t.voided_by_transaction_id IS NULL
+       AND NOT c.personal AND NOT (t.tags && $2::text[])
+     GROUP BY payer.owner_telegram_id
+"""
+
+_PERSON_TRANSFERS = """
+    SELECT t.booked_on, src.owner_telegram_id AS from_person, dst.owner_telegram_id AS to_person,
+           ps.amount_minor AS sent_minor, src.currency AS sent_currency,
+           pd.amount_minor AS received_minor, dst.currency AS received_currency
+      FROM transactions t
+      JOIN postings ps ON ps.transaction_id = t.id AND ps.direction = 'credit'
+      JOIN accounts src ON src.id = ps.account_id AND src.type IN ('asset', 'liability')
+      JOIN postings pd ON pd.transaction_id = t.id AND pd.direction = 'debit'
+      JOIN accounts dst ON dst.id = pd.account_id AND dst.type IN ('asset', 'liability')
+     WHERE t.household_id = $1 AND t.kind = 'transfer' AND t.voided_by_transaction_id IS NULL
+       AND src.owner_telegram_id <> dst.owner_telegram_id
+     ORDER BY t.number
 """
 
 
@@ -193,3 +235,27 @@ class PostgresReports:
             )
             for row in rows
         ]
+
+    async def share_facts(self, household_id: int, *, currency: str) -> ShareFacts:
+        paid = await self._connection.fetch(_SHARED_PAID, household_id, list(PERSONAL_TAGS))
+        transfers = await self._connection.fetch(_PERSON_TRANSFERS, household_id)
+        last = await self._connection.fetchval(
+            "SELECT last_transaction_number FROM households WHERE id = $1", household_id
+        )
+        return ShareFacts(
+            paid=tuple(
+                AmountByKey(row["person"], Money(int(row["amount_minor"]), currency))
+                for row in sorted(paid, key=lambda row: row["person"])
+            ),
+            transfers=tuple(
+                PersonTransfer(
+                    from_telegram_id=row["from_person"],
+                    to_telegram_id=row["to_person"],
+                    sent=Money(row["sent_minor"], row["sent_currency"]),
+                    received=Money(row["received_minor"], row["received_currency"]),
+                    booked_on=row["booked_on"],
+                )
+                for row in transfers
+            ),
+            last_number=int(last or 0),
+        )

@@ -20,6 +20,7 @@ MENU = (
     "accounts",
     "categories",
     "rates",
+    "settle",
     "lang",
     "help",
 )

@@ -37,6 +37,16 @@ class BackButton(CallbackData, prefix="b"):
     number: Id
 
 
+class SettleButton(CallbackData, prefix="s"):
+    """Settle up: the debt /settle showed, and the state of the books it was computed on
+    (the household's latest number), which makes a second press record nothing."""
+
+    last: Annotated[int, Field(ge=0, le=2**63 - 1)]
+    debtor: Id
+    creditor: Id
+    amount: Id
+
+
 class RecordForwardButton(CallbackData, prefix="f"):
     """Records the forwarded line this message answers; the line is read from the message
     it replies to, so nothing is held in memory and the payload stays tiny."""
@@ -87,4 +97,23 @@ def categories_keyboard(
             text=t("button_back"), callback_data=BackButton(number=number).pack()
         )
     rows.append([last])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def settle_keyboard(
+    last_number: int, debts: list[tuple[int, int, int, str]], t: Translator
+) -> InlineKeyboardMarkup:
+    """A Settle up button per debt (debtor, creditor, amount in minor units, its line);
+    one debt: the button says only "Settle up"."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=t("button_settle") if len(debts) == 1 else t("button_settle_line", line=line),
+                callback_data=SettleButton(
+                    last=last_number, debtor=debtor, creditor=creditor, amount=amount
+                ).pack(),
+            )
+        ]
+        for debtor, creditor, amount, line in debts
+    ]
     return InlineKeyboardMarkup(inline_keyboard=rows)

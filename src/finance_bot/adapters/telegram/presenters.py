@@ -255,6 +255,14 @@ def error_text(error: errors.LedgerRuleViolation, t: Translator) -> str:
                 source=_short(source),
                 target=_short(target),
             )
+        case errors.SplitNeedsTwo():
+            return t("error_split_needs_two")
+        case errors.NotTheDebtor():
+            return t("error_not_the_debtor")
+        case errors.SettlementChanged():
+            return t("error_settlement_changed")
+        case errors.NoAccountToSettle(currency=currency):
+            return t("error_no_account_to_settle", currency=currency)
     return t("error_refused")
 
 
