@@ -145,7 +145,7 @@ async def settle(
         owed = {(d.debtor.telegram_id, d.creditor.telegram_id): d.amount for d in view.debts}
         amount = owed.get((debtor, creditor))
         if amount is None or amount.amount_minor != amount_minor:
-            raise SettlementChanged
+            raise SettlementChanged("the debt has changed since it was shown")
         accounts = await uow.directory.accounts(member.household_id)
         members = {m.telegram_id: m for m in await uow.directory.members(member.household_id)}
         source = _settling_account(members[debtor], accounts, view.base)

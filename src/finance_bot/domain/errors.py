@@ -179,9 +179,6 @@ class NotTheDebtor(LedgerRuleViolation):
 class SettlementChanged(LedgerRuleViolation):
     """The books moved since the button was shown: the debt it names is no longer owed."""
 
-    def __init__(self) -> None:
-        super().__init__("the debt has changed since it was shown")
-
 
 class NoAccountToSettle(LedgerRuleViolation):
     """A person has no own live account in the base currency to settle from or into."""

@@ -185,33 +185,38 @@ class PostgresDirectory:
         )
 
     async def set_personal(self, category_id: int, personal: bool) -> None:
-        await self._connection.execute(
-            "UPDATE accounts SET personal = $2 WHERE id = $1", category_id, personal
-        )
+        if personal:
+            await self._connection.execute(
+                "INSERT INTO personal_categories (household_id, category_id)"
+                " SELECT household_id, id FROM accounts WHERE id = $1"
+                " ON CONFLICT (category_id) DO NOTHING",
+                category_id,
+            )
+        else:
+            await self._connection.execute(
+                "DELETE FROM personal_categories WHERE category_id = $1", category_id
+            )
 
     async def personal_categories(self, household_id: int) -> set[int]:
         rows = await self._connection.fetch(
-            "SELECT id FROM accounts WHERE household_id = $1 AND personal", household_id
+            "SELECT category_id FROM personal_categories WHERE household_id = $1", household_id
         )
-        return {row["id"] for row in rows}
+        return {row["category_id"] for row in rows}
 
     async def shares(self, household_id: int) -> dict[int, int]:
         rows = await self._connection.fetch(
-            "SELECT telegram_id, share_pct FROM members"
-            " WHERE household_id = $1 AND share_pct IS NOT NULL",
+            "SELECT telegram_id, share_pct FROM member_shares WHERE household_id = $1",
             household_id,
         )
         return {row["telegram_id"]: row["share_pct"] for row in rows}
 
     async def set_shares(self, household_id: int, shares: Mapping[int, int]) -> None:
         await self._connection.execute(
-            """
-            UPDATE members m
-               SET share_pct = (SELECT s.pct
-                                  FROM unnest($2::bigint[], $3::smallint[]) AS s (id, pct)
-                                 WHERE s.id = m.telegram_id)
-             WHERE m.household_id = $1
-            """,
+            "DELETE FROM member_shares WHERE household_id = $1", household_id
+        )
+        await self._connection.execute(
+            "INSERT INTO member_shares (household_id, telegram_id, share_pct)"
+            " SELECT $1, s.id, s.pct FROM unnest($2::bigint[], $3::smallint[]) AS s (id, pct)",
             household_id,
             list(shares),
             list(shares.values()),

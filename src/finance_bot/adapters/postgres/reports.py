@@ -46,7 +46,8 @@ _SHARED_PAID = """
                      WHERE q.transaction_id = t.id AND a.type IN ('asset', 'liability')
                      LIMIT 1) payer ON payer.owner_telegram_id IS NOT NULL
      WHERE t.household_id = $1 AND t.kind = 'expense' AND t.voided_by_transaction_id IS NULL
-       AND NOT c.personal AND NOT (t.tags && $2::text[])
+       AND NOT (t.tags && $2::text[])
+       AND NOT EXISTS (SELECT 1 FROM personal_categories pc WHERE pc.category_id = c.id)
      GROUP BY payer.owner_telegram_id
 """
 
