@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
+import asyncpg
 import pytest
 
 from finance_bot.application import directory, rates, shares
@@ -292,3 +293,28 @@ async def test_the_marks_and_shares_read_back(home: Household) -> None:
         assert await uow.directory.shares(home.id) == {}
         facts = await uow.reports.share_facts(home.id, currency="UAH")
     assert (facts.paid, facts.transfers, facts.last_number) == ((), (), 0)
+
+
+async def test_the_database_refuses_a_personal_mark_on_anything_but_an_expense(
+    shared_database_url: str,
+) -> None:
+    async with ledger_world(shared_database_url, max_size=1) as postgres:
+        home = await postgres.household(language="en")
+        salary, card = home.accounts["salary"], home.accounts["card"]
+        async with postgres.pool.acquire() as connection:
+            for account in (salary, card):
+                with pytest.raises(asyncpg.IntegrityConstraintViolationError):
+                    await connection.execute(
+                        "INSERT INTO personal_categories (household_id, category_id, category_type)"
+                        " VALUES ($1, $2, $3::account_type)",
+                        home.id,
+                        account.id,
+                        account.type.value,
+                    )
+            with pytest.raises(asyncpg.IntegrityConstraintViolationError):
+                await connection.execute(
+                    "INSERT INTO member_shares (household_id, telegram_id, share_pct)"
+                    " VALUES ($1, $2, 101)",
+                    home.id,
+                    home.alice,
+                )
