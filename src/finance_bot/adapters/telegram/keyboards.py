@@ -104,16 +104,15 @@ def settle_keyboard(
     last_number: int, debts: list[tuple[int, int, int, str]], t: Translator
 ) -> InlineKeyboardMarkup:
     """A Settle up button per debt (debtor, creditor, amount in minor units, its line);
-    one debt: the button says only "Settle up"."""
-    rows = [
-        [
-            InlineKeyboardButton(
-                text=t("button_settle") if len(debts) == 1 else t("button_settle_line", line=line),
-                callback_data=SettleButton(
-                    last=last_number, debtor=debtor, creditor=creditor, amount=amount
-                ).pack(),
-            )
-        ]
-        for debtor, creditor, amount, line in debts
-    ]
+    one debt: the button says only "Settle up". A debt whose payload would not fit
+    Telegram's 64 bytes (ids and amounts of absurd length) gets no button: the line says it."""
+    rows = []
+    for debtor, creditor, amount, line in debts:
+        data = SettleButton(last=last_number, debtor=debtor, creditor=creditor, amount=amount)
+        try:
+            packed = data.pack()
+        except ValueError:  # aiogram refuses a payload over 64 bytes
+            continue
+        text = t("button_settle") if len(debts) == 1 else t("button_settle_line", line=line)
+        rows.append([InlineKeyboardButton(text=text, callback_data=packed)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
