@@ -138,7 +138,8 @@ async def chart(message: Message, command: CommandObject, ctx: ChatContext) -> N
         title = period_title(data.report.period, ctx.t)
         await ctx.answer(message, ctx.t("chart_nothing", title=title))
         return
-    # Drawing takes a CPU-bound fraction of a second: off the loop, so other chats go on.
+    # Drawing is CPU-bound (about half a second, more at the first chart as matplotlib
+    # loads): off the loop, so polling, the health check and the metrics keep answering.
     png = await asyncio.to_thread(chart_png, data, ctx.t)
     await ctx.bot.send_photo(
         message.chat.id,
