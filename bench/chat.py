@@ -17,6 +17,8 @@ Two whitelisted people write expense lines ("250 кафе", "99,90 такси н
 2. Throughput: --burst lines injected at once, timed until the last one is answered.
 3. The resident memory of the bot process (and of its Python children, if any), sampled
    every 100 ms with psutil.
+5. Two ``/chart`` after those: how long each photo takes, and what drawing them (matplotlib,
+   loaded at the first chart) adds to the bot's memory; outside the RSS target above.
 4. The ledger: one transaction per line, numbered without gaps, the sums exact, every
    invariant of ``finance-bot check`` holding.
 """
@@ -454,6 +456,7 @@ async def drive(chat: Chat, bot: BotProcess, options: Options, started: float) -
     await paced_run(chat, bot, options)
     await burst_run(chat, bot, options.burst)
     await memory(bot, idle_rss)
+    await chart(chat, bot)
 
 
 async def warm_up(chat: Chat, bot: BotProcess, options: Options) -> None:
@@ -530,6 +533,33 @@ async def memory(bot: BotProcess, idle_rss: int) -> None:
     line(f"target RSS <= {RSS_TARGET_MB:g} MB", mb(peak), verdict(peak <= RSS_TARGET_MB * MB))
     children = bot.handle.children(recursive=True) if bot.handle else []
     line("  child processes of the bot", f"{len(children):8d}", "(counted if Python)")
+
+
+async def chart(chat: Chat, bot: BotProcess) -> None:
+    heading("5. /chart of the month, twice (matplotlib loads at the first)")
+    before_rss = bot.rss()
+    for which in ("first", "second"):
+        took, size = await one_chart(chat, bot)
+        line(
+            f"  {which} /chart -> photo arrives", f"{took * 1000:8.1f} ms", f"PNG {size // 1024} KB"
+        )
+    await asyncio.sleep(1.0)
+    after_rss = bot.rss()
+    line("  bot RSS before the charts", mb(before_rss))
+    line("  bot RSS 1 s after them", mb(after_rss), f"+{(after_rss - before_rss) / MB:.1f} MB")
+
+
+async def one_chart(chat: Chat, bot: BotProcess) -> tuple[float, int]:
+    """Seconds from /chart to its photo, and the PNG's size in bytes."""
+    fake = chat.fake
+    author = next(iter(PEOPLE))
+    photos = len(fake.calls("sendPhoto"))
+    asked = time.perf_counter()
+    fake.send_text(author, "/chart", language_code=LANGUAGE, first_name=PEOPLE[author])
+    await until(chat, bot, lambda: len(fake.calls("sendPhoto")) > photos, 60, "the chart")
+    took = time.perf_counter() - asked
+    upload = fake.calls("sendPhoto")[-1].params.get("photo")
+    return took, len(upload.data) if hasattr(upload, "data") else 0
 
 
 # --------------------------------------------------------------------------- the ledger

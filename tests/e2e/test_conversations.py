@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from PIL import Image
 
 from finance_bot.sandbox.fake_api import FakeTelegram
 from finance_bot.sandbox.people import Person
@@ -187,6 +189,40 @@ async def test_reports_for_periods_people_and_me(
     assert "/month 2026-11" in (await alice.say("/month ноябрь")).text
 
 
+async def test_chart_is_a_photo_with_the_total_and_an_empty_period_is_text(
+    bot: RunningBot, alice: Person, bob: Person, fake: FakeTelegram
+) -> None:
+    await alice.say("300 кафе")
+    first_day = datetime.now(KYIV).date().replace(day=1)
+    await alice.say(f"{first_day:%d.%m} 120 продукты")  # the same month whatever today is
+    await bob.say("100 taxi")
+    await alice.say("/budget total 20000")
+    reply = await alice.say("/chart")
+    [message] = reply.messages
+    assert "text" not in message
+    title = reply.text.split(" — ")[0]
+    assert reply.text == f"{title} — расходы: 520,00\u00a0₴"
+    [call] = [c for c in fake.calls("sendPhoto") if c.status == 200]
+    upload = call.params["photo"]
+    assert upload.filename == "chart.png"
+    image = Image.open(io.BytesIO(upload.data))
+    assert image.format == "PNG"
+    assert image.width >= 1200
+    # what the fake stored under the photo's file_id is the same picture
+    file_id = message["photo"][-1]["file_id"].rsplit("-", 1)[0]
+    assert fake.uploads[file_id].data == upload.data
+
+    english = await bob.say("/chart week me")
+    assert english.messages[0]["caption"].endswith("(you only) — spending: ₴100.00")
+    year = await alice.say(f"/chart {datetime.now(KYIV).year}")
+    assert "photo" in year.messages[0]
+
+    empty = await alice.say("/chart 2001-02")
+    assert empty.texts == ["Февраль 2001: расходов нет, рисовать нечего."]
+    assert "/chart 2026-11" in (await alice.say("/chart ноябрь")).text
+    assert len([c for c in fake.calls("sendPhoto") if c.status == 200]) == 3
+
+
 async def test_last_lists_numbers_with_del_links(bot: RunningBot, alice: Person) -> None:
     for amount in (1, 2, 3):
         await alice.say(f"{amount} кафе")
@@ -243,7 +279,9 @@ async def test_accounts_and_categories_management(bot: RunningBot, alice: Person
 
 
 async def test_language_switch_and_help(bot: RunningBot, alice: Person) -> None:
-    assert "/undo" in (await alice.say("/help")).text
+    help_text = (await alice.say("/help")).text
+    assert "/undo" in help_text
+    assert "/chart" in help_text
     assert "English" in (await alice.say("/lang en")).text
     assert (await alice.say("5 cafe")).text.startswith("#1 −₴5.00 · cafe · card")
     assert "/lang ru" in (await alice.say("/lang de")).text
@@ -260,7 +298,7 @@ async def test_command_menu_is_registered_in_both_languages(
     english = fake.my_commands("en", scope)
     assert russian is not None
     assert english is not None
-    assert {c["command"] for c in russian} >= {"month", "undo", "balance", "help"}
+    assert {c["command"] for c in russian} >= {"month", "chart", "undo", "balance", "help"}
     assert (
         next(c for c in russian if c["command"] == "undo")["description"]
         != next(c for c in english if c["command"] == "undo")["description"]

@@ -23,6 +23,8 @@ from aiogram.types import (
     BufferedInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaDocument,
+    InputMediaPhoto,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -286,6 +288,48 @@ async def test_uploads_are_kept(fake: FakeTelegram, bot: Bot) -> None:
     upload = fake.uploads[document["document"]["file_id"]]
     assert upload.data == b"date;amount\n2026-01-01;120\n"
     assert photo["photo"]
+    assert fake.uploads[photo["photo"][0]["file_id"].rsplit("-", 1)[0]].data == b"\x89PNG..."
+
+
+async def test_an_album_of_uploads_is_kept(fake: FakeTelegram, bot: Bot) -> None:
+    sent = await bot.send_media_group(
+        USER,
+        [
+            InputMediaPhoto(
+                media=BufferedInputFile(b"\x89PNG-1", filename="a.png"),
+                caption="<b>Май</b>",
+                parse_mode="HTML",
+            ),
+            InputMediaPhoto(media=BufferedInputFile(b"\x89PNG-2", filename="b.png")),
+        ],
+    )
+    assert len(sent) == 2
+    first, second = fake.messages_to(USER)
+    assert first["media_group_id"] == second["media_group_id"]
+    assert first["caption"] == "Май"
+    assert "caption" not in second
+    ids = [message["photo"][0]["file_id"].rsplit("-", 1)[0] for message in (first, second)]
+    assert [fake.uploads[file_id].data for file_id in ids] == [b"\x89PNG-1", b"\x89PNG-2"]
+
+    documents = [
+        InputMediaDocument(media=BufferedInputFile(b"a;b\n", filename=f"{n}.csv"))
+        for n in ("may", "june")
+    ]
+    await bot.send_media_group(USER, documents)
+    names = [m["document"]["file_name"] for m in fake.messages_to(USER)[2:]]
+    assert names == ["may.csv", "june.csv"]
+
+
+async def test_an_album_is_two_to_ten_of_a_kind(fake: FakeTelegram, bot: Bot) -> None:
+    photo = InputMediaPhoto(media=BufferedInputFile(b"\x89PNG", filename="a.png"))
+    document = InputMediaDocument(media=BufferedInputFile(b"x", filename="a.csv"))
+    with pytest.raises(TelegramBadRequest):
+        await bot.send_media_group(USER, [photo])
+    with pytest.raises(TelegramBadRequest, match="mixed"):
+        await bot.send_media_group(USER, [photo, document])
+    with pytest.raises(TelegramBadRequest, match="too many"):
+        await bot.send_media_group(USER, [photo] * 11)
+    assert fake.messages_to(USER) == []
 
 
 async def test_commands_are_recorded_per_language_and_scope(fake: FakeTelegram, bot: Bot) -> None:

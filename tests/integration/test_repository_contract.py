@@ -189,6 +189,31 @@ async def test_period_totals_leave_out_voided_transactions_and_reversals(home: H
     assert [line.number for line in bobs] == [3]
 
 
+async def test_daily_spending_adds_up_each_day_of_live_spending(home: Household) -> None:
+    await home.add(home.expense(30, "coffee", on=date(2024, 5, 2)))
+    await home.add(home.expense(50, "taxi", author=home.bob, on=date(2024, 5, 2)))
+    voided = home.expense(500, "coffee", on=date(2024, 5, 3))
+    await home.add(voided)
+    await home.add(home.expense(12, "taxi", on=date(2024, 5, 9)))
+    await home.add(home.expense(7, "taxi", on=date(2024, 6, 1)))  # next month
+    await void_through_repository(home, voided)
+    async with home.factory(transactional=False) as uow:
+        days = await uow.reports.daily_spending(
+            home.id, date(2024, 5, 1), date(2024, 6, 1), currency="UAH"
+        )
+        bobs = await uow.reports.daily_spending(
+            home.id, date(2024, 5, 1), date(2024, 6, 1), currency="UAH", author_telegram_id=home.bob
+        )
+        other = await uow.reports.daily_spending(
+            home.id, date(2024, 5, 1), date(2024, 6, 1), currency="USD"
+        )
+    # the voided day adds up to nothing, so it is left out
+    assert days == {date(2024, 5, 2): uah(80), date(2024, 5, 9): uah(12)}
+    assert list(days) == sorted(days)
+    assert bobs == {date(2024, 5, 2): uah(50)}
+    assert other == {}
+
+
 async def test_nothing_without_commit(home: Household) -> None:
     key = f"contract-{uuid.uuid4()}"
     async with home.factory() as uow:

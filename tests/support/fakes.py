@@ -647,6 +647,28 @@ class FakeReports:
                 spent[None] = spent[None] + money
         return spent
 
+    async def daily_spending(
+        self,
+        household_id: int,
+        start: date,
+        end: date,
+        *,
+        currency: str,
+        author_telegram_id: int | None = None,
+    ) -> dict[date, Money]:
+        data = self._s.data
+        sums: dict[date, int] = {}
+        for (household, day, account_id, author, cur), amount in data.day_totals.items():
+            if (
+                household == household_id
+                and start <= day < end
+                and cur == currency
+                and author_telegram_id in (None, author)
+                and data.accounts[account_id].type is AccountType.EXPENSE
+            ):
+                sums[day] = sums.get(day, 0) + amount
+        return {day: Money(sums[day], currency) for day in sorted(sums) if sums[day] != 0}
+
     async def foreign_parts(
         self,
         household_id: int,

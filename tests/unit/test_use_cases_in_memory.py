@@ -16,7 +16,12 @@ from finance_bot.application.household import (
     vocabulary,
 )
 from finance_bot.application.recording import record
-from finance_bot.application.reports import balances, last_transactions, period_report
+from finance_bot.application.reports import (
+    balances,
+    last_transactions,
+    period_report,
+    spending_chart,
+)
 from finance_bot.domain.commands import RecordExpense, RecordIncome, RecordTransfer
 from finance_bot.domain.errors import (
     AlreadyVoided,
@@ -207,6 +212,57 @@ async def test_reports_per_category_and_person_with_the_previous_month(home: Hou
     )
     assert mine.totals.spending == uah(30)
     assert mine.budgets == ()
+
+
+async def test_a_chart_adds_up_each_day_against_the_month_before(home: Household) -> None:
+    await home.spend(100, "taxi", on=date(2024, 4, 2))
+    await home.spend(30, "coffee", on=date(2024, 5, 1))
+    await home.spend(50, "taxi", who=home.bob, on=date(2024, 5, 3))
+    await home.spend(500, "cafe", on=date(2024, 5, 3))
+    await home.void(4)  # voided: not on the chart either
+    await set_budget(home.alice, None, uah(2000), uow_factory=home.factory)
+    chart = await spending_chart(
+        home.alice,
+        PeriodKind.MONTH,
+        DAY,
+        only_me=False,
+        today=DAY,
+        currency="UAH",
+        uow_factory=home.factory,
+    )
+    assert chart.report.totals.spending == uah(80)
+    # May under way: its line stops at today, the 10th; April's runs its 30 days
+    assert chart.cumulative == (uah(30), uah(30), *[uah(80)] * 8)
+    assert len(chart.previous_cumulative) == 30
+    assert chart.previous_cumulative[0] == uah(0)
+    assert set(chart.previous_cumulative[1:]) == {uah(100)}
+    assert chart.budget == uah(2000)
+    assert not chart.empty
+
+    mine = await spending_chart(
+        home.alice,
+        PeriodKind.WEEK,
+        date(2024, 5, 1),
+        only_me=True,
+        today=DAY,
+        currency="UAH",
+        uow_factory=home.factory,
+    )
+    # the week of 29 April to 5 May is over; no budget on a week, nor on "me"
+    assert mine.cumulative == (uah(0), uah(0), uah(30), uah(30), uah(30), uah(30), uah(30))
+    assert len(mine.previous_cumulative) == 7
+    assert mine.budget is None
+    empty = await spending_chart(
+        home.alice,
+        PeriodKind.YEAR,
+        date(2023, 1, 1),
+        only_me=False,
+        today=DAY,
+        currency="UAH",
+        uow_factory=home.factory,
+    )
+    assert empty.empty
+    assert len(empty.cumulative) == 365
 
 
 async def test_join_household_makes_one_household_for_everyone() -> None:

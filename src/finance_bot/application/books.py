@@ -25,7 +25,12 @@ from finance_bot.application import (
 from finance_bot.application.budgets import BudgetLine
 from finance_bot.application.directory import AccountsView, CategoryView
 from finance_bot.application.rates import RatesView
-from finance_bot.application.reports import BalanceView, PeriodReport, TransactionView
+from finance_bot.application.reports import (
+    BalanceView,
+    PeriodReport,
+    SpendingChart,
+    TransactionView,
+)
 from finance_bot.application.results import Done, Recorded, RecordedAll, Refiled, Voided
 from finance_bot.application.shares import Settled, SharesView
 from finance_bot.domain.accounts import Account, AccountType
@@ -237,6 +242,19 @@ class Books:
         self, kind: PeriodKind, day: date, *, only_me: bool, today: date
     ) -> PeriodReport:
         return await reports.period_report(
+            self.telegram_id,
+            kind,
+            day,
+            only_me=only_me,
+            today=today,
+            currency=self.currency,
+            uow_factory=self.uow_factory,
+        )
+
+    async def spending_chart(
+        self, kind: PeriodKind, day: date, *, only_me: bool, today: date
+    ) -> SpendingChart:
+        return await reports.spending_chart(
             self.telegram_id,
             kind,
             day,

@@ -1,10 +1,10 @@
-"""The read side: period reports, balances, the last transactions."""
+"""The read side: period reports and their charts, balances, the last transactions."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from uuid import UUID
 
@@ -16,7 +16,7 @@ from finance_bot.domain.money import Money, currency_scale
 from finance_bot.domain.periods import Period, PeriodKind
 from finance_bot.domain.transactions import Transaction
 from finance_bot.ports.records import AccountBalance, PeriodTotals, Rate, TransactionLine
-from finance_bot.ports.unit_of_work import UnitOfWorkFactory
+from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,40 +79,114 @@ async def period_report(
     currency: str,
     uow_factory: UnitOfWorkFactory,
 ) -> PeriodReport:
+    async with uow_factory(transactional=False) as uow:
+        member = await require_member(uow, telegram_id)
+        author = telegram_id if only_me else None
+        return await _period_report(
+            uow, member.household_id, kind, day, author=author, today=today, currency=currency
+        )
+
+
+async def _period_report(
+    uow: UnitOfWork,
+    household_id: int,
+    kind: PeriodKind,
+    day: date,
+    *,
+    author: int | None,
+    today: date,
+    currency: str,
+) -> PeriodReport:
     period = Period.containing(kind, day)
-    author = telegram_id if only_me else None
+    totals = await uow.reports.period_totals(
+        household_id, period.start, period.end, currency=currency, author_telegram_id=author
+    )
+    previous = None
+    if kind in (PeriodKind.MONTH, PeriodKind.YEAR):
+        before = period.previous()
+        previous = await uow.reports.period_totals(
+            household_id,
+            before.start,
+            before.end,
+            currency=currency,
+            author_telegram_id=author,
+        )
+    foreign = await uow.reports.foreign_parts(
+        household_id, period.start, period.end, author_telegram_id=author
+    )
+    budgets: list[BudgetLine] = []
+    if kind is PeriodKind.MONTH and author is None:
+        budgets = await budget_lines(uow, household_id, period.start, today=today)
+    accounts = await uow.directory.accounts(household_id, include_archived=True)
+    return PeriodReport(
+        period=period,
+        only_telegram_id=author,
+        totals=totals,
+        previous=previous,
+        budgets=tuple(budgets),
+        accounts={a.id: a for a in accounts},
+        foreign=foreign,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SpendingChart:
+    """A period's report and its spending day by day, added up, beside the period before."""
+
+    report: PeriodReport
+    # Spent by the end of each day of the period, from its first day; a period still
+    # under way stops at today, so the line does not run flat into the future.
+    cumulative: tuple[Money, ...]
+    previous_cumulative: tuple[Money, ...]  # every day of the period before
+    budget: Money | None  # the household's total monthly budget, on a month's chart
+
+    @property
+    def empty(self) -> bool:
+        return not self.report.totals.by_category
+
+
+async def spending_chart(
+    telegram_id: int,
+    kind: PeriodKind,
+    day: date,
+    *,
+    only_me: bool,
+    today: date,
+    currency: str,
+    uow_factory: UnitOfWorkFactory,
+) -> SpendingChart:
     async with uow_factory(transactional=False) as uow:
         member = await require_member(uow, telegram_id)
         household_id = member.household_id
-        totals = await uow.reports.period_totals(
+        author = telegram_id if only_me else None
+        report = await _period_report(
+            uow, household_id, kind, day, author=author, today=today, currency=currency
+        )
+        period, before = report.period, report.period.previous()
+        current = await uow.reports.daily_spending(
             household_id, period.start, period.end, currency=currency, author_telegram_id=author
         )
-        previous = None
-        if kind in (PeriodKind.MONTH, PeriodKind.YEAR):
-            before = period.previous()
-            previous = await uow.reports.period_totals(
-                household_id,
-                before.start,
-                before.end,
-                currency=currency,
-                author_telegram_id=author,
-            )
-        foreign = await uow.reports.foreign_parts(
-            household_id, period.start, period.end, author_telegram_id=author
+        earlier = await uow.reports.daily_spending(
+            household_id, before.start, before.end, currency=currency, author_telegram_id=author
         )
-        budgets: list[BudgetLine] = []
-        if kind is PeriodKind.MONTH and not only_me:
-            budgets = await budget_lines(uow, household_id, period.start, today=today)
-        accounts = await uow.directory.accounts(household_id, include_archived=True)
-        return PeriodReport(
-            period=period,
-            only_telegram_id=author,
-            totals=totals,
-            previous=previous,
-            budgets=tuple(budgets),
-            accounts={a.id: a for a in accounts},
-            foreign=foreign,
-        )
+    last = today + timedelta(days=1) if period.contains(today) else period.end
+    total = next((line.limit for line in report.budgets if line.category_id is None), None)
+    return SpendingChart(
+        report=report,
+        cumulative=_running_totals(current, period.start, last, currency),
+        previous_cumulative=_running_totals(earlier, before.start, before.end, currency),
+        budget=total,
+    )
+
+
+def _running_totals(
+    days: Mapping[date, Money], start: date, end: date, currency: str
+) -> tuple[Money, ...]:
+    running, totals = Money.zero(currency), []
+    for offset in range((end - start).days):
+        running = running + days.get(start + timedelta(days=offset), Money.zero(currency))
+        totals.append(running)
+    return tuple(totals)
 
 
 async def balances(

@@ -246,6 +246,19 @@ class ReportReader(Protocol):
         """Spending per expense category in [start, end), and the total under None."""
         ...
 
+    async def daily_spending(
+        self,
+        household_id: int,
+        start: date,
+        end: date,
+        *,
+        currency: str,
+        author_telegram_id: int | None = None,
+    ) -> dict[date, Money]:
+        """What live entries spent on expense categories each day of [start, end), in the
+        base currency; days that add up to nothing are left out."""
+        ...
+
     async def foreign_parts(
         self,
         household_id: int,

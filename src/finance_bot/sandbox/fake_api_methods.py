@@ -97,6 +97,7 @@ class BotApi:
                 "answerCallbackQuery": self._answer_callback_query,
                 "sendPhoto": self._send_photo,
                 "sendDocument": self._send_document,
+                "sendMediaGroup": self._send_media_group,
                 "sendChatAction": self._send_chat_action,
                 "deleteMessage": self._delete_message,
             }.items()
@@ -186,12 +187,44 @@ class BotApi:
     async def _send_document(self, params: JSON, token: str) -> JSON:
         chat_id = chat_id_of(params)
         file_id, upload = self._file(params, "document")
-        document: JSON = {"file_id": file_id, "file_unique_id": f"u-{file_id}"}
-        if upload is not None:
-            document |= {"file_name": upload.filename, "mime_type": upload.content_type}
-            document["file_size"] = len(upload.data)
-        content = {"document": document, **self._caption(params)}
+        content = {"document": _document(file_id, upload), **self._caption(params)}
         return self._bot_message(chat_id, content, reply_markup_of(params))
+
+    async def _send_media_group(self, params: JSON, token: str) -> list[JSON]:
+        """An album: 2-10 photos and videos, or documents, or audio files, each with its own
+        caption; each is a message of its own, sharing a media_group_id, without buttons."""
+        chat_id = chat_id_of(params)
+        media = params.get("media")
+        if not isinstance(media, list) or not media:
+            raise bad_request('parameter "media" is required')
+        if len(media) < 2:
+            raise bad_request("wrong number of media in the album: 2 to 10 are sent")
+        if len(media) > 10:
+            raise bad_request("too many messages to send as an album")
+        kinds = []
+        contents = []
+        for item in media:
+            if not isinstance(item, dict) or item.get("type") not in _ALBUM_KINDS:
+                raise bad_request("wrong type of the media in the album")
+            kind = item["type"]
+            value = item.get("media")
+            # aiogram sends an upload's part under a random name and "attach://<name>" here
+            if isinstance(value, str) and value.startswith("attach://"):
+                value = params.get(value.removeprefix("attach://"))
+                if not isinstance(value, Upload):
+                    raise bad_request("wrong file identifier/HTTP URL specified")
+            file_id, upload = self._file({kind: value}, kind)
+            kinds.append(kind)
+            contents.append({kind: _media_content(kind, file_id, upload), **self._caption(item)})
+        groups = {_ALBUM_KINDS[kind] for kind in kinds}
+        if len(groups) > 1:
+            raise bad_request(f"{kinds[-1]} can't be mixed with other media types")
+        group_id = str(next(self._numbers))
+        replied = self._replied(chat_id, params)
+        return [
+            self._bot_message(chat_id, {**content, **replied, "media_group_id": group_id}, None)
+            for content in contents
+        ]
 
     async def _send_chat_action(self, params: JSON, token: str) -> bool:
         chat_id_of(params)
@@ -312,6 +345,39 @@ class BotApi:
         if entities:
             content["caption_entities"] = entities
         return content
+
+
+# An album is photos and videos, or documents only, or audio files only.
+_ALBUM_KINDS: Final = {
+    "photo": "visual",
+    "video": "visual",
+    "document": "document",
+    "audio": "audio",
+}
+
+
+def _document(file_id: str, upload: Upload | None) -> JSON:
+    document: JSON = {"file_id": file_id, "file_unique_id": f"u-{file_id}"}
+    if upload is not None:
+        document |= {"file_name": upload.filename, "mime_type": upload.content_type}
+        document["file_size"] = len(upload.data)
+    return document
+
+
+def _media_content(kind: str, file_id: str, upload: Upload | None) -> Any:
+    if kind == "photo":
+        return shapes.photo_sizes(file_id, len(upload.data) if upload else None)
+    if kind == "video":
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "width": 1280,
+            "height": 720,
+            "duration": 1,
+        }
+    if kind == "audio":
+        return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "duration": 1}
+    return _document(file_id, upload)
 
 
 def _content(message: JSON) -> tuple[object, ...]:

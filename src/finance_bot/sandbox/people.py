@@ -87,4 +87,5 @@ class Person:
 
     def _since(self, before: int) -> Reply:
         messages = self.fake.messages_to(self.telegram_id)[before:]
-        return Reply([m["text"] for m in messages], messages)
+        # a photo or a document reads as its caption
+        return Reply([str(m.get("text") or m.get("caption") or "") for m in messages], messages)

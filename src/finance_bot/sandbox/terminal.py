@@ -36,12 +36,16 @@ def sandbox_log_file(settings: Settings) -> Path:
 class Transcript:
     """Prints what the bot sends, numbering the buttons of the latest message."""
 
-    def __init__(self, fake: FakeTelegram, out: TextIO) -> None:
+    def __init__(self, fake: FakeTelegram, out: TextIO, files: Path | None = None) -> None:
         self._fake = fake
         self._out = out
+        self._files = files  # where the photos and documents the bot sends are saved
         self.buttons: list[tuple[int, str]] = []  # (message id, callback data)
 
     def __call__(self, call: ApiCall) -> None:
+        if call.status == 200 and call.method in ("sendPhoto", "sendDocument"):
+            self._file(call.params)
+            return
         if call.status != 200 or call.method not in (
             "sendMessage",
             "editMessageText",
@@ -67,6 +71,20 @@ class Transcript:
             self._out.write("  ".join(labels) + "\n")
         self._out.flush()
 
+    def _file(self, params: dict[str, Any]) -> None:
+        upload = params.get("photo") or params.get("document")
+        name = getattr(upload, "filename", None)
+        data = getattr(upload, "data", None)
+        shown = f"[{name}, {len(data) // 1024} KB]" if name and data is not None else "[file]"
+        if self._files is not None and name and data is not None:
+            self._files.mkdir(parents=True, exist_ok=True)
+            path = self._files / Path(name).name
+            path.write_bytes(data)
+            shown = f"[{path}]"
+        caption = params.get("caption")
+        self._out.write(f"{shown} {caption}\n" if caption else f"{shown}\n")
+        self._out.flush()
+
 
 async def run_sandbox(
     settings: Settings, *, read_line: Callable[[], str] = input, out: TextIO = sys.stdout
@@ -75,7 +93,7 @@ async def run_sandbox(
     out.flush()
     fake = FakeTelegram(bot_id=4242, bot_username="finance_sandbox_bot")
     await fake.start()
-    transcript = Transcript(fake, out)
+    transcript = Transcript(fake, out, sandbox_data_dir(settings) / "files")
     fake.on_call(transcript)
     sandbox = settings.model_copy(
         update={

@@ -137,6 +137,36 @@ class PostgresReports:
             spent[None] = spent[None] + amount
         return spent
 
+    async def daily_spending(
+        self,
+        household_id: int,
+        start: date,
+        end: date,
+        *,
+        currency: str,
+        author_telegram_id: int | None = None,
+    ) -> dict[date, Money]:
+        # The same trigger-kept day totals as the period's, so a year is at most 366 rows.
+        rows = await self._connection.fetch(
+            """
+            SELECT d.booked_on, sum(d.debit_minus_credit_minor) AS spent
+              FROM category_day_totals d
+              JOIN accounts a ON a.id = d.account_id
+             WHERE d.household_id = $1 AND d.booked_on >= $2 AND d.booked_on < $3
+               AND d.currency = $4 AND a.type = 'expense'
+               AND ($5::bigint IS NULL OR d.author_telegram_id = $5)
+             GROUP BY d.booked_on
+            HAVING sum(d.debit_minus_credit_minor) <> 0
+             ORDER BY d.booked_on
+            """,
+            household_id,
+            start,
+            end,
+            currency,
+            author_telegram_id,
+        )
+        return {row["booked_on"]: Money(int(row["spent"]), currency) for row in rows}
+
     async def foreign_parts(
         self,
         household_id: int,

@@ -13,6 +13,7 @@ MENU = (
     "week",
     "month",
     "year",
+    "chart",
     "last",
     "balance",
     "undo",

@@ -1,23 +1,27 @@
-"""Reports and views: /today /week /month /year /last /balance /budget(s) (docs/product.md §4)."""
+"""Reports and views: /today /week /month /year /chart /last /balance /budget(s)
+(docs/product.md §4, §11)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import date
 
 from aiogram import Router
 from aiogram.filters import CommandObject
-from aiogram.types import Message
+from aiogram.types import BufferedInputFile, Message
 
+from finance_bot.adapters.telegram.charts import chart_caption, chart_png
 from finance_bot.adapters.telegram.context import ChatContext
 from finance_bot.adapters.telegram.filters import named
 from finance_bot.adapters.telegram.formatting import format_money
-from finance_bot.adapters.telegram.presenters import account_label, parse_error_text
+from finance_bot.adapters.telegram.presenters import account_label, fit, parse_error_text
 from finance_bot.adapters.telegram.report_views import (
     balance_text,
     budgets_text,
     last_text,
     period_report_text,
+    period_title,
 )
 from finance_bot.domain.accounts import AccountType
 from finance_bot.domain.commands import ParseError
@@ -30,6 +34,15 @@ _OFF = frozenset({"off", "выкл", "нет", "0"})
 _MONTH = re.compile(r"^([0-9]{4})-([0-9]{1,2})$")
 _YEAR = re.compile(r"^([0-9]{4})$")
 _LAST_DEFAULT, _LAST_MAX = 10, 100
+_CAPTION_LIMIT = 1024  # Telegram's, for a photo's caption
+_CHART_KINDS = {
+    "week": PeriodKind.WEEK,
+    "неделя": PeriodKind.WEEK,
+    "month": PeriodKind.MONTH,
+    "месяц": PeriodKind.MONTH,
+    "year": PeriodKind.YEAR,
+    "год": PeriodKind.YEAR,
+}
 _KINDS = {
     "today": PeriodKind.DAY,
     "week": PeriodKind.WEEK,
@@ -62,6 +75,19 @@ def _period_arguments(kind: PeriodKind, args: str | None, today: date) -> tuple[
     return None
 
 
+def _chart_arguments(args: str | None, today: date) -> tuple[PeriodKind, date, bool] | None:
+    """`/chart [week|month|year] [YYYY-MM | YYYY] [me]`: a month unless said otherwise; a
+    lone `2026-11` or `2026` tells the period by itself."""
+    words = (args or "").lower().split()
+    kind = PeriodKind.MONTH
+    if words and words[0] in _CHART_KINDS:
+        kind = _CHART_KINDS[words.pop(0)]
+    elif words and _YEAR.match(words[0]):
+        kind = PeriodKind.YEAR
+    arguments = _period_arguments(kind, " ".join(words), today)
+    return None if arguments is None else (kind, *arguments)
+
+
 def _name_and_amount(words: list[str], currency: str) -> tuple[str, str] | None:
     """`/budget кафе 1 000`: the amount is the longest trailing run of words that reads as
     one (the entries' grammar: "1 000", "1000+500", "2 000,50"), or a word like "off"."""
@@ -79,6 +105,7 @@ def _name_and_amount(words: list[str], currency: str) -> tuple[str, str] | None:
 def reports_router() -> Router:
     router = Router(name="reports")
     router.message.register(period, named(*_KINDS))
+    router.message.register(chart, named("chart"))
     router.message.register(last, named("last"))
     router.message.register(balance, named("balance"))
     router.message.register(budgets, named("budgets"))
@@ -97,6 +124,28 @@ async def period(message: Message, command: CommandObject, ctx: ChatContext) -> 
     report = await ctx.books.period_report(kind, day, only_me=only_me, today=today)
     members = {person.telegram_id: person for person in await ctx.books.members()}
     await ctx.answer(message, period_report_text(report, members, ctx.t))
+
+
+async def chart(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+    today = ctx.services.local_date(message.date)
+    arguments = _chart_arguments(command.args, today)
+    if arguments is None:
+        await ctx.answer(message, ctx.t("chart_usage"))
+        return
+    kind, day, only_me = arguments
+    data = await ctx.books.spending_chart(kind, day, only_me=only_me, today=today)
+    if data.empty:
+        title = period_title(data.report.period, ctx.t)
+        await ctx.answer(message, ctx.t("chart_nothing", title=title))
+        return
+    # Drawing is CPU-bound (about half a second, more at the first chart as matplotlib
+    # loads): off the loop, so polling, the health check and the metrics keep answering.
+    png = await asyncio.to_thread(chart_png, data, ctx.t)
+    await ctx.bot.send_photo(
+        message.chat.id,
+        BufferedInputFile(png, filename="chart.png"),
+        caption=fit(chart_caption(data, ctx.t), limit=_CAPTION_LIMIT),
+    )
 
 
 async def last(message: Message, command: CommandObject, ctx: ChatContext) -> None:
