@@ -28,7 +28,9 @@ from finance_bot.domain.commands import (
 )
 from finance_bot.domain.errors import (
     AccountArchived,
+    AmountMustBePositive,
     CurrencyMismatch,
+    LedgerRuleViolation,
     NoRate,
     NotAMember,
     NotPayableFrom,
@@ -77,11 +79,11 @@ async def record(
     # (IdempotencyKeyTaken) and gets the first answer back. The transaction's id is made
     # here, before any write: storing an id that exists writes nothing (`number` None), so
     # a statement retried after its first try did commit is answered as that first try.
-    context = await _read_context(uow_factory, author_telegram_id, command)
-    entry = single_currency_entry(context, command, ids)
-    if entry is None and isinstance(command, RecordExpense | RecordIncome):
-        entry = await _converted_from_context(context, command, ids)
     try:
+        context = await _read_context(uow_factory, author_telegram_id, command)
+        entry = single_currency_entry(context, command, ids)
+        if entry is None and isinstance(command, RecordExpense | RecordIncome):
+            entry = await _converted_from_context(context, command, ids)
         if entry is not None and not watched(entry, context.budgets):
             return await _store_alone(uow_factory, entry, idempotency_key)
         return await _store_with_checks(
@@ -91,6 +93,13 @@ async def record(
         if idempotency_key is None:
             raise
         return await _first_answer(uow_factory, idempotency_key)
+    except LedgerRuleViolation:
+        # Built anew, a line delivered again may no longer be possible (an account archived,
+        # a rate changed since): if its key holds a first answer, that answer stands.
+        replayed = await _answer_if_taken(uow_factory, idempotency_key)
+        if replayed is None:
+            raise
+        return replayed
 
 
 async def record_all(
@@ -224,6 +233,8 @@ async def _converted_flow(
         # A base amount from a foreign account: the account gives what it is worth there,
         # and the conversion keeps the exact rate those two amounts make.
         charged = _quantized(amount.to_decimal() / rate, account.currency)
+        if not charged.is_positive:
+            raise AmountMustBePositive("the amount comes to nothing in the account's currency")
         conversion = Conversion.between(charged, amount)
     else:
         conversion = Conversion.at_rate(amount, rate, base)
@@ -495,6 +506,16 @@ async def _remember_rate(uow: UnitOfWork, entry: Entry) -> None:
         source="exchange",
         author_telegram_id=transaction.author_telegram_id,
     )
+
+
+async def _answer_if_taken(
+    uow_factory: UnitOfWorkFactory, idempotency_key: str | None
+) -> Recorded | None:
+    if idempotency_key is None:
+        return None
+    async with uow_factory(transactional=False) as reading:
+        stored = await reading.idempotency.stored(idempotency_key)
+    return None if stored is None else Recorded.from_json(stored)
 
 
 async def _first_answer(uow_factory: UnitOfWorkFactory, idempotency_key: str) -> Recorded:
