@@ -41,7 +41,7 @@ from finance_bot.domain.errors import (
     WrongCategoryKind,
 )
 from finance_bot.domain.money import Money, currency_scale
-from finance_bot.domain.transactions import Conversion, Transaction
+from finance_bot.domain.transactions import EXACT, Conversion, Transaction, converted_amount
 from finance_bot.ports.clock import IdSource
 from finance_bot.ports.records import Budget, Member, WriteContext
 from finance_bot.ports.unit_of_work import IdempotencyKeyTaken, UnitOfWork, UnitOfWorkFactory
@@ -232,7 +232,7 @@ async def _converted_flow(
     if amount.currency == base:
         # A base amount from a foreign account: the account gives what it is worth there,
         # and the conversion keeps the exact rate those two amounts make.
-        charged = _quantized(amount.to_decimal() / rate, account.currency)
+        charged = converted_amount(amount, rate, account.currency, divide=True)
         if not charged.is_positive:
             raise AmountMustBePositive("the amount comes to nothing in the account's currency")
         conversion = Conversion.between(charged, amount)
@@ -309,12 +309,12 @@ async def _at_known_rates(
         known = await uow.rates.on(household_id, amount.currency, day)
         if known is None:
             return None
-        worth *= known.rate
+        worth = EXACT.multiply(worth, known.rate)
     if target.currency != base:
         known = await uow.rates.on(household_id, target.currency, day)
         if known is None:
             return None
-        worth /= known.rate
+        worth = EXACT.divide(worth, known.rate)
     return _quantized(worth, target.currency)
 
 
@@ -446,7 +446,7 @@ def _transfer(
 
 def _quantized(value: Decimal, currency: str) -> Money:
     step = Decimal(1).scaleb(-currency_scale(currency))
-    return Money.from_decimal(value.quantize(step, rounding=ROUND_HALF_EVEN), currency)
+    return Money.from_decimal(value.quantize(step, ROUND_HALF_EVEN, EXACT), currency)
 
 
 # Step 3: store.

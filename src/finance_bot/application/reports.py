@@ -14,7 +14,7 @@ from finance_bot.domain.accounts import Account, AccountType
 from finance_bot.domain.errors import TransactionNotFound
 from finance_bot.domain.money import Money, currency_scale
 from finance_bot.domain.periods import Period, PeriodKind
-from finance_bot.domain.transactions import Transaction
+from finance_bot.domain.transactions import EXACT, Transaction
 from finance_bot.ports.records import AccountBalance, PeriodTotals, Rate, TransactionLine
 from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -219,12 +219,13 @@ def _balance_view(
         elif line.balance.amount_minor == 0:
             continue  # nothing to count, whatever the rate
         elif (rate := latest.get(line.balance.currency)) is not None:
-            converted += sign * line.balance.to_decimal() * rate.rate
+            worth = EXACT.multiply(sign * line.balance.to_decimal(), rate.rate)
+            converted = EXACT.add(converted, worth)
             used[rate.currency] = rate
         else:
             left_out.append(line.account)
     unit = Decimal(1).scaleb(-currency_scale(currency))
-    total = exact + Money.from_decimal(converted.quantize(unit, rounding=ROUND_HALF_EVEN), currency)
+    total = exact + Money.from_decimal(converted.quantize(unit, ROUND_HALF_EVEN, EXACT), currency)
     return BalanceView(
         accounts=visible,
         total=total,

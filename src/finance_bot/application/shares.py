@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from finance_bot.application.household import require_member
@@ -28,7 +27,8 @@ from finance_bot.domain.errors import (
     SplitNeedsTwo,
     UnknownCategory,
 )
-from finance_bot.domain.money import Money, currency_scale
+from finance_bot.domain.money import Money
+from finance_bot.domain.transactions import converted_amount
 from finance_bot.ports.clock import IdSource
 from finance_bot.ports.records import Member, PersonTransfer
 from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -218,6 +218,4 @@ async def _in_base(uow: UnitOfWork, household_id: int, transfer: PersonTransfer,
     rate = await uow.rates.on(household_id, transfer.sent.currency, transfer.booked_on)
     if rate is None:
         raise NoRate(transfer.sent.currency)
-    step = Decimal(1).scaleb(-currency_scale(base))
-    worth = (transfer.sent.to_decimal() * rate.rate).quantize(step, rounding=ROUND_HALF_EVEN)
-    return Money.from_decimal(worth, base).amount_minor
+    return converted_amount(transfer.sent, rate.rate, base).amount_minor

@@ -22,6 +22,19 @@ from finance_bot.domain.money import Money, currency_scale
 # Enough digits that a rate derived from two amounts below 10^12 turns one into the other
 # to well within a minor unit.
 _RATE_CONTEXT = Context(prec=28)
+# Amounts times rates are worked out exactly (an amount has at most 15 digits, a rate 28)
+# and rounded once, to the currency: a product first cut to 28 digits could land on a half
+# and be rounded a second time the wrong way. Quotients keep far more digits than any
+# amount needs, so rounding them is as good as rounding the exact value.
+EXACT = Context(prec=120)
+
+
+def converted_amount(amount: Money, rate: Decimal, currency: str, *, divide: bool = False) -> Money:
+    """`amount` times `rate` (or divided by it) in `currency`, rounded once, half to even."""
+    value = amount.to_decimal()
+    exact = EXACT.divide(value, rate) if divide else EXACT.multiply(value, rate)
+    step = Decimal(1).scaleb(-currency_scale(currency))
+    return Money.from_decimal(exact.quantize(step, ROUND_HALF_EVEN, EXACT), currency)
 
 
 class Direction(enum.StrEnum):
@@ -81,7 +94,7 @@ class Conversion:
             raise AmountMustBePositive("both sides of a conversion are positive amounts")
         if not (self.rate.is_finite() and self.rate > 0):
             raise ConversionDoesNotFit("a rate is a positive number")
-        exact = self.source.to_decimal() * self.rate
+        exact = EXACT.multiply(self.source.to_decimal(), self.rate)
         one_unit = Decimal(1).scaleb(-currency_scale(self.target.currency))
         if abs(exact - self.target.to_decimal()) > one_unit:
             raise ConversionDoesNotFit("the rate does not turn one side into the other")
@@ -89,11 +102,7 @@ class Conversion:
     @classmethod
     def at_rate(cls, source: Money, rate: Decimal, currency: str) -> Conversion:
         """`source` converted into `currency` at `rate`, rounded half to even."""
-        scale = currency_scale(currency)
-        worth = (source.to_decimal() * rate).quantize(
-            Decimal(1).scaleb(-scale), rounding=ROUND_HALF_EVEN
-        )
-        return cls(source, Money.from_decimal(worth, currency), rate)
+        return cls(source, converted_amount(source, rate, currency), rate)
 
     @classmethod
     def between(cls, source: Money, target: Money) -> Conversion:
