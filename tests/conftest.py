@@ -20,10 +20,10 @@ from tests.support.databases import DatabaseServer, migrate_the_new_way
 # on the aiogram the bot runs on, and the session is spared building its ~600 models.
 import_aiogram_lean()
 
-# Property tests draw as many examples as the profile says: "quick" for the inner loop
-# (`pytest tests/unit`), "thorough" for the whole suite (`make test`, so CI). Tests that need
-# a fixed number (the slow stateful and end-to-end ones) set their own.
-settings.register_profile("quick", max_examples=100, deadline=None)
+# Property tests draw as many examples as the profile says: "quick" (25) for the inner loop
+# (`pytest tests/unit`, a few seconds), "thorough" (400) for the whole suite (`make test`,
+# so CI). Tests that need a fixed number (the slow stateful and end-to-end ones) set their own.
+settings.register_profile("quick", max_examples=25, deadline=None)
 settings.register_profile("thorough", max_examples=400, deadline=None)
 settings.load_profile("quick")
 

@@ -1,5 +1,8 @@
 """The spending chart: a PNG wide enough for a phone, its texts in the reader's language,
-drawn with the fonts inside matplotlib; and matplotlib left out until a chart is asked for."""
+drawn with the fonts inside matplotlib; and matplotlib left out until a chart is asked for.
+
+Here rather than in the unit tier: every test drives the real matplotlib (seconds to load
+and draw) or a fresh interpreter, and the unit tier stays the quick inner loop."""
 
 from __future__ import annotations
 
