@@ -396,18 +396,6 @@ async def timed_alternately(
     return [Run(runs, seconds[i], latencies[i]) for i in range(len(operations))]
 
 
-async def timed_serially(runs: int, operation: Callable[[], Awaitable[object]]) -> Run:
-    for _ in range(max(3, runs // 20)):  # warm the pool, the plans and the caches
-        await operation()
-    latencies: list[float] = []
-    started = time.perf_counter()
-    for _ in range(runs):
-        began = time.perf_counter()
-        await operation()
-        latencies.append(time.perf_counter() - began)
-    return Run(runs, time.perf_counter() - started, latencies)
-
-
 def month_in_the_middle(today: date) -> date:
     middle = today - timedelta(days=HISTORY_DAYS // 2)
     return middle.replace(day=15)

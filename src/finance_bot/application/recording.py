@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -40,8 +40,14 @@ from finance_bot.domain.errors import (
     UnknownCategory,
     WrongCategoryKind,
 )
-from finance_bot.domain.money import Money, currency_scale
-from finance_bot.domain.transactions import EXACT, Conversion, Transaction, converted_amount
+from finance_bot.domain.money import Money
+from finance_bot.domain.transactions import (
+    EXACT,
+    Conversion,
+    Transaction,
+    converted_amount,
+    rounded,
+)
 from finance_bot.ports.clock import IdSource
 from finance_bot.ports.records import Budget, Member, WriteContext
 from finance_bot.ports.unit_of_work import IdempotencyKeyTaken, UnitOfWork, UnitOfWorkFactory
@@ -315,7 +321,7 @@ async def _at_known_rates(
         if known is None:
             return None
         worth = EXACT.divide(worth, known.rate)
-    return _quantized(worth, target.currency)
+    return rounded(worth, target.currency)
 
 
 async def _paying_account(
@@ -442,11 +448,6 @@ def _transfer(
         conversion=conversion,
         conversion_accounts=conversion_accounts,
     )
-
-
-def _quantized(value: Decimal, currency: str) -> Money:
-    step = Decimal(1).scaleb(-currency_scale(currency))
-    return Money.from_decimal(value.quantize(step, ROUND_HALF_EVEN, EXACT), currency)
 
 
 # Step 3: store.

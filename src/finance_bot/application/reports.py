@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from uuid import UUID
 
 from finance_bot.application.budgets import BudgetLine, budget_lines
 from finance_bot.application.household import require_member, visible_to
 from finance_bot.domain.accounts import Account, AccountType
 from finance_bot.domain.errors import TransactionNotFound
-from finance_bot.domain.money import Money, currency_scale
+from finance_bot.domain.money import Money
 from finance_bot.domain.periods import Period, PeriodKind
-from finance_bot.domain.transactions import EXACT, Transaction
+from finance_bot.domain.transactions import EXACT, Transaction, rounded
 from finance_bot.ports.records import AccountBalance, PeriodTotals, Rate, TransactionLine
 from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -224,8 +224,7 @@ def _balance_view(
             used[rate.currency] = rate
         else:
             left_out.append(line.account)
-    unit = Decimal(1).scaleb(-currency_scale(currency))
-    total = exact + Money.from_decimal(converted.quantize(unit, ROUND_HALF_EVEN, EXACT), currency)
+    total = exact + rounded(converted, currency)
     return BalanceView(
         accounts=visible,
         total=total,

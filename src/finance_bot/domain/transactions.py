@@ -29,12 +29,16 @@ _RATE_CONTEXT = Context(prec=28)
 EXACT = Context(prec=120)
 
 
+def rounded(value: Decimal, currency: str) -> Money:
+    """An exact value in `currency`, rounded once to its minor unit, half to even."""
+    step = Decimal(1).scaleb(-currency_scale(currency))
+    return Money.from_decimal(value.quantize(step, ROUND_HALF_EVEN, EXACT), currency)
+
+
 def converted_amount(amount: Money, rate: Decimal, currency: str, *, divide: bool = False) -> Money:
     """`amount` times `rate` (or divided by it) in `currency`, rounded once, half to even."""
     value = amount.to_decimal()
-    exact = EXACT.divide(value, rate) if divide else EXACT.multiply(value, rate)
-    step = Decimal(1).scaleb(-currency_scale(currency))
-    return Money.from_decimal(exact.quantize(step, ROUND_HALF_EVEN, EXACT), currency)
+    return rounded(EXACT.divide(value, rate) if divide else EXACT.multiply(value, rate), currency)
 
 
 class Direction(enum.StrEnum):
