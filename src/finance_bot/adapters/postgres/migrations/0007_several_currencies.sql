@@ -216,20 +216,20 @@ BEGIN
 
     SELECT * INTO tx FROM transactions WHERE id = transaction_uuid;
 
-    SELECT count(*), count(DISTINCT currency) INTO leg_count, currency_count
-      FROM postings WHERE transaction_id = transaction_uuid;
+    -- One pass over the legs, per currency: how many, and by how much each is off.
+    SELECT COALESCE(sum(legs), 0), count(*),
+           string_agg(currency || ' by ' || imbalance, ', ' ORDER BY currency)
+               FILTER (WHERE imbalance <> 0)
+      INTO leg_count, currency_count, unbalanced
+      FROM (SELECT currency, count(*) AS legs,
+                   sum(CASE direction WHEN 'debit' THEN amount_minor ELSE -amount_minor END)
+                       AS imbalance
+              FROM postings WHERE transaction_id = transaction_uuid
+             GROUP BY currency) per_currency;
     IF leg_count < 2 THEN
         RAISE EXCEPTION 'transaction % has % posting(s); at least two are needed',
             transaction_uuid, leg_count USING ERRCODE = 'check_violation';
     END IF;
-
-    SELECT string_agg(currency || ' by ' || imbalance, ', ') INTO unbalanced
-      FROM (SELECT currency,
-                   sum(CASE direction WHEN 'debit' THEN amount_minor ELSE -amount_minor END)
-                       AS imbalance
-              FROM postings WHERE transaction_id = transaction_uuid
-             GROUP BY currency) per_currency
-     WHERE imbalance <> 0;
     IF unbalanced IS NOT NULL THEN
         RAISE EXCEPTION 'transaction % is unbalanced in %', transaction_uuid, unbalanced
             USING ERRCODE = 'check_violation';
