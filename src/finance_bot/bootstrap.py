@@ -37,6 +37,7 @@ from finance_bot.adapters.postgres.roles import (
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
 from finance_bot.adapters.rates.feed import RatesFeed, StoreRates
 from finance_bot.adapters.rates.nbu import NbuRates, OfficialRates
+from finance_bot.adapters.scheduling import NamedJob, Scheduler
 from finance_bot.adapters.system import SystemClock, UuidV7Source
 from finance_bot.adapters.telegram.commands import register_commands
 from finance_bot.adapters.telegram.context import ChatServices
@@ -250,6 +251,7 @@ async def run_bot(settings: Settings, *, stop_signals: bool = True) -> None:
         chat(app, token=token.get_secret_value(), api_base=settings.telegram_api_base) as bot,
         serving_metrics(app, bot),
         official_rates_feed(settings, app.metrics, store=official_rates_storage(app.uow_factory)),
+        scheduled_work(app, bot),
     ):
         if stop_signals:
             loop = asyncio.get_running_loop()
@@ -294,6 +296,26 @@ async def serving_metrics(app: Application, bot: ChatBot) -> AsyncIterator[Endpo
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
         await endpoints.stop()
+
+
+def scheduled_jobs(app: Application, bot: ChatBot) -> list[NamedJob]:
+    """What the scheduler runs at each tick, in this order."""
+    return []
+
+
+@asynccontextmanager
+async def scheduled_work(app: Application, bot: ChatBot) -> AsyncIterator[asyncio.Task[None]]:
+    """The scheduler as a task beside the chat (docs/product.md §9, §10)."""
+    scheduler = Scheduler(
+        jobs=scheduled_jobs(app, bot), interval_seconds=app.settings.scheduler_interval_seconds
+    )
+    task = asyncio.create_task(scheduler.run(), name="scheduler")
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def official_rates_storage(uow_factory: UnitOfWorkFactory) -> StoreRates:

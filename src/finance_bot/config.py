@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     backup_s3_secret_access_key: SecretStr | None = None
     backup_s3_prefix: str = ""
     invariant_check_interval_seconds: float = Field(default=3600.0, gt=0)
+    # How often the running bot looks for due scheduled work (recurring entries, digests).
+    scheduler_interval_seconds: float = Field(default=30.0, gt=0)
     # Official daily rates (SPEC §8): off, or the National Bank of Ukraine's statistics service.
     fx_rates_source: Literal["off", "nbu"] = "off"
     fx_rates_url: str = DEFAULT_FX_RATES_URL
