@@ -190,3 +190,51 @@ async def test_a_bot_killed_while_catching_up_records_every_date_once(
     assert [r[1] for r in rows] == [since + timedelta(days=n) for n in range(expected)]
     assert all(r[3] == 1 and r[2] == r[1] for r in rows)
     assert await counts(url) == (1, expected)
+
+
+async def test_two_bot_processes_catching_up_at_once_record_every_date_once(
+    fake: FakeTelegram,
+    bot: RunningBot,
+    fresh_database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A rolling restart: two `finance-bot run` processes, each with a Telegram of its own,
+    run the scheduler on one database at the same time."""
+    url = fresh_database_url
+    alice = Person(fake, ALICE, "Алиса")
+    expected = 1200
+    since = today() - timedelta(days=expected - 1)
+    # The bot in this process has no scheduler: the rule waits for the two processes.
+    assert "Правило #1" in (await alice.say(f"/every day 40 кофе from {since:%d.%m.%Y}")).text
+    fakes = [FakeTelegram(), FakeTelegram()]
+    processes = []
+    try:
+        for other in fakes:
+            await other.start()
+            processes.append(
+                BotProcess(
+                    api_base=other.base_url,
+                    database_url=url,
+                    data_dir=tmp_path_factory.mktemp("bot"),
+                    extra_env={"SCHEDULER_INTERVAL_SECONDS": "0.2"},
+                )
+            )
+        for process in processes:
+            process.start()
+
+        async def all_recorded() -> bool:
+            return len(await occurrences(url)) >= expected
+
+        await processes[0].wait_until(all_recorded, timeout=WAIT * 2, what="every date")
+        for process in processes:
+            process.check_alive()
+            assert await process.terminate(timeout=WAIT) == 0
+    finally:
+        for process in processes:
+            process.ensure_dead()
+        for other in fakes:
+            await other.stop()
+    rows = await occurrences(url)
+    assert [r[1] for r in rows] == [since + timedelta(days=n) for n in range(expected)]
+    assert all(r[3] == 1 and r[2] == r[1] for r in rows)
+    assert await counts(url) == (1, expected)
