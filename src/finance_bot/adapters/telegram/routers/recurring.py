@@ -88,8 +88,8 @@ def _rules(ctx: ChatContext) -> RecurringUnitOfWorkFactory:
 
 def _schedule_error_text(error: ScheduleError, ctx: ChatContext) -> str:
     t = ctx.t
-    if error.problem in (ScheduleProblem.MISSING, ScheduleProblem.NO_LINE):
-        return t("every_usage")
+    if error.problem in (ScheduleProblem.MISSING, ScheduleProblem.NO_LINE) or not error.detail:
+        return t("every_usage")  # "/every month": nothing to quote back, the usage says it
     detail = short(error.detail)
     if error.problem is ScheduleProblem.BAD_FROM:
         example = format_date(ctx.services.today().replace(day=1), t.language)
