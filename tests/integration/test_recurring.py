@@ -13,6 +13,7 @@ import pytest
 
 from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
+from finance_bot.application.budgets import set_budget
 from finance_bot.application.directory import add_account, archive_account
 from finance_bot.application.recurring import (
     add_rule,
@@ -21,6 +22,7 @@ from finance_bot.application.recurring import (
     record_due,
     stop_rule,
 )
+from finance_bot.application.results import BudgetAlert
 from finance_bot.domain.commands import RecordCommand, RecordExpense, RecordIncome, RecordTransfer
 from finance_bot.domain.errors import AccountArchived, NoRate
 from finance_bot.domain.money import Money
@@ -368,3 +370,23 @@ async def test_a_failed_send_is_sent_again_then_marked(world: PostgresWorld) -> 
 
     assert await announce(factory(world), send) == 3
     assert sent == [1, 2, 3]
+
+
+async def test_a_budget_a_scheduled_entry_crosses_is_announced_with_it(
+    world: PostgresWorld,
+) -> None:
+    (alice, _) = await world.new_household()
+    housing = (await world.accounts(alice))["housing"].id
+    await set_budget(alice, housing, uah(10000), uow_factory=world.uow_factory)
+    day = date(2026, 12, 1)
+    await new_rule(world, alice, Schedule(Every.MONTH, 1), rent(world, housing, day), starts_on=day)
+    await record_due(day, uow_factory=factory(world), ids=world.ids)
+    told: list[OccurrenceNotice] = []
+
+    async def send(notices: Sequence[OccurrenceNotice]) -> None:
+        told.extend(notices)
+
+    await announce(factory(world), send)
+    [notice] = told
+    alerts = [BudgetAlert.from_json(dict(alert)) for alert in notice.alerts]
+    assert [(a.category_id, a.threshold_pct) for a in alerts] == [(housing, 100)]

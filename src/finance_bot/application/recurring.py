@@ -220,9 +220,13 @@ async def record_occurrence(
         async with uow_factory() as uow:
             context = await recording.write_context(uow, rule.author_telegram_id, command)
             entry = await recording.build_entry(uow, context, command, ids)
-            await recording.post_entry(uow, entry)
+            recorded = await recording.post_entry(uow, entry)
             claimed = await uow.recurring.add_occurrence(
-                rule.id, due, transaction_id=entry.transaction.id, skipped=None
+                rule.id,
+                due,
+                transaction_id=entry.transaction.id,
+                skipped=None,
+                alerts=[alert.to_json() for alert in recorded.alerts],
             )
             if not claimed:
                 return "taken"  # leaving rolls the entry back: the first writer's stands

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from finance_bot.domain.accounts import Account
@@ -153,3 +154,4 @@ class OccurrenceNotice:
     transaction_id: UUID | None  # None: skipped, for `skipped`
     number: int | None
     skipped: str | None
+    alerts: tuple[dict[str, Any], ...] = ()  # budget alerts the entry set off, as JSON

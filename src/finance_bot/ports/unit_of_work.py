@@ -324,7 +324,13 @@ class RecurringRepository(Protocol):
         ...
 
     async def add_occurrence(
-        self, rule_id: int, due_on: date, *, transaction_id: UUID | None, skipped: str | None
+        self,
+        rule_id: int,
+        due_on: date,
+        *,
+        transaction_id: UUID | None,
+        skipped: str | None,
+        alerts: Sequence[Mapping[str, Any]] = (),
     ) -> bool:
         """Claim the due date for this unit of work; False when another holds it (the
         first claim wins; a concurrent one waits until the first commits or rolls back)."""

@@ -81,18 +81,25 @@ class PostgresRecurring:
         return {row["due_on"] for row in rows}
 
     async def add_occurrence(
-        self, rule_id: int, due_on: date, *, transaction_id: UUID | None, skipped: str | None
+        self,
+        rule_id: int,
+        due_on: date,
+        *,
+        transaction_id: UUID | None,
+        skipped: str | None,
+        alerts: Sequence[Mapping[str, Any]] = (),
     ) -> bool:
         added = await self._connection.fetchval(
             # A rule stopped meanwhile (`/every off N`) records nothing more.
-            "INSERT INTO recurring_occurrences (rule_id, due_on, transaction_id, skipped)"
-            " SELECT $1, $2, $3, $4 WHERE EXISTS"
+            "INSERT INTO recurring_occurrences (rule_id, due_on, transaction_id, skipped, alerts)"
+            " SELECT $1, $2, $3, $4, $5::jsonb WHERE EXISTS"
             " (SELECT 1 FROM recurring_rules WHERE id = $1 AND stopped_at IS NULL)"
             " ON CONFLICT (rule_id, due_on) DO NOTHING RETURNING true",
             rule_id,
             due_on,
             transaction_id,
             skipped,
+            json.dumps([dict(alert) for alert in alerts]),
         )
         return added is True
 
@@ -106,14 +113,14 @@ class PostgresRecurring:
                  LIMIT 1
                    FOR UPDATE SKIP LOCKED
             ), locked AS (
-                SELECT o.rule_id, o.due_on, o.transaction_id, o.skipped
+                SELECT o.rule_id, o.due_on, o.transaction_id, o.skipped, o.alerts
                   FROM recurring_occurrences o
                  WHERE o.notified_at IS NULL AND o.rule_id = (SELECT rule_id FROM first_rule)
                  ORDER BY o.due_on
                  LIMIT $1
                    FOR UPDATE SKIP LOCKED
             )
-            SELECT l.rule_id, l.due_on, l.transaction_id, l.skipped, t.number,
+            SELECT l.rule_id, l.due_on, l.transaction_id, l.skipped, l.alerts, t.number,
                    r.author_telegram_id, r.line
               FROM locked l
               JOIN recurring_rules r ON r.id = l.rule_id
@@ -131,6 +138,7 @@ class PostgresRecurring:
                 transaction_id=row["transaction_id"],
                 number=row["number"],
                 skipped=row["skipped"],
+                alerts=tuple(_json(row["alerts"])),
             )
             for row in rows
         ]
@@ -142,6 +150,10 @@ class PostgresRecurring:
             rule_id,
             list(due_dates),
         )
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _rule(row: asyncpg.Record) -> RecurringRule:

@@ -19,9 +19,14 @@ from finance_bot.adapters.scheduling import NamedJob
 from finance_bot.adapters.telegram.context import ChatContext, ChatServices, Outcome
 from finance_bot.adapters.telegram.i18n import resolve_language
 from finance_bot.adapters.telegram.recurring_texts import skipped_text, summary_text
-from finance_bot.adapters.telegram.replies import confirmation_reply, send_text
+from finance_bot.adapters.telegram.replies import (
+    confirmation_reply,
+    send_budget_alerts,
+    send_text,
+)
 from finance_bot.application.books import Books
 from finance_bot.application.recurring import announce, record_due
+from finance_bot.application.results import BudgetAlert
 from finance_bot.domain.schedules import local_day
 from finance_bot.ports.records import OccurrenceNotice
 from finance_bot.ports.unit_of_work import RecurringUnitOfWorkFactory
@@ -62,6 +67,9 @@ class RecurringEntries:
             for notice in notices:
                 if notice.transaction_id is None:
                     await self._say(ctx, skipped_text(notice, ctx.t))
+            # The budgets the entries crossed: every member hears, as after a typed line.
+            alerts = [BudgetAlert.from_json(dict(a)) for n in recorded for a in n.alerts]
+            await send_budget_alerts(ctx, tuple(alerts))
         except TelegramForbiddenError:
             # The author blocked the bot: no retry can deliver, and the entries stand.
             log.info("recurring notice not delivered: blocked", extra={"rule": first.rule_id})

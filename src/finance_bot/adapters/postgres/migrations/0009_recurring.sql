@@ -32,12 +32,14 @@ CREATE INDEX recurring_rules_live_ix ON recurring_rules (household_id) WHERE sto
 -- One row per rule and due date, written in the same database transaction as the entry it
 -- made: the primary key is what makes a second entry for the same due date impossible,
 -- whoever tries and however often. An occurrence that could not be recorded keeps why
--- (`skipped`) and no entry. `notified_at` is the outbox: set once the author was told.
+-- (`skipped`) and no entry. `notified_at` is the outbox: set once the author was told;
+-- `alerts` holds the budget alerts the entry set off, sent with its confirmation.
 CREATE TABLE recurring_occurrences (
     rule_id        bigint NOT NULL,
     due_on         date NOT NULL,
     transaction_id uuid,
     skipped        text,
+    alerts         jsonb NOT NULL DEFAULT '[]',
     notified_at    timestamptz,
     created_at     timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT recurring_occurrences_pk PRIMARY KEY (rule_id, due_on),
