@@ -45,6 +45,7 @@ from finance_bot.adapters.telegram.dispatcher import build_dispatcher
 from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.adapters.telegram.lean_import import warm_up
 from finance_bot.adapters.telegram.polling import Poller, QuietObserver, token_rejection
+from finance_bot.adapters.telegram.recurring_notices import RecurringEntries
 from finance_bot.adapters.telegram.session import build_bot
 from finance_bot.adapters.transient import is_transient
 from finance_bot.application.rates import store_official_rates
@@ -193,6 +194,7 @@ def chat_services(app: Application) -> ChatServices:
         whitelist=frozenset(settings.whitelist_telegram_ids),
         clock=app.clock,
         metrics=app.metrics,
+        recurring=app.uow_factory,
     )
 
 
@@ -300,7 +302,12 @@ async def serving_metrics(app: Application, bot: ChatBot) -> AsyncIterator[Endpo
 
 def scheduled_jobs(app: Application, bot: ChatBot) -> list[NamedJob]:
     """What the scheduler runs at each tick, in this order."""
-    return []
+    return [recurring_entries_job(app, bot)]
+
+
+def recurring_entries_job(app: Application, bot: ChatBot) -> NamedJob:
+    """Each due date of every repeating entry recorded once, its author told (§9)."""
+    return RecurringEntries(bot.services, app.uow_factory, bot.bot).job()
 
 
 @asynccontextmanager

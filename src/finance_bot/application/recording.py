@@ -149,6 +149,13 @@ async def _read_context(
         return await _context(uow, author_telegram_id, command)
 
 
+async def write_context(
+    uow: UnitOfWork, author_telegram_id: int, command: RecordCommand
+) -> WriteContext:
+    """What building `command`'s entry for its author needs (a repeating entry's too)."""
+    return await _context(uow, author_telegram_id, command)
+
+
 async def _context(
     uow: UnitOfWork, author_telegram_id: int, command: RecordCommand
 ) -> WriteContext:
@@ -485,6 +492,11 @@ async def _store_with_checks(
             await uow.idempotency.store(idempotency_key, recorded.to_json())
         await uow.commit()
         return recorded
+
+
+async def post_entry(uow: UnitOfWork, entry: Entry) -> Recorded:
+    """Number and store a built entry in `uow`, with the rate it sets."""
+    return await _post_entry(uow, entry)
 
 
 async def _post_entry(uow: UnitOfWork, entry: Entry) -> Recorded:

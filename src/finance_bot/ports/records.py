@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
+from uuid import UUID
 
 from finance_bot.domain.accounts import Account
 from finance_bot.domain.money import Money
@@ -122,3 +124,34 @@ class ShareFacts:
     paid: tuple[AmountByKey, ...]  # key: the payer's telegram id
     transfers: tuple[PersonTransfer, ...]
     last_number: int  # the household's latest transaction number: the state they describe
+
+
+@dataclass(frozen=True, slots=True)
+class RecurringRule:
+    """A repeating entry (docs/product.md §9): `entry` is the line as understood when the
+    rule was made (application.recurring reads it); `stopped` once `/every off N` ran."""
+
+    id: int
+    household_id: int
+    author_telegram_id: int
+    every: str
+    day: int
+    month: int
+    line: str
+    entry: dict[str, object]
+    starts_on: date
+    stopped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceNotice:
+    """A dealt-with due date whose author has not been told yet (the outbox)."""
+
+    rule_id: int
+    due_on: date
+    author_telegram_id: int
+    line: str
+    transaction_id: UUID | None  # None: skipped, for `skipped`
+    number: int | None
+    skipped: str | None
+    alerts: tuple[dict[str, Any], ...] = ()  # budget alerts the entry set off, as JSON

@@ -17,8 +17,10 @@ from finance_bot.ports.records import (
     Added,
     Budget,
     Member,
+    OccurrenceNotice,
     PeriodTotals,
     Rate,
+    RecurringRule,
     ShareFacts,
     TransactionLine,
     WriteContext,
@@ -287,6 +289,61 @@ class ReportReader(Protocol):
         ...
 
 
+class RecurringRepository(Protocol):
+    """Repeating entries (docs/product.md §9, docs/adr/0016)."""
+
+    async def add_rule(
+        self,
+        *,
+        household_id: int,
+        author_telegram_id: int,
+        every: str,
+        day: int,
+        month: int,
+        line: str,
+        entry: Mapping[str, object],
+        starts_on: date,
+    ) -> int:
+        """A new live rule; returns its number."""
+        ...
+
+    async def rules(self, household_id: int) -> list[RecurringRule]:
+        """The household's live rules, oldest first."""
+        ...
+
+    async def live_rules(self) -> list[RecurringRule]:
+        """Every household's live rules: what the scheduler looks at."""
+        ...
+
+    async def stop(self, household_id: int, rule_id: int) -> bool:
+        """Stop a live rule of the household; False when there is none by that number."""
+        ...
+
+    async def dealt_with(self, rule_id: int, since: date) -> set[date]:
+        """The due dates from `since` on that have an occurrence row (recorded or skipped)."""
+        ...
+
+    async def add_occurrence(
+        self,
+        rule_id: int,
+        due_on: date,
+        *,
+        transaction_id: UUID | None,
+        skipped: str | None,
+        alerts: Sequence[Mapping[str, Any]] = (),
+    ) -> bool:
+        """Claim the due date for this unit of work; False when another holds it (the
+        first claim wins; a concurrent one waits until the first commits or rolls back)."""
+        ...
+
+    async def unsent(self, limit: int) -> list[OccurrenceNotice]:
+        """Occurrences not yet announced, of the first rule that has some, oldest first;
+        locked for this unit of work, skipping those another one holds."""
+        ...
+
+    async def mark_sent(self, rule_id: int, due_dates: Sequence[date]) -> None: ...
+
+
 class UnitOfWork(Protocol):
     ledger: LedgerRepository
     directory: DirectoryRepository
@@ -318,3 +375,13 @@ class UnitOfWorkFactory(Protocol):
         ROLLBACK round trips; a write may use it only when one statement does all of it.
         """
         ...
+
+
+class RecurringUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that also reaches the repeating entries."""
+
+    recurring: RecurringRepository
+
+
+class RecurringUnitOfWorkFactory(Protocol):
+    def __call__(self, *, transactional: bool = True) -> RecurringUnitOfWork: ...

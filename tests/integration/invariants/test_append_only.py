@@ -112,7 +112,7 @@ async def test_transaction_cannot_be_deleted(
             id="cascade",
         ),
         pytest.param(
-            "TRUNCATE transactions, postings, conversions",
+            "TRUNCATE transactions, postings, conversions, recurring_occurrences",
             IntegrityConstraintViolationError,
             "TRUNCATE on (transactions|postings|conversions) is refused",
             id="with_postings",

@@ -24,13 +24,13 @@ GRANT SELECT ON
     households, members, accounts, category_aliases, account_balances, transactions,
     postings, idempotency_keys, category_day_totals, budgets, budget_alerts, backup_runs,
     currencies, conversions, exchange_rates, category_day_foreign_totals,
-    personal_categories, member_shares,
+    personal_categories, member_shares, recurring_rules, recurring_occurrences,
     schema_migrations  -- to refuse to run on a schema nobody has migrated
 TO finance_bot_app;
 GRANT INSERT ON
     households, members, accounts, category_aliases, transactions, postings,
     idempotency_keys, budgets, budget_alerts, conversions, exchange_rates,
-    personal_categories, member_shares
+    personal_categories, member_shares, recurring_rules, recurring_occurrences
 TO finance_bot_app;
 GRANT UPDATE (last_transaction_number) ON households TO finance_bot_app;
 GRANT UPDATE (language, display_name, telegram_language, default_account_id) ON members
@@ -40,6 +40,9 @@ GRANT UPDATE (name, name_key, archived_at) ON accounts TO finance_bot_app;
 GRANT UPDATE (voided_by_transaction_id) ON transactions TO finance_bot_app;
 GRANT UPDATE (result) ON idempotency_keys TO finance_bot_app;
 GRANT UPDATE (amount_minor, currency, updated_at) ON budgets TO finance_bot_app;
+-- A rule is stopped, never deleted; an occurrence only ever learns that it was announced.
+GRANT UPDATE (stopped_at) ON recurring_rules TO finance_bot_app;
+GRANT UPDATE (notified_at) ON recurring_occurrences TO finance_bot_app;
 -- /shared unmarks a category; /split replaces the household's shares (docs/adr/0015).
 GRANT DELETE ON category_aliases, budgets, personal_categories, member_shares
     TO finance_bot_app;

@@ -11,6 +11,7 @@ from finance_bot.adapters.postgres.budgets import PostgresBudgets, PostgresIdemp
 from finance_bot.adapters.postgres.directory import PostgresDirectory
 from finance_bot.adapters.postgres.ledger import PostgresLedger
 from finance_bot.adapters.postgres.rates import PostgresRates
+from finance_bot.adapters.postgres.recurring import PostgresRecurring
 from finance_bot.adapters.postgres.reports import PostgresReports
 from finance_bot.ports.unit_of_work import (
     BudgetRepository,
@@ -18,6 +19,7 @@ from finance_bot.ports.unit_of_work import (
     IdempotencyRepository,
     LedgerRepository,
     RateRepository,
+    RecurringRepository,
     ReportReader,
 )
 
@@ -45,6 +47,7 @@ class PostgresUnitOfWork:
         self.idempotency: IdempotencyRepository = PostgresIdempotency(self._connection)
         self.reports: ReportReader = PostgresReports(self._connection)
         self.rates: RateRepository = PostgresRates(self._connection)
+        self.recurring: RecurringRepository = PostgresRecurring(self._connection)
         self._finished = False
         return self
 

@@ -21,6 +21,7 @@ MENU = (
     "accounts",
     "categories",
     "rates",
+    "recurring",
     "settle",
     "lang",
     "help",

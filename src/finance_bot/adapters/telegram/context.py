@@ -48,7 +48,7 @@ from finance_bot.application.household import join_household
 from finance_bot.domain.errors import LedgerRuleViolation
 from finance_bot.ports.clock import Clock, IdSource
 from finance_bot.ports.records import Member
-from finance_bot.ports.unit_of_work import UnitOfWorkFactory
+from finance_bot.ports.unit_of_work import RecurringUnitOfWorkFactory, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,9 @@ class ChatServices:
     whitelist: frozenset[int]
     clock: Clock
     metrics: BotMetrics
+    # The repeating entries' storage (docs/product.md §9); the one the bot runs with is
+    # `uow_factory` itself. None: `/every` and `/recurring` are not wired (some tests).
+    recurring: RecurringUnitOfWorkFactory | None = None
     # `currency` above only seeds a new household; each household keeps its own (ADR 0012).
 
     def today(self) -> date:

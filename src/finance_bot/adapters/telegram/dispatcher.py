@@ -10,6 +10,7 @@ from finance_bot.adapters.telegram.routers.corrections import corrections_router
 from finance_bot.adapters.telegram.routers.directory import directory_router
 from finance_bot.adapters.telegram.routers.forwards import forwards_router
 from finance_bot.adapters.telegram.routers.rates import rates_router
+from finance_bot.adapters.telegram.routers.recurring import recurring_router
 from finance_bot.adapters.telegram.routers.reports import reports_router
 from finance_bot.adapters.telegram.routers.settings import settings_router
 from finance_bot.adapters.telegram.routers.shares import shares_router
@@ -26,6 +27,7 @@ def build_dispatcher(services: ChatServices) -> Dispatcher:
         reports_router(),
         directory_router(),
         rates_router(),
+        recurring_router(),
         shares_router(),
         capture_router(),
         settings_router(),

@@ -1,0 +1,172 @@
+"""Repeating entries: the rules, and one row per rule and due date (docs/adr/0016)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from finance_bot.ports.records import OccurrenceNotice, RecurringRule
+
+_RULE_COLUMNS = (
+    "id, household_id, author_telegram_id, every, day, month, line, entry, starts_on,"
+    " stopped_at IS NOT NULL AS stopped"
+)
+
+
+class PostgresRecurring:
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def add_rule(
+        self,
+        *,
+        household_id: int,
+        author_telegram_id: int,
+        every: str,
+        day: int,
+        month: int,
+        line: str,
+        entry: Mapping[str, object],
+        starts_on: date,
+    ) -> int:
+        rule_id: int = await self._connection.fetchval(
+            "INSERT INTO recurring_rules"
+            " (household_id, author_telegram_id, every, day, month, line, entry, starts_on)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) RETURNING id",
+            household_id,
+            author_telegram_id,
+            every,
+            day,
+            month,
+            line,
+            json.dumps(dict(entry)),
+            starts_on,
+        )
+        return rule_id
+
+    async def rules(self, household_id: int) -> list[RecurringRule]:
+        rows = await self._connection.fetch(
+            f"SELECT {_RULE_COLUMNS} FROM recurring_rules"
+            " WHERE household_id = $1 AND stopped_at IS NULL ORDER BY id",
+            household_id,
+        )
+        return [_rule(row) for row in rows]
+
+    async def live_rules(self) -> list[RecurringRule]:
+        rows = await self._connection.fetch(
+            f"SELECT {_RULE_COLUMNS} FROM recurring_rules WHERE stopped_at IS NULL ORDER BY id"
+        )
+        return [_rule(row) for row in rows]
+
+    async def stop(self, household_id: int, rule_id: int) -> bool:
+        stopped = await self._connection.fetchval(
+            "UPDATE recurring_rules SET stopped_at = now()"
+            " WHERE id = $1 AND household_id = $2 AND stopped_at IS NULL RETURNING id",
+            rule_id,
+            household_id,
+        )
+        return stopped is not None
+
+    async def dealt_with(self, rule_id: int, since: date) -> set[date]:
+        rows = await self._connection.fetch(
+            "SELECT due_on FROM recurring_occurrences WHERE rule_id = $1 AND due_on >= $2",
+            rule_id,
+            since,
+        )
+        return {row["due_on"] for row in rows}
+
+    async def add_occurrence(
+        self,
+        rule_id: int,
+        due_on: date,
+        *,
+        transaction_id: UUID | None,
+        skipped: str | None,
+        alerts: Sequence[Mapping[str, Any]] = (),
+    ) -> bool:
+        added = await self._connection.fetchval(
+            # A rule stopped meanwhile (`/every off N`) records nothing more.
+            "INSERT INTO recurring_occurrences (rule_id, due_on, transaction_id, skipped, alerts)"
+            " SELECT $1, $2, $3, $4, $5::jsonb WHERE EXISTS"
+            " (SELECT 1 FROM recurring_rules WHERE id = $1 AND stopped_at IS NULL)"
+            " ON CONFLICT (rule_id, due_on) DO NOTHING RETURNING true",
+            rule_id,
+            due_on,
+            transaction_id,
+            skipped,
+            json.dumps([dict(alert) for alert in alerts]),
+        )
+        return added is True
+
+    async def unsent(self, limit: int) -> list[OccurrenceNotice]:
+        rows = await self._connection.fetch(
+            """
+            WITH first_rule AS (
+                SELECT o.rule_id FROM recurring_occurrences o
+                 WHERE o.notified_at IS NULL
+                 ORDER BY o.rule_id, o.due_on
+                 LIMIT 1
+                   FOR UPDATE SKIP LOCKED
+            ), locked AS (
+                SELECT o.rule_id, o.due_on, o.transaction_id, o.skipped, o.alerts
+                  FROM recurring_occurrences o
+                 WHERE o.notified_at IS NULL AND o.rule_id = (SELECT rule_id FROM first_rule)
+                 ORDER BY o.due_on
+                 LIMIT $1
+                   FOR UPDATE SKIP LOCKED
+            )
+            SELECT l.rule_id, l.due_on, l.transaction_id, l.skipped, l.alerts, t.number,
+                   r.author_telegram_id, r.line
+              FROM locked l
+              JOIN recurring_rules r ON r.id = l.rule_id
+              LEFT JOIN transactions t ON t.id = l.transaction_id
+             ORDER BY l.due_on
+            """,
+            limit,
+        )
+        return [
+            OccurrenceNotice(
+                rule_id=row["rule_id"],
+                due_on=row["due_on"],
+                author_telegram_id=row["author_telegram_id"],
+                line=row["line"],
+                transaction_id=row["transaction_id"],
+                number=row["number"],
+                skipped=row["skipped"],
+                alerts=tuple(_json(row["alerts"])),
+            )
+            for row in rows
+        ]
+
+    async def mark_sent(self, rule_id: int, due_dates: Sequence[date]) -> None:
+        await self._connection.execute(
+            "UPDATE recurring_occurrences SET notified_at = now()"
+            " WHERE rule_id = $1 AND due_on = ANY($2::date[])",
+            rule_id,
+            list(due_dates),
+        )
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _rule(row: asyncpg.Record) -> RecurringRule:
+    entry: Any = row["entry"]
+    return RecurringRule(
+        id=row["id"],
+        household_id=row["household_id"],
+        author_telegram_id=row["author_telegram_id"],
+        every=row["every"],
+        day=row["day"],
+        month=row["month"],
+        line=row["line"],
+        entry=json.loads(entry) if isinstance(entry, str) else dict(entry),
+        starts_on=row["starts_on"],
+        stopped=row["stopped"],
+    )
