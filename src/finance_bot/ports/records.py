@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from finance_bot.domain.accounts import Account
+from finance_bot.domain.digests import DigestSchedule
 from finance_bot.domain.money import Money
 
 
@@ -122,3 +123,10 @@ class ShareFacts:
     paid: tuple[AmountByKey, ...]  # key: the payer's telegram id
     transfers: tuple[PersonTransfer, ...]
     last_number: int  # the household's latest transaction number: the state they describe
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSubscription:
+    telegram_id: int
+    schedule: DigestSchedule
+    since: datetime  # digests due before this are not theirs

@@ -8,12 +8,14 @@ from typing import Self
 import asyncpg
 
 from finance_bot.adapters.postgres.budgets import PostgresBudgets, PostgresIdempotency
+from finance_bot.adapters.postgres.digests import PostgresDigests
 from finance_bot.adapters.postgres.directory import PostgresDirectory
 from finance_bot.adapters.postgres.ledger import PostgresLedger
 from finance_bot.adapters.postgres.rates import PostgresRates
 from finance_bot.adapters.postgres.reports import PostgresReports
 from finance_bot.ports.unit_of_work import (
     BudgetRepository,
+    DigestRepository,
     DirectoryRepository,
     IdempotencyRepository,
     LedgerRepository,
@@ -45,6 +47,7 @@ class PostgresUnitOfWork:
         self.idempotency: IdempotencyRepository = PostgresIdempotency(self._connection)
         self.reports: ReportReader = PostgresReports(self._connection)
         self.rates: RateRepository = PostgresRates(self._connection)
+        self.digests: DigestRepository = PostgresDigests(self._connection)
         self._finished = False
         return self
 
