@@ -58,7 +58,7 @@ class DigestJob:
     async def run(self, now: datetime) -> None:
         for pending in await pending_digests(now, self.timezone, uow_factory=self.uow_factory):
             try:
-                await self._deliver(pending)
+                await self.deliver(pending)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -68,7 +68,8 @@ class DigestJob:
                     extra={"kind": pending.digest.kind.value, "error": type(error).__name__},
                 )
 
-    async def _deliver(self, pending: Pending) -> None:
+    async def deliver(self, pending: Pending) -> None:
+        """Render, claim and send one digest; nothing if it was claimed already."""
         # Everything that may fail for want of the database comes before the claim: a
         # claim is made only when the text is ready to go.
         content = await digest_content(pending, uow_factory=self.uow_factory)
