@@ -28,6 +28,7 @@ async def digest(message: Message, command: CommandObject, ctx: ChatContext) -> 
     request = parse_digest_request(command.args)
     zone = ctx.services.timezone.key
     if isinstance(request, DigestUnreadable):
+        ctx.parse_error()
         if request.bad_time is not None:
             text = ctx.t("digest_bad_time", time=request.bad_time)
         else:
