@@ -318,6 +318,7 @@ def digest_job(app: Application, bot: ChatBot) -> NamedJob:
         timezone=services.timezone,
         fallback_language=services.fallback_language,
         send=send,
+        serves=services.whitelist.__contains__,
     )
     return NamedJob("digests", job.run)
 

@@ -54,13 +54,14 @@ class Recorder:
         return [text for who, text in self.sent if who == chat_id]
 
 
-def job(world: PostgresWorld, send: Recorder) -> DigestJob:
+def job(world: PostgresWorld, send: Recorder, *, whitelist: set[int] | None = None) -> DigestJob:
     return DigestJob(
         uow_factory=world.uow_factory,
         catalog=CATALOG,
         timezone=KYIV,
         fallback_language="ru",
         send=send,
+        serves=(lambda _: True) if whitelist is None else whitelist.__contains__,
     )
 
 
@@ -347,3 +348,15 @@ async def test_switching_off_stops_the_digests(world: PostgresWorld, home: House
     sent = Recorder()
     await job(world, sent).run(kyiv(2026, 12, 2, 21, 0))
     assert sent.sent == []
+
+
+async def test_someone_taken_off_the_whitelist_gets_no_more_digests(
+    world: PostgresWorld, home: Household
+) -> None:
+    await subscribe(world, home.alice, DAILY)
+    await subscribe(world, home.bob, DAILY)
+    sent = Recorder()
+    await job(world, sent, whitelist={home.bob}).run(kyiv(2026, 12, 2, 21, 0))
+    assert sent.to(home.alice) == []
+    assert len(sent.to(home.bob)) == 1
+    assert [row[0] for row in await log_rows(world)] == [home.bob]

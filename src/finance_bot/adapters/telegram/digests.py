@@ -54,9 +54,14 @@ class DigestJob:
     timezone: ZoneInfo
     fallback_language: str
     send: Send
+    # Whom the bot serves now (the whitelist): someone taken off it gets no more of the
+    # household's figures, whatever digest they once asked for.
+    serves: Callable[[int], bool]
 
     async def run(self, now: datetime) -> None:
         for pending in await pending_digests(now, self.timezone, uow_factory=self.uow_factory):
+            if not self.serves(pending.telegram_id):
+                continue
             try:
                 await self.deliver(pending)
             except asyncio.CancelledError:
