@@ -41,11 +41,13 @@ from finance_bot.adapters.scheduling import NamedJob, Scheduler
 from finance_bot.adapters.system import SystemClock, UuidV7Source
 from finance_bot.adapters.telegram.commands import register_commands
 from finance_bot.adapters.telegram.context import ChatServices
+from finance_bot.adapters.telegram.digests import DigestJob
 from finance_bot.adapters.telegram.dispatcher import build_dispatcher
 from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.adapters.telegram.lean_import import warm_up
 from finance_bot.adapters.telegram.polling import Poller, QuietObserver, token_rejection
 from finance_bot.adapters.telegram.recurring_notices import RecurringEntries
+from finance_bot.adapters.telegram.replies import send_text
 from finance_bot.adapters.telegram.session import build_bot
 from finance_bot.adapters.transient import is_transient
 from finance_bot.application.rates import store_official_rates
@@ -302,12 +304,30 @@ async def serving_metrics(app: Application, bot: ChatBot) -> AsyncIterator[Endpo
 
 def scheduled_jobs(app: Application, bot: ChatBot) -> list[NamedJob]:
     """What the scheduler runs at each tick, in this order."""
-    return [recurring_entries_job(app, bot)]
+    return [recurring_entries_job(app, bot), digest_job(app, bot)]
 
 
 def recurring_entries_job(app: Application, bot: ChatBot) -> NamedJob:
     """Each due date of every repeating entry recorded once, its author told (§9)."""
     return RecurringEntries(bot.services, app.uow_factory, bot.bot).job()
+
+
+def digest_job(app: Application, bot: ChatBot) -> NamedJob:
+    """Each person's digest, sent once per period (docs/product.md §10, docs/adr/0017)."""
+    services = bot.services
+
+    async def send(chat_id: int, text: str) -> None:
+        await send_text(bot.bot, chat_id, text)
+
+    job = DigestJob(
+        uow_factory=app.uow_factory,
+        catalog=services.catalog,
+        timezone=services.timezone,
+        fallback_language=services.fallback_language,
+        send=send,
+        serves=services.whitelist.__contains__,
+    )
+    return NamedJob("digests", job.run)
 
 
 @asynccontextmanager

@@ -6,15 +6,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 
 from finance_bot.domain.accounts import AccountType
+from finance_bot.domain.digests import DigestKind, DigestSchedule
 from finance_bot.domain.money import Money
 from finance_bot.domain.transactions import Conversion, Transaction, expense
-from finance_bot.ports.records import Added, AmountByKey, Budget
+from finance_bot.ports.records import Added, AmountByKey, Budget, DigestSubscription
 from finance_bot.ports.unit_of_work import IdempotencyKeyTaken
 from tests.support.household import (
     DAY,
@@ -460,3 +461,41 @@ async def test_official_rates_reach_every_household_in_its_own_currency(
     assert eur is not None
     assert eur.rate == Decimal("45.65")
     assert gold is None  # no money here: not in the currency table
+
+
+async def test_digest_settings_and_the_sent_log(home: Household) -> None:
+    daily = DigestSchedule.of(DigestKind.DAILY, time(7, 30))
+    since = datetime(2026, 12, 2, 5, 0, tzinfo=UTC)
+    async with home.factory() as uow:
+        await uow.digests.subscribe(DigestSubscription(home.alice, daily, since))
+        await uow.digests.subscribe(
+            DigestSubscription(home.alice, DigestSchedule.of(DigestKind.WEEKLY), since)
+        )
+        await uow.digests.subscribe(DigestSubscription(home.bob, daily, since))
+        await uow.commit()
+    async with home.factory() as uow:
+        mine = [
+            s for s in await uow.digests.subscriptions() if s.telegram_id in (home.alice, home.bob)
+        ]
+        assert mine == [
+            DigestSubscription(home.alice, DigestSchedule.of(DigestKind.WEEKLY), since),
+            DigestSubscription(home.bob, daily, since),
+        ]
+        assert await uow.digests.unsubscribe(home.bob)
+        assert not await uow.digests.unsubscribe(home.bob)
+        assert await uow.digests.subscription(home.bob) is None
+        await uow.commit()
+
+    day = date(2026, 12, 2)
+    async with home.factory(transactional=False) as uow:
+        assert not await uow.digests.logged(home.alice, DigestKind.DAILY, day)
+        assert await uow.digests.claim(home.alice, DigestKind.DAILY, day)
+        assert not await uow.digests.claim(home.alice, DigestKind.DAILY, day)
+        assert await uow.digests.claim(home.alice, DigestKind.WEEKLY, day)  # another kind
+        assert await uow.digests.logged(home.alice, DigestKind.DAILY, day)
+        await uow.digests.release(home.alice, DigestKind.WEEKLY, day)
+        assert not await uow.digests.logged(home.alice, DigestKind.WEEKLY, day)
+        await uow.digests.finish(home.alice, DigestKind.DAILY, day, sent=True)
+        await uow.digests.release(home.alice, DigestKind.DAILY, day)  # sent: not given back
+        assert await uow.digests.logged(home.alice, DigestKind.DAILY, day)
+        assert not await uow.digests.claim(home.alice, DigestKind.DAILY, day)

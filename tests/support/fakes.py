@@ -24,6 +24,7 @@ from iso4217 import Currency
 
 from finance_bot.application.defaults import OTHER_CATEGORY_CODES
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
+from finance_bot.domain.digests import DigestKind
 from finance_bot.domain.money import Money
 from finance_bot.domain.shares import PERSONAL_TAGS
 from finance_bot.domain.transactions import Direction, Transaction, TransactionKind
@@ -32,6 +33,7 @@ from finance_bot.ports.records import (
     Added,
     AmountByKey,
     Budget,
+    DigestSubscription,
     Member,
     PeriodTotals,
     PersonTransfer,
@@ -42,6 +44,7 @@ from finance_bot.ports.records import (
 )
 from finance_bot.ports.unit_of_work import (
     BudgetRepository,
+    DigestRepository,
     DirectoryRepository,
     IdempotencyKeyTaken,
     IdempotencyRepository,
@@ -77,6 +80,8 @@ class FakeState:
     rates: list[tuple[int, Rate]] = field(default_factory=list)  # household id, rate
     personal: set[int] = field(default_factory=set)  # ids of categories marked personal
     shares: dict[int, int] = field(default_factory=dict)  # telegram id -> share in percent
+    digest_settings: dict[int, DigestSubscription] = field(default_factory=dict)
+    digests_sent: dict[tuple[int, DigestKind, date], str] = field(default_factory=dict)  # state
     # Like PostgreSQL sequences and now(), these are not undone by a rollback.
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     clock: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -476,6 +481,50 @@ class FakeBudgets:
         return True
 
 
+class FakeDigests:
+    def __init__(self, session: _Session) -> None:
+        self._s = session
+
+    async def subscribe(self, subscription: DigestSubscription) -> None:
+        if subscription.telegram_id not in self._s.data.members:
+            raise IntegrityError("digest_settings_member_fk")
+        self._s.data.digest_settings[subscription.telegram_id] = subscription
+
+    async def unsubscribe(self, telegram_id: int) -> bool:
+        return self._s.data.digest_settings.pop(telegram_id, None) is not None
+
+    async def subscription(self, telegram_id: int) -> DigestSubscription | None:
+        return self._s.data.digest_settings.get(telegram_id)
+
+    async def subscriptions(self) -> list[DigestSubscription]:
+        settings = self._s.data.digest_settings
+        return [settings[telegram_id] for telegram_id in sorted(settings)]
+
+    async def logged(self, telegram_id: int, kind: DigestKind, period_start: date) -> bool:
+        return (telegram_id, kind, period_start) in self._s.data.digests_sent
+
+    async def claim(self, telegram_id: int, kind: DigestKind, period_start: date) -> bool:
+        if telegram_id not in self._s.data.members:
+            raise IntegrityError("digests_sent_member_fk")
+        key = (telegram_id, kind, period_start)
+        if key in self._s.data.digests_sent:
+            return False
+        self._s.data.digests_sent[key] = "sending"
+        return True
+
+    async def finish(
+        self, telegram_id: int, kind: DigestKind, period_start: date, *, sent: bool
+    ) -> None:
+        key = (telegram_id, kind, period_start)
+        if key in self._s.data.digests_sent:
+            self._s.data.digests_sent[key] = "sent" if sent else "refused"
+
+    async def release(self, telegram_id: int, kind: DigestKind, period_start: date) -> None:
+        key = (telegram_id, kind, period_start)
+        if self._s.data.digests_sent.get(key) == "sending":
+            del self._s.data.digests_sent[key]
+
+
 class FakeIdempotency:
     def __init__(self, session: _Session) -> None:
         self._s = session
@@ -815,6 +864,7 @@ class FakeUnitOfWork:
         self.idempotency: IdempotencyRepository = FakeIdempotency(self._session)
         self.reports: ReportReader = FakeReports(self._session)
         self.rates: RateRepository = FakeRates(self._session)
+        self.digests: DigestRepository = FakeDigests(self._session)
         return self
 
     async def __aexit__(

@@ -9,14 +9,16 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from aiogram.filters import CommandObject
 from aiogram.types import Chat, Message
 
 from finance_bot.adapters.system import UuidV7Source
 from finance_bot.adapters.telegram.context import ChatContext, ChatServices, Outcome, count_writes
 from finance_bot.adapters.telegram.i18n import Catalog
-from finance_bot.adapters.telegram.routers import corrections, reports
+from finance_bot.adapters.telegram.routers import corrections, digests, reports
 from finance_bot.application.books import Books, Write
+from finance_bot.domain.digests import DigestKind, DigestSchedule
 from tests.support.household import Household, fake_world
 
 CATALOG = Catalog.load()
@@ -56,7 +58,7 @@ def _message(chat_id: int, text: str) -> Message:
     return Message(message_id=1, date=NOW, chat=Chat(id=chat_id, type="private"), text=text)
 
 
-async def _context(home: Household, bot: _Bot) -> ChatContext:
+async def _context(home: Household, bot: _Bot, language: str = "ru") -> ChatContext:
     async with home.factory() as uow:
         member = await uow.directory.member(home.alice)
     assert member is not None
@@ -76,7 +78,7 @@ async def _context(home: Household, bot: _Bot) -> ChatContext:
         services=services,
         bot=bot,
         member=member,
-        t=CATALOG.translator("ru"),  # type: ignore[arg-type]
+        t=CATALOG.translator(language),  # type: ignore[arg-type]
         outcome=Outcome(),
         books=books,
         currency="UAH",
@@ -133,3 +135,51 @@ def test_writes_are_counted_by_kind_and_a_replay_marks_the_update_a_duplicate() 
 
     count_writes([Write("expense", True)], outcome, metrics)  # type: ignore[arg-type]
     assert (metrics.written, outcome.value) == (["expense", "reversal"], "duplicate")
+
+
+async def _digest(ctx: ChatContext, args: str | None) -> None:
+    command = CommandObject(prefix="/", command="digest", args=args)
+    await digests.digest(_message(ctx.member.telegram_id, f"/digest {args or ''}"), command, ctx)
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+async def test_a_digest_request_it_cannot_read_is_answered_and_changes_nothing(
+    language: str,
+) -> None:
+    home = await fake_world().household()
+    bot = _Bot()
+    ctx = await _context(home, bot, language)
+    await _digest(ctx, "weekly")
+    await _digest(ctx, "hourly")
+    await _digest(ctx, "daily 25:00")
+    await _digest(ctx, "off please")
+
+    assert bot.sent[1:] == [
+        ctx.t("digest_usage"),
+        ctx.t("digest_bad_time", time="25:00"),
+        ctx.t("digest_usage"),
+    ]
+    assert ctx.outcome.value == "parse_error"
+    assert await ctx.books.digest_setting() == DigestSchedule.of(DigestKind.WEEKLY)
+
+
+async def test_a_digest_is_set_shown_and_switched_off() -> None:
+    home = await fake_world().household()
+    bot = _Bot()
+    ctx = await _context(home, bot, "en")
+    await _digest(ctx, None)
+    await _digest(ctx, "daily 07:30")
+    await _digest(ctx, "")
+    await _digest(ctx, "off")
+    await _digest(ctx, "off")
+
+    daily = "every day at 07:30"
+    assert bot.sent == [
+        ctx.t("digest_none"),
+        ctx.t("digest_set", schedule=daily, timezone="Europe/Kyiv"),
+        ctx.t("digest_current", schedule=daily, timezone="Europe/Kyiv"),
+        ctx.t("digest_off"),
+        ctx.t("digest_was_off"),
+    ]
+    assert ctx.outcome.value == "handled"
+    assert await ctx.books.digest_setting() is None

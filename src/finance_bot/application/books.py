@@ -8,13 +8,14 @@ how it is wired. Each ledger write is remembered (`writes`) for whoever counts t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
 from finance_bot.application import (
     budgets,
     corrections,
+    digests,
     directory,
     household,
     rates,
@@ -35,6 +36,7 @@ from finance_bot.application.results import Done, Recorded, RecordedAll, Refiled
 from finance_bot.application.shares import Settled, SharesView
 from finance_bot.domain.accounts import Account, AccountType
 from finance_bot.domain.commands import RecordCommand, RecordExpense, RecordIncome, Vocabulary
+from finance_bot.domain.digests import DigestSchedule
 from finance_bot.domain.money import Money
 from finance_bot.domain.periods import PeriodKind
 from finance_bot.ports.clock import IdSource
@@ -288,6 +290,15 @@ class Books:
         return await budgets.remove_budget(
             self.telegram_id, category_id, uow_factory=self.uow_factory
         )
+
+    async def set_digest(self, schedule: DigestSchedule | None, *, now: datetime) -> bool:
+        """Set the digest, or switch it off (None): False if it was off already."""
+        return await digests.set_digest(
+            self.telegram_id, schedule, now=now, uow_factory=self.uow_factory
+        )
+
+    async def digest_setting(self) -> DigestSchedule | None:
+        return await digests.digest_setting(self.telegram_id, uow_factory=self.uow_factory)
 
 
 def kind_of(command: RecordCommand) -> str:

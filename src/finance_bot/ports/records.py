@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from finance_bot.domain.accounts import Account
+from finance_bot.domain.digests import DigestSchedule
 from finance_bot.domain.money import Money
 
 
@@ -155,3 +156,10 @@ class OccurrenceNotice:
     number: int | None
     skipped: str | None
     alerts: tuple[dict[str, Any], ...] = ()  # budget alerts the entry set off, as JSON
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSubscription:
+    telegram_id: int
+    schedule: DigestSchedule
+    since: datetime  # digests due before this are not theirs

@@ -10,12 +10,14 @@ from typing import Any, Protocol, Self
 from uuid import UUID
 
 from finance_bot.domain.accounts import Account, AccountType
+from finance_bot.domain.digests import DigestKind
 from finance_bot.domain.money import Money
 from finance_bot.domain.transactions import Transaction
 from finance_bot.ports.records import (
     AccountBalance,
     Added,
     Budget,
+    DigestSubscription,
     Member,
     OccurrenceNotice,
     PeriodTotals,
@@ -344,6 +346,38 @@ class RecurringRepository(Protocol):
     async def mark_sent(self, rule_id: int, due_dates: Sequence[date]) -> None: ...
 
 
+class DigestRepository(Protocol):
+    """Who wants digests, and the log of digests claimed for sending (docs/adr/0017)."""
+
+    async def subscribe(self, subscription: DigestSubscription) -> None:
+        """Set the person's digest, replacing any they had."""
+        ...
+
+    async def unsubscribe(self, telegram_id: int) -> bool: ...
+
+    async def subscription(self, telegram_id: int) -> DigestSubscription | None: ...
+
+    async def subscriptions(self) -> list[DigestSubscription]: ...
+
+    async def logged(self, telegram_id: int, kind: DigestKind, period_start: date) -> bool:
+        """Whether this digest was claimed already, whatever became of it."""
+        ...
+
+    async def claim(self, telegram_id: int, kind: DigestKind, period_start: date) -> bool:
+        """Log the digest as being sent; False if it was claimed before (by anyone)."""
+        ...
+
+    async def finish(
+        self, telegram_id: int, kind: DigestKind, period_start: date, *, sent: bool
+    ) -> None:
+        """A claimed digest went out (`sent`), or Telegram refused it for good."""
+        ...
+
+    async def release(self, telegram_id: int, kind: DigestKind, period_start: date) -> None:
+        """Give a claim back: Telegram took nothing, so a later tick may send it."""
+        ...
+
+
 class UnitOfWork(Protocol):
     ledger: LedgerRepository
     directory: DirectoryRepository
@@ -351,6 +385,7 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyRepository
     reports: ReportReader
     rates: RateRepository
+    digests: DigestRepository
 
     async def __aenter__(self) -> Self: ...
 

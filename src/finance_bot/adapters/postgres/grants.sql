@@ -46,6 +46,11 @@ GRANT UPDATE (notified_at) ON recurring_occurrences TO finance_bot_app;
 -- /shared unmarks a category; /split replaces the household's shares (docs/adr/0015).
 GRANT DELETE ON category_aliases, budgets, personal_categories, member_shares
     TO finance_bot_app;
+-- Digests (docs/adr/0017): a person's setting is replaced or deleted; a claim is marked
+-- sent or refused, or given back (deleted) when Telegram said it took nothing.
+GRANT SELECT, INSERT, DELETE ON digest_settings, digests_sent TO finance_bot_app;
+GRANT UPDATE (kind, send_at, since) ON digest_settings TO finance_bot_app;
+GRANT UPDATE (state, finished_at) ON digests_sent TO finance_bot_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO finance_bot_app;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO finance_bot_app;
 

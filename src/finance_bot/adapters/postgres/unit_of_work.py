@@ -8,6 +8,7 @@ from typing import Self
 import asyncpg
 
 from finance_bot.adapters.postgres.budgets import PostgresBudgets, PostgresIdempotency
+from finance_bot.adapters.postgres.digests import PostgresDigests
 from finance_bot.adapters.postgres.directory import PostgresDirectory
 from finance_bot.adapters.postgres.ledger import PostgresLedger
 from finance_bot.adapters.postgres.rates import PostgresRates
@@ -15,6 +16,7 @@ from finance_bot.adapters.postgres.recurring import PostgresRecurring
 from finance_bot.adapters.postgres.reports import PostgresReports
 from finance_bot.ports.unit_of_work import (
     BudgetRepository,
+    DigestRepository,
     DirectoryRepository,
     IdempotencyRepository,
     LedgerRepository,
@@ -48,6 +50,7 @@ class PostgresUnitOfWork:
         self.reports: ReportReader = PostgresReports(self._connection)
         self.rates: RateRepository = PostgresRates(self._connection)
         self.recurring: RecurringRepository = PostgresRecurring(self._connection)
+        self.digests: DigestRepository = PostgresDigests(self._connection)
         self._finished = False
         return self
 

@@ -23,6 +23,7 @@ MENU = (
     "rates",
     "recurring",
     "settle",
+    "digest",
     "lang",
     "help",
 )

@@ -7,6 +7,7 @@ from aiogram import Dispatcher
 from finance_bot.adapters.telegram.context import ChatServices, MemberContext
 from finance_bot.adapters.telegram.routers.capture import capture_router
 from finance_bot.adapters.telegram.routers.corrections import corrections_router
+from finance_bot.adapters.telegram.routers.digests import digests_router
 from finance_bot.adapters.telegram.routers.directory import directory_router
 from finance_bot.adapters.telegram.routers.forwards import forwards_router
 from finance_bot.adapters.telegram.routers.rates import rates_router
@@ -29,6 +30,7 @@ def build_dispatcher(services: ChatServices) -> Dispatcher:
         rates_router(),
         recurring_router(),
         shares_router(),
+        digests_router(),
         capture_router(),
         settings_router(),
     )
