@@ -149,7 +149,8 @@ async def test_a_weekly_digest_reports_the_week_before_and_a_monthly_the_month_b
     await home.spend(222, "cafe", on=date(2026, 12, 7))  # the Monday the digest goes
     await home.spend(333, "cafe", on=date(2026, 11, 2))  # November, not that week
     await subscribe(world, home.bob, WEEKLY)
-    await subscribe(world, home.alice, MONTHLY)
+    # Asked for after 1 November's digest fell due: December's is the first hers.
+    await subscribe(world, home.alice, MONTHLY, since=kyiv(2026, 11, 2, 12, 0))
     sent = Recorder()
 
     await job(world, sent).run(kyiv(2026, 11, 30, 9, 0))  # a Monday
@@ -212,38 +213,46 @@ async def test_a_restart_after_the_digest_went_out_sends_nothing_again(
     ]
 
 
-async def test_downtime_longer_than_a_day_skips_the_digests_it_missed(
+async def test_downtime_skips_what_was_missed_by_more_than_its_period(
     world: PostgresWorld, home: Household
 ) -> None:
     await subscribe(world, home.alice, DAILY)
     await subscribe(world, home.bob, WEEKLY)
     sent = Recorder()
     digests = job(world, sent)
-    # Up on Saturday 5 December, then down until Wednesday 9 December at noon.
-    await digests.run(kyiv(2026, 12, 5, 21, 0))
+    # Up on Saturday 28 November, then down until Wednesday 9 December at noon.
+    await digests.run(kyiv(2026, 11, 28, 21, 0))
+    assert len(sent.to(home.bob)) == 1  # Monday 23 November's, five days late, within its week
     await digests.run(kyiv(2026, 12, 9, 12, 0))
-    assert sent.to(home.bob) == []  # Monday's weekly digest: two days late, skipped
     await digests.run(kyiv(2026, 12, 9, 21, 0))
+    # Monday 30 November's was missed by more than a week: skipped. Monday 7 December's,
+    # two days late, went out when the bot came back.
+    assert [text.splitlines()[1] for text in sent.to(home.bob)] == [
+        "Week 2026-11-16 — 2026-11-22",
+        "Week 2026-11-30 — 2026-12-06",
+    ]
     assert [text.splitlines()[1] for text in sent.to(home.alice)] == [
-        "Сегодня, 05.12.2026",
-        # Sunday's and Monday's were missed by a day or more; Tuesday's, 15 hours late,
-        # went out when the bot came back.
+        "Сегодня, 28.11.2026",
+        # Every day from Sunday to Monday was missed by a day or more; Tuesday's, 15 hours
+        # late, went out when the bot came back.
         "Сегодня, 08.12.2026",
         "Сегодня, 09.12.2026",
     ]
-    assert [row[2] for row in await log_rows(world)] == [
-        date(2026, 12, 5),
-        date(2026, 12, 8),
-        date(2026, 12, 9),
+    assert [(row[1], row[2], row[3]) for row in await log_rows(world)] == [
+        ("daily", date(2026, 11, 28), "sent"),
+        ("daily", date(2026, 12, 8), "sent"),
+        ("daily", date(2026, 12, 9), "sent"),
+        ("weekly", date(2026, 11, 16), "sent"),
+        ("weekly", date(2026, 11, 30), "sent"),
     ]
 
 
-async def test_a_digest_under_a_day_late_is_sent_late(
+async def test_a_digest_late_within_its_period_is_sent_late(
     world: PostgresWorld, home: Household
 ) -> None:
     await subscribe(world, home.bob, WEEKLY)
     sent = Recorder()
-    await job(world, sent).run(kyiv(2026, 12, 8, 8, 59))  # Monday 09:00's, 23:59 late
+    await job(world, sent).run(kyiv(2026, 12, 13, 23, 0))  # Monday 09:00's, six days late
     assert len(sent.to(home.bob)) == 1
 
 

@@ -1,6 +1,6 @@
 """When digests fall due (docs/product.md §10, docs/adr/0017): the latest due one at any
-moment, the period it reports, the one-day limit on lateness, DST in Kyiv, and `/digest`'s
-words."""
+moment, the period it reports, the limit on lateness (the digest's own period), DST in
+Kyiv, and `/digest`'s words."""
 
 from __future__ import annotations
 
@@ -17,11 +17,14 @@ from finance_bot.domain.digests import (
     DigestSchedule,
     DigestShow,
     DigestUnreadable,
+    DueDigest,
     digest_due,
     is_due_day,
     latest_digest,
     parse_digest_request,
+    reported_period,
     subscribed_since,
+    too_late,
 )
 from finance_bot.domain.periods import Period, PeriodKind
 
@@ -84,18 +87,35 @@ def test_a_digest_late_by_less_than_a_day_is_sent_and_by_a_day_or_more_skipped()
     assert due(DAILY, kyiv(2026, 12, 2, 22, 0)) == date(2026, 12, 2)
 
 
-def test_a_weekly_digest_missed_from_sunday_to_wednesday_is_skipped() -> None:
-    # The bot was down from Sunday 6 December to Wednesday 9 December.
-    assert due(WEEKLY, kyiv(2026, 12, 9, 12, 0)) is None
-    assert due(WEEKLY, kyiv(2026, 12, 7, 9, 0) + timedelta(hours=23, minutes=59)) == date(
-        2026, 11, 30
-    )
-    assert due(WEEKLY, kyiv(2026, 12, 8, 9, 0)) is None
+def test_a_weekly_digest_is_sent_late_within_its_week_and_skipped_after() -> None:
+    # The bot was down from Sunday 6 December to Wednesday 9 December: Monday's digest
+    # (the week of 30 November) goes out on Wednesday, two days late.
+    assert due(WEEKLY, kyiv(2026, 12, 9, 12, 0)) == date(2026, 11, 30)
+    assert due(WEEKLY, kyiv(2026, 12, 14, 8, 59)) == date(2026, 11, 30)
+    # Down from Sunday 29 November to Tuesday 8 December: the digest of 30 November was
+    # missed by more than a week and is never sent; 7 December's (the week of 30 November)
+    # is the one due.
+    assert due(WEEKLY, kyiv(2026, 12, 8, 12, 0)) == date(2026, 11, 30)
 
 
-def test_a_monthly_digest_two_days_late_is_skipped() -> None:
+def test_a_monthly_digest_is_sent_late_within_its_month() -> None:
     assert due(MONTHLY, kyiv(2027, 1, 1, 15, 0)) == date(2026, 12, 1)
-    assert due(MONTHLY, kyiv(2027, 1, 3, 9, 0)) is None
+    assert due(MONTHLY, kyiv(2027, 1, 3, 9, 0)) == date(2026, 12, 1)
+    assert due(MONTHLY, kyiv(2027, 1, 31, 23, 59)) == date(2026, 12, 1)
+    assert due(MONTHLY, kyiv(2027, 2, 1, 9, 0)) == date(2027, 1, 1)
+
+
+def test_a_digest_missed_by_more_than_its_period_is_skipped() -> None:
+    # Only the latest digest due is ever sent: the one before, missed by more than its
+    # period, is not — nor is the latest when the next one is late by a whole period.
+    monday = DueDigest(
+        DigestKind.WEEKLY,
+        kyiv(2026, 11, 30, 9, 0),
+        date(2026, 11, 30),
+        reported_period(DigestKind.WEEKLY, date(2026, 11, 30)),
+    )
+    assert not too_late(monday, kyiv(2026, 12, 7, 8, 59))
+    assert too_late(monday, kyiv(2026, 12, 7, 9, 0))
 
 
 def test_digests_due_before_the_setting_are_not_the_persons() -> None:

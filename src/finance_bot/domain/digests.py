@@ -20,10 +20,14 @@ class DigestKind(enum.StrEnum):
 
 DAILY_AT = time(21, 0)  # the default of `/digest daily`
 WEEKLY_AT = MONTHLY_AT = time(9, 0)
-# A digest that could not go out at its time (the bot was down) is still sent within a
-# day of it, and skipped after: a day's digest two days late, or last week's on Wednesday,
-# reads as news from the wrong period (docs/adr/0017).
-LATE_LIMIT = timedelta(days=1)
+# A digest that could not go out at its time (the bot was down) is still sent within its
+# period — a day, a week, a month — and skipped once missed by more: by then the next one
+# is due, and only the latest is ever sent (docs/adr/0017).
+LATE_LIMITS = {
+    DigestKind.DAILY: timedelta(days=1),
+    DigestKind.WEEKLY: timedelta(days=7),
+    DigestKind.MONTHLY: timedelta(days=31),
+}
 # The longest gap between two due days (a month): how far back the latest one can be.
 _LOOK_BACK_DAYS = 32
 
@@ -96,7 +100,7 @@ def latest_digest(schedule: DigestSchedule, now: datetime, timezone: ZoneInfo) -
 
 
 def too_late(digest: DueDigest, now: datetime) -> bool:
-    return now - digest.due_at >= LATE_LIMIT
+    return now - digest.due_at >= LATE_LIMITS[digest.kind]
 
 
 def digest_due(
