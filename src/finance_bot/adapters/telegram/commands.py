@@ -22,6 +22,7 @@ MENU = (
     "categories",
     "rates",
     "settle",
+    "export",
     "lang",
     "help",
 )

@@ -47,6 +47,7 @@ from finance_bot.application.books import Books, Write
 from finance_bot.application.household import join_household
 from finance_bot.domain.errors import LedgerRuleViolation
 from finance_bot.ports.clock import Clock, IdSource
+from finance_bot.ports.export import ExportReader
 from finance_bot.ports.records import Member
 from finance_bot.ports.unit_of_work import UnitOfWorkFactory
 
@@ -64,6 +65,7 @@ class ChatServices:
     whitelist: frozenset[int]
     clock: Clock
     metrics: BotMetrics
+    export: ExportReader  # the books as they leave (/export)
     # `currency` above only seeds a new household; each household keeps its own (ADR 0012).
 
     def today(self) -> date:
