@@ -16,8 +16,8 @@ from finance_bot.adapters.export.legs import journal_legs
 from finance_bot.ports.export import ExportedPosting
 
 _TYPES = {"asset": "A", "liability": "L", "equity": "E", "income": "R", "expense": "X"}
-# A description ends at a line's end, and a ";" starts its comment; a tag ends at ",".
-_DESCRIPTION_UNSAFE = re.compile(r"[\r\n\t;]+")
+# A description ends at the line's end and at a ";" (its comment); a tag ends at ",".
+_LINE_BREAKS = re.compile(r"[\r\n\t]+")
 _TAG_UNSAFE = re.compile(r"[\s:,]+")
 _COMMENT_UNSAFE = re.compile(r"[\r\n]+")
 
@@ -41,7 +41,7 @@ class LedgerJournalWriter:
 
     def transaction(self, legs: Sequence[ExportedPosting], *, dated: date) -> None:
         first = legs[0]
-        description = _DESCRIPTION_UNSAFE.sub(" ", first.note).strip()
+        description = _LINE_BREAKS.sub(" ", first.note).replace(";", ",").strip()
         tags = [
             f"id:{first.transaction_id}",
             f"kind:{first.kind}",
