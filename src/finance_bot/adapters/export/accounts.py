@@ -112,13 +112,21 @@ class AccountNames:
         self._beancount = beancount
         self.names: dict[AccountKey, str] = {}
         self.first_used: dict[AccountKey, date] = {}
+        # a plain tuple to look up each leg by: hashing a dataclass costs more, every leg
+        self._known: dict[tuple[str, int | None, str, str | None], AccountKey] = {}
 
     def name(self, leg: ExportedPosting, on: date) -> str:
-        key = AccountKey.of(leg)
-        found = self.names.get(key)
-        if found is None:
-            found = self.names[key] = full_name(key, beancount=self._beancount)
+        found = (
+            leg.account_type,
+            leg.account_owner_telegram_id,
+            leg.account_name,
+            leg.account_code,
+        )
+        key = self._known.get(found)
+        if key is None:
+            key = self._known[found] = AccountKey(*found)
+            self.names[key] = full_name(key, beancount=self._beancount)
             self.first_used[key] = on
         elif on < self.first_used[key]:
             self.first_used[key] = on
-        return found
+        return self.names[key]
