@@ -31,7 +31,14 @@ MEMORY_TARGET_MB = 100.0  # peak resident memory of the exporting process
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    """The process's own peak resident memory. Linux's ru_maxrss would carry the parent's
+    peak over the fork; VmHWM belongs to this program's memory alone."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
+    return int(kilobytes) / 1024
 
 
 async def _export_one(url: str, household: int, name: str, output: Path) -> dict[str, float]:

@@ -22,8 +22,15 @@ _TAG_UNSAFE = re.compile(r"[\s:,]+")
 _COMMENT_UNSAFE = re.compile(r"[\r\n]+")
 
 
+# tags hledger reads as dates, and the export's own: a person's tag of that name is renamed
+_RESERVED_TAGS = frozenset(
+    {"date", "date2", "id", "kind", "author", "voids", "voided_by", "booked_on", "conversion"}
+)
+
+
 def _tag_name(tag: str) -> str:
-    return _TAG_UNSAFE.sub("-", tag) or "-"
+    name = _TAG_UNSAFE.sub("-", tag) or "-"
+    return f"tag-{name}" if name.casefold() in _RESERVED_TAGS else name
 
 
 def _amount(amount: Decimal, currency: str) -> str:
