@@ -4,6 +4,7 @@ transaction's fields (docs/product.md §13, ports/export.py)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -12,34 +13,27 @@ import asyncpg
 
 from finance_bot.ports.export import ExportedConversion, ExportedPosting
 
-# A reversal belongs where its original is (ports/export.py): the period is matched on the
-# original's date. The conversion and the currencies' scales come in the same row, so a
-# posting is one row and nothing is looked up per transaction.
+# One row per posting, with its transaction's fields and conversion; the few things every
+# row shares (currencies' scales, the base currency, authors' names) are read once beside it.
 _POSTINGS = """
-    SELECT t.id, t.number, t.booked_on, t.kind::text AS kind, t.author_telegram_id,
-           COALESCE(m.display_name, '') AS author_name, t.note, t.tags,
+    SELECT t.id, t.number, t.booked_on, t.kind::text, t.author_telegram_id, t.note, t.tags,
            t.voids_transaction_id, t.voided_by_transaction_id,
-           a.name AS account_name, a.type::text AS account_type, a.code AS account_code,
-           a.owner_telegram_id,
-           p.direction::text AS direction, p.amount_minor, p.currency, pc.scale,
-           h.currency AS base_currency, hc.scale AS base_scale,
-           c.from_currency, c.from_amount_minor, fc.scale AS from_scale,
-           c.to_currency, c.to_amount_minor, tc.scale AS to_scale, c.rate
+           a.name, a.type::text, a.code, a.owner_telegram_id,
+           p.direction::text, p.amount_minor, p.currency,
+           c.from_currency, c.from_amount_minor, c.to_currency, c.to_amount_minor, c.rate
       FROM transactions t
-      JOIN households h ON h.id = t.household_id
-      JOIN currencies hc ON hc.code = h.currency
       JOIN postings p ON p.transaction_id = t.id
       JOIN accounts a ON a.id = p.account_id
-      JOIN currencies pc ON pc.code = p.currency
-      LEFT JOIN members m ON m.telegram_id = t.author_telegram_id
       LEFT JOIN conversions c ON c.transaction_id = t.id
-      LEFT JOIN currencies fc ON fc.code = c.from_currency
-      LEFT JOIN currencies tc ON tc.code = c.to_currency
-      LEFT JOIN transactions o ON o.id = t.voids_transaction_id
-     WHERE t.household_id = $1
-       AND ($2::date IS NULL OR COALESCE(o.booked_on, t.booked_on) >= $2)
-       AND ($3::date IS NULL OR COALESCE(o.booked_on, t.booked_on) < $3)
+     WHERE t.household_id = $1 {period}
      ORDER BY t.number, p.id
+"""
+# A reversal belongs where its original is (ports/export.py): matched on the original's date.
+_PERIOD = """
+       AND COALESCE((SELECT o.booked_on FROM transactions o WHERE o.id = t.voids_transaction_id),
+                    t.booked_on) >= $2
+       AND COALESCE((SELECT o.booked_on FROM transactions o WHERE o.id = t.voids_transaction_id),
+                    t.booked_on) < $3
 """
 
 _BATCH = 5000  # rows per round trip: big enough to stream fast, small enough to not matter
@@ -65,17 +59,47 @@ class PostgresExport:
             self._pool.acquire() as connection,
             connection.transaction(isolation="repeatable_read", readonly=True),
         ):
-            cursor = await connection.cursor(_POSTINGS, household_id, start, end)
+            shared = await _shared(connection, household_id)
+            if start is None and end is None:
+                cursor = await connection.cursor(_POSTINGS.format(period=""), household_id)
+            else:
+                cursor = await connection.cursor(
+                    _POSTINGS.format(period=_PERIOD),
+                    household_id,
+                    start or date.min,
+                    end or date.max,
+                )
             last: tuple[object, ExportedConversion | None] = (None, None)
             while rows := await cursor.fetch(_BATCH):
                 for row in rows:
-                    posting = _posting(row, last)
+                    posting = _posting(row, shared, last)
                     last = (posting.transaction_id, posting.conversion)
                     yield posting
 
 
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    base: str
+    scales: dict[str, int]
+    names: dict[int, str]
+
+
+async def _shared(connection: asyncpg.Connection, household_id: int) -> _Shared:
+    base = await connection.fetchval("SELECT currency FROM households WHERE id = $1", household_id)
+    scales = await connection.fetch("SELECT code, scale FROM currencies")
+    names = await connection.fetch(
+        "SELECT telegram_id, COALESCE(display_name, '') FROM members WHERE household_id = $1",
+        household_id,
+    )
+    return _Shared(
+        base=base,
+        scales=dict(scales),
+        names=dict(names),
+    )
+
+
 def _posting(
-    row: asyncpg.Record, last: tuple[object, ExportedConversion | None]
+    row: asyncpg.Record, shared: _Shared, last: tuple[object, ExportedConversion | None]
 ) -> ExportedPosting:
     (
         transaction_id,
@@ -83,7 +107,6 @@ def _posting(
         booked_on,
         kind,
         author,
-        author_name,
         note,
         tags,
         voids,
@@ -95,28 +118,29 @@ def _posting(
         direction,
         amount_minor,
         currency,
-        scale,
-        base,
-        base_scale,
         *conversion_columns,
     ) = row  # positionally, in the query's order: by name costs a lookup per column
-    amount = Decimal(amount_minor if direction == "debit" else -amount_minor).scaleb(-scale)
+    scales = shared.scales
+    amount = Decimal(amount_minor if direction == "debit" else -amount_minor).scaleb(
+        -scales[currency]
+    )
     # The legs of a transaction are consecutive: its conversion is read once.
-    conversion = last[1] if last[0] == transaction_id else _conversion(conversion_columns)
+    conversion = last[1] if last[0] == transaction_id else _conversion(conversion_columns, scales)
+    base = shared.base
     return ExportedPosting(
         transaction_id=transaction_id,
         number=number,
         booked_on=booked_on,
         kind=kind,
         author_telegram_id=author,
-        author_name=author_name,
+        author_name=shared.names.get(author, ""),
         account_name=account_name,
         account_type=account_type,
         account_code=account_code,
         account_owner_telegram_id=owner,
         amount=amount,
         currency=currency,
-        base_amount=base_amount(amount, currency, base, base_scale, conversion),
+        base_amount=base_amount(amount, currency, base, scales[base], conversion),
         base_currency=base,
         note=note,
         tags=tuple(tags),
@@ -126,14 +150,14 @@ def _posting(
     )
 
 
-def _conversion(columns: list[Any]) -> ExportedConversion | None:
-    from_currency, from_minor, from_scale, to_currency, to_minor, to_scale, rate = columns
+def _conversion(columns: list[Any], scales: dict[str, int]) -> ExportedConversion | None:
+    from_currency, from_minor, to_currency, to_minor, rate = columns
     if from_currency is None:
         return None
     return ExportedConversion(
-        from_amount=Decimal(from_minor).scaleb(-from_scale),
+        from_amount=Decimal(from_minor).scaleb(-scales[from_currency]),
         from_currency=from_currency,
-        to_amount=Decimal(to_minor).scaleb(-to_scale),
+        to_amount=Decimal(to_minor).scaleb(-scales[to_currency]),
         to_currency=to_currency,
         rate=rate,
     )
