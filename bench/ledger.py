@@ -14,6 +14,9 @@ touches real data.
    a scratch table, with 1 and N connections; the ratio application / bare.
 3. The household loaded in bulk to --transactions, then the month report
    (``application.reports.period_report``) and /balance (``application.reports.balances``).
+4. With --export (or --export-only, which skips 1-3 but the load): the household with
+   dollars exported in each format, its speed and peak memory, and hledger's own time to
+   report on the journal beside the bot's month report (bench/export_figures.py).
 
 Every figure is taken twice, side by side: for a household in one currency, and for one
 where --foreign-share of the expenses (default 20 %) are in dollars — converted from the
@@ -413,6 +416,8 @@ class Options:
     chunk: int
     rounds: int
     foreign_share: float
+    export: bool = False
+    export_only: bool = False
 
 
 async def benchmark(server: Server, options: Options) -> None:
@@ -443,10 +448,13 @@ async def run_in(url: str, database: str, options: Options) -> None:
         # The port's attributes are mutable, hence invariant: mypy does not take the
         # Postgres unit of work for a `UnitOfWork` although it is one at run time.
         uow_factory = cast(UnitOfWorkFactory, PostgresUnitOfWorkFactory(pool))
-        single = await create_household(uow_factory, MEMBERS)
         mixed = await create_household(
             uow_factory, MIXED_MEMBERS, foreign_share=options.foreign_share
         )
+        if options.export_only:
+            await export_only(url, uow_factory, mixed, options, today)
+            return
+        single = await create_household(uow_factory, MEMBERS)
         await write_figures(url, uow_factory, (single, mixed), options, today)
         await read_figures(url, uow_factory, (single, mixed), options, today)
     finally:
@@ -626,6 +634,47 @@ async def read_figures(
             f"{late_writes.per_second:8.0f} /s",
             f"booked in {day:%Y-%m}",
         )
+    if options.export:
+        await export_section(url, uow_factory, households[1], today)
+
+
+def month_report_of(
+    household: Household, day: date, today: date, uow_factory: UnitOfWorkFactory
+) -> Callable[[], Awaitable[object]]:
+    async def report() -> object:
+        return await period_report(
+            household.members[0],
+            PeriodKind.MONTH,
+            day,
+            only_me=False,
+            today=today,
+            currency=CURRENCY,
+            uow_factory=uow_factory,
+        )
+
+    return report
+
+
+async def export_only(
+    url: str, uow_factory: UnitOfWorkFactory, household: Household, options: Options, today: date
+) -> None:
+    heading(f"3. The household with dollars loaded to {options.transactions} transactions")
+    load = await bulk_load(
+        url, household, target=options.transactions, chunk=options.chunk, today=today
+    )
+    line("bulk load", f"{load.loaded:8d} tx", f"{load.seconds:.1f} s")
+    await check_loaded(url, household, options.transactions)
+    await export_section(url, uow_factory, household, today)
+
+
+async def export_section(
+    url: str, uow_factory: UnitOfWorkFactory, household: Household, today: date
+) -> None:
+    from export_figures import export_figures
+
+    day = month_in_the_middle(today)
+    report = month_report_of(household, day, today, uow_factory)
+    await export_figures(url, household.id, f"{day:%Y-%m}", report)
 
 
 async def accounts_statistics(url: str) -> str:
@@ -715,6 +764,12 @@ def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, Op
         default=0.2,
         help="share of the second household's entries in dollars (0 < share < 0.9)",
     )
+    parser.add_argument(
+        "--export", action="store_true", help="also time the export of the dollar household"
+    )
+    parser.add_argument(
+        "--export-only", action="store_true", help="only load the dollar household and export it"
+    )
     args = parser.parse_args(argv)
     for name in ("transactions", "writes", "writers", "report_runs", "chunk", "rounds"):
         if getattr(args, name) < 1:
@@ -729,6 +784,8 @@ def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, Op
         chunk=args.chunk,
         rounds=args.rounds,
         foreign_share=args.foreign_share,
+        export=args.export,
+        export_only=args.export_only,
     )
     return args, options
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from finance_bot.adapters.observability.watchdog import (
     watch_ledger,
 )
 from finance_bot.adapters.postgres.embedded import EmbeddedPostgres
+from finance_bot.adapters.postgres.export import PostgresExport
 from finance_bot.adapters.postgres.migrator import can_migrate, migrate, pending_versions
 from finance_bot.adapters.postgres.roles import (
     APP,
@@ -197,6 +199,7 @@ def chat_services(app: Application) -> ChatServices:
         clock=app.clock,
         metrics=app.metrics,
         recurring=app.uow_factory,
+        export=PostgresExport(app.pool),
     )
 
 
@@ -412,3 +415,42 @@ def backup_options(settings: Settings, client_bin_dir: Path | None) -> BackupOpt
         s3=s3,
         client_bin_dir=client_bin_dir,
     )
+
+
+async def export_command(
+    settings: Settings,
+    name: str,
+    period_text: str | None,
+    output: str | None,
+    household: int | None,
+) -> int:
+    """`finance-bot export`: one format of one household's books, to a file or stdout. The
+    household is the only one, or the one `--household` names (docs/adr/0018)."""
+    from finance_bot.adapters.export.files import open_output, writer
+    from finance_bot.application.export import export_books, export_period
+
+    try:
+        period = export_period(period_text)
+    except ValueError:
+        print(f"--period {period_text!r}: use YYYY or YYYY-MM (2000 to 2100)", file=sys.stderr)
+        return 2
+    async with database(settings) as db:
+        pool = await create_pool(db.url, min_size=1, max_size=1)
+        try:
+            reader = PostgresExport(pool)
+            households = await reader.household_ids()
+            if household is None and len(households) == 1:
+                household = households[0]
+            if household is None or household not in households:
+                known = ", ".join(map(str, households)) or "none yet"
+                print(
+                    f"say which household with --household ID (households: {known})",
+                    file=sys.stderr,
+                )
+                return 2
+            with open_output(output) as out:
+                exported = await export_books(reader, household, period, [writer(name, out)])
+        finally:
+            await pool.close()
+    print(f"exported {exported.transactions} transaction(s)", file=sys.stderr)
+    return 0

@@ -53,7 +53,25 @@ def _parser() -> argparse.ArgumentParser:
         help="as a superuser (DATABASE_ADMIN_URL): make the database roles, hand the schema "
         "to the owner role, set the passwords the DATABASE_*_URL settings carry",
     )
+    _export_arguments(
+        commands.add_parser("export", help="write the books as CSV, ledger or beancount")
+    )
     return parser
+
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("csv", "ledger", "beancount"), default="csv")
+    parser.add_argument("--period", help="YYYY or YYYY-MM (default: everything)")
+    parser.add_argument("--output", help="a file to write (default: standard output)")
+    parser.add_argument("--household", type=int, help="which household, when there are several")
+
+
+async def _export(settings: Settings, arguments: argparse.Namespace) -> int:
+    from finance_bot.bootstrap import export_command
+
+    return await export_command(
+        settings, arguments.format, arguments.period, arguments.output, arguments.household
+    )
 
 
 async def _migrate(settings: Settings) -> int:
@@ -189,6 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_async(
             _restore(settings, arguments.file, allow_unencrypted=arguments.allow_unencrypted)
         )
+    if arguments.command == "export":
+        return run_async(_export(settings, arguments))
     if arguments.command == "setup-roles":
         return run_async(_setup_roles(settings))
     _parser().print_help()

@@ -5,7 +5,8 @@ member middleware would and reads what the handler said and what the books remem
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,7 @@ from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.adapters.telegram.routers import corrections, digests, reports
 from finance_bot.application.books import Books, Write
 from finance_bot.domain.digests import DigestKind, DigestSchedule
+from finance_bot.ports.export import ExportedPosting
 from tests.support.household import Household, fake_world
 
 CATALOG = Catalog.load()
@@ -58,6 +60,14 @@ def _message(chat_id: int, text: str) -> Message:
     return Message(message_id=1, date=NOW, chat=Chat(id=chat_id, type="private"), text=text)
 
 
+class _NoExport:
+    async def postings(
+        self, household_id: int, *, start: date | None = None, end: date | None = None
+    ) -> AsyncIterator[ExportedPosting]:
+        return
+        yield
+
+
 async def _context(home: Household, bot: _Bot, language: str = "ru") -> ChatContext:
     async with home.factory() as uow:
         member = await uow.directory.member(home.alice)
@@ -72,6 +82,7 @@ async def _context(home: Household, bot: _Bot, language: str = "ru") -> ChatCont
         whitelist=frozenset({home.alice}),
         clock=_Clock(),
         metrics=_Metrics(),  # type: ignore[arg-type]
+        export=_NoExport(),
     )
     books = Books(home.alice, "key-1", home.factory, services.ids, "UAH")
     return ChatContext(

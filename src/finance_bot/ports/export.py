@@ -5,7 +5,7 @@ written from the same stream."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -53,5 +53,20 @@ class ExportReader(Protocol):
         self, household_id: int, *, start: date | None = None, end: date | None = None
     ) -> AsyncIterator[ExportedPosting]:
         """The household's postings booked in [start, end) (all when unset), streamed:
-        a book of any size is never held in memory at once."""
+        a book of any size is never held in memory at once. A reversal goes with the
+        transaction it voids: it is in the period when its original is, whatever its own
+        date, so a period's file never holds half of a void (docs/adr/0018)."""
+        ...
+
+
+class BookWriter(Protocol):
+    """One output format, fed a transaction at a time (its postings, in ledger order)."""
+
+    def transaction(self, legs: Sequence[ExportedPosting], *, dated: date) -> None:
+        """`dated`: the day the transaction counts on in reports; a reversal's is the day
+        of the transaction it voids, as the bot's reports count it."""
+        ...
+
+    def finish(self) -> None:
+        """Write what only the whole book tells (accounts, commodities) and flush."""
         ...

@@ -24,6 +24,7 @@ MENU = (
     "recurring",
     "settle",
     "digest",
+    "export",
     "lang",
     "help",
 )

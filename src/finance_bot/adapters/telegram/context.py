@@ -47,6 +47,7 @@ from finance_bot.application.books import Books, Write
 from finance_bot.application.household import join_household
 from finance_bot.domain.errors import LedgerRuleViolation
 from finance_bot.ports.clock import Clock, IdSource
+from finance_bot.ports.export import ExportReader
 from finance_bot.ports.records import Member
 from finance_bot.ports.unit_of_work import RecurringUnitOfWorkFactory, UnitOfWorkFactory
 
@@ -60,14 +61,15 @@ class ChatServices:
     catalog: Catalog
     timezone: ZoneInfo
     currency: str
+    # `currency` only seeds a new household; each household keeps its own (ADR 0012).
     fallback_language: str
     whitelist: frozenset[int]
     clock: Clock
     metrics: BotMetrics
+    export: ExportReader  # the books as they leave (/export)
     # The repeating entries' storage (docs/product.md §9); the one the bot runs with is
     # `uow_factory` itself. None: `/every` and `/recurring` are not wired (some tests).
     recurring: RecurringUnitOfWorkFactory | None = None
-    # `currency` above only seeds a new household; each household keeps its own (ADR 0012).
 
     def today(self) -> date:
         return self.local_date(self.clock.now())

@@ -9,6 +9,7 @@ from finance_bot.adapters.telegram.routers.capture import capture_router
 from finance_bot.adapters.telegram.routers.corrections import corrections_router
 from finance_bot.adapters.telegram.routers.digests import digests_router
 from finance_bot.adapters.telegram.routers.directory import directory_router
+from finance_bot.adapters.telegram.routers.export import export_router
 from finance_bot.adapters.telegram.routers.forwards import forwards_router
 from finance_bot.adapters.telegram.routers.rates import rates_router
 from finance_bot.adapters.telegram.routers.recurring import recurring_router
@@ -26,6 +27,7 @@ def build_dispatcher(services: ChatServices) -> Dispatcher:
         forwards_router(),
         corrections_router(),
         reports_router(),
+        export_router(),
         directory_router(),
         rates_router(),
         recurring_router(),
