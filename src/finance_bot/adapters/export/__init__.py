@@ -1,0 +1,1 @@
+"""The books as files: export and import formats."""
