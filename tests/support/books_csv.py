@@ -9,13 +9,14 @@ import csv
 import io
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import TextIO
-
-import asyncpg
+from typing import TYPE_CHECKING, TextIO
 
 from finance_bot.adapters.export.csv_reader import HEADER
 from finance_bot.domain.currencies import scale
 from finance_bot.ports.export import ExportedConversion, ExportedPosting
+
+if TYPE_CHECKING:
+    import asyncpg
 
 _POSTINGS = """
     SELECT t.id, t.number, t.booked_on, t.kind::text, t.author_telegram_id,
@@ -114,6 +115,8 @@ def write_csv(postings: Iterable[ExportedPosting], out: TextIO) -> int:
 
 
 async def household_csv(url: str, household_id: int) -> str:
+    import asyncpg  # here, so that the unit tier, which writes files by hand, never loads it
+
     connection = await asyncpg.connect(url)
     try:
         postings = await household_postings(connection, household_id)
