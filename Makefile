@@ -60,6 +60,9 @@ LOCK := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extr
 lock: install  ## re-resolve the hashed locks from pyproject.toml's pins
 	$(LOCK) --extra embedded -o requirements/runtime.txt pyproject.toml
 	$(LOCK) --extra embedded --extra dev -o requirements/dev.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links \
+		-o deploy/fava/requirements.txt deploy/fava/requirements.in
 
 validate-deploy: install  ## compose schema, hadolint, shellcheck, promtool (no Docker needed)
 	scripts/validate-deploy.sh

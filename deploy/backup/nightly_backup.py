@@ -8,6 +8,11 @@ fails is tried again after BACKUP_RETRY_MINUTES (default 30), at most BACKUP_RET
 (default 2); then the next night comes. SIGTERM (`docker compose stop`) is passed on to a
 backup in progress, which is then waited for.
 
+After each good backup, and once at start when the file is missing, it writes the books
+as beancount to BOOKS_EXPORT_FILE (unless empty) for the optional `fava` service:
+`finance-bot export --format beancount` into a file beside it, then renamed over it, so that
+Fava never reads half a file. A failed export is logged; it does not make the backup fail.
+
 `nightly_backup.py --health` is the container's health check: healthy until a night's
 backup has failed for good, and again after the next good one.
 """
@@ -27,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 STATUS_FILE = Path(os.environ.get("BACKUP_STATUS_FILE", "/tmp/finance-bot-nightly-backup.json"))
 COMMAND = ("finance-bot", "backup")
+EXPORT_COMMAND = ("finance-bot", "export", "--format", "beancount", "--output")
 
 
 def log(level: str, message: str, **fields: object) -> None:
@@ -98,6 +104,21 @@ class Runner:
         return code
 
 
+def export_books(target: Path, command: tuple[str, ...] = EXPORT_COMMAND) -> bool:
+    """Write the books to `target` whole or not at all; True when it was written."""
+    partial = target.with_name(f".{target.name}.partial")
+    started = datetime.now(UTC)
+    code = subprocess.run([*command, str(partial)], check=False).returncode
+    seconds = round((datetime.now(UTC) - started).total_seconds(), 1)
+    if code != 0 or not partial.exists():
+        partial.unlink(missing_ok=True)
+        log("error", "books export failed", exit_code=code, duration_seconds=seconds)
+        return False
+    partial.replace(target)
+    log("info", "books exported", duration_seconds=seconds)
+    return True
+
+
 def write_status(*, ok: bool, exit_code: int) -> None:
     status = {"finished_at": datetime.now(UTC).isoformat(), "ok": ok, "exit_code": exit_code}
     STATUS_FILE.write_text(json.dumps(status), encoding="utf-8")
@@ -123,16 +144,23 @@ def main(argv: list[str]) -> int:
     zone = ZoneInfo(os.environ.get("BOT_TIMEZONE", "Europe/Kyiv"))
     retries = int(os.environ.get("BACKUP_RETRIES", "2"))
     retry_after = timedelta(minutes=float(os.environ.get("BACKUP_RETRY_MINUTES", "30")))
+    books = os.environ.get("BOOKS_EXPORT_FILE", "")
     runner = Runner(COMMAND)
     signal.signal(signal.SIGTERM, runner.on_signal)
     signal.signal(signal.SIGINT, runner.on_signal)
+    if books and not Path(books).exists():
+        export_books(Path(books))
     while True:
         moment = next_run(datetime.now(UTC), at, zone)
         log("info", "next backup scheduled", at=moment.isoformat())
         if not runner.sleep_until(moment):
             break
         for attempt in range(retries + 1):
-            if runner.run_backup() == 0 or runner.stopping.is_set():
+            if runner.run_backup() == 0:
+                if books and not runner.stopping.is_set():
+                    export_books(Path(books))
+                break
+            if runner.stopping.is_set():
                 break
             if attempt < retries:
                 log("info", "backup will be retried", after_minutes=retry_after.seconds // 60)

@@ -58,6 +58,8 @@ from finance_bot.ports.unit_of_work import UnitOfWorkFactory
 
 if TYPE_CHECKING:
     from finance_bot.adapters.backup import BackupOptions
+    from finance_bot.adapters.postgres.check import Violation
+    from finance_bot.application.books_import import Imported
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -454,3 +456,31 @@ async def export_command(
             await pool.close()
     print(f"exported {exported.transactions} transaction(s)", file=sys.stderr)
     return 0
+
+
+async def import_books_file(
+    settings: Settings, text: str, *, new_household: bool
+) -> tuple[Imported, list[Violation]]:
+    """`finance-bot import`: the CSV read and checked, loaded as the bot's own role (its
+    grants suffice: appending, docs/adr/0019), then the whole ledger re-checked."""
+    from finance_bot.adapters.export.csv_reader import read_csv
+    from finance_bot.adapters.postgres.books_import import books_store
+    from finance_bot.adapters.postgres.check import check_ledger
+    from finance_bot.application.books_import import import_books
+
+    books = read_csv(text)  # refused before any connection when the file is wrong
+    async with database(settings) as db:
+        await _migrate_or_verify(db.logins.owner)
+        imported = await import_books(
+            books.postings,
+            books.lines,
+            store_factory=lambda: books_store(db.url),
+            language=settings.bot_language,
+            new_household=new_household,
+        )
+        connection = await asyncpg.connect(db.url)
+        try:
+            violations = await check_ledger(connection)
+        finally:
+            await connection.close()
+    return imported, violations

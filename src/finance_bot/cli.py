@@ -17,6 +17,7 @@ from finance_bot.bootstrap import (
     admin_database,
     backup_options,
     database,
+    import_books_file,
     role_passwords,
     run_async,
     run_bot,
@@ -47,6 +48,15 @@ def _parser() -> argparse.ArgumentParser:
         "--allow-unencrypted",
         action="store_true",
         help="restore a plain pg_dump archive although BACKUP_PASSPHRASE is set",
+    )
+    import_command = commands.add_parser(
+        "import", help="load a CSV export into the books; again, it adds nothing"
+    )
+    import_command.add_argument("file", help="a CSV file written by `finance-bot export`")
+    import_command.add_argument(
+        "--new-household",
+        action="store_true",
+        help="load it as a household of its own although the database keeps one already",
     )
     commands.add_parser(
         "setup-roles",
@@ -163,6 +173,30 @@ async def _setup_roles(settings: Settings) -> int:
     return 0
 
 
+def _import(settings: Settings, path: str, *, new_household: bool) -> int:
+    from finance_bot.ports.books_import import BooksRefused
+
+    try:
+        with open(path, encoding="utf-8", newline="") as file:
+            text = file.read()
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"import failed: cannot read {path}: {error}", file=sys.stderr)
+        return 1
+    try:
+        imported, violations = run_async(
+            import_books_file(settings, text, new_household=new_household)
+        )
+    except BooksRefused as refused:
+        print(f"import refused, nothing written: {refused}", file=sys.stderr)
+        return 1
+    print(
+        f"imported {imported.added} transaction(s), {imported.skipped} already there"
+        + (f", household {imported.household_id}" if imported.household_id else "")
+        + (" (new)" if imported.new_household else "")
+    )
+    return _report(violations, ok="ledger ok: every invariant holds", failed="ledger check failed")
+
+
 def _report(violations: Sequence[Violation], *, ok: str, failed: str) -> int:
     """Print a ledger check's outcome; the exit code is 1 when anything is wrong."""
     if not violations:
@@ -209,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if arguments.command == "export":
         return run_async(_export(settings, arguments))
+    if arguments.command == "import":
+        return _import(settings, arguments.file, new_household=arguments.new_household)
     if arguments.command == "setup-roles":
         return run_async(_setup_roles(settings))
     _parser().print_help()

@@ -29,7 +29,10 @@ DATA_VOLUMES = {
     "prometheus-data": ("prometheus", "/prometheus"),
     "grafana-data": ("grafana", "/var/lib/grafana"),
     "backups": ("backup", "/var/lib/finance-bot/backups"),
+    "books": ("backup", "/var/lib/finance-bot/books"),
 }
+# Services started only when their profile is asked for (`--profile NAME`).
+OPTIONAL = {"fava": "fava"}
 SECRET_NAME = re.compile(r"PASSWORD|PASSPHRASE|TOKEN|SECRET|KEY", re.IGNORECASE)
 # A whole value that is one ${VAR}, ${VAR:?message}, ${VAR?message} or ${VAR:-} (empty default).
 REFERENCE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*(?:(?::?\?[^}]*)|:?-)?\}$")
@@ -96,7 +99,9 @@ def test_the_file_matches_the_compose_specification() -> None:
 
 def test_no_obsolete_version_key_and_the_services_of_the_spec() -> None:
     assert "version" not in COMPOSE
-    assert set(SERVICES) == {"postgres", "migrate", "bot", "backup", "prometheus", "grafana"}
+    assert set(SERVICES) == {
+        "postgres", "migrate", "bot", "backup", "prometheus", "grafana", "fava"
+    }  # fmt: skip
     assert SERVICES["postgres"]["image"].startswith("postgres:16.")
 
 
@@ -129,7 +134,7 @@ def test_data_lives_in_named_volumes_and_binds_are_read_only_config(name: str) -
             assert kind == "tmpfs", f"{name}: unexpected mount {mount}"
 
 
-def test_the_declared_volumes_are_the_four_named_data_volumes() -> None:
+def test_the_declared_volumes_are_the_named_data_volumes() -> None:
     declared = COMPOSE.get("volumes") or {}
     assert set(declared) == set(DATA_VOLUMES)
     for name, spec in declared.items():
@@ -210,6 +215,48 @@ def test_backup_runs_the_nightly_loop_baked_into_the_image() -> None:
     assert script in backup["healthcheck"]["test"]
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert f"COPY deploy/backup/nightly_backup.py {script}" in dockerfile
+
+
+def test_only_the_optional_services_have_a_profile() -> None:
+    for name, service in SERVICES.items():
+        assert service.get("profiles", []) == ([OPTIONAL[name]] if name in OPTIONAL else [])
+
+
+def test_fava_serves_the_nightly_books_read_only_on_loopback() -> None:
+    fava = SERVICES["fava"]
+    assert [host for host, _ in published_ports(fava)] == ["127.0.0.1"]
+    assert mounts(fava) == [
+        {"type": "volume", "source": "books", "target": "/books", "read_only": True}
+    ]
+    # The backup service writes the file there; Fava is told to change nothing either.
+    books = environment(SERVICES["backup"])["BOOKS_EXPORT_FILE"]
+    assert books.endswith("/var/lib/finance-bot/books/books.beancount}")
+    start = (DEPLOY / "fava" / "start.sh").read_text(encoding="utf-8")
+    assert 'exec fava --read-only --host 0.0.0.0 --port 5000 "${books}"' in start
+    assert "/books/books.beancount" in start
+    assert fava["cap_drop"] == ["ALL"]
+    assert "DATABASE_URL" not in environment(fava)  # it reads the file, never the database
+
+
+FAVA_DOCKERFILE = (DEPLOY / "fava" / "Dockerfile").read_text(encoding="utf-8")
+
+
+def test_fava_is_built_from_the_pinned_base_and_its_hashed_lock() -> None:
+    assert SERVICES["fava"]["build"] == {"context": "./deploy/fava"}
+    base = re.compile(r"^ARG PYTHON_IMAGE=(\S+)$", re.MULTILINE)
+    bots = base.search((ROOT / "Dockerfile").read_text(encoding="utf-8"))
+    favas = base.search(FAVA_DOCKERFILE)
+    assert bots is not None
+    assert favas is not None
+    assert favas[1] == bots[1]  # the same python image, pinned by digest
+    assert "pip install --no-cache-dir --require-hashes --only-binary=:all:" in FAVA_DOCKERFILE
+    users = re.findall(r"^USER (\S+)$", FAVA_DOCKERFILE, re.MULTILINE)
+    assert users == ["${UID}:${UID}"]
+
+
+def test_fava_dockerfile_passes_hadolint() -> None:
+    result = run_tool("hadolint", "--failure-threshold", "warning", DEPLOY / "fava" / "Dockerfile")
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def env_example_names() -> dict[str, str]:

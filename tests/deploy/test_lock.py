@@ -51,3 +51,26 @@ def test_every_locked_package_carries_a_hash(lock: str) -> None:
     assert requirements
     for entry in requirements:
         assert "--hash=sha256:" in entry, entry.splitlines()[0]
+
+
+FAVA = ROOT / "deploy" / "fava"
+
+
+def test_the_fava_lock_holds_its_pin_and_a_hash_for_everything() -> None:
+    """The `fava` compose service installs from deploy/fava/requirements.txt, which `make
+    lock` compiles from the one pin in requirements.in beside it."""
+    pin = pins(
+        [
+            line
+            for line in (FAVA / "requirements.in").read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")
+        ]
+    )
+    text = (FAVA / "requirements.txt").read_text(encoding="utf-8")
+    have = {normal(package): version for package, version in LOCKED.findall(text)}
+    assert set(pin) == {"fava"}
+    assert have["fava"] == pin["fava"], "deploy/fava: run `make lock`"
+    entries = [e for e in re.split(r"\n(?=\S)", text) if LOCKED.match(e)]
+    assert len(entries) == len(have) > 1
+    for entry in entries:
+        assert "--hash=sha256:" in entry, entry.splitlines()[0]

@@ -107,3 +107,28 @@ def test_sigterm_stops_the_waiting_loop_at_once(tmp_path: Path) -> None:
     finally:
         process.kill()
         process.wait()
+
+
+def _writer(text: str, code: int = 0) -> tuple[str, ...]:
+    """A stand-in for `finance-bot export ... --output FILE`: writes `text`, exits `code`."""
+    script = (
+        "import sys; open(sys.argv[-1], 'w').write(sys.argv[1]); raise SystemExit(int(sys.argv[2]))"
+    )
+    return (sys.executable, "-c", script, text, str(code))
+
+
+def test_the_books_export_replaces_the_file_whole(tmp_path: Path) -> None:
+    books = tmp_path / "books.beancount"
+    books.write_text("last night's books")
+
+    assert nightly.export_books(books, _writer("tonight's books"))
+    assert books.read_text() == "tonight's books"
+
+    # A failed export leaves last night's file as it was, and no half-written one beside it.
+    assert not nightly.export_books(books, _writer("half of the", code=1))
+    assert books.read_text() == "tonight's books"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["books.beancount"]
+
+
+def test_the_export_command_is_the_beancount_export() -> None:
+    assert nightly.EXPORT_COMMAND == ("finance-bot", "export", "--format", "beancount", "--output")

@@ -12,6 +12,7 @@ SCRIPTS = sorted(
     [
         *DEPLOY.glob("postgres/initdb/*.sh"),
         DEPLOY / "wait-healthy.sh",
+        DEPLOY / "fava" / "start.sh",
         ROOT / "scripts" / "validate-deploy.sh",
     ]
 )
