@@ -21,6 +21,12 @@ Two whitelisted people write expense lines ("250 кафе", "99,90 такси н
    loaded at the first chart) adds to the bot's memory; outside the RSS target above.
 4. The ledger: one transaction per line, numbered without gaps, the sums exact, every
    invariant of ``finance-bot check`` holding.
+
+Scheduled work runs all along, as in a household that uses it: before the paced run each
+person makes repeating entries (five in all, ``/every``) and a daily digest (``/digest``),
+and the bot's scheduler looks at them every second (SCHEDULER_INTERVAL_SECONDS=1, thirty
+times as often as by default). None of them falls due during the run, so the ledger checks
+above stay exact: what is measured is the scheduler's work beside the chat.
 """
 
 from __future__ import annotations
@@ -41,8 +47,10 @@ import time
 import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import psutil  # type: ignore[import-untyped]  # no types-psutil in the venv
@@ -59,6 +67,7 @@ from finance_bot.sandbox.process import BotProcess as SandboxBotProcess
 TOKEN = "4242:BENCH-TOKEN"
 CURRENCY = "UAH"
 LANGUAGE = "ru"
+TIMEZONE = "Europe/Kyiv"
 PEOPLE = {700_000_001: "Алиса", 700_000_002: "Борис"}
 # (word written, category code it books to), varied but all known to a new household
 WORDS = (
@@ -76,6 +85,9 @@ WORDS = (
     ("интернет", "internet"),
     ("супермаркет", "products"),
 )
+# Repeating entries and digests made before the paced run (docs/product.md §9, §10).
+SCHEDULER_INTERVAL_SECONDS = 1.0
+RULES = 5
 LATENCY_TARGET_MS = 50.0
 RSS_TARGET_MB = 120.0
 SAMPLE_SECONDS = 0.1
@@ -138,12 +150,16 @@ class Chat:
     fake: FakeTelegram
     sent: int = 0
     answered: int = 0
+    commands_sent: int = 0
+    commands_answered: int = 0
     lines: list[Line] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     _waiting: dict[int, collections.deque[Line]] = field(
         default_factory=lambda: collections.defaultdict(collections.deque)
     )
     _undelivered: dict[int, Line] = field(default_factory=dict)
+    # Commands sent while no line is in flight in that chat: their replies are not lines'.
+    _commands: dict[int, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.fake.on_call(self._seen)
@@ -161,6 +177,18 @@ class Chat:
         self._waiting[item.author].append(sent)
         self._undelivered[update_id] = sent
         return sent
+
+    def command(self, author: int, text: str) -> None:
+        """A command, not a line: its reply is kept in `command_replies`, not matched."""
+        self._commands.setdefault(author, [])
+        self.fake.send_text(author, text, language_code=LANGUAGE, first_name=PEOPLE[author])
+        self.commands_sent += 1
+
+    def commands_all_answered(self) -> bool:
+        return self.commands_answered >= self.commands_sent
+
+    def command_replies(self, author: int) -> list[str]:
+        return self._commands.get(author, [])
 
     def _seen(self, call: ApiCall) -> None:
         if call.status != 200:
@@ -188,6 +216,10 @@ class Chat:
         chat_id = int(call.params["chat_id"])
         text = str(call.params.get("text", ""))
         queue = self._waiting.get(chat_id)
+        if not queue and chat_id in self._commands:
+            self._commands[chat_id].append(text)
+            self.commands_answered += 1
+            return
         if not queue:
             self.problems.append(f"a reply nobody waited for, to {chat_id}: {text!r}")
             return
@@ -220,7 +252,12 @@ class BotProcess(SandboxBotProcess):
             token=TOKEN,
             whitelist=PEOPLE,
             log_level="WARNING",
-            extra_env={"BOT_LANGUAGE": LANGUAGE, "DEFAULT_CURRENCY": CURRENCY},
+            extra_env={
+                "BOT_LANGUAGE": LANGUAGE,
+                "DEFAULT_CURRENCY": CURRENCY,
+                "BOT_TIMEZONE": TIMEZONE,
+                "SCHEDULER_INTERVAL_SECONDS": str(SCHEDULER_INTERVAL_SECONDS),
+            },
         )
         self.handle: psutil.Process | None = None
         self.peak_rss = 0  # since the last reset_peak()
@@ -453,6 +490,7 @@ async def drive(chat: Chat, bot: BotProcess, options: Options, started: float) -
     idle_rss = bot.rss()
     line("bot RSS once polling, idle", mb(idle_rss))
     await warm_up(chat, bot, options)
+    await schedules(chat, bot)
     await paced_run(chat, bot, options)
     await burst_run(chat, bot, options.burst)
     await memory(bot, idle_rss)
@@ -469,6 +507,41 @@ async def warm_up(chat: Chat, bot: BotProcess, options: Options) -> None:
         warm, _ = await paced(chat, options.warmup, options.rate)
         await answered(chat, bot, 60 + options.warmup / 10)
         line("  warm-up lines", "", latency_summary(latencies(warm)))
+
+
+def schedule_commands(now: datetime) -> dict[int, list[str]]:
+    """Each person's repeating entries and daily digest, none due while the benchmark runs:
+    the days named are tomorrow's or later, the digest twelve hours away."""
+    tomorrow = now.date() + timedelta(days=1)
+    day_after = now.date() + timedelta(days=2)
+    weekdays = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    rules = [
+        f"/every month {tomorrow.day} 12000 аренда",
+        f"/every month {day_after.day} +30000 зарплата",
+        f"/every week {weekdays[tomorrow.weekday()]} 500 карта > наличные",
+        f"/every year {tomorrow:%d.%m} 1200 страховка",
+        f"/every week {weekdays[day_after.weekday()]} 40 кофе",
+    ][:RULES]
+    digest = f"/digest daily {(now + timedelta(hours=12)):%H:%M}"
+    people = list(PEOPLE)
+    return {person: [*rules[index :: len(people)], digest] for index, person in enumerate(people)}
+
+
+async def schedules(chat: Chat, bot: BotProcess) -> None:
+    heading(
+        f"Scheduled work: {RULES} repeating entries and a daily digest each, looked at every"
+        f" {SCHEDULER_INTERVAL_SECONDS:g} s"
+    )
+    for person, commands in schedule_commands(datetime.now(ZoneInfo(TIMEZONE))).items():
+        for text in commands:
+            chat.command(person, text)
+            await until(chat, bot, chat.commands_all_answered, 60, f"an answer to {text}")
+    made = sum(
+        1 for person in PEOPLE for reply in chat.command_replies(person) if reply.startswith("🔁")
+    )
+    line("  repeating entries made", f"{made:8d}", f"of {RULES}")
+    if made != RULES:
+        chat.problems.append(f"repeating entries: {made} made of {RULES}")
 
 
 async def paced_run(chat: Chat, bot: BotProcess, options: Options) -> None:
@@ -588,9 +661,15 @@ async def verify_ledger(url: str, chat: Chat) -> bool:
             " GROUP BY 1, 2, 3"
         )
         violations = await check_ledger(connection)
+        scheduled = await connection.fetchrow(
+            "SELECT (SELECT count(*) FROM recurring_rules) AS rules,"
+            " (SELECT count(*) FROM recurring_occurrences) AS occurrences,"
+            " (SELECT count(*) FROM digest_settings) AS digests"
+        )
     finally:
         await connection.close()
     assert row is not None
+    assert scheduled is not None
     by_code: collections.Counter[str] = collections.Counter()
     by_account: collections.Counter[str] = collections.Counter()
     for leg in legs:
@@ -622,6 +701,14 @@ async def verify_ledger(url: str, chat: Chat) -> bool:
             f"card {by_account['card']}, cash {by_account['cash']}",
         ),
         ("finance-bot check (every invariant)", not violations, f"{len(violations)} violations"),
+        (
+            "repeating entries and digests kept, none due",
+            scheduled["rules"] == RULES
+            and scheduled["occurrences"] == 0
+            and scheduled["digests"] == len(PEOPLE),
+            f"{scheduled['rules']} rules, {scheduled['occurrences']} recorded,"
+            f" {scheduled['digests']} digests",
+        ),
         (
             "replies: '#<number> −<amount>' each",
             chat.answered == sent and not chat.problems,
