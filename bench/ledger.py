@@ -176,7 +176,9 @@ async def application_writes(
     tag: str,
     booked_on: date,
 ) -> Run:
-    """Expenses through `record`, each with its own idempotency key, as the bot sends them."""
+    """Expenses through `record`, each with its own idempotency key, as the bot sends them.
+    The key names the household: with the same keys, the second household's writes would
+    be answered as replays of the first's, and write nothing."""
     ids = UuidV7Source()
     categories = household.expense_categories
 
@@ -196,7 +198,7 @@ async def application_writes(
         await record(
             command,
             author_telegram_id=household.members[author],
-            idempotency_key=f"bench:{tag}:{sequence}",
+            idempotency_key=f"bench:{household.id}:{tag}:{sequence}",
             uow_factory=uow_factory,
             ids=ids,
         )

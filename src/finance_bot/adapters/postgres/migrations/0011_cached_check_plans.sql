@@ -2,7 +2,8 @@
 -- meaning. A LANGUAGE sql function that is not inlined — these are called from triggers, or
 -- carry SECURITY DEFINER and SET — is parsed and planned again at every call, while
 -- PL/pgSQL keeps its plans for the session: on a converted entry the three were most of the
--- COMMIT's cost (docs/adr/0014, "What it costs").
+-- COMMIT's cost (docs/adr/0014, "What it costs"). And the COMMIT check counts a converted
+-- entry's foreign part itself, instead of a second deferred trigger on conversions.
 
 CREATE OR REPLACE FUNCTION ledger_count_foreign_part(transaction_uuid uuid, sign integer)
 RETURNS void
@@ -81,3 +82,103 @@ BEGIN
                - conversion.to_amount_minor / 10::numeric ^ to_scale)
            <= 1 / 10::numeric ^ to_scale;
 END $$;
+
+CREATE OR REPLACE FUNCTION ledger_check_transaction() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    transaction_uuid uuid;
+    leg_count        bigint;
+    currency_count   bigint;
+    unbalanced       text;
+    tx               transactions%ROWTYPE;
+    other            transactions%ROWTYPE;
+    conversion       conversions%ROWTYPE;
+    has_conversion   boolean;
+BEGIN
+    transaction_uuid := NEW.id;
+
+    SELECT * INTO tx FROM transactions WHERE id = transaction_uuid;
+
+    -- One pass over the legs, per currency: how many, and by how much each is off.
+    SELECT COALESCE(sum(legs), 0), count(*),
+           string_agg(currency || ' by ' || imbalance, ', ' ORDER BY currency)
+               FILTER (WHERE imbalance <> 0)
+      INTO leg_count, currency_count, unbalanced
+      FROM (SELECT currency, count(*) AS legs,
+                   sum(CASE direction WHEN 'debit' THEN amount_minor ELSE -amount_minor END)
+                       AS imbalance
+              FROM postings WHERE transaction_id = transaction_uuid
+             GROUP BY currency) per_currency;
+    IF leg_count < 2 THEN
+        RAISE EXCEPTION 'transaction % has % posting(s); at least two are needed',
+            transaction_uuid, leg_count USING ERRCODE = 'check_violation';
+    END IF;
+    IF unbalanced IS NOT NULL THEN
+        RAISE EXCEPTION 'transaction % is unbalanced in %', transaction_uuid, unbalanced
+            USING ERRCODE = 'check_violation';
+    END IF;
+
+    SELECT * INTO conversion FROM conversions WHERE transaction_id = transaction_uuid;
+    has_conversion := FOUND;
+    IF currency_count > 2 THEN
+        RAISE EXCEPTION 'transaction % mixes more than two currencies', transaction_uuid
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF currency_count = 2 AND NOT has_conversion THEN
+        RAISE EXCEPTION 'transaction % mixes currencies without a conversion', transaction_uuid
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF has_conversion THEN
+        IF NOT ledger_conversion_fits(conversion) THEN
+            RAISE EXCEPTION 'transaction % does not carry out its conversion', transaction_uuid
+                USING ERRCODE = 'check_violation';
+        END IF;
+        IF NOT ledger_conversion_rate_fits(conversion) THEN
+            RAISE EXCEPTION 'the rate of transaction % does not turn % % into % %',
+                transaction_uuid, conversion.from_amount_minor, conversion.from_currency,
+                conversion.to_amount_minor, conversion.to_currency
+                USING ERRCODE = 'check_violation';
+        END IF;
+    END IF;
+
+    IF tx.voids_transaction_id IS NOT NULL THEN
+        SELECT * INTO other FROM transactions WHERE id = tx.voids_transaction_id;
+        IF other.voided_by_transaction_id IS DISTINCT FROM tx.id THEN
+            RAISE EXCEPTION 'reversal % is not linked from the transaction it voids', tx.id
+                USING ERRCODE = 'check_violation';
+        END IF;
+        IF other.kind = 'reversal' OR other.household_id <> tx.household_id THEN
+            RAISE EXCEPTION 'reversal % voids a transaction it may not void', tx.id
+                USING ERRCODE = 'check_violation';
+        END IF;
+        IF NOT ledger_mirrors(tx.id, other.id) THEN
+            RAISE EXCEPTION 'reversal % does not mirror transaction %', tx.id, other.id
+                USING ERRCODE = 'check_violation';
+        END IF;
+        IF NOT ledger_same_conversion(tx.id, other.id) THEN
+            RAISE EXCEPTION 'reversal % does not carry the conversion of transaction %',
+                tx.id, other.id USING ERRCODE = 'check_violation';
+        END IF;
+    END IF;
+    IF tx.voided_by_transaction_id IS NOT NULL THEN
+        SELECT * INTO other FROM transactions WHERE id = tx.voided_by_transaction_id;
+        IF other.voids_transaction_id IS DISTINCT FROM tx.id THEN
+            RAISE EXCEPTION 'transaction % is marked voided by % which is not its reversal',
+                tx.id, tx.voided_by_transaction_id USING ERRCODE = 'check_violation';
+        END IF;
+        IF NOT ledger_mirrors(other.id, tx.id) THEN
+            RAISE EXCEPTION 'reversal % does not mirror transaction %', other.id, tx.id
+                USING ERRCODE = 'check_violation';
+        END IF;
+    END IF;
+
+    -- The foreign part of a converted entry goes into the reports' cache here, as the entry
+    -- is checked, rather than by a trigger of its own on conversions: one deferred event
+    -- per entry, not two (a void takes the part back out: transactions_roll_out_voided_foreign).
+    IF TG_OP = 'INSERT' AND has_conversion THEN
+        PERFORM ledger_count_foreign_part(transaction_uuid, 1);
+    END IF;
+    RETURN NULL;
+END $$;
+
+DROP TRIGGER conversions_counted ON conversions;
+DROP FUNCTION ledger_count_conversion();
