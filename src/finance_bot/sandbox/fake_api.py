@@ -110,6 +110,7 @@ class FakeTelegram(BotApi):
 
     async def stop(self) -> None:
         self._stopping = True
+        await self.webhook.stop()
         self._notify()  # long-polls answer [] at once instead of holding the shutdown up
         if self._runner is not None:
             await self._runner.cleanup()
@@ -312,6 +313,10 @@ class FakeTelegram(BotApi):
     @property
     def confirmed_offset(self) -> int:
         return self.updates.confirmed_offset
+
+    def update_json(self, update_id: int) -> JSON:
+        """The update as Telegram sends it, to post it by hand as a retry would."""
+        return self.updates.queued(update_id)
 
     def pending_update_ids(self) -> list[int]:
         return self.updates.pending_ids()
