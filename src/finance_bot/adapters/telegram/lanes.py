@@ -40,7 +40,7 @@ class ChatLanes:
         self._unfinished: set[int] = set()
         self._progress = asyncio.Event()
         self._closing = False
-        self.error: BaseException | None = None  # what a lane raised; it stopped the lanes
+        self.error: Exception | None = None  # what a lane raised; it stopped the lanes
 
     @property
     def unfinished(self) -> set[int]:
@@ -75,6 +75,12 @@ class ChatLanes:
         while self._workers:
             await asyncio.gather(*self._workers, return_exceptions=True)
 
+    def cancel(self) -> None:
+        """Cut every lane short; what they held stays unfinished, to be delivered again."""
+        self._closing = True
+        for worker in self._workers:
+            worker.cancel()
+
     async def _lane(self, key: str) -> None:
         queue = self._queues[key]
         try:
@@ -86,7 +92,7 @@ class ChatLanes:
                     queue.popleft()
                     self._unfinished.discard(update.update_id)
                     self._advanced()
-        except BaseException as error:
+        except Exception as error:  # TokenRejected: no retry can help, every lane stops
             if self.error is None:
                 self.error = error
             self._closing = True

@@ -188,6 +188,9 @@ class Poller:
                     # once one is done, or soon, for new updates of the other chats.
                     await lanes.progress(HELD_POLL_SECONDS)
                 self._advance(lanes)
+        except asyncio.CancelledError:
+            lanes.cancel()  # cancelled, not stopped: nothing is to be finished
+            raise
         finally:
             await lanes.close()
             self._advance(lanes)
