@@ -3,8 +3,9 @@
 It speaks real HTTP on 127.0.0.1 — `POST /bot<token>/<method>` with multipart, urlencoded or
 JSON bodies — so the bot runs its production aiogram session and long-polling code unchanged.
 Tests play the users (send_text, press_button…), watch what the bot sent (messages_to, sent,
-wait_for) and inject faults (fail_next, drop_next, set_latency). Everything lives on the one
-asyncio loop that started it.
+wait_for) and inject faults (fail_next, drop_next, set_latency). After a setWebhook it
+pushes the updates to the bot instead, as Telegram does (fake_api_webhook.py). Everything
+lives on the one asyncio loop that started it.
 """
 
 from __future__ import annotations
