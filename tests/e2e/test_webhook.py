@@ -276,3 +276,22 @@ async def run_the_stream(
     assert fake.calls("getUpdates")
     assert confirmations_of(fake, ALICE, 999) == 1
     assert await transaction_count(database_url) == len(amounts) + 1
+
+
+async def test_stopping_finishes_the_update_in_hand_and_answers_it(
+    fake: FakeTelegram, fresh_database_url: str
+) -> None:
+    fake.set_latency("sendMessage", 2.0, chat_id=ALICE)  # the reply takes long: in hand
+    async with webhook_bot(fake, fresh_database_url) as (running, _):
+        update_id = say(fake, ALICE, "250 кафе")
+        await eventually(
+            lambda: transaction_count(fresh_database_url), timeout=WAIT, what="the line booked"
+        )
+        running.chat.source.stop()  # what SIGTERM does
+        await asyncio.wait_for(running.task, timeout=WAIT)
+
+    [post] = [p for p in fake.webhook.posts if p.update_id == update_id]
+    assert post.status == 200
+    assert confirmations_of(fake, ALICE, 250) == 1
+    assert update_id not in fake.pending_update_ids()
+    assert await transaction_count(fresh_database_url) == 1
