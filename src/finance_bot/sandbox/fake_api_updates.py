@@ -63,7 +63,13 @@ class UpdateQueue:
             for i in sorted(self._pending)
             if offset is None or offset < 0 or i >= offset or i in self._redelivered
         ][:limit]
-        self._redelivered.difference_update(update["update_id"] for update in ready)
+        # A redelivery is used up when it is what brought the update back (below the
+        # offset). Returned at an offset it would be returned at anyway — a bot that still
+        # holds it — the "once more" is still owed.
+        below = offset is not None and offset >= 0
+        self._redelivered.difference_update(
+            update["update_id"] for update in ready if below and update["update_id"] < offset
+        )
         return copy.deepcopy(ready)
 
     def queued(self, update_id: int) -> JSON:

@@ -40,8 +40,8 @@ from finance_bot.adapters.transient import Attempt, is_transient
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
-# While an update is in hand Telegram answers getUpdates at once with it again; between
-# such polls the loop waits for one to finish, or this long for the other chats' new ones.
+# While updates are in hand the loop polls without waiting (Telegram answers at once, with
+# them again); between such polls it waits for one to finish, or this long for new ones.
 HELD_POLL_SECONDS = 0.5
 # Updates fetched and not finished, at most: a getUpdates returns 100 at most, the ones in
 # hand first, and must leave room for new ones.
@@ -177,15 +177,19 @@ class Poller:
                     await lanes.progress(HELD_POLL_SECONDS)  # a full hand: finish some first
                     self._advance(lanes)
                     continue
-                updates = await self._next_batch(limit=self._batch_limit + len(self._seen))
+                # With updates in hand, no long poll: the loop must come back to acknowledge
+                # them as they finish.
+                updates = await self._next_batch(
+                    limit=self._batch_limit + len(self._seen),
+                    wait_seconds=0 if len(lanes) else self._poll_timeout,
+                )
                 fresh = [update for update in updates if update.update_id not in self._seen]
                 for update in fresh:
                     self._seen.add(update.update_id)
                     self._highest = max(self._highest or 0, update.update_id)
                     lanes.add(update)
                 if not fresh and len(lanes):
-                    # Telegram answers at once with the updates still in hand; ask again
-                    # once one is done, or soon, for new updates of the other chats.
+                    # Ask again once one is done, or soon, for the other chats' new updates.
                     await lanes.progress(HELD_POLL_SECONDS)
                 self._advance(lanes)
         except asyncio.CancelledError:
@@ -212,14 +216,14 @@ class Poller:
         # Updates below the offset are acknowledged; one coming again is a redelivery.
         self._seen = {i for i in self._seen if i >= self._offset or i in unfinished}
 
-    async def _next_batch(self, *, limit: int) -> list[Update]:
+    async def _next_batch(self, *, limit: int, wait_seconds: int) -> list[Update]:
         attempt = 0
         while not self._stopping.is_set():
             self._fetch = asyncio.ensure_future(
                 self._bot.get_updates(
                     offset=self._offset,
                     limit=1 if self._narrow else min(limit, 100),
-                    timeout=self._poll_timeout,
+                    timeout=wait_seconds,
                     allowed_updates=list(ALLOWED_UPDATES),
                     request_timeout=self._poll_timeout + 10,
                 )
