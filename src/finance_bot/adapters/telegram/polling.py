@@ -160,10 +160,10 @@ class Poller:
         return now - self._last_poll_ok <= self._poll_timeout + grace_seconds
 
     def stop(self) -> None:
-        """Finish the update in hand, then return from `run` (SIGTERM calls this)."""
+        """Finish the updates in hand, then return from `run` (SIGTERM calls this)."""
         self._stopping.set()
         if self._fetch is not None:
-            self._fetch.cancel()  # nothing is in hand while waiting for updates
+            self._fetch.cancel()  # what it would fetch stays with Telegram; lanes finish apart
 
     async def run(self) -> None:
         # A webhook would make getUpdates fail; removing it keeps every pending update.
