@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import asyncpg
 from aiogram import Bot
@@ -47,10 +47,16 @@ from finance_bot.adapters.telegram.digests import DigestJob
 from finance_bot.adapters.telegram.dispatcher import build_dispatcher
 from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.adapters.telegram.lean_import import warm_up
-from finance_bot.adapters.telegram.polling import Poller, QuietObserver, token_rejection
+from finance_bot.adapters.telegram.polling import (
+    ALLOWED_UPDATES,
+    Poller,
+    QuietObserver,
+    token_rejection,
+)
 from finance_bot.adapters.telegram.recurring_notices import RecurringEntries
 from finance_bot.adapters.telegram.replies import send_text
 from finance_bot.adapters.telegram.session import build_bot
+from finance_bot.adapters.telegram.webhook import WebhookServer
 from finance_bot.adapters.transient import is_transient
 from finance_bot.application.rates import store_official_rates
 from finance_bot.config import Settings
@@ -205,16 +211,39 @@ def chat_services(app: Application) -> ChatServices:
     )
 
 
+class UpdateSource(Protocol):
+    """Where updates come from: the polling loop, or the webhook endpoint (BOT_MODE)."""
+
+    def healthy(self, now: float) -> bool: ...
+
+    def stop(self) -> None: ...
+
+    async def run(self) -> None: ...
+
+
 @asynccontextmanager
 async def chat(app: Application, *, token: str, api_base: str) -> AsyncIterator[ChatBot]:
-    """The bot, its dispatcher and the polling loop, wired to the application."""
+    """The bot, its dispatcher and where its updates come from, wired to the application."""
+    settings = app.settings
     services = chat_services(app)
     warm_up()  # build the aiogram models every update needs now, not on the first message
     bot = build_bot(token, api_base, app.metrics)
     try:
         dispatcher = build_dispatcher(services)
-        poller = Poller(bot, dispatcher, observer=CountSkipped(app.metrics), api_base=api_base)
-        yield ChatBot(bot=bot, poller=poller, services=services)
+        source: UpdateSource
+        if settings.bot_mode == "webhook":
+            assert settings.webhook_secret is not None  # Settings refuses webhook mode without
+            source = WebhookServer(
+                bot,
+                dispatcher,
+                secret=settings.webhook_secret.get_secret_value(),
+                host=settings.webhook_host,
+                port=settings.webhook_port,
+                observer=CountSkipped(app.metrics),
+            )
+        else:
+            source = Poller(bot, dispatcher, observer=CountSkipped(app.metrics), api_base=api_base)
+        yield ChatBot(bot=bot, source=source, services=services, mode=settings.bot_mode)
     finally:
         await bot.session.close()
 
@@ -230,11 +259,12 @@ class CountSkipped(QuietObserver):
 @dataclass(frozen=True)
 class ChatBot:
     bot: Bot
-    poller: Poller
+    source: UpdateSource
     services: ChatServices
+    mode: str = "polling"  # BOT_MODE: "polling" or "webhook"
 
     async def run(self) -> None:
-        """Register the command menu, then poll until stopped."""
+        """Register the command menu, then take updates until stopped."""
         try:
             await register_commands(self.bot, self.services.catalog)
         except Exception as error:  # the menu is a nicety; polling must not wait on it
@@ -244,7 +274,7 @@ class ChatBot:
             if not is_transient(error):
                 raise
             log.warning("command menu not registered", extra={"error": type(error).__name__})
-        await self.poller.run()
+        await self.source.run()
 
 
 async def run_bot(settings: Settings, *, stop_signals: bool = True) -> None:
@@ -265,8 +295,8 @@ async def run_bot(settings: Settings, *, stop_signals: bool = True) -> None:
         if stop_signals:
             loop = asyncio.get_running_loop()
             for signal_number in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signal_number, bot.poller.stop)
-        log.info("bot started")
+                loop.add_signal_handler(signal_number, bot.source.stop)
+        log.info("bot started", extra={"mode": bot.mode})
         await bot.run()
         log.info("bot stopped")
 
@@ -280,8 +310,9 @@ async def serving_metrics(app: Application, bot: ChatBot) -> AsyncIterator[Endpo
             database = await app.pool.fetchval("SELECT true", timeout=3) is True
         except Exception:
             database = False
-        polling = bot.poller.healthy(asyncio.get_running_loop().time())
-        return {"database": database, "polling": polling}
+        # Per replica: in webhook mode, ready means the endpoint is listening.
+        receiving = bot.source.healthy(asyncio.get_running_loop().time())
+        return {"database": database, bot.mode: receiving}
 
     endpoints = Endpoints(app.metrics, probe)
     try:
@@ -484,3 +515,36 @@ async def import_books_file(
         finally:
             await connection.close()
     return imported, violations
+
+
+async def set_webhook(settings: Settings, url: str, *, max_connections: int) -> None:
+    """Have Telegram push updates to url (SPEC §15): with WEBHOOK_SECRET, and the updates
+    polling asks for. Pending updates are kept: the webhook delivers them."""
+    token, secret = settings.telegram_bot_token, settings.webhook_secret
+    if token is None:
+        raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README, Configuration)")
+    if secret is None:
+        raise SystemExit("set-webhook needs WEBHOOK_SECRET, the one every replica checks")
+    bot = build_bot(token.get_secret_value(), settings.telegram_api_base)
+    try:
+        await bot.set_webhook(
+            url,
+            secret_token=secret.get_secret_value(),
+            allowed_updates=list(ALLOWED_UPDATES),
+            max_connections=max_connections,
+            drop_pending_updates=False,
+        )
+    finally:
+        await bot.session.close()
+
+
+async def delete_webhook(settings: Settings) -> None:
+    """Back to polling: Telegram keeps the pending updates for getUpdates."""
+    token = settings.telegram_bot_token
+    if token is None:
+        raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README, Configuration)")
+    bot = build_bot(token.get_secret_value(), settings.telegram_api_base)
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+    finally:
+        await bot.session.close()

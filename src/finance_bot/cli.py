@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 import asyncpg
+from pydantic import ValidationError
 
 from finance_bot.adapters.observability.logs import configure_logging
 from finance_bot.adapters.postgres.check import Violation, check_ledger
@@ -17,17 +18,20 @@ from finance_bot.bootstrap import (
     admin_database,
     backup_options,
     database,
+    delete_webhook,
     import_books_file,
     role_passwords,
     run_async,
     run_bot,
+    set_webhook,
 )
 from finance_bot.config import Settings
 from finance_bot.sandbox.terminal import run_sandbox, sandbox_log_file
 
 log = logging.getLogger("finance_bot")
 
-EXIT_TOKEN_REJECTED = 3  # README, "Exit codes"
+EXIT_BAD_CONFIGURATION = 2  # README, "Exit codes"
+EXIT_TOKEN_REJECTED = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,6 +70,19 @@ def _parser() -> argparse.ArgumentParser:
     _export_arguments(
         commands.add_parser("export", help="write the books as CSV, ledger or beancount")
     )
+    hook = commands.add_parser(
+        "set-webhook", help="have Telegram push updates to URL (BOT_MODE=webhook, WEBHOOK_SECRET)"
+    )
+    hook.add_argument("url", help="the public https URL of POST /telegram/webhook")
+    hook.add_argument(
+        "--max-connections",
+        type=int,
+        default=40,
+        choices=range(1, 101),
+        metavar="1-100",
+        help="requests Telegram keeps open at once (default 40)",
+    )
+    commands.add_parser("delete-webhook", help="stop the webhook: back to long polling")
     return parser
 
 
@@ -223,7 +240,11 @@ def _run(settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:  # one message per bad setting, no traceback
+        print(f"configuration error: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIGURATION
     if arguments.command == "sandbox":
         configure_logging(settings.log_level, file=sandbox_log_file(settings))
         run_async(run_sandbox(settings))
@@ -247,6 +268,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _import(settings, arguments.file, new_household=arguments.new_household)
     if arguments.command == "setup-roles":
         return run_async(_setup_roles(settings))
+    if arguments.command == "set-webhook":
+        run_async(set_webhook(settings, arguments.url, max_connections=arguments.max_connections))
+        print("webhook set; run the bot with BOT_MODE=webhook")
+        return 0
+    if arguments.command == "delete-webhook":
+        run_async(delete_webhook(settings))
+        print("webhook deleted; run the bot with BOT_MODE=polling")
+        return 0
     _parser().print_help()
     return 2
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from finance_bot.domain.errors import UnknownCurrency
@@ -16,6 +17,7 @@ from finance_bot.domain.money import currency_scale
 
 DEFAULT_TELEGRAM_API_BASE = "https://api.telegram.org"
 DEFAULT_FX_RATES_URL = "https://bank.gov.ua"  # the National Bank of Ukraine's own host
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 def default_data_dir() -> Path:
@@ -31,7 +33,11 @@ def default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # hide_input_in_errors: an error about one setting would otherwise print every value read,
+    # tokens, secrets and database passwords among them.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str = DEFAULT_TELEGRAM_API_BASE
@@ -67,6 +73,12 @@ class Settings(BaseSettings):
     # Official daily rates (SPEC §8): off, or the National Bank of Ukraine's statistics service.
     fx_rates_source: Literal["off", "nbu"] = "off"
     fx_rates_url: str = DEFAULT_FX_RATES_URL
+    # How updates arrive (SPEC §15, docs/adr/0020): long polling, or Telegram's webhook.
+    bot_mode: Literal["polling", "webhook"] = "polling"
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8080, ge=0, le=65535)
+    # Shared by every replica; Telegram sends it in X-Telegram-Bot-Api-Secret-Token.
+    webhook_secret: SecretStr | None = None
 
     @field_validator("whitelist_telegram_ids", mode="before")
     @classmethod
@@ -89,11 +101,35 @@ class Settings(BaseSettings):
         "backup_s3_region",
         "backup_s3_access_key_id",
         "backup_s3_secret_access_key",
+        "webhook_secret",
         mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("bot_mode", mode="before")
+    @classmethod
+    def _mode_name(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or "polling"
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_secret(self) -> Settings:
+        # Checked here, not in a field validator, whose error would show the value.
+        secret = self.webhook_secret
+        # Telegram's own rule for secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and -.
+        if secret is not None and not _WEBHOOK_SECRET.fullmatch(secret.get_secret_value()):
+            raise ValueError(
+                "WEBHOOK_SECRET must be 1-256 characters, only letters A-Z a-z, digits, _ and -"
+            )
+        if self.bot_mode == "webhook" and secret is None:
+            raise ValueError(
+                "BOT_MODE=webhook requires WEBHOOK_SECRET (the secret token Telegram sends with "
+                "every update; the same on every replica): see README, Configuration"
+            )
+        return self
 
     @field_validator("fx_rates_source", mode="before")
     @classmethod

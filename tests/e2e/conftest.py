@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -10,7 +11,7 @@ import pytest
 from finance_bot.adapters.telegram import polling
 from finance_bot.sandbox.fake_api import FakeTelegram
 from finance_bot.sandbox.people import Person
-from tests.e2e.processes import BotProcess
+from tests.e2e.processes import BotProcess, DedicatedPostgres
 from tests.e2e.support import ALICE, BOB, RunningBot, running_bot, settings_for
 
 
@@ -26,6 +27,17 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 async def bot(fake: FakeTelegram, fresh_database_url: str) -> AsyncIterator[RunningBot]:
     async with running_bot(settings_for(fake, fresh_database_url)) as running:
         yield running
+
+
+@pytest.fixture
+async def dedicated_postgres() -> AsyncIterator[DedicatedPostgres]:
+    """A PostgreSQL of the test's own, which it may stop and start (a database outage)."""
+    server = DedicatedPostgres(Path(tempfile.mkdtemp(prefix="fb-out-")))
+    try:
+        await server.create()
+        yield server
+    finally:
+        await asyncio.to_thread(server.destroy)
 
 
 @pytest.fixture

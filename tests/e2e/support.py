@@ -67,7 +67,7 @@ async def running_bot(settings: Settings) -> AsyncIterator[RunningBot]:
         try:
             yield RunningBot(app, bot, task, endpoints)
         finally:
-            bot.poller.stop()
+            bot.source.stop()
             await asyncio.wait_for(task, timeout=30)
 
 

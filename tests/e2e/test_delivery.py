@@ -14,11 +14,9 @@ import asyncio
 import logging
 import random
 import signal
-import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -367,16 +365,6 @@ class RetryLog(logging.Handler):
         if record.msg == "update will be retried":
             update_id = int(getattr(record, "update_id", -1))
             self.retries[update_id] = self.retries.get(update_id, 0) + 1
-
-
-@pytest.fixture
-async def dedicated_postgres() -> AsyncIterator[DedicatedPostgres]:
-    server = DedicatedPostgres(Path(tempfile.mkdtemp(prefix="fb-out-")))
-    try:
-        await server.create()
-        yield server
-    finally:
-        await asyncio.to_thread(server.destroy)
 
 
 @pytest.fixture

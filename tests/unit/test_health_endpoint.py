@@ -1,4 +1,5 @@
-"""/healthz answers 503 while the database or the poll loop is down, and /metrics serves."""
+"""/healthz answers 503 while the database or the way updates come in (polling, or the webhook
+endpoint) is down, and /metrics serves."""
 
 from __future__ import annotations
 

@@ -3,8 +3,9 @@
 It speaks real HTTP on 127.0.0.1 — `POST /bot<token>/<method>` with multipart, urlencoded or
 JSON bodies — so the bot runs its production aiogram session and long-polling code unchanged.
 Tests play the users (send_text, press_button…), watch what the bot sent (messages_to, sent,
-wait_for) and inject faults (fail_next, drop_next, set_latency). Everything lives on the one
-asyncio loop that started it.
+wait_for) and inject faults (fail_next, drop_next, set_latency). After a setWebhook it
+pushes the updates to the bot instead, as Telegram does (fake_api_webhook.py). Everything
+lives on the one asyncio loop that started it.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ class FakeTelegram(BotApi):
         self._user_chats: dict[int, int] = {}  # the chat each user last wrote in
         self._faults: dict[str, list[_Fault]] = {}
         self._latency: dict[str, float] = {}
+        self._chat_latency: dict[tuple[str, int], float] = {}
         self._listeners: list[Callable[[ApiCall], None]] = []
         self._rejected_tokens: dict[str, int] = {}  # token -> the status every call gets
         self._owner: int | None = None  # the thread whose loop started the server
@@ -110,6 +112,7 @@ class FakeTelegram(BotApi):
 
     async def stop(self) -> None:
         self._stopping = True
+        await self.webhook.stop()
         self._notify()  # long-polls answer [] at once instead of holding the shutdown up
         if self._runner is not None:
             await self._runner.cleanup()
@@ -313,6 +316,10 @@ class FakeTelegram(BotApi):
     def confirmed_offset(self) -> int:
         return self.updates.confirmed_offset
 
+    def update_json(self, update_id: int) -> JSON:
+        """The update as Telegram sends it, to post it by hand as a retry would."""
+        return self.updates.queued(update_id)
+
     def pending_update_ids(self) -> list[int]:
         return self.updates.pending_ids()
 
@@ -358,12 +365,29 @@ class FakeTelegram(BotApi):
         """
         self._faults.setdefault(method.lower(), []).append(_Fault("drop", times, None, processed))
 
-    def set_latency(self, method: str, seconds: float) -> None:
-        """Delay every reply to method ("*" for all methods) by seconds; 0 removes the delay."""
-        if seconds > 0:
+    def set_latency(self, method: str, seconds: float, *, chat_id: int | None = None) -> None:
+        """Delay every reply to method ("*" for all methods) by seconds; 0 removes the delay.
+
+        With chat_id, only the calls about that chat: one chat held up, as by a slow
+        network on its way or a flood wait of its own."""
+        if chat_id is not None:
+            if seconds > 0:
+                self._chat_latency[(method.lower(), chat_id)] = seconds
+            else:
+                self._chat_latency.pop((method.lower(), chat_id), None)
+        elif seconds > 0:
             self._latency[method.lower()] = seconds
         else:
             self._latency.pop(method.lower(), None)
+
+    def _delay(self, method: str, params: JSON) -> float:
+        chat = params.get("chat_id")
+        if self._chat_latency and chat is not None:
+            with contextlib.suppress(TypeError, ValueError):
+                held = self._chat_latency.get((method.lower(), int(chat)))
+                if held is not None:
+                    return held
+        return self._latency.get(method.lower(), self._latency.get("*", 0.0))
 
     def _take_fault(self, method: str) -> _Fault | None:
         queue = self._faults.get(method.lower())
@@ -393,7 +417,7 @@ class FakeTelegram(BotApi):
             self._record(ApiCall(name, params, arrived, rejected))
             refusal = ApiError(rejected, _DESCRIPTIONS.get(rejected, "Error"))
             return web.json_response(refusal.body(), status=refusal.status)
-        delay = self._latency.get(name.lower(), self._latency.get("*", 0.0))
+        delay = self._delay(name, params)
         if delay:
             await asyncio.sleep(delay)
         fault = self._take_fault(name)

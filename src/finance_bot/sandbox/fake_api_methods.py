@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import copy
 import itertools
+import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -32,7 +34,9 @@ from finance_bot.sandbox.fake_api_rules import (
     scope_key,
 )
 from finance_bot.sandbox.fake_api_updates import UpdateQueue
+from finance_bot.sandbox.fake_api_webhook import Webhook, WebhookDelivery
 
+_SECRET: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
 Handler = Callable[[JSON, str], Awaitable[Any]]  # (params, token) -> result
 _CHAT_ACTIONS: Final = frozenset(
     {
@@ -53,6 +57,10 @@ CONFLICT: Final = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
     "running"
 )
+WEBHOOK_ACTIVE: Final = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
+    "the webhook first"
+)
 
 
 class BotApi:
@@ -69,6 +77,7 @@ class BotApi:
         self.webhook_deletions: list[bool] = []  # drop_pending_updates of each deleteWebhook
         self.uploads: dict[str, Upload] = {}  # by the file_id the fake gave the upload
         self.updates = UpdateQueue()
+        self.webhook = WebhookDelivery(self.updates, self._next_change, self._notify)
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         self._messages: dict[int, dict[int, JSON]] = {}  # chat -> message_id -> Message
         self._reply_keyboards: dict[int, JSON] = {}
@@ -86,6 +95,7 @@ class BotApi:
             for name, handler in {
                 "getMe": self._get_me,
                 "getUpdates": self._get_updates,
+                "setWebhook": self._set_webhook,
                 "deleteWebhook": self._delete_webhook,
                 "getWebhookInfo": self._get_webhook_info,
                 "setMyCommands": self._set_my_commands,
@@ -125,6 +135,8 @@ class BotApi:
         return dict(self.bot_user)
 
     async def _get_updates(self, params: JSON, token: str) -> list[JSON]:
+        if self.webhook.webhook is not None:
+            raise ApiError(409, WEBHOOK_ACTIVE)
         offset = int_param(params, "offset")
         limit = min(max(int_param(params, "limit") or 100, 1), 100)
         timeout = max(int_param(params, "timeout") or 0, 0)
@@ -146,16 +158,50 @@ class BotApi:
                 async with asyncio.timeout(deadline - loop.time()):
                     await self._next_change()
 
+    async def _set_webhook(self, params: JSON, token: str) -> bool:
+        url = str(params.get("url") or "")
+        if not url:
+            return await self._delete_webhook(params, token)  # Telegram: an empty url removes it
+        if not url.startswith(("http://", "https://")):
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not _SECRET.fullmatch(str(secret)):
+            raise bad_request("secret token contains unallowed characters")
+        connections = int_param(params, "max_connections") or 40
+        if not 1 <= connections <= 100:
+            raise bad_request("bad webhook: max_connections must be between 1 and 100")
+        if flag(params, "drop_pending_updates"):
+            self.updates.drop_all()
+        allowed = params.get("allowed_updates") or []
+        if isinstance(allowed, str):
+            allowed = json.loads(allowed)
+        self.webhook.set(
+            Webhook(
+                url=url,
+                secret_token=None if secret is None else str(secret),
+                max_connections=connections,
+                allowed_updates=tuple(str(kind) for kind in allowed),
+            )
+        )
+        return True
+
     async def _delete_webhook(self, params: JSON, token: str) -> bool:
         drop = flag(params, "drop_pending_updates")
         self.webhook_deletions.append(drop)
+        self.webhook.delete()
         if drop:
             self.updates.drop_all()
         return True
 
     async def _get_webhook_info(self, params: JSON, token: str) -> JSON:
         pending = len(self.updates.pending_ids())
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": pending}
+        info: JSON = {"url": "", "has_custom_certificate": False, "pending_update_count": pending}
+        hook = self.webhook.webhook
+        if hook is not None:
+            info |= {"url": hook.url, "max_connections": hook.max_connections}
+            if hook.allowed_updates:
+                info["allowed_updates"] = list(hook.allowed_updates)
+        return info
 
     async def _set_my_commands(self, params: JSON, token: str) -> bool:
         commands = commands_of(params)

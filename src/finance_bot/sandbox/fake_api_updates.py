@@ -63,8 +63,30 @@ class UpdateQueue:
             for i in sorted(self._pending)
             if offset is None or offset < 0 or i >= offset or i in self._redelivered
         ][:limit]
-        self._redelivered.difference_update(update["update_id"] for update in ready)
+        # A redelivery is used up when it is what brought the update back (below the
+        # offset). Returned at an offset it would be returned at anyway — a bot that still
+        # holds it — the "once more" is still owed.
+        below = offset is not None and offset >= 0
+        self._redelivered.difference_update(
+            update["update_id"] for update in ready if below and update["update_id"] < offset
+        )
         return copy.deepcopy(ready)
+
+    def queued(self, update_id: int) -> JSON:
+        """A copy of an update as it was queued, whether or not it is still pending."""
+        return copy.deepcopy(self._history[update_id])
+
+    def peek(self) -> list[JSON]:
+        """Every pending update, oldest first, for the webhook to push; they stay queued."""
+        return [self._pending[i] for i in sorted(self._pending)]
+
+    def delivered(self, update_id: int) -> None:
+        """The webhook got a 2xx for it: it is done. The confirmed offset then stands below
+        the oldest update still to deliver, as for a bot that polls."""
+        self._pending.pop(update_id, None)
+        self._redelivered.discard(update_id)
+        waiting = [i for i in self._pending if i not in self._redelivered]
+        self.confirmed_offset = max(self.confirmed_offset, min(waiting, default=self._next_id))
 
     def drop_all(self) -> None:
         self._pending.clear()

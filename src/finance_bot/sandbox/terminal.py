@@ -100,6 +100,7 @@ async def run_sandbox(
             "data_dir": sandbox_data_dir(settings),
             "database_url": None,
             "whitelist_telegram_ids": (SANDBOX_USER_ID,),
+            "bot_mode": "polling",  # the fake in this terminal is polled
         }
     )
     try:
@@ -112,7 +113,7 @@ async def run_sandbox(
                 "finance-bot sandbox — type “250 кафе”, /help; !N presses a button; Ctrl-D quits\n"
             )
             await _converse(fake, transcript, read_line, out, sandbox.bot_language)
-            bot.poller.stop()
+            bot.source.stop()
             await polling
     finally:
         await fake.stop()

@@ -1,14 +1,16 @@
 """Long-polling that acknowledges only what is done.
 
 Telegram counts an update as delivered when a later getUpdates asks for a higher offset.
-So updates are handled one at a time, and the offset moves past an update only after its
-handling finished — its ledger write committed (with the update id as idempotency key) and
-its reply sent. A crash at any point leaves the update unacknowledged; Telegram delivers it
-again and the idempotency key turns the replay into the same answer without a second write.
-Transient failures (database or Telegram out of reach) are retried with capped backoff,
-holding the update; pending updates are never dropped at start-up. An update aiogram cannot
-decode is skipped, by id, rather than stopping everyone behind it; a token Telegram refuses
-ends the loop with TokenRejected (docs/adr/0008).
+So the offset moves past an update only after its handling finished — its ledger write
+committed (with the update id as idempotency key) and its reply sent — and never past one
+still in hand, however many later ones are done. Updates of different chats are handled at
+once, each chat's in order (lanes.py, docs/adr/0020). A crash at any point leaves the
+update unacknowledged; Telegram delivers it again and the idempotency key turns the
+replay into the same answer without a second write. Transient failures (database or
+Telegram out of reach) are retried with capped backoff, holding the update; pending
+updates are never dropped at start-up. An update aiogram cannot decode is skipped, by id,
+rather than stopping everyone behind it; a token Telegram refuses ends the loop with
+TokenRejected (docs/adr/0008).
 """
 
 from __future__ import annotations
@@ -31,12 +33,19 @@ from aiogram.exceptions import (
 )
 from aiogram.types import Update
 
+from finance_bot.adapters.telegram.lanes import CHATS_AT_ONCE, ChatLanes
 from finance_bot.adapters.telegram.raw_updates import first_undecodable_update_id
 from finance_bot.adapters.transient import Attempt, is_transient
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+# While updates are in hand the loop polls without waiting (Telegram answers at once, with
+# them again); between such polls it waits for one to finish, or this long for new ones.
+HELD_POLL_SECONDS = 0.5
+# Updates fetched and not finished, at most: a getUpdates returns 100 at most, the ones in
+# hand first, and must leave room for new ones.
+MAX_IN_HAND = 80
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,7 @@ class Poller:
         backoff: Backoff | None = None,
         observer: PollingObserver | None = None,
         api_base: str = "https://api.telegram.org",
+        chats_at_once: int = CHATS_AT_ONCE,
     ) -> None:
         self._bot = bot
         self._dispatcher = dispatcher
@@ -139,6 +149,9 @@ class Poller:
         self._fetch: asyncio.Task[list[Update]] | None = None
         self._offset: int | None = None
         self._last_poll_ok: float | None = None  # loop time of the last good getUpdates
+        self._chats_at_once = chats_at_once
+        self._seen: set[int] = set()  # fetched, and not yet below the acknowledged offset
+        self._highest: int | None = None  # the highest update id fetched
 
     def healthy(self, now: float, *, grace_seconds: float = 30.0) -> bool:
         """Whether Telegram answered recently (a long poll lasts up to its timeout)."""
@@ -147,36 +160,70 @@ class Poller:
         return now - self._last_poll_ok <= self._poll_timeout + grace_seconds
 
     def stop(self) -> None:
-        """Finish the update in hand, then return from `run` (SIGTERM calls this)."""
+        """Finish the updates in hand, then return from `run` (SIGTERM calls this)."""
         self._stopping.set()
         if self._fetch is not None:
-            self._fetch.cancel()  # nothing is in hand while waiting for updates
+            self._fetch.cancel()  # what it would fetch stays with Telegram; lanes finish apart
 
     async def run(self) -> None:
         # A webhook would make getUpdates fail; removing it keeps every pending update.
         await self._call_until_stopped(
             "deleteWebhook", lambda: self._bot.delete_webhook(drop_pending_updates=False)
         )
-        while not self._stopping.is_set():
-            updates = await self._next_batch()
-            for update in updates:
-                handled = await self._handle(update)
-                if not handled:
-                    break  # stopping while the update could not be finished: leave it pending
-                # max: a redelivered old update must not move the acknowledgement back
-                self._offset = max(self._offset or 0, update.update_id + 1)
-                if self._stopping.is_set():
-                    break
+        lanes = ChatLanes(self._handle, limit=self._chats_at_once, stopping=self._stopping)
+        try:
+            while not self._stopping.is_set() and lanes.error is None:
+                if len(lanes) >= MAX_IN_HAND:
+                    await lanes.progress(HELD_POLL_SECONDS)  # a full hand: finish some first
+                    self._advance(lanes)
+                    continue
+                # With updates in hand, no long poll: the loop must come back to acknowledge
+                # them as they finish.
+                updates = await self._next_batch(
+                    limit=self._batch_limit + len(self._seen),
+                    wait_seconds=0 if len(lanes) else self._poll_timeout,
+                )
+                fresh = [update for update in updates if update.update_id not in self._seen]
+                for update in fresh:
+                    self._seen.add(update.update_id)
+                    self._highest = max(self._highest or 0, update.update_id)
+                    lanes.add(update)
+                if not fresh and len(lanes):
+                    # Ask again once one is done, or soon, for the other chats' new updates.
+                    await lanes.progress(HELD_POLL_SECONDS)
+                self._advance(lanes)
+        except asyncio.CancelledError:
+            lanes.cancel()  # cancelled, not stopped: nothing is to be finished
+            raise
+        finally:
+            await lanes.close()
+            self._advance(lanes)
+        if lanes.error is not None:
+            raise lanes.error
         await self._acknowledge()
 
-    async def _next_batch(self) -> list[Update]:
+    def _advance(self, lanes: ChatLanes) -> None:
+        """Move the offset up to the oldest update not finished, never past it."""
+        unfinished = lanes.unfinished
+        if unfinished:
+            reach = min(unfinished)
+        elif self._highest is not None:
+            reach = self._highest + 1
+        else:
+            return
+        # max: a redelivered old update must not move the acknowledgement back
+        self._offset = max(self._offset or 0, reach)
+        # Updates below the offset are acknowledged; one coming again is a redelivery.
+        self._seen = {i for i in self._seen if i >= self._offset or i in unfinished}
+
+    async def _next_batch(self, *, limit: int, wait_seconds: int) -> list[Update]:
         attempt = 0
         while not self._stopping.is_set():
             self._fetch = asyncio.ensure_future(
                 self._bot.get_updates(
                     offset=self._offset,
-                    limit=1 if self._narrow else self._batch_limit,
-                    timeout=self._poll_timeout,
+                    limit=1 if self._narrow else min(limit, 100),
+                    timeout=wait_seconds,
                     allowed_updates=list(ALLOWED_UPDATES),
                     request_timeout=self._poll_timeout + 10,
                 )

@@ -1,0 +1,176 @@
+"""Updates pushed by Telegram: `POST /telegram/webhook` (SPEC §15, docs/adr/0020).
+
+Telegram sends one update per request and treats any answer but a 2xx as "try again
+later". So the answer is 200 only once the update's work has committed and its reply was
+sent; a failure worth retrying (the database or Telegram out of reach, an interrupted
+transaction) answers 503 and Telegram delivers the update again, where its idempotency
+key (update_keys.py) turns a repeat into the stored answer without a second write. A
+failure no retry can mend has been told to the person already, and answers 200 so that
+it does not hold the chat up, as the polling loop moves on from it.
+
+Every request must carry the secret set with setWebhook in X-Telegram-Bot-Api-Secret-Token:
+compared in constant time, and refused before anything is read or written when it does not
+match. A replica in this mode never calls getUpdates or deleteWebhook: either would take
+the updates away from the webhook, or from the other replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections import OrderedDict
+
+from aiogram import Bot, Dispatcher
+from aiogram.types import Update
+from aiohttp import web
+from pydantic import ValidationError
+
+from finance_bot.adapters.telegram.chat_order import chat_key
+from finance_bot.adapters.telegram.polling import (
+    PollingObserver,
+    QuietObserver,
+    TokenRejected,
+    token_rejection,
+)
+from finance_bot.adapters.transient import Attempt
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# Attempts remembered per update id, so that an interruption that keeps recurring is given
+# up after as many attempts as the polling loop allows (transient.Attempt). A replica that
+# restarts forgets them and starts counting again: more attempts, never fewer.
+REMEMBERED_ATTEMPTS = 10_000
+
+
+class WebhookServer:
+    """The webhook endpoint of one replica, feeding the same dispatcher the poller feeds."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        dispatcher: Dispatcher,
+        *,
+        secret: str,
+        host: str,
+        port: int,
+        observer: PollingObserver | None = None,
+    ) -> None:
+        if not secret:
+            raise ValueError("a webhook needs a secret token")
+        self._bot = bot
+        self._dispatcher = dispatcher
+        self._secret = secret.encode()
+        self._host, self._port = host, port
+        self._observer: PollingObserver = observer or QuietObserver()
+        self._runner: web.AppRunner | None = None
+        self._stopping = asyncio.Event()
+        self._rejected: TokenRejected | None = None
+        self._attempts: OrderedDict[int, int] = OrderedDict()
+        self._chats: dict[str, asyncio.Lock] = {}
+        self.port: int | None = None  # the real one once listening (0 asks for any)
+
+    def healthy(self, now: float) -> bool:
+        """Ready to take updates: the server is listening and not shutting down."""
+        return self._runner is not None and not self._stopping.is_set()
+
+    def stop(self) -> None:
+        """Stop listening; requests in hand finish (SIGTERM calls this)."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_post(WEBHOOK_PATH, self._serve)
+        # shutdown_timeout: an update in hand gets this long to finish its work and reply.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=30.0)
+        await self._runner.setup()
+        try:
+            await web.TCPSite(self._runner, self._host, self._port).start()
+            self.port = int(self._runner.addresses[0][1])
+            log.info("webhook endpoint listening", extra={"port": self.port})
+            await self._stopping.wait()
+        finally:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+        if self._rejected is not None:
+            raise self._rejected
+
+    async def _serve(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER)
+        if given is None:
+            return web.Response(status=401, text="secret token missing")
+        if not hmac.compare_digest(given.encode(), self._secret):
+            return web.Response(status=403, text="secret token does not match")
+        if self._stopping.is_set():
+            return web.Response(status=503, text="shutting down")  # another replica, or later
+        try:
+            body = await request.json(loads=json.loads)
+        except (ValueError, UnicodeDecodeError):
+            return web.Response(status=400, text="not a JSON update")
+        try:
+            update = Update.model_validate(body, context={"bot": self._bot})
+        except ValidationError:
+            return self._undecodable(body)
+        async with self._chat_lock(chat_key(update)):
+            return await self._handle(update)
+
+    def _undecodable(self, body: object) -> web.Response:
+        """Like the poller: an update the pinned aiogram cannot read is skipped, by id;
+        a retry would fail the same way and hold the chat up."""
+        update_id = body.get("update_id") if isinstance(body, dict) else None
+        if not isinstance(update_id, int):
+            return web.Response(status=400, text="not an update")
+        log.error("undecodable update skipped", extra={"update_id": update_id})
+        self._observer.update_skipped(update_id)
+        return web.Response(status=200)
+
+    async def _handle(self, update: Update) -> web.Response:
+        number = self._attempts.get(update.update_id, 0)
+        this = Attempt(number=number)
+        try:
+            await self._dispatcher.feed_update(self._bot, update, delivery_attempt=this)
+        except Exception as error:
+            rejected = token_rejection(error, "handler")
+            if rejected is not None:
+                # The update stays with Telegram for a good token; this replica stops.
+                self._rejected = rejected
+                self.stop()
+                return web.Response(status=503, text="token rejected")
+            if not this.will_retry(error):
+                self._forget(update.update_id)
+                self._observer.update_failed(update, error)
+                log.exception("update failed", extra={"update_id": update.update_id})
+                return web.Response(status=200)
+            self._remember(update.update_id, number + 1)
+            self._observer.update_retried(update, error)
+            log.warning(
+                "update will be retried",
+                extra={
+                    "update_id": update.update_id,
+                    "error": type(error).__name__,
+                    "attempt": number + 1,
+                },
+            )
+            return web.Response(status=503, text="try again")
+        self._forget(update.update_id)
+        return web.Response(status=200)
+
+    def _chat_lock(self, key: str) -> asyncio.Lock:
+        lock = self._chats.get(key)
+        if lock is None:
+            # Idle chats' locks are dropped, so the table holds the chats in hand only.
+            self._chats = {k: v for k, v in self._chats.items() if v.locked()}
+            lock = self._chats[key] = asyncio.Lock()
+        return lock
+
+    def _remember(self, update_id: int, attempts: int) -> None:
+        self._attempts[update_id] = attempts
+        self._attempts.move_to_end(update_id)
+        while len(self._attempts) > REMEMBERED_ATTEMPTS:
+            self._attempts.popitem(last=False)
+
+    def _forget(self, update_id: int) -> None:
+        self._attempts.pop(update_id, None)
