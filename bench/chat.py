@@ -12,8 +12,9 @@ Two whitelisted people write expense lines ("250 кафе", "99,90 такси н
 
 1. Paced: --messages lines at a steady --rate per second. The latency of each is from its
    injection (``send_text``) to the arrival of the bot's sendMessage for that chat: the bot
-   handles updates one at a time in order, so the k-th reply in a chat answers the k-th line
-   of that chat. Every reply must read "#<number> −<amount> · …".
+   handles each chat's updates in order (different chats at once), so the k-th reply in a
+   chat answers the k-th line of that chat. Every reply must read "#<number> −<amount> · …",
+   the numbers rising within each chat.
 2. Throughput: --burst lines injected at once, timed until the last one is answered.
 3. The resident memory of the bot process (and of its Python children, if any), sampled
    every 100 ms with psutil.
@@ -36,6 +37,7 @@ import asyncio
 import collections
 import contextlib
 import os
+import re
 import secrets
 import shlex
 import shutil
@@ -92,6 +94,7 @@ LATENCY_TARGET_MS = 50.0
 RSS_TARGET_MB = 120.0
 SAMPLE_SECONDS = 0.1
 MB = 1024 * 1024
+REPLY_NUMBER = re.compile(r"#(\d+) ")
 
 
 # --------------------------------------------------------------------------- the lines
@@ -99,7 +102,7 @@ MB = 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Expense:
-    sequence: int  # 0-based, over every line of the run; the reply's number is sequence + 1
+    sequence: int  # 0-based, over every line of the run
     author: int
     minor: int
     code: str
@@ -158,6 +161,7 @@ class Chat:
         default_factory=lambda: collections.defaultdict(collections.deque)
     )
     _undelivered: dict[int, Line] = field(default_factory=dict)
+    _numbers: dict[int, int] = field(default_factory=dict)  # the last number in each chat
     # Commands sent while no line is in flight in that chat: their replies are not lines'.
     _commands: dict[int, list[str]] = field(default_factory=dict)
 
@@ -229,11 +233,17 @@ class Chat:
         answered.replied_at = time.perf_counter()
         self.answered += 1
         item = answered.expense
-        if not text.startswith(f"#{item.sequence + 1} ") or item.fragment not in text:
+        # The two people's lines are handled at once, so their numbers interleave in any
+        # order; within one chat they rise, and each reply shows its own line's amount.
+        number = REPLY_NUMBER.match(text)
+        last = self._numbers.get(chat_id, 0)
+        if number is None or int(number[1]) <= last or item.fragment not in text:
             self.problems.append(
-                f"line {item.sequence + 1} {item.text!r} answered {text!r}, expected "
-                f"#{item.sequence + 1} and {item.fragment!r}"
+                f"line {item.sequence + 1} {item.text!r} answered {text!r}, expected a number"
+                f" above #{last} and {item.fragment!r}"
             )
+            return
+        self._numbers[chat_id] = int(number[1])
 
 
 # --------------------------------------------------------------------------- the bot process
