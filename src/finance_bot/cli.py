@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("sandbox", help="chat with the bot in this terminal, offline, no token")
     commands.add_parser("migrate", help="bring the database schema up to date")
     commands.add_parser("check", help="re-verify every ledger invariant; exit 1 on a violation")
+    commands.add_parser(
+        "households", help="list the households: id, members, entries, last activity (no names)"
+    )
     commands.add_parser("backup", help="dump the database into BACKUP_DIR; upload, prune")
     restore_command = commands.add_parser(
         "restore", help="load a backup into an empty database, then check the ledger"
@@ -127,6 +130,19 @@ async def _check(settings: Settings) -> int:
         finally:
             await connection.close()
     return _report(violations, ok="ledger ok: every invariant holds", failed="ledger check failed")
+
+
+async def _households(settings: Settings) -> int:
+    from finance_bot.adapters.postgres.households import household_summaries, summary_table
+
+    async with database(settings) as db:
+        connection = await asyncpg.connect(db.url)
+        try:
+            summaries = await household_summaries(connection)
+        finally:
+            await connection.close()
+    sys.stdout.write(summary_table(summaries))
+    return 0
 
 
 async def _backup(settings: Settings) -> int:
@@ -256,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_async(_migrate(settings))
     if arguments.command == "check":
         return run_async(_check(settings))
+    if arguments.command == "households":
+        return run_async(_households(settings))
     if arguments.command == "backup":
         return run_async(_backup(settings))
     if arguments.command == "restore":
