@@ -26,6 +26,7 @@ from finance_bot.adapters.observability.watchdog import (
 )
 from finance_bot.adapters.postgres.embedded import EmbeddedPostgres
 from finance_bot.adapters.postgres.export import PostgresExport
+from finance_bot.adapters.postgres.leadership import AdvisoryLease
 from finance_bot.adapters.postgres.migrator import can_migrate, migrate, pending_versions
 from finance_bot.adapters.postgres.roles import (
     APP,
@@ -147,6 +148,7 @@ class Application:
     ids: UuidV7Source
     clock: SystemClock
     metrics: BotMetrics
+    runtime_url: str  # the bot's own login, for the connections a pool does not serve
 
 
 @asynccontextmanager
@@ -171,6 +173,7 @@ async def application(
                 ids=UuidV7Source(),
                 clock=SystemClock(),
                 metrics=BotMetrics(),
+                runtime_url=db.url,
             )
         finally:
             await pool.close()
@@ -369,8 +372,12 @@ def digest_job(app: Application, bot: ChatBot) -> NamedJob:
 @asynccontextmanager
 async def scheduled_work(app: Application, bot: ChatBot) -> AsyncIterator[asyncio.Task[None]]:
     """The scheduler as a task beside the chat (docs/product.md §9, §10)."""
+    # Replicas share one database: the one holding the lease runs the jobs (SPEC §15).
+    lease = AdvisoryLease(app.runtime_url)
     scheduler = Scheduler(
-        jobs=scheduled_jobs(app, bot), interval_seconds=app.settings.scheduler_interval_seconds
+        jobs=scheduled_jobs(app, bot),
+        interval_seconds=app.settings.scheduler_interval_seconds,
+        lease=lease.held,
     )
     task = asyncio.create_task(scheduler.run(), name="scheduler")
     try:
@@ -379,6 +386,7 @@ async def scheduled_work(app: Application, bot: ChatBot) -> AsyncIterator[asynci
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await lease.release()
 
 
 def official_rates_storage(uow_factory: UnitOfWorkFactory) -> StoreRates:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 log = logging.getLogger(__name__)
 
 Job = Callable[[datetime], Awaitable[None]]  # called with the current time, in UTC
+Lease = Callable[[], Awaitable[bool]]  # whether this replica runs the jobs now
 Sleep = Callable[[float], Awaitable[None]]
 Now = Callable[[], datetime]
 
@@ -34,6 +35,7 @@ class Scheduler:
     interval_seconds: float
     now: Now = utc_now
     sleep: Sleep = asyncio.sleep
+    lease: Lease | None = None  # None: the only replica, always leading
 
     async def run(self) -> None:
         """Until cancelled: a tick at once (catching up after downtime), then one per
@@ -43,6 +45,9 @@ class Scheduler:
             await self.sleep(self.interval_seconds)
 
     async def tick(self) -> None:
+        """Every job once, if this replica leads (one replica at a time does the work)."""
+        if self.lease is not None and not await self.lease():
+            return
         for job in self.jobs:
             try:
                 await job.run(self.now())
