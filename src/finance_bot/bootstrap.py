@@ -379,13 +379,10 @@ async def scheduled_work(app: Application, bot: ChatBot) -> AsyncIterator[asynci
         interval_seconds=app.settings.scheduler_interval_seconds,
         lease=lease.held,
     )
-    task = asyncio.create_task(scheduler.run(), name="scheduler")
     try:
-        yield task
+        async with beside(scheduler.run(), "scheduler") as task:
+            yield task
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await lease.release()
 
 
@@ -414,7 +411,14 @@ async def official_rates_feed(
         timezone=settings.timezone,
         metrics=metrics,
     )
-    task = asyncio.create_task(feed.run(), name="official-rates-feed")
+    async with beside(feed.run(), "official-rates-feed") as task:
+        yield task
+
+
+@asynccontextmanager
+async def beside(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[asyncio.Task[None]]:
+    """`work` as a task while the block runs; cancelled, and awaited, when it ends."""
+    task = asyncio.create_task(work, name=name)
     try:
         yield task
     finally:

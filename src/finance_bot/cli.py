@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 import asyncpg
 from pydantic import ValidationError
@@ -29,6 +30,7 @@ from finance_bot.config import Settings
 from finance_bot.sandbox.terminal import run_sandbox, sandbox_log_file
 
 log = logging.getLogger("finance_bot")
+T = TypeVar("T")
 
 EXIT_BAD_CONFIGURATION = 2  # README, "Exit codes"
 EXIT_TOKEN_REJECTED = 3
@@ -122,26 +124,25 @@ async def _migrate(settings: Settings) -> int:
     return 0
 
 
-async def _check(settings: Settings) -> int:
+async def _as_runtime(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """`work` on one connection as the bot's own role, the one a reading command needs."""
     async with database(settings) as db:
         connection = await asyncpg.connect(db.url)
         try:
-            violations = await check_ledger(connection)
+            return await work(connection)
         finally:
             await connection.close()
+
+
+async def _check(settings: Settings) -> int:
+    violations = await _as_runtime(settings, check_ledger)
     return _report(violations, ok="ledger ok: every invariant holds", failed="ledger check failed")
 
 
 async def _households(settings: Settings) -> int:
     from finance_bot.adapters.postgres.households import household_summaries, summary_table
 
-    async with database(settings) as db:
-        connection = await asyncpg.connect(db.url)
-        try:
-            summaries = await household_summaries(connection)
-        finally:
-            await connection.close()
-    sys.stdout.write(summary_table(summaries))
+    sys.stdout.write(summary_table(await _as_runtime(settings, household_summaries)))
     return 0
 
 

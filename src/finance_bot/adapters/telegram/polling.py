@@ -105,6 +105,29 @@ class PollingObserver(Protocol):
     def update_skipped(self, update_id: int) -> None: ...
 
 
+def will_retry(
+    observer: PollingObserver, update: Update, error: BaseException, attempt: Attempt
+) -> bool:
+    """Whether a handler's failure is tried again, told to the observer and the log. Not
+    retried: a bug, a permanent refusal, or an interruption that kept recurring — holding
+    the update would block every later one; the person has been told, so it moves on.
+    Polling and the webhook decide alike."""
+    if not attempt.will_retry(error):
+        observer.update_failed(update, error)
+        log.exception("update failed", extra={"update_id": update.update_id})
+        return False
+    observer.update_retried(update, error)
+    log.warning(
+        "update will be retried",
+        extra={
+            "update_id": update.update_id,
+            "error": type(error).__name__,
+            "attempt": attempt.number + 1,
+        },
+    )
+    return True
+
+
 class QuietObserver:
     def poll_succeeded(self, updates: list[Update]) -> None:
         pass
@@ -308,22 +331,8 @@ class Poller:
                 rejected = token_rejection(error, "handler")
                 if rejected is not None:
                     raise rejected from None  # the update stays pending for a good token
-                if not this.will_retry(error):
-                    # A bug, a permanent refusal, or an interruption that kept recurring:
-                    # holding the update would block every later one. The person has been
-                    # told; log it and move on.
-                    self._observer.update_failed(update, error)
-                    log.exception("update failed", extra={"update_id": update.update_id})
+                if not will_retry(self._observer, update, error, this):
                     return True
-                self._observer.update_retried(update, error)
-                log.warning(
-                    "update will be retried",
-                    extra={
-                        "update_id": update.update_id,
-                        "error": type(error).__name__,
-                        "attempt": attempt + 1,
-                    },
-                )
                 if self._stopping.is_set():
                     return False
                 delay = (

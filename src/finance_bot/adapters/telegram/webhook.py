@@ -33,6 +33,7 @@ from finance_bot.adapters.telegram.polling import (
     QuietObserver,
     TokenRejected,
     token_rejection,
+    will_retry,
 )
 from finance_bot.adapters.transient import Attempt
 
@@ -139,21 +140,10 @@ class WebhookServer:
                 self._rejected = rejected
                 self.stop()
                 return web.Response(status=503, text="token rejected")
-            if not this.will_retry(error):
+            if not will_retry(self._observer, update, error, this):
                 self._forget(update.update_id)
-                self._observer.update_failed(update, error)
-                log.exception("update failed", extra={"update_id": update.update_id})
                 return web.Response(status=200)
             self._remember(update.update_id, number + 1)
-            self._observer.update_retried(update, error)
-            log.warning(
-                "update will be retried",
-                extra={
-                    "update_id": update.update_id,
-                    "error": type(error).__name__,
-                    "attempt": number + 1,
-                },
-            )
             return web.Response(status=503, text="try again")
         self._forget(update.update_id)
         return web.Response(status=200)
