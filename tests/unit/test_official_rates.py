@@ -273,7 +273,9 @@ async def test_the_logs_name_the_day_and_the_count_never_a_rate(
     ]
     assert lines[1]["rates_day"] == "2026-12-02"
     assert lines[1]["currencies"] == 1
-    assert "41" not in json.dumps(lines)
+    # The clock's digits may hold any number; only the fields the code chose count.
+    chosen = [{key: value for key, value in line.items() if key != "time"} for line in lines]
+    assert "41" not in json.dumps(chosen)
 
 
 @pytest.mark.parametrize("error", [RuntimeError("bug"), OSError("down"), ValueError("odd")])
