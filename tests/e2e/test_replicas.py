@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import os
 import re
 import signal
 import sys
@@ -31,10 +30,11 @@ import pytest
 from finance_bot.adapters.telegram.formatting import format_money
 from finance_bot.bootstrap import set_webhook
 from finance_bot.domain.money import Money
-from finance_bot.sandbox.balancer import Balancer, Replica, find_haproxy, free_port
+from finance_bot.sandbox.balancer import Balancer, Replica, free_port
 from finance_bot.sandbox.fake_api import FakeTelegram
 from tests.e2e.processes import BotProcess, eventually
 from tests.e2e.webhooks import SECRET, webhook_settings
+from tests.support.haproxy import haproxy
 from tests.support.household import ledger_world
 
 pytestmark = pytest.mark.postgres
@@ -47,17 +47,6 @@ HELD = 0.5  # seconds the replies are held up around the kill
 RESTARTED_AFTER = 1.0  # seconds it stays dead, the stream going on
 WAIT = 60.0
 UPDATES_SERVED = re.compile(r"^finance_bot_updates_total\{[^}]*\} (\S+)$", re.MULTILINE)
-
-
-def haproxy() -> str:
-    """haproxy, or a skip on a laptop without it; in CI (.ci/run installs it) a failure."""
-    found = find_haproxy()
-    if found is None:
-        reason = "haproxy is not installed (apt-get install haproxy; .ci/run pins its version)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return found
 
 
 @dataclass(frozen=True)
