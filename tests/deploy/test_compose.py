@@ -32,7 +32,9 @@ DATA_VOLUMES = {
     "books": ("backup", "/var/lib/finance-bot/books"),
 }
 # Services started only when their profile is asked for (`--profile NAME`).
-OPTIONAL = {"fava": "fava"}
+OPTIONAL = {"fava": "fava", "proxy": "replicas"}
+# Published beyond 127.0.0.1: the proxy Telegram's webhook reaches (tests/deploy/test_proxy.py).
+PUBLIC = {"proxy"}
 SECRET_NAME = re.compile(r"PASSWORD|PASSPHRASE|TOKEN|SECRET|KEY", re.IGNORECASE)
 # A whole value that is one ${VAR}, ${VAR:?message}, ${VAR?message} or ${VAR:-} (empty default).
 REFERENCE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*(?:(?::?\?[^}]*)|:?-)?\}$")
@@ -100,12 +102,12 @@ def test_the_file_matches_the_compose_specification() -> None:
 def test_no_obsolete_version_key_and_the_services_of_the_spec() -> None:
     assert "version" not in COMPOSE
     assert set(SERVICES) == {
-        "postgres", "migrate", "bot", "backup", "prometheus", "grafana", "fava"
+        "postgres", "migrate", "bot", "backup", "prometheus", "grafana", "fava", "proxy"
     }  # fmt: skip
     assert SERVICES["postgres"]["image"].startswith("postgres:16.")
 
 
-@pytest.mark.parametrize("name", sorted(SERVICES))
+@pytest.mark.parametrize("name", sorted(set(SERVICES) - PUBLIC))
 def test_every_published_port_binds_to_loopback(name: str) -> None:
     for host, spec in published_ports(SERVICES[name]):
         assert host == "127.0.0.1", f"{name} publishes {spec} beyond 127.0.0.1"
@@ -321,6 +323,8 @@ def test_read_only_config_sources_are_in_the_repository() -> None:
         Path("deploy/prometheus/rules"),
         Path("deploy/grafana/provisioning"),
         Path("deploy/grafana/dashboards"),
+        Path("deploy/proxy/haproxy.cfg"),
+        Path("deploy/proxy/certs"),
     }
 
 

@@ -87,6 +87,10 @@ def test_alerts_read_only_the_bots_metrics(alert: str) -> None:
 def test_prometheus_scrapes_the_bot_where_compose_serves_it() -> None:
     config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text(encoding="utf-8"))
     (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "finance-bot"]
-    assert job["static_configs"] == [{"targets": ["bot:9464"]}]
+    # Every replica of the bot service, by Docker's DNS (the `replicas` profile runs several).
+    assert job["dns_sd_configs"] == [
+        {"names": ["bot"], "type": "A", "port": 9464, "refresh_interval": "30s"}
+    ]
+    assert "static_configs" not in job
     assert job.get("metrics_path", "/metrics") == "/metrics"
     assert config["rule_files"] == ["rules/*.yml"]
