@@ -1,6 +1,8 @@
 """Chat benchmark: the real bot, in a process of its own, answering a fake Telegram over HTTP.
 
-Run as ``python bench/chat.py [--database-url URL] [--messages 2000] [--rate 50]``.
+Run as ``python bench/chat.py [--database-url URL] [--messages 2000] [--rate 50]``; with
+``--households 50 --replicas 1,2,4`` it runs the bot as replicas in webhook mode behind
+HAProxy instead (bench/chat_replicas.py says what that measures).
 
 The bot is ``python -m finance_bot run``, configured by its environment like in production:
 it long-polls a fake Bot API server (``FakeTelegram``) that runs in this process on
@@ -57,6 +59,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import psutil  # type: ignore[import-untyped]  # no types-psutil in the venv
 
+from chat_replicas import ReplicaOptions, benchmark_replicas
 from common import Run, Server, admin, heading, line, print_header, print_total, verdict
 from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.adapters.postgres.embedded import EmbeddedPostgres
@@ -808,13 +811,34 @@ def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, Op
         help="any database on the server to use (default: DATABASE_URL, else embedded)",
     )
     parser.add_argument("--messages", type=int, default=2000, help="lines in the paced run")
-    parser.add_argument("--rate", type=float, default=50.0, help="lines per second, paced")
+    parser.add_argument(
+        "--rate", type=float, help="lines per second, paced (default 50; 200 with --replicas)"
+    )
     parser.add_argument("--burst", type=int, default=1000, help="lines injected at once")
     parser.add_argument("--warmup", type=int, default=100, help="paced lines before measuring")
+    parser.add_argument(
+        "--replicas",
+        type=replica_counts,
+        help="webhook mode behind HAProxy, at each of these replica counts (e.g. 1,2,4)",
+    )
+    parser.add_argument(
+        "--households", type=int, default=50, help="with --replicas: households of two"
+    )
     args = parser.parse_args(argv)
+    if args.rate is None:
+        args.rate = 50.0 if args.replicas is None else 200.0
     if args.messages < 2 or args.burst < 1 or args.warmup < 0 or args.rate <= 0:
         parser.error("--messages >= 2, --burst >= 1, --warmup >= 0 and --rate > 0, please")
+    if args.households < 1:
+        parser.error("--households >= 1, please")
     return args, Options(args.messages, args.rate, args.burst, args.warmup)
+
+
+def replica_counts(text: str) -> tuple[int, ...]:
+    counts = tuple(int(part) for part in text.split(",") if part.strip())
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("replica counts like 1,2,4")
+    return counts
 
 
 def main() -> None:
@@ -842,7 +866,13 @@ def main() -> None:
             kind = "external"
         print_header(server, kind)
         started = time.perf_counter()
-        ok = run_async(benchmark(server, options, work_dir))
+        if args.replicas is None:
+            ok = run_async(benchmark(server, options, work_dir))
+        else:
+            replica_options = ReplicaOptions(
+                args.households, args.replicas, args.messages, args.rate, args.burst, args.warmup
+            )
+            ok = run_async(benchmark_replicas(server, replica_options, work_dir))
         print_total(started)
     finally:
         if embedded is not None:

@@ -88,6 +88,17 @@ class BotProcess:
             )
         self.starts += 1
 
+    def stop_and_wait(self, timeout: float = 30.0) -> int | None:
+        """SIGTERM and wait (blocking) for the exit; its code, None if it is still running."""
+        process = self._process
+        if process is None or process.poll() is not None:
+            return None if process is None else process.returncode
+        process.terminate()
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def log_tail(self, lines: int) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
