@@ -177,7 +177,7 @@ def test_the_proxy_is_built_from_the_pinned_base_with_the_tested_haproxy() -> No
     assert pinned is not None
     assert ci is not None
     assert pinned[1] == ci[1]  # the version the replica tests run in CI
-    assert re.findall(r"^USER (\S+)$", DOCKERFILE, re.MULTILINE) == ["haproxy"]
+    assert re.findall(r"^USER (\S+)$", DOCKERFILE, re.MULTILINE) == ["${UID}:${UID}"]
 
 
 def test_proxy_dockerfile_passes_hadolint() -> None:
