@@ -382,6 +382,20 @@ async def benchmark_replicas(server: Server, options: ReplicaOptions, work: Path
             flush=True,
         )
     best = max(figures, key=lambda f: f.throughput)
+    # Where the ceiling is: the CPU every message costs along its whole path (bots, their
+    # PostgreSQL backends, HAProxy, the fake Bot API), against the machine's CPUs.
+    cpus = os.cpu_count() or 1
+    path = ("bots", "postgres", "haproxy", "fake api")
+    for f in figures:
+        per_message = sum(f.shares[who] for who in path) / f.throughput * 1000
+        bots = f.shares["bots"] / f.throughput * 1000
+        elsewhere = f.shares["machine"] - sum(f.shares[who] for who in path)
+        line(
+            f"  {f.replicas} replica(s): CPU per message, whole path",
+            f"{per_message:8.2f} ms",
+            f"bots {bots:.2f} ms: at most {cpus * 1000 / per_message:.0f} msg/s on {cpus} CPUs"
+            f" with nothing else running (other processes used {elsewhere:.2f} CPUs)",
+        )
     line(
         f"target >= {THROUGHPUT_TARGET:g} msg/s at the best count",
         f"{best.throughput:8.1f} /s",
