@@ -40,6 +40,7 @@ from finance_bot.ports.records import (
     Rate,
     ShareFacts,
     TransactionLine,
+    Words,
     WriteContext,
 )
 from finance_bot.ports.unit_of_work import (
@@ -248,6 +249,16 @@ class FakeDirectory:
         data = self._s.data
         found = [m for m in data.members.values() if m.household_id == household_id]
         return sorted(found, key=lambda m: (data.member_since[m.telegram_id], m.telegram_id))
+
+    async def words(self, telegram_id: int) -> Words | None:
+        member = self._s.data.members.get(telegram_id)
+        if member is None:
+            return None
+        return Words(
+            member=member,
+            accounts=await self.accounts(member.household_id),
+            aliases=await self.aliases(member.household_id),
+        )
 
     async def write_context(
         self,

@@ -72,6 +72,16 @@ class TransactionLine:
 
 
 @dataclass(frozen=True, slots=True)
+class Words:
+    """What a member's lines are read against, read in one round trip: the member, their
+    household's live accounts and categories (by id), and its aliases (key -> category ids)."""
+
+    member: Member
+    accounts: list[Account]
+    aliases: dict[str, list[int]]
+
+
+@dataclass(frozen=True, slots=True)
 class WriteContext:
     """What recording needs to know, read in one round trip: who writes, the accounts
     the line names (and their default and "other" ones), and the household's budgets.

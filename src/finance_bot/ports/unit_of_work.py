@@ -25,6 +25,7 @@ from finance_bot.ports.records import (
     RecurringRule,
     ShareFacts,
     TransactionLine,
+    Words,
     WriteContext,
 )
 
@@ -93,6 +94,11 @@ class DirectoryRepository(Protocol):
     async def member(self, telegram_id: int) -> Member | None: ...
 
     async def members(self, household_id: int) -> list[Member]: ...
+
+    async def words(self, telegram_id: int) -> Words | None:
+        """The member and what their lines are read against: `accounts(include_archived=
+        False)` and `aliases` of their household, in one round trip (every text line)."""
+        ...
 
     async def write_context(
         self,
