@@ -40,6 +40,7 @@ from finance_bot.ports.records import (
     Rate,
     ShareFacts,
     TransactionLine,
+    TransactionSeen,
     Words,
     WriteContext,
 )
@@ -647,6 +648,19 @@ class FakeRates:
 class FakeReports:
     def __init__(self, session: _Session) -> None:
         self._s = session
+
+    async def transaction_seen_by(
+        self, telegram_id: int, transaction_id: UUID
+    ) -> TransactionSeen | None:
+        data = self._s.data
+        member = data.members.get(telegram_id)
+        if member is None:
+            return None
+        transaction = data.transactions.get(transaction_id)
+        if transaction is None or transaction.household_id != member.household_id:
+            return TransactionSeen(None, [])
+        touched = sorted({p.account_id for p in transaction.postings})
+        return TransactionSeen(transaction, [data.accounts[i] for i in touched])
 
     def _category_rows(
         self, household_id: int, start: date, end: date, currency: str

@@ -11,6 +11,7 @@ from uuid import UUID
 from finance_bot.domain.accounts import Account
 from finance_bot.domain.digests import DigestSchedule
 from finance_bot.domain.money import Money
+from finance_bot.domain.transactions import Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,16 @@ class Words:
     member: Member
     accounts: list[Account]
     aliases: dict[str, list[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionSeen:
+    """An entry as a member's confirmation shows it, read in one round trip: the
+    transaction (None when their household has none of that id) and the accounts it
+    touches, oldest first."""
+
+    transaction: Transaction | None
+    accounts: list[Account]
 
 
 @dataclass(frozen=True, slots=True)

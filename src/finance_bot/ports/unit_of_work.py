@@ -25,6 +25,7 @@ from finance_bot.ports.records import (
     RecurringRule,
     ShareFacts,
     TransactionLine,
+    TransactionSeen,
     Words,
     WriteContext,
 )
@@ -240,6 +241,13 @@ class IdempotencyRepository(Protocol):
 
 
 class ReportReader(Protocol):
+    async def transaction_seen_by(
+        self, telegram_id: int, transaction_id: UUID
+    ) -> TransactionSeen | None:
+        """The entry in the member's household and the accounts it touches, in one round
+        trip (every confirmation); None when the person is no member."""
+        ...
+
     async def period_totals(
         self,
         household_id: int,
