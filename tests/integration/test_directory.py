@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
-from finance_bot.application import directory
+from finance_bot.application import directory, household
 from finance_bot.application.household import join_household, vocabulary_for
 from finance_bot.domain.accounts import AccountType
-from finance_bot.domain.commands import RecordExpense
+from finance_bot.domain.commands import RecordExpense, Vocabulary
 from finance_bot.domain.errors import (
     AccountArchived,
     InvalidName,
@@ -19,6 +19,7 @@ from finance_bot.domain.errors import (
     UnknownAccount,
     UnknownCategory,
 )
+from finance_bot.ports.unit_of_work import UnitOfWorkFactory
 from tests.support.household import LedgerWorld, ledger_world, new_telegram_id, uah
 
 pytestmark = pytest.mark.postgres
@@ -145,3 +146,36 @@ async def test_a_name_taken_over_by_the_first_version_is_the_categorys_again(
     assert links == [accounts["cafe"].id]
     with pytest.raises(InvalidName):
         await directory.remove_alias(alice, "кафе", uow_factory=world.uow_factory)
+
+
+async def test_words_in_one_round_trip_are_what_the_separate_reads_give(
+    world: LedgerWorld,
+) -> None:
+    (alice, _bob) = await world.new_household()
+    uow = world.uow_factory
+    await directory.add_category(
+        alice, "Питомцы", ["кот"], kind=AccountType.EXPENSE, currency="UAH", uow_factory=uow
+    )
+    cash = await directory.archive_account(alice, "наличные", uow_factory=uow)
+    async with uow(transactional=False) as unit:
+        words = await unit.directory.words(alice)
+        member = await unit.directory.member(alice)
+        assert member is not None
+        accounts = await unit.directory.accounts(member.household_id)
+        aliases = await unit.directory.aliases(member.household_id)
+        stranger = await unit.directory.words(new_telegram_id())
+    assert words is not None
+    assert words.member == member
+    assert words.accounts == accounts
+    assert cash.id not in {a.id for a in words.accounts}  # archived: not a word
+    assert words.aliases == aliases
+    assert "кот" in words.aliases
+    assert stranger is None
+    assert await household.vocabulary(alice, uow_factory=uow) == await _vocabulary_for(uow, alice)
+
+
+async def _vocabulary_for(uow: UnitOfWorkFactory, telegram_id: int) -> Vocabulary:
+    async with uow(transactional=False) as unit:
+        member = await unit.directory.member(telegram_id)
+        assert member is not None
+        return await vocabulary_for(unit, member)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import date
 
 import pytest
 
+from finance_bot.application import directory, reports
 from finance_bot.application.household import vocabulary_for
 from finance_bot.domain.commands import RecordExpense, RecordIncome, RecordTransfer
 from finance_bot.domain.errors import (
     AlreadyVoided,
+    NotAMember,
     NothingToUndo,
     NotTheAuthor,
     ReversalCannotBeVoided,
@@ -18,7 +21,7 @@ from finance_bot.domain.errors import (
     TransactionNotFound,
     UnknownAccount,
 )
-from tests.support.household import LedgerWorld, expense_command, uah
+from tests.support.household import LedgerWorld, expense_command, new_telegram_id, uah
 
 pytestmark = pytest.mark.postgres
 DAY = date(2026, 11, 20)
@@ -162,3 +165,38 @@ async def test_an_account_of_someone_else_cannot_be_used(world: LedgerWorld) -> 
     with pytest.raises(UnknownAccount):
         await world.record(RecordExpense(uah(1), alices["cafe"].id, bobs["card"].id, DAY), alice)
     assert await world.balance(bobs["card"].id) == 0
+
+
+async def test_a_confirmation_shows_the_entry_and_the_accounts_it_touches(
+    world: LedgerWorld,
+) -> None:
+    (alice, _) = await world.new_household()
+    (carol,) = await world.new_household(1)
+    accounts = await world.accounts(alice)
+    cafe = accounts["cafe"]
+    spare = await directory.add_account(
+        alice, "Запас", shared=False, currency="UAH", uow_factory=world.uow_factory
+    )
+    paid = RecordExpense(amount=uah(50), category_id=cafe.id, account_id=spare.id, booked_on=DAY)
+    recorded = await world.record(paid, alice)
+    # archived since: the entry still shows it
+    spare = await directory.archive_account(alice, "запас", uow_factory=world.uow_factory)
+    view = await reports.transaction_view(
+        alice, recorded.transaction_id, uow_factory=world.uow_factory
+    )
+    async with world.uow_factory(transactional=False) as uow:
+        stored = await uow.ledger.get(recorded.transaction_id)
+    assert view.transaction == stored
+    assert list(view.accounts) == sorted((cafe.id, spare.id))
+    assert view.accounts[cafe.id] == cafe
+    assert view.accounts[spare.id].archived
+    with pytest.raises(TransactionNotFound):  # another household's entry
+        await reports.transaction_view(
+            carol, recorded.transaction_id, uow_factory=world.uow_factory
+        )
+    with pytest.raises(TransactionNotFound):
+        await reports.transaction_view(alice, uuid.uuid4(), uow_factory=world.uow_factory)
+    with pytest.raises(NotAMember):
+        await reports.transaction_view(
+            new_telegram_id(), recorded.transaction_id, uow_factory=world.uow_factory
+        )

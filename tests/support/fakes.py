@@ -40,6 +40,8 @@ from finance_bot.ports.records import (
     Rate,
     ShareFacts,
     TransactionLine,
+    TransactionSeen,
+    Words,
     WriteContext,
 )
 from finance_bot.ports.unit_of_work import (
@@ -248,6 +250,16 @@ class FakeDirectory:
         data = self._s.data
         found = [m for m in data.members.values() if m.household_id == household_id]
         return sorted(found, key=lambda m: (data.member_since[m.telegram_id], m.telegram_id))
+
+    async def words(self, telegram_id: int) -> Words | None:
+        member = self._s.data.members.get(telegram_id)
+        if member is None:
+            return None
+        return Words(
+            member=member,
+            accounts=await self.accounts(member.household_id),
+            aliases=await self.aliases(member.household_id),
+        )
 
     async def write_context(
         self,
@@ -636,6 +648,19 @@ class FakeRates:
 class FakeReports:
     def __init__(self, session: _Session) -> None:
         self._s = session
+
+    async def transaction_seen_by(
+        self, telegram_id: int, transaction_id: UUID
+    ) -> TransactionSeen | None:
+        data = self._s.data
+        member = data.members.get(telegram_id)
+        if member is None:
+            return None
+        transaction = data.transactions.get(transaction_id)
+        if transaction is None or transaction.household_id != member.household_id:
+            return TransactionSeen(None, [])
+        touched = sorted({p.account_id for p in transaction.postings})
+        return TransactionSeen(transaction, [data.accounts[i] for i in touched])
 
     def _category_rows(
         self, household_id: int, start: date, end: date, currency: str

@@ -114,6 +114,13 @@ def visible_to(account: Account, telegram_id: int) -> bool:
 
 async def vocabulary_for(uow: UnitOfWork, member: Member) -> Vocabulary:
     accounts = await uow.directory.accounts(member.household_id)
+    aliases = await uow.directory.aliases(member.household_id)
+    return _vocabulary(member, accounts, aliases)
+
+
+def _vocabulary(
+    member: Member, accounts: list[Account], aliases: dict[str, list[int]]
+) -> Vocabulary:
     by_id = {a.id: a for a in accounts}
     expense: dict[str, int] = {}
     income: dict[str, int] = {}
@@ -123,7 +130,7 @@ async def vocabulary_for(uow: UnitOfWork, member: Member) -> Vocabulary:
         if category.type.is_category and not category.archived:
             target = expense if category.type is AccountType.EXPENSE else income
             target[normalize_name(category.name)] = category.id
-    for alias, category_ids in (await uow.directory.aliases(member.household_id)).items():
+    for alias, category_ids in aliases.items():
         for category_id in category_ids:
             aliased = by_id.get(category_id)
             if aliased is None or aliased.archived:
@@ -158,9 +165,11 @@ def _account_names(accounts: list[Account], telegram_id: int) -> dict[str, int]:
 
 async def vocabulary(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> Vocabulary:
     """The words a person's lines are matched against (their accounts, shared ones, categories)."""
-    async with uow_factory(transactional=False) as uow:
-        member = await require_member(uow, telegram_id)
-        return await vocabulary_for(uow, member)
+    async with uow_factory(transactional=False) as uow:  # one round trip: every text line
+        words = await uow.directory.words(telegram_id)
+    if words is None:
+        raise NotAMember(telegram_id)
+    return _vocabulary(words.member, words.accounts, words.aliases)
 
 
 async def household_members(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> list[Member]:

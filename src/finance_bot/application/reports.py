@@ -11,7 +11,7 @@ from uuid import UUID
 from finance_bot.application.budgets import BudgetLine, budget_lines
 from finance_bot.application.household import require_member, visible_to
 from finance_bot.domain.accounts import Account, AccountType
-from finance_bot.domain.errors import TransactionNotFound
+from finance_bot.domain.errors import NotAMember, TransactionNotFound
 from finance_bot.domain.money import Money
 from finance_bot.domain.periods import Period, PeriodKind
 from finance_bot.domain.transactions import EXACT, Transaction, rounded
@@ -254,11 +254,10 @@ class TransactionView:
 async def transaction_view(
     telegram_id: int, transaction_id: UUID, *, uow_factory: UnitOfWorkFactory
 ) -> TransactionView:
-    async with uow_factory(transactional=False) as uow:
-        member = await require_member(uow, telegram_id)
-        transaction = await uow.ledger.get(transaction_id)
-        if transaction is None or transaction.household_id != member.household_id:
-            raise TransactionNotFound()
-        touched = {p.account_id for p in transaction.postings}
-        accounts = await uow.directory.accounts(member.household_id, include_archived=True)
-        return TransactionView(transaction, {a.id: a for a in accounts if a.id in touched})
+    async with uow_factory(transactional=False) as uow:  # one round trip: every confirmation
+        seen = await uow.reports.transaction_seen_by(telegram_id, transaction_id)
+    if seen is None:
+        raise NotAMember(telegram_id)
+    if seen.transaction is None:
+        raise TransactionNotFound()
+    return TransactionView(seen.transaction, {a.id: a for a in seen.accounts})

@@ -11,6 +11,7 @@ from uuid import UUID
 from finance_bot.domain.accounts import Account
 from finance_bot.domain.digests import DigestSchedule
 from finance_bot.domain.money import Money
+from finance_bot.domain.transactions import Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,26 @@ class TransactionLine:
     tags: tuple[str, ...]
     voided: bool
     converted_from: Money | None = None  # the amount as typed, when it was converted
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """What a member's lines are read against, read in one round trip: the member, their
+    household's live accounts and categories (by id), and its aliases (key -> category ids)."""
+
+    member: Member
+    accounts: list[Account]
+    aliases: dict[str, list[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionSeen:
+    """An entry as a member's confirmation shows it, read in one round trip: the
+    transaction (None when their household has none of that id) and the accounts it
+    touches, oldest first."""
+
+    transaction: Transaction | None
+    accounts: list[Account]
 
 
 @dataclass(frozen=True, slots=True)

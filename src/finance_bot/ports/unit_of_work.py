@@ -25,6 +25,8 @@ from finance_bot.ports.records import (
     RecurringRule,
     ShareFacts,
     TransactionLine,
+    TransactionSeen,
+    Words,
     WriteContext,
 )
 
@@ -93,6 +95,11 @@ class DirectoryRepository(Protocol):
     async def member(self, telegram_id: int) -> Member | None: ...
 
     async def members(self, household_id: int) -> list[Member]: ...
+
+    async def words(self, telegram_id: int) -> Words | None:
+        """The member and what their lines are read against: `accounts(include_archived=
+        False)` and `aliases` of their household, in one round trip (every text line)."""
+        ...
 
     async def write_context(
         self,
@@ -234,6 +241,13 @@ class IdempotencyRepository(Protocol):
 
 
 class ReportReader(Protocol):
+    async def transaction_seen_by(
+        self, telegram_id: int, transaction_id: UUID
+    ) -> TransactionSeen | None:
+        """The entry in the member's household and the accounts it touches, in one round
+        trip (every confirmation); None when the person is no member."""
+        ...
+
     async def period_totals(
         self,
         household_id: int,

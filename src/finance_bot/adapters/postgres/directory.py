@@ -12,13 +12,19 @@ from finance_bot.adapters.postgres.rates import RATE_ON_DAY_ORDER
 from finance_bot.application.defaults import OTHER_CATEGORY_CODES
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
 from finance_bot.domain.money import Money
-from finance_bot.ports.records import Budget, Member, Rate, WriteContext
+from finance_bot.ports.records import Budget, Member, Rate, Words, WriteContext
 
 # Any fixed number will do; it only has to be the same in every finance-bot process.
 _HOUSEHOLD_CREATION_LOCK = 0x686F757365  # "house"
 
 _MEMBER_COLUMNS = (
     "telegram_id, household_id, language, default_account_id, display_name, telegram_language"
+)
+# An account as one record of an array (`ARRAY(SELECT ROW(...) FROM accounts a ...)`),
+# read back by _account_of.
+_ACCOUNT_FIELDS = (
+    "a.id, a.household_id, a.type::text, a.name, a.currency, a.owner_telegram_id, a.code,"
+    " a.archived_at IS NOT NULL"
 )
 _ACCOUNT_COLUMNS = (
     "id, household_id, type, name, currency, owner_telegram_id, code,"
@@ -84,6 +90,34 @@ class PostgresDirectory:
         )
         return [_member(row) for row in rows]
 
+    async def words(self, telegram_id: int) -> Words | None:
+        row = await self._connection.fetchrow(
+            f"""
+            SELECT {_MEMBER_COLUMNS},
+                   ARRAY(SELECT ROW({_ACCOUNT_FIELDS})
+                           FROM accounts a
+                          WHERE a.household_id = m.household_id AND a.archived_at IS NULL
+                          ORDER BY a.id) AS accounts,
+                   ARRAY(SELECT ROW(c.alias_key, c.account_id)
+                           FROM category_aliases c
+                          WHERE c.household_id = m.household_id
+                          ORDER BY c.alias_key, c.account_id) AS aliases
+              FROM members m
+             WHERE m.telegram_id = $1
+            """,
+            telegram_id,
+        )
+        if row is None:
+            return None
+        aliases: dict[str, list[int]] = {}
+        for alias_key, account_id in row["aliases"]:
+            aliases.setdefault(alias_key, []).append(account_id)
+        return Words(
+            member=_member(row),
+            accounts=[_account_of(fields) for fields in row["accounts"]],
+            aliases=aliases,
+        )
+
     async def write_context(
         self,
         telegram_id: int,
@@ -97,8 +131,7 @@ class PostgresDirectory:
         row = await self._connection.fetchrow(
             f"""
             SELECT {_MEMBER_COLUMNS}, foreign_currency,
-                   ARRAY(SELECT ROW(a.id, a.household_id, a.type::text, a.name, a.currency,
-                                    a.owner_telegram_id, a.code, a.archived_at IS NOT NULL)
+                   ARRAY(SELECT ROW({_ACCOUNT_FIELDS})
                            FROM accounts a
                           WHERE a.household_id = m.household_id
                             AND (a.id = ANY($2::bigint[]) OR a.id = m.default_account_id
@@ -142,17 +175,8 @@ class PostgresDirectory:
             rate = Rate(foreign, value, valid_from, source)
         accounts = {}
         for fields in row["accounts"]:
-            account_id, household_id, kind, name, currency, owner, code, archived = fields
-            accounts[account_id] = Account(
-                id=account_id,
-                household_id=household_id,
-                type=AccountType(kind),
-                name=name,
-                currency=currency,
-                owner_telegram_id=owner,
-                code=code,
-                archived=archived,
-            )
+            account = _account_of(fields)
+            accounts[account.id] = account
         budgets = tuple(
             Budget(category_id, Money(amount_minor, currency))
             for category_id, amount_minor, currency in row["budgets"]
@@ -340,6 +364,20 @@ def _member(row: Any) -> Member:
         default_account_id=row["default_account_id"],
         display_name=row["display_name"],
         telegram_language=row["telegram_language"],
+    )
+
+
+def _account_of(fields: Any) -> Account:
+    account_id, household_id, kind, name, currency, owner, code, archived = fields
+    return Account(
+        id=account_id,
+        household_id=household_id,
+        type=AccountType(kind),
+        name=name,
+        currency=currency,
+        owner_telegram_id=owner,
+        code=code,
+        archived=archived,
     )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from uuid import UUID
 
 import asyncpg
 
-from finance_bot.adapters.postgres.directory import _account
+from finance_bot.adapters.postgres.directory import _ACCOUNT_FIELDS, _account, _account_of
+from finance_bot.adapters.postgres.ledger import _GROUPED, _SELECT_TRANSACTION, _transaction
 from finance_bot.domain.accounts import AccountType
 from finance_bot.domain.money import Money
 from finance_bot.domain.shares import PERSONAL_TAGS
@@ -17,7 +19,23 @@ from finance_bot.ports.records import (
     PersonTransfer,
     ShareFacts,
     TransactionLine,
+    TransactionSeen,
 )
+
+# An entry of the member's household, with the accounts it touches; a row with no entry
+# when the household has none of that id, and no row for a person who is no member.
+_TRANSACTION_SEEN = f"""
+    SELECT tx.*,
+           ARRAY(SELECT ROW({_ACCOUNT_FIELDS}) FROM accounts a
+                  WHERE a.id IN (SELECT p.account_id FROM postings p
+                                  WHERE p.transaction_id = tx.id)
+                  ORDER BY a.id) AS accounts
+      FROM members m
+      LEFT JOIN LATERAL ({_SELECT_TRANSACTION}
+                          WHERE t.id = $2 AND t.household_id = m.household_id
+                          {_GROUPED}) tx ON true
+     WHERE m.telegram_id = $1
+"""
 
 # What live transactions (neither voided nor reversals) put on each category: the
 # trigger-kept day totals, so a month reads a few hundred rows whatever the ledger's size.
@@ -69,6 +87,16 @@ _PERSON_TRANSFERS = """
 class PostgresReports:
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
+
+    async def transaction_seen_by(
+        self, telegram_id: int, transaction_id: UUID
+    ) -> TransactionSeen | None:
+        row = await self._connection.fetchrow(_TRANSACTION_SEEN, telegram_id, transaction_id)
+        if row is None:
+            return None
+        if row["id"] is None:
+            return TransactionSeen(None, [])
+        return TransactionSeen(_transaction(row), [_account_of(f) for f in row["accounts"]])
 
     async def period_totals(
         self,

@@ -21,7 +21,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from aiogram import Bot, Dispatcher
@@ -34,7 +34,11 @@ from aiogram.exceptions import (
 from aiogram.types import Update
 
 from finance_bot.adapters.telegram.lanes import CHATS_AT_ONCE, ChatLanes
-from finance_bot.adapters.telegram.raw_updates import first_undecodable_update_id
+from finance_bot.adapters.telegram.raw_updates import (
+    GetRawUpdates,
+    decode_fresh,
+    first_undecodable_update_id,
+)
 from finance_bot.adapters.transient import Attempt, is_transient
 
 log = logging.getLogger(__name__)
@@ -169,7 +173,7 @@ class Poller:
         self._api_base = public_url(api_base, bot.token)
         self._narrow = False  # fetching one update at a time, to find one that cannot decode
         self._stopping = asyncio.Event()
-        self._fetch: asyncio.Task[list[Update]] | None = None
+        self._fetch: asyncio.Task[list[dict[str, Any]]] | None = None
         self._offset: int | None = None
         self._last_poll_ok: float | None = None  # loop time of the last good getUpdates
         self._chats_at_once = chats_at_once
@@ -243,16 +247,20 @@ class Poller:
         attempt = 0
         while not self._stopping.is_set():
             self._fetch = asyncio.ensure_future(
-                self._bot.get_updates(
-                    offset=self._offset,
-                    limit=1 if self._narrow else min(limit, 100),
-                    timeout=wait_seconds,
-                    allowed_updates=list(ALLOWED_UPDATES),
+                self._bot(
+                    GetRawUpdates(
+                        offset=self._offset,
+                        limit=1 if self._narrow else min(limit, 100),
+                        timeout=wait_seconds,
+                        allowed_updates=list(ALLOWED_UPDATES),
+                    ),
                     request_timeout=self._poll_timeout + 10,
                 )
             )
             try:
-                updates = await self._fetch
+                raw = await self._fetch
+                # The ones in hand come back at every poll: only new ones are decoded.
+                updates = decode_fresh(self._bot, raw, self._seen)
             except asyncio.CancelledError:
                 if self._stopping.is_set():
                     return []
@@ -282,7 +290,7 @@ class Poller:
             else:
                 self._last_poll_ok = asyncio.get_running_loop().time()
                 self._observer.poll_succeeded(updates)
-                if not updates:
+                if not raw:
                     self._narrow = False
                 return updates
             finally:

@@ -9,7 +9,7 @@ from aiogram.filters import CommandObject
 from aiogram.types import InlineKeyboardMarkup, Message
 
 from finance_bot.adapters.telegram.context import ChatContext
-from finance_bot.adapters.telegram.filters import named
+from finance_bot.adapters.telegram.filters import When, named
 from finance_bot.adapters.telegram.keyboards import categories_keyboard
 from finance_bot.adapters.telegram.lines import default_currency, record_lines
 from finance_bot.adapters.telegram.presenters import parse_error_text
@@ -22,8 +22,8 @@ from finance_bot.domain.parser import parse_line, parse_transfer_arguments
 def capture_router() -> Router:
     router = Router(name="capture")
     router.message.register(transfer, named("transfer"))
-    router.message.register(line, F.text & ~F.text.startswith("/"))
-    router.message.register(not_text, ~F.text)
+    router.message.register(line, When(F.text & ~F.text.startswith("/")))
+    router.message.register(not_text, When(~F.text))
     return router
 
 

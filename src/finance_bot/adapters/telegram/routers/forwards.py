@@ -15,6 +15,7 @@ from aiogram.types import CallbackQuery, Message
 
 from finance_bot.adapters.telegram.callbacks import answer_press
 from finance_bot.adapters.telegram.context import ChatContext
+from finance_bot.adapters.telegram.filters import When
 from finance_bot.adapters.telegram.keyboards import RecordForwardButton, forward_keyboard
 from finance_bot.adapters.telegram.lines import default_currency
 from finance_bot.adapters.telegram.presenters import forward_preview, parse_error_text
@@ -30,9 +31,9 @@ from finance_bot.domain.parser import parse_line
 
 def forwards_router() -> Router:
     router = Router(name="forwards")
-    router.message.register(forwarded_command, F.forward_origin & F.text.startswith("/"))
-    router.message.register(forwarded_line, F.forward_origin & F.text)
-    router.message.register(forwarded_other, F.forward_origin)
+    router.message.register(forwarded_command, When(F.forward_origin & F.text.startswith("/")))
+    router.message.register(forwarded_line, When(F.forward_origin & F.text))
+    router.message.register(forwarded_other, When(F.forward_origin))
     router.callback_query.register(record_forward, RecordForwardButton.filter())
     return router
 

@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery, Message
 
 from finance_bot.adapters.telegram.callbacks import answer_press
 from finance_bot.adapters.telegram.context import ChatContext
-from finance_bot.adapters.telegram.filters import named
+from finance_bot.adapters.telegram.filters import When, named
 from finance_bot.domain.languages import LANGUAGES
 
 
@@ -18,7 +18,7 @@ def settings_router() -> Router:
     router.message.register(help_, named("help"))
     router.message.register(language, named("lang"))
     router.callback_query.register(stale_button)
-    router.message.register(unknown_command, F.text.startswith("/"))
+    router.message.register(unknown_command, When(F.text.startswith("/")))
     return router
 
 
