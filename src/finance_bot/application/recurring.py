@@ -147,7 +147,7 @@ async def list_rules(
             dealt = await uow.recurring.dealt_with(rule.id, rule.starts_on)
             views.append(
                 RuleView(
-                    number=rule.id,
+                    number=rule.number,
                     schedule=schedule,
                     line=rule.line,
                     next_due=_next_due(schedule, rule.starts_on, dealt, today),

@@ -60,7 +60,7 @@ class RecurringEntries:
         recorded = [n for n in notices if n.transaction_id is not None]
         try:
             if len(recorded) >= SUMMARY_FROM:
-                await self._say(ctx, summary_text(first.rule_id, first.line, recorded, ctx.t))
+                await self._say(ctx, summary_text(first.rule_number, first.line, recorded, ctx.t))
             else:
                 for notice in recorded:
                     await self._confirm(ctx, notice)
@@ -77,7 +77,7 @@ class RecurringEntries:
     async def _confirm(self, ctx: ChatContext, notice: OccurrenceNotice) -> None:
         assert notice.transaction_id is not None
         text, keyboard = await confirmation_reply(ctx, notice.transaction_id, self.services.today())
-        heading = ctx.t("notice_heading", number=notice.rule_id)
+        heading = ctx.t("notice_heading", number=notice.rule_number)
         await send_text(self.bot, ctx.member.telegram_id, f"{heading}\n{text}", keyboard)
 
     async def _say(self, ctx: ChatContext, text: str) -> None:
