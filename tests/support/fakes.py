@@ -905,7 +905,9 @@ class FakeMembership:
         member = await FakeDirectory(self._s).member(telegram_id)
         if member is None:
             return None
-        return Membership(member, await FakeDirectory(self._s).household_settings(member.household_id))
+        return Membership(
+            member, await FakeDirectory(self._s).household_settings(member.household_id)
+        )
 
     async def household_of_any(self, telegram_ids: frozenset[int]) -> int | None:
         data = self._s.data
@@ -915,6 +917,18 @@ class FakeMembership:
             if m.telegram_id in telegram_ids
         )
         return found[0][2] if found else None
+
+    async def household_zones(self) -> dict[int, str]:
+        choices = self._s.data.household_choices
+        return {h: zone for h, (zone, _) in choices.items() if zone is not None}
+
+    async def member_zones(self) -> dict[int, str | None]:
+        choices = self._s.data.household_choices
+        return {
+            m.telegram_id: choices.get(m.household_id, (None, None))[0]
+            for m in self._s.data.members.values()
+            if m.active
+        }
 
     async def former_household(self, telegram_id: int) -> int | None:
         member = self._s.data.members.get(telegram_id)

@@ -58,8 +58,14 @@ async def pending_digests(
 ) -> list[Pending]:
     async with uow_factory(transactional=False) as uow:
         pending = []
+        # Members only, each in their household's own time zone (else the deployment's).
+        zones = await uow.membership.member_zones()
         for subscription in await uow.digests.subscriptions():
-            digest = digest_due(subscription.schedule, now, timezone, since=subscription.since)
+            if subscription.telegram_id not in zones:
+                continue
+            own = zones[subscription.telegram_id]
+            zone = timezone if own is None else ZoneInfo(own)
+            digest = digest_due(subscription.schedule, now, zone, since=subscription.since)
             if digest is None:
                 continue
             if not await uow.digests.logged(

@@ -59,6 +59,22 @@ class PostgresMembership:
         )
         return household_id
 
+    async def household_zones(self) -> dict[int, str]:
+        """Scheduled work: each household's own time zone, where it has one."""
+        rows = await self._connection.fetch(
+            "SELECT id, timezone FROM households WHERE timezone IS NOT NULL"
+        )
+        return {row["id"]: row["timezone"] for row in rows}
+
+    async def member_zones(self) -> dict[int, str | None]:
+        """Scheduled work: every member now, by Telegram id, with their household's own
+        time zone (None: the deployment's)."""
+        rows = await self._connection.fetch(
+            "SELECT m.telegram_id, h.timezone FROM members m"
+            "  JOIN households h ON h.id = m.household_id WHERE m.left_at IS NULL"
+        )
+        return {row["telegram_id"]: row["timezone"] for row in rows}
+
     async def former_household(self, telegram_id: int) -> int | None:
         """The household a person left, if they did (their row stays there as an author)."""
         household_id: int | None = await self._connection.fetchval(
@@ -73,8 +89,7 @@ class PostgresMembership:
         """Use an invitation once: its household's id, or why not. The row is locked, so
         two people with one code cannot both get in."""
         row = await self._connection.fetchrow(
-            "SELECT household_id, expires_at, used_at FROM invites WHERE code_hash = $1"
-            " FOR UPDATE",
+            "SELECT household_id, expires_at, used_at FROM invites WHERE code_hash = $1 FOR UPDATE",
             code_hash,
         )
         if row is None:

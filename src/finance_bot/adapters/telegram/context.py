@@ -236,7 +236,6 @@ class Enrolment:
         return legacy if legacy is not None else update_key(bot_id, update)
 
 
-
 def count_writes(writes: list[Write], outcome: Outcome, metrics: BotMetrics) -> None:
     """Count the ledger writes an update made; a replayed one marks it a duplicate."""
     for write in writes:

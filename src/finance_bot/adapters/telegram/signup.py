@@ -83,9 +83,7 @@ class Signup:
                 **profile,
             )
             return joined, None
-        membership = await current_membership(
-            user.id, uow_factory=services.uow_factory, **profile
-        )
+        membership = await current_membership(user.id, uow_factory=services.uow_factory, **profile)
         if membership is not None:
             return membership, None
         payload = start_payload(update)
