@@ -214,7 +214,8 @@ async def test_the_base_currency_changes_only_while_nothing_is_recorded(
     async with world.pool.acquire() as connection:
         rows = await connection.fetch(
             "SELECT h.id, array_agg(DISTINCT a.currency) AS currencies, h.currency"
-            "  FROM households h JOIN accounts a ON a.household_id = h.id GROUP BY h.id ORDER BY h.id"
+            "  FROM households h JOIN accounts a ON a.household_id = h.id"
+            " GROUP BY h.id ORDER BY h.id"
         )
     assert [(r["currencies"], r["currency"]) for r in rows] == [(["EUR"], "EUR"), (["UAH"], "UAH")]
     with pytest.raises(membership.ZoneUnknown):
