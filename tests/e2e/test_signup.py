@@ -227,3 +227,29 @@ async def test_metrics_name_no_household_person_or_id_after_two_households(
         assert secret not in text, secret
     for row in households:
         assert not re.search(rf'household[^"\n]*="{row["id"]}"', text)
+
+
+async def test_rule_numbers_are_each_households_own(
+    open_bot: RunningBot, fake: FakeTelegram
+) -> None:
+    carol = Person(fake, CAROL, "Carol", language_code="en")
+    dave = Person(fake, DAVE, "Dave", language_code="en")
+    for person in (carol, dave):
+        await person.say("/start")
+        await person.say("/every month 1 700 rent")
+    await dave.say("/every week mon 50 taxi")
+    assert "2" in (await dave.say("/recurring")).text
+    await carol.say("/every off 1")
+    rows = await ledger_rows(
+        open_bot.database_url,
+        "SELECT m.telegram_id, r.number, r.stopped_at IS NOT NULL AS stopped"
+        "  FROM recurring_rules r JOIN members m ON m.telegram_id = r.author_telegram_id"
+        " ORDER BY r.id",
+    )
+    assert [tuple(row) for row in rows] == [(CAROL, 1, True), (DAVE, 1, False), (DAVE, 2, False)]
+    refused = await carol.say("/every off 2")  # Dave's second rule is not Carol's
+    assert "2" in refused.text
+    still = await ledger_rows(
+        open_bot.database_url, "SELECT count(*) AS n FROM recurring_rules WHERE stopped_at IS NULL"
+    )
+    assert still[0]["n"] == 2
