@@ -150,6 +150,12 @@ async def test_who_leaves_sees_nothing_and_their_entries_stay_under_their_name(
     assert "Carol" not in members
     rules = await ledger_rows(invite_bot.database_url, "SELECT stopped_at FROM recurring_rules")
     assert [row["stopped_at"] is not None for row in rules] == [True]
+    # The household's budget alerts reach its members, not who left.
+    await alice.say("/budget кафе 400")
+    heard_before = len(fake.messages_to(CAROL))
+    alert = await alice.say("200 кафе")
+    assert "%" in alert.text
+    assert len(fake.messages_to(CAROL)) == heard_before
 
 
 async def test_a_whitelisted_member_cannot_leave_and_is_told_why(
