@@ -78,7 +78,7 @@ class RecurringEntries:
 
     async def _confirm(self, ctx: ChatContext, notice: OccurrenceNotice) -> None:
         assert notice.transaction_id is not None
-        text, keyboard = await confirmation_reply(ctx, notice.transaction_id, self.services.today())
+        text, keyboard = await confirmation_reply(ctx, notice.transaction_id, ctx.services.today())
         heading = ctx.t("notice_heading", number=notice.rule_number)
         await send_text(self.bot, ctx.member.telegram_id, f"{heading}\n{text}", keyboard)
 
