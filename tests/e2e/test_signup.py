@@ -259,3 +259,18 @@ async def test_rule_numbers_are_each_households_own(
         open_bot.database_url, "SELECT count(*) AS n FROM recurring_rules WHERE stopped_at IS NULL"
     )
     assert still[0]["n"] == 2
+
+
+async def test_a_flood_of_forged_codes_is_answered_within_the_strangers_limits(
+    invite_bot: RunningBot, fake: FakeTelegram
+) -> None:
+    update_ids = [
+        fake.send_text(70_000 + n, f"/start forged{n:04d}forged{n:04d}", first_name="X")
+        for n in range(25)
+    ]
+    again = fake.send_text(70_000, "/start forged0000forged0000", first_name="X")
+    await Person(fake, 70_000, "X").processed(max([*update_ids, again]))
+    answered = [n for n in range(25) if fake.messages_to(70_000 + n)]
+    assert len(answered) == 20  # the global cap of denial replies a minute
+    assert len(fake.messages_to(70_000)) == 1  # the same id again within the minute: silence
+    assert await counts(invite_bot) == (0, 0, 0)  # nobody joined, nothing was founded
