@@ -35,8 +35,10 @@ async def leader_pid(url: str) -> int | None:
     connection = await asyncpg.connect(url)
     try:
         pid: int | None = await connection.fetchval(
+            # pg_locks is the whole server's: another database's scheduler holds the same key.
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND classid = 0 AND objid = $1",
+            " AND classid = 0 AND objid = $1"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             SCHEDULER_LOCK_KEY,
         )
         return pid
