@@ -81,9 +81,7 @@ async def _populate(url: str) -> tuple[int, int]:
     return alice, bob
 
 
-async def _tables(
-    url: str, *, columns: dict[str, list[str]] | None = None
-) -> dict[str, list[str]]:
+async def _tables(url: str, *, columns: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
     """Every row of every table, as text, except backup_runs (the source gains its row after
     the dump was taken). `columns`: only these columns of these tables (an upgrade test
     reads the columns an old schema had, after a later migration added some)."""
