@@ -207,6 +207,7 @@ def chat_services(app: Application) -> ChatServices:
         currency=settings.default_currency,
         fallback_language=settings.bot_language,
         whitelist=frozenset(settings.whitelist_telegram_ids),
+        signup=settings.signup,
         clock=app.clock,
         metrics=app.metrics,
         recurring=app.uow_factory,
@@ -268,6 +269,16 @@ class ChatBot:
 
     async def run(self) -> None:
         """Register the command menu, then take updates until stopped."""
+        try:
+            # The bot's username, for invitation links: asked once here, kept by aiogram.
+            await self.bot.me()
+        except Exception as error:
+            rejected = token_rejection(error, "getMe")
+            if rejected is not None:
+                raise rejected from None
+            if not is_transient(error):
+                raise
+            log.warning("bot's name not read yet", extra={"error": type(error).__name__})
         try:
             await register_commands(self.bot, self.services.catalog)
         except Exception as error:  # the menu is a nicety; polling must not wait on it
@@ -364,9 +375,15 @@ def digest_job(app: Application, bot: ChatBot) -> NamedJob:
         timezone=services.timezone,
         fallback_language=services.fallback_language,
         send=send,
-        serves=services.whitelist.__contains__,
+        # SIGNUP=whitelist: the list decides, as ever; otherwise every member is served
+        # (pending_digests yields members only).
+        serves=services.whitelist.__contains__ if services.signup == "whitelist" else _anyone,
     )
     return NamedJob("digests", job.run)
+
+
+def _anyone(telegram_id: int) -> bool:
+    return True
 
 
 @asynccontextmanager

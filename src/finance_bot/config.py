@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str = DEFAULT_TELEGRAM_API_BASE
     whitelist_telegram_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    # Who may start (SPEC §14, docs/adr/0022): the whitelist alone, also whoever a member
+    # invites, or anyone (their own household). The whitelist's ids join the first household.
+    signup: Literal["whitelist", "invite", "open"] = "whitelist"
     # The bot's own login, finance_bot_app (docs/adr/0009). Unset: the embedded server.
     database_url: SecretStr | None = None
     # Migrations and restores: finance_bot_owner. Unset: DATABASE_URL.
@@ -107,6 +110,13 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("signup", mode="before")
+    @classmethod
+    def _signup_name(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or "whitelist"
+        return value
 
     @field_validator("bot_mode", mode="before")
     @classmethod

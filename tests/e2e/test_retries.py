@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from finance_bot.adapters.telegram import context, polling
+from finance_bot.adapters.telegram import polling, signup
 from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.adapters.transient import INTERRUPTION_ATTEMPTS
 from finance_bot.application.books import Books
@@ -185,7 +185,7 @@ async def test_a_lock_timeout_that_keeps_recurring_is_given_up_and_said_so(
 
 def joining_failing(monkeypatch: pytest.MonkeyPatch, error: BaseException, times: int) -> None:
     """Enrolling the member (on every update, before any handler) fails `times` times."""
-    real = context.join_household
+    real = signup.join_whitelisted
     calls: list[int] = []
 
     async def failing(*args: Any, **kwargs: Any) -> Any:
@@ -194,7 +194,7 @@ def joining_failing(monkeypatch: pytest.MonkeyPatch, error: BaseException, times
             raise error
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(context, "join_household", failing)
+    monkeypatch.setattr(signup, "join_whitelisted", failing)
 
 
 async def test_a_member_lookup_that_loses_its_connection_is_retried(

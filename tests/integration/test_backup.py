@@ -81,9 +81,10 @@ async def _populate(url: str) -> tuple[int, int]:
     return alice, bob
 
 
-async def _tables(url: str) -> dict[str, list[str]]:
+async def _tables(url: str, *, columns: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
     """Every row of every table, as text, except backup_runs (the source gains its row after
-    the dump was taken)."""
+    the dump was taken). `columns`: only these columns of these tables (an upgrade test
+    reads the columns an old schema had, after a later migration added some)."""
     connection = await asyncpg.connect(url)
     try:
         names = await connection.fetch(
@@ -92,11 +93,34 @@ async def _tables(url: str) -> dict[str, list[str]]:
         )
         found = {}
         for (name,) in names:
-            rows = await connection.fetch(f'SELECT t::text FROM "{name}" t ORDER BY 1')
+            if columns is None:
+                query = f'SELECT t::text FROM "{name}" t ORDER BY 1'
+            elif name in columns:
+                listed = ", ".join(f't."{column}"' for column in columns[name])
+                query = f'SELECT ROW({listed})::text FROM "{name}" t ORDER BY 1'
+            else:
+                continue
+            rows = await connection.fetch(query)
             found[name] = [row[0] for row in rows]
         return found
     finally:
         await connection.close()
+
+
+async def _columns(url: str) -> dict[str, list[str]]:
+    """Each table's columns, in order."""
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
+        )
+    finally:
+        await connection.close()
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        found.setdefault(row["table_name"], []).append(row["column_name"])
+    return found
 
 
 async def _reports(url: str, people: tuple[int, int]) -> tuple[object, ...]:

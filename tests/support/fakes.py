@@ -34,7 +34,10 @@ from finance_bot.ports.records import (
     AmountByKey,
     Budget,
     DigestSubscription,
+    HouseholdSettings,
+    InviteRefusal,
     Member,
+    Membership,
     PeriodTotals,
     PersonTransfer,
     Rate,
@@ -51,6 +54,7 @@ from finance_bot.ports.unit_of_work import (
     IdempotencyKeyTaken,
     IdempotencyRepository,
     LedgerRepository,
+    MembershipRepository,
     RateRepository,
     ReportReader,
 )
@@ -69,6 +73,9 @@ class FakeState:
 
     households: dict[int, int] = field(default_factory=dict)  # id -> last transaction number
     currencies: dict[int, str] = field(default_factory=dict)  # household id -> base currency
+    # household id -> (time zone, language) of its own (/settings); absent: the deployment's
+    household_choices: dict[int, tuple[str | None, str | None]] = field(default_factory=dict)
+    invites: dict[bytes, tuple[int, datetime, bool]] = field(default_factory=dict)  # hh, exp, used
     members: dict[int, Member] = field(default_factory=dict)
     member_since: dict[int, int] = field(default_factory=dict)  # telegram id -> "created_at"
     accounts: dict[int, Account] = field(default_factory=dict)
@@ -244,7 +251,49 @@ class FakeDirectory:
         return found
 
     async def member(self, telegram_id: int) -> Member | None:
-        return self._s.data.members.get(telegram_id)
+        member = self._s.data.members.get(telegram_id)
+        return member if member is not None and member.active else None
+
+    async def household_settings(self, household_id: int) -> HouseholdSettings:
+        data = self._s.data
+        timezone, language = data.household_choices.get(household_id, (None, None))
+        return HouseholdSettings(household_id, data.currencies[household_id], timezone, language)
+
+    async def set_household_timezone(self, household_id: int, timezone: str) -> None:
+        _, language = self._s.data.household_choices.get(household_id, (None, None))
+        self._s.data.household_choices[household_id] = (timezone, language)
+
+    async def set_household_language(self, household_id: int, language: str) -> None:
+        timezone, _ = self._s.data.household_choices.get(household_id, (None, None))
+        self._s.data.household_choices[household_id] = (timezone, language)
+
+    async def change_base_currency(self, household_id: int, currency: str) -> bool:
+        data = self._s.data
+        if (
+            any(t.household_id == household_id for t in data.transactions.values())
+            or any(h == household_id for h, _ in data.rates)
+            or any(h == household_id for h, _ in data.budgets)
+        ):
+            return False
+        old = data.currencies[household_id]
+        for account in list(data.accounts.values()):
+            if account.household_id == household_id and account.currency == old:
+                data.accounts[account.id] = replace(account, currency=currency)
+        data.currencies[household_id] = currency
+        return True
+
+    async def add_invite(
+        self, code_hash: bytes, household_id: int, inviter_telegram_id: int, expires_at: datetime
+    ) -> None:
+        self._s.data.invites[code_hash] = (household_id, expires_at, False)
+
+    async def leave(self, telegram_id: int, household_id: int) -> None:
+        data = self._s.data
+        member = data.members.get(telegram_id)
+        if member is not None and member.household_id == household_id:
+            data.members[telegram_id] = replace(member, active=False)
+        data.digest_settings.pop(telegram_id, None)
+        data.shares.clear()
 
     async def members(self, household_id: int) -> list[Member]:
         data = self._s.data
@@ -271,7 +320,7 @@ class FakeDirectory:
     ) -> WriteContext | None:
         data = self._s.data
         member = data.members.get(telegram_id)
-        if member is None:
+        if member is None or not member.active:
             return None
         base = data.currencies[member.household_id]
         foreign = currency if currency is not None and currency != base else None
@@ -873,6 +922,68 @@ class FakeReports:
         )
 
 
+class FakeMembership:
+    def __init__(self, session: _Session) -> None:
+        self._s = session
+
+    async def membership(self, telegram_id: int) -> Membership | None:
+        member = await FakeDirectory(self._s).member(telegram_id)
+        if member is None:
+            return None
+        return Membership(
+            member, await FakeDirectory(self._s).household_settings(member.household_id)
+        )
+
+    async def household_of_any(self, telegram_ids: frozenset[int]) -> int | None:
+        data = self._s.data
+        found = sorted(
+            (data.member_since[m.telegram_id], m.telegram_id, m.household_id)
+            for m in data.members.values()
+            if m.telegram_id in telegram_ids
+        )
+        return found[0][2] if found else None
+
+    async def household_zones(self) -> dict[int, str]:
+        choices = self._s.data.household_choices
+        return {h: zone for h, (zone, _) in choices.items() if zone is not None}
+
+    async def member_zones(self) -> dict[int, str | None]:
+        choices = self._s.data.household_choices
+        return {
+            m.telegram_id: choices.get(m.household_id, (None, None))[0]
+            for m in self._s.data.members.values()
+            if m.active
+        }
+
+    async def former_household(self, telegram_id: int) -> int | None:
+        member = self._s.data.members.get(telegram_id)
+        return member.household_id if member is not None and not member.active else None
+
+    async def redeem_invite(
+        self, code_hash: bytes, telegram_id: int, now: datetime
+    ) -> int | InviteRefusal:
+        found = self._s.data.invites.get(code_hash)
+        if found is None:
+            return InviteRefusal.UNKNOWN
+        household_id, expires_at, used = found
+        if used:
+            return InviteRefusal.USED
+        if expires_at <= now:
+            return InviteRefusal.EXPIRED
+        self._s.data.invites[code_hash] = (household_id, expires_at, True)
+        return household_id
+
+    async def found_household(self, currency: str, timezone: str) -> int:
+        household_id = await FakeDirectory(self._s).create_household(currency)
+        self._s.data.household_choices[household_id] = (timezone, None)
+        return household_id
+
+    async def rejoin(self, telegram_id: int, household_id: int) -> None:
+        member = self._s.data.members.get(telegram_id)
+        if member is not None and member.household_id == household_id:
+            self._s.data.members[telegram_id] = replace(member, active=True)
+
+
 class FakeUnitOfWork:
     def __init__(self, state: FakeState, *, transactional: bool = True) -> None:
         self._state = state
@@ -890,6 +1001,7 @@ class FakeUnitOfWork:
         self.reports: ReportReader = FakeReports(self._session)
         self.rates: RateRepository = FakeRates(self._session)
         self.digests: DigestRepository = FakeDigests(self._session)
+        self.membership: MembershipRepository = FakeMembership(self._session)
         return self
 
     async def __aexit__(

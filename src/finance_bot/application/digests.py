@@ -58,8 +58,14 @@ async def pending_digests(
 ) -> list[Pending]:
     async with uow_factory(transactional=False) as uow:
         pending = []
+        # Members only, each in their household's own time zone (else the deployment's).
+        zones = await uow.membership.member_zones()
         for subscription in await uow.digests.subscriptions():
-            digest = digest_due(subscription.schedule, now, timezone, since=subscription.since)
+            if subscription.telegram_id not in zones:
+                continue
+            own = zones[subscription.telegram_id]
+            zone = timezone if own is None else ZoneInfo(own)
+            digest = digest_due(subscription.schedule, now, zone, since=subscription.since)
             if digest is None:
                 continue
             if not await uow.digests.logged(
@@ -78,13 +84,15 @@ class DigestContent:
     report: PeriodReport
     budgets: list[BudgetLine]  # the month of `today`, as /budgets shows it
     today: date  # the household's day the digest fell due on
+    household_language: str | None = None  # /settings language: for members who chose none
 
 
 async def digest_content(pending: Pending, *, uow_factory: UnitOfWorkFactory) -> DigestContent:
     digest, telegram_id = pending.digest, pending.telegram_id
     async with uow_factory(transactional=False) as uow:
         member = await require_member(uow, telegram_id)
-        currency = await uow.directory.household_currency(member.household_id)
+        household = await uow.directory.household_settings(member.household_id)
+    currency = household.currency
     today = digest.local_day
     report = await period_report(
         telegram_id,
@@ -97,7 +105,7 @@ async def digest_content(pending: Pending, *, uow_factory: UnitOfWorkFactory) ->
     )
     budgets = await budget_progress(telegram_id, today, today=today, uow_factory=uow_factory)
     members = await household_members(telegram_id, uow_factory=uow_factory)
-    return DigestContent(member, members, report, budgets, today)
+    return DigestContent(member, members, report, budgets, today, household.language)
 
 
 async def claim_digest(pending: Pending, *, uow_factory: UnitOfWorkFactory) -> bool:

@@ -12,7 +12,7 @@ from finance_bot.application.defaults import (
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
 from finance_bot.domain.commands import Vocabulary
 from finance_bot.domain.errors import NotAMember
-from finance_bot.ports.records import Member
+from finance_bot.ports.records import Member, Membership
 from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
@@ -25,43 +25,109 @@ async def join_household(
     display_name: str | None = None,
     telegram_language: str | None = None,
 ) -> Member:
-    """Make a whitelisted person a member, creating the household on the first join.
+    """Make a whitelisted person a member, creating the household on the first join."""
+    joined = await join_whitelisted(
+        telegram_id,
+        language=language,
+        currency=currency,
+        uow_factory=uow_factory,
+        display_name=display_name,
+        telegram_language=telegram_language,
+    )
+    return joined.member
 
-    Everyone on the whitelist shares one household. Called on every message: an existing
+
+async def join_whitelisted(
+    telegram_id: int,
+    *,
+    language: str,
+    currency: str,
+    uow_factory: UnitOfWorkFactory,
+    display_name: str | None = None,
+    telegram_language: str | None = None,
+    whitelist: frozenset[int] | None = None,
+) -> Membership:
+    """The whitelisted person's membership and their household's settings.
+
+    Everyone on the whitelist shares one household: with SIGNUP=whitelist the first one,
+    as ever; with `whitelist` given (the other modes, where anyone may have founded the
+    first), the one a whitelisted person is in. Called on every message: an existing
     member is returned as is, their Telegram name and language refreshed if they changed.
     `currency` is used only when this founds the household.
     """
-    profile = (display_name, telegram_language)
-    async with uow_factory(transactional=False) as reading:  # the common case: one round trip
-        existing = await reading.directory.member(telegram_id)
-    if existing is not None and profile == (existing.display_name, existing.telegram_language):
+    existing = await current_membership(
+        telegram_id,
+        uow_factory=uow_factory,
+        display_name=display_name,
+        telegram_language=telegram_language,
+    )
+    if existing is not None:
         return existing
+    profile = (display_name, telegram_language)
     async with uow_factory() as uow:
-        existing = await uow.directory.member(telegram_id)
-        if existing is not None:
-            await uow.directory.set_profile(telegram_id, *profile)
-            await uow.commit()
-            return replace(existing, display_name=display_name, telegram_language=telegram_language)
         await uow.directory.lock_households()
-        existing = await uow.directory.member(telegram_id)  # joined while we waited
+        existing = await uow.membership.membership(telegram_id)  # joined while we waited
         if existing is not None:
             return existing
-        household_id = await uow.directory.first_household()
-        if household_id is None:
-            household_id = await found_household(uow, language=language, currency=currency)
-        # The household's own currency, not the configured one: the configuration only
-        # seeds a household when it is founded.
-        own = await uow.directory.household_currency(household_id)
-        await enroll(uow, telegram_id, household_id, language=language, currency=own)
+        former = await uow.membership.former_household(telegram_id)
+        if former is not None:
+            # Left once, and now on the operator's list: back where their name still is.
+            await uow.membership.rejoin(telegram_id, former)
+        else:
+            if whitelist is None:
+                household_id = await uow.directory.first_household()
+            else:
+                household_id = await uow.membership.household_of_any(whitelist)
+            if household_id is None:
+                household_id = await found_household(uow, language=language, currency=currency)
+            # The household's own currency, not the configured one: the configuration only
+            # seeds a household when it is founded.
+            own = await uow.directory.household_currency(household_id)
+            await enroll(uow, telegram_id, household_id, language=language, currency=own)
         await uow.directory.set_profile(telegram_id, *profile)
-        member = await require_member(uow, telegram_id)
+        joined = await uow.membership.membership(telegram_id)
+        if joined is None:
+            raise NotAMember(telegram_id)
         await uow.commit()
-        return member
+        return joined
 
 
-async def found_household(uow: UnitOfWork, *, language: str, currency: str) -> int:
-    """A new household with the default categories and their aliases in both languages."""
-    household_id = await uow.directory.create_household(currency)
+async def current_membership(
+    telegram_id: int,
+    *,
+    uow_factory: UnitOfWorkFactory,
+    display_name: str | None = None,
+    telegram_language: str | None = None,
+) -> Membership | None:
+    """A member's membership now, their Telegram name and language refreshed if they
+    changed; None for anyone in no household. Called on every message."""
+    profile = (display_name, telegram_language)
+    async with uow_factory(transactional=False) as reading:  # the common case: one round trip
+        existing = await reading.membership.membership(telegram_id)
+    if existing is None or profile == (
+        existing.member.display_name,
+        existing.member.telegram_language,
+    ):
+        return existing
+    async with uow_factory() as uow:
+        existing = await uow.membership.membership(telegram_id)
+        if existing is None:
+            return None  # left meanwhile
+        await uow.directory.set_profile(telegram_id, *profile)
+        await uow.commit()
+    member = replace(
+        existing.member, display_name=display_name, telegram_language=telegram_language
+    )
+    return replace(existing, member=member)
+
+
+async def found_household(
+    uow: UnitOfWork, *, language: str, currency: str, household_id: int | None = None
+) -> int:
+    """A new household with the default categories and their aliases in both languages;
+    `household_id`: its row is made already (membership.found_household)."""
+    if household_id is None:
+        household_id = await uow.directory.create_household(currency)
     for default in DEFAULT_CATEGORIES:
         category = await uow.directory.add_account(
             household_id=household_id,

@@ -11,16 +11,24 @@ account or category archived, its author gone) stops itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from finance_bot.application import recording
 from finance_bot.domain.commands import RecordCommand, RecordExpense, RecordIncome, RecordTransfer
 from finance_bot.domain.errors import LedgerRuleViolation, NoRate, NotAMember
 from finance_bot.domain.money import Money
-from finance_bot.domain.schedules import Every, RuleText, Schedule, first_due, occurrences
+from finance_bot.domain.schedules import (
+    Every,
+    RuleText,
+    Schedule,
+    first_due,
+    local_day,
+    occurrences,
+)
 from finance_bot.ports.clock import IdSource
 from finance_bot.ports.records import Member, OccurrenceNotice, RecurringRule
 from finance_bot.ports.unit_of_work import RecurringUnitOfWork, RecurringUnitOfWorkFactory
@@ -147,7 +155,7 @@ async def list_rules(
             dealt = await uow.recurring.dealt_with(rule.id, rule.starts_on)
             views.append(
                 RuleView(
-                    number=rule.id,
+                    number=rule.number,
                     schedule=schedule,
                     line=rule.line,
                     next_due=_next_due(schedule, rule.starts_on, dealt, today),
@@ -183,15 +191,32 @@ async def _member(uow: RecurringUnitOfWork, telegram_id: int) -> Member:
 # What the scheduler does.
 
 
-async def record_due(today: date, *, uow_factory: RecurringUnitOfWorkFactory, ids: IdSource) -> int:
-    """Record every due date up to `today` (the household's day) that no row holds yet, in
-    order, each in its own unit of work; returns how many this call recorded or skipped."""
+async def record_due(
+    today: date,
+    *,
+    uow_factory: RecurringUnitOfWorkFactory,
+    ids: IdSource,
+    days: Mapping[int, date] | None = None,
+) -> int:
+    """Record every due date up to the household's day that no row holds yet, in order,
+    each in its own unit of work; returns how many this call recorded or skipped.
+    `days`: a household's own day (its own time zone), else `today` (the deployment's)."""
     async with uow_factory(transactional=False) as uow:
         rules = await uow.recurring.live_rules()
     done = 0
     for rule in rules:
-        done += await _catch_up(rule, today, uow_factory=uow_factory, ids=ids)
+        day = today if days is None else days.get(rule.household_id, today)
+        done += await _catch_up(rule, day, uow_factory=uow_factory, ids=ids)
     return done
+
+
+async def household_days(
+    now: datetime, *, uow_factory: RecurringUnitOfWorkFactory
+) -> dict[int, date]:
+    """Each household with a time zone of its own: its day at `now`."""
+    async with uow_factory(transactional=False) as uow:
+        zones = await uow.membership.household_zones()
+    return {household_id: local_day(now, ZoneInfo(zone)) for household_id, zone in zones.items()}
 
 
 async def _catch_up(

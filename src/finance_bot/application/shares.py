@@ -99,7 +99,7 @@ async def set_split(telegram_id: int, percent: int, *, uow_factory: UnitOfWorkFa
         raise ValueError("a share is a percent from 0 to 100")
     async with uow_factory() as uow:
         member = await require_member(uow, telegram_id)
-        members = await uow.directory.members(member.household_id)
+        members = [m for m in await uow.directory.members(member.household_id) if m.active]
         if len(members) != 2:
             raise SplitNeedsTwo(len(members))
         (other,) = [m for m in members if m.telegram_id != telegram_id]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +23,31 @@ class Member:
     default_account_id: int | None
     display_name: str | None = None  # the person's Telegram first name, for reports
     telegram_language: str | None = None  # Telegram's language code for them, as last seen
+    active: bool = True  # False once they left (/leave): only their name stays, as an author
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdSettings:
+    """What a household chose for itself (/settings, docs/adr/0022)."""
+
+    id: int
+    currency: str  # the base currency
+    timezone: str | None  # an IANA name; None: the deployment's BOT_TIMEZONE
+    language: str | None  # members who chose none speak it; None: Telegram's, else BOT_LANGUAGE
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    member: Member
+    household: HouseholdSettings
+
+
+class InviteRefusal(StrEnum):
+    """Why a code joins nobody; every one of them writes nothing."""
+
+    UNKNOWN = "unknown"  # forged, mistyped, or never made
+    USED = "used"
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +180,7 @@ class RecurringRule:
     rule was made (application.recurring reads it); `stopped` once `/every off N` ran."""
 
     id: int
+    number: int  # its household's own (`/recurring`, `/every off N`), not the global id
     household_id: int
     author_telegram_id: int
     every: str
@@ -170,6 +197,7 @@ class OccurrenceNotice:
     """A dealt-with due date whose author has not been told yet (the outbox)."""
 
     rule_id: int
+    rule_number: int  # what the author knows it by (`/recurring`)
     due_on: date
     author_telegram_id: int
     line: str

@@ -18,7 +18,10 @@ from finance_bot.ports.records import (
     Added,
     Budget,
     DigestSubscription,
+    HouseholdSettings,
+    InviteRefusal,
     Member,
+    Membership,
     OccurrenceNotice,
     PeriodTotals,
     Rate,
@@ -173,6 +176,56 @@ class DirectoryRepository(Protocol):
     async def set_shares(self, household_id: int, shares: Mapping[int, int]) -> None:
         """Set these members' shares in percent; the other members' are cleared."""
         ...
+
+    async def household_settings(self, household_id: int) -> HouseholdSettings: ...
+
+    async def set_household_timezone(self, household_id: int, timezone: str) -> None: ...
+
+    async def set_household_language(self, household_id: int, language: str) -> None: ...
+
+    async def change_base_currency(self, household_id: int, currency: str) -> bool:
+        """Make `currency` the base of the household and of its accounts in the old base;
+        False, changing nothing, once an entry, a rate or a budget is recorded."""
+        ...
+
+    async def add_invite(
+        self, code_hash: bytes, household_id: int, inviter_telegram_id: int, expires_at: datetime
+    ) -> None: ...
+
+    async def leave(self, telegram_id: int, household_id: int) -> None:
+        """The person is no member from now on; their entries and name stay, their rules
+        stop, their digest ends, the household's shares go back to equal."""
+        ...
+
+
+class MembershipRepository(Protocol):
+    """The operations that start from a Telegram id or a code, before any household is
+    known: the only ones that look across households (docs/adr/0022)."""
+
+    async def membership(self, telegram_id: int) -> Membership | None: ...
+
+    async def household_of_any(self, telegram_ids: frozenset[int]) -> int | None: ...
+
+    async def household_zones(self) -> dict[int, str]:
+        """Scheduled work: household id -> its own time zone, for those that have one."""
+        ...
+
+    async def member_zones(self) -> dict[int, str | None]:
+        """Scheduled work: every member now -> their household's own time zone, or None."""
+        ...
+
+    async def former_household(self, telegram_id: int) -> int | None: ...
+
+    async def redeem_invite(
+        self, code_hash: bytes, telegram_id: int, now: datetime
+    ) -> int | InviteRefusal:
+        """Mark the invitation used by this person; its household, or why not (nothing
+        written then)."""
+        ...
+
+    async def found_household(self, currency: str, timezone: str) -> int: ...
+
+    async def rejoin(self, telegram_id: int, household_id: int) -> None: ...
 
 
 class BudgetRepository(Protocol):
@@ -331,7 +384,7 @@ class RecurringRepository(Protocol):
         """Every household's live rules: what the scheduler looks at."""
         ...
 
-    async def stop(self, household_id: int, rule_id: int) -> bool:
+    async def stop(self, household_id: int, number: int) -> bool:
         """Stop a live rule of the household; False when there is none by that number."""
         ...
 
@@ -400,6 +453,7 @@ class UnitOfWork(Protocol):
     reports: ReportReader
     rates: RateRepository
     digests: DigestRepository
+    membership: MembershipRepository  # across households: lookups by Telegram id or code
 
     async def __aenter__(self) -> Self: ...
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -12,13 +12,14 @@ from finance_bot.adapters.postgres.rates import RATE_ON_DAY_ORDER
 from finance_bot.application.defaults import OTHER_CATEGORY_CODES
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
 from finance_bot.domain.money import Money
-from finance_bot.ports.records import Budget, Member, Rate, Words, WriteContext
+from finance_bot.ports.records import Budget, HouseholdSettings, Member, Rate, Words, WriteContext
 
 # Any fixed number will do; it only has to be the same in every finance-bot process.
 _HOUSEHOLD_CREATION_LOCK = 0x686F757365  # "house"
 
 _MEMBER_COLUMNS = (
-    "telegram_id, household_id, language, default_account_id, display_name, telegram_language"
+    "m.telegram_id, m.household_id, m.language, m.default_account_id, m.display_name,"
+    " m.telegram_language, m.left_at IS NULL AS active"
 )
 # An account as one record of an array (`ARRAY(SELECT ROW(...) FROM accounts a ...)`),
 # read back by _account_of.
@@ -26,6 +27,7 @@ _ACCOUNT_FIELDS = (
     "a.id, a.household_id, a.type::text, a.name, a.currency, a.owner_telegram_id, a.code,"
     " a.archived_at IS NOT NULL"
 )
+_HOUSEHOLD_COLUMNS = "h.id, h.currency, h.timezone, h.language"
 _ACCOUNT_COLUMNS = (
     "id, household_id, type, name, currency, owner_telegram_id, code,"
     " archived_at IS NOT NULL AS archived"
@@ -77,15 +79,18 @@ class PostgresDirectory:
         return found
 
     async def member(self, telegram_id: int) -> Member | None:
+        # One who left is no member: nothing is read or written for them (docs/adr/0022).
         row = await self._connection.fetchrow(
-            f"SELECT {_MEMBER_COLUMNS} FROM members WHERE telegram_id = $1", telegram_id
+            f"SELECT {_MEMBER_COLUMNS} FROM members m"
+            " WHERE m.telegram_id = $1 AND m.left_at IS NULL",
+            telegram_id,
         )
         return _member(row) if row else None
 
     async def members(self, household_id: int) -> list[Member]:
         rows = await self._connection.fetch(
-            f"SELECT {_MEMBER_COLUMNS} FROM members"
-            " WHERE household_id = $1 ORDER BY created_at, telegram_id",
+            f"SELECT {_MEMBER_COLUMNS} FROM members m"
+            " WHERE m.household_id = $1 ORDER BY m.created_at, m.telegram_id",
             household_id,
         )
         return [_member(row) for row in rows]
@@ -116,6 +121,84 @@ class PostgresDirectory:
             member=_member(row),
             accounts=[_account_of(fields) for fields in row["accounts"]],
             aliases=aliases,
+        )
+
+    async def household_settings(self, household_id: int) -> HouseholdSettings:
+        row = await self._connection.fetchrow(
+            f"SELECT {_HOUSEHOLD_COLUMNS} FROM households h WHERE h.id = $1", household_id
+        )
+        return _household(row)
+
+    async def set_household_timezone(self, household_id: int, timezone: str) -> None:
+        await self._connection.execute(
+            "UPDATE households SET timezone = $2 WHERE id = $1", household_id, timezone
+        )
+
+    async def set_household_language(self, household_id: int, language: str) -> None:
+        await self._connection.execute(
+            "UPDATE households SET language = $2 WHERE id = $1", household_id, language
+        )
+
+    async def change_base_currency(self, household_id: int, currency: str) -> bool:
+        # Only while nothing is recorded in the old one: no entry, no rate, no budget. The
+        # household row is locked first, so an entry numbered meanwhile waits or is seen.
+        old = await self._connection.fetchval(
+            "SELECT currency FROM households WHERE id = $1 FOR UPDATE", household_id
+        )
+        recorded = await self._connection.fetchval(
+            """
+            SELECT EXISTS (SELECT 1 FROM transactions WHERE household_id = $1)
+                OR EXISTS (SELECT 1 FROM exchange_rates WHERE household_id = $1)
+                OR EXISTS (SELECT 1 FROM budgets WHERE household_id = $1)
+            """,
+            household_id,
+        )
+        if recorded:
+            return False
+        await self._connection.execute(
+            "UPDATE accounts SET currency = $3 WHERE household_id = $1 AND currency = $2",
+            household_id,
+            old,
+            currency,
+        )
+        await self._connection.execute(
+            "UPDATE households SET currency = $2 WHERE id = $1", household_id, currency
+        )
+        return True
+
+    async def add_invite(
+        self, code_hash: bytes, household_id: int, inviter_telegram_id: int, expires_at: datetime
+    ) -> None:
+        await self._connection.execute(
+            "INSERT INTO invites (code_hash, household_id, inviter_telegram_id, expires_at)"
+            " VALUES ($1, $2, $3, $4)",
+            code_hash,
+            household_id,
+            inviter_telegram_id,
+            expires_at,
+        )
+
+    async def leave(self, telegram_id: int, household_id: int) -> None:
+        # Their entries, accounts and name stay in the household's books; what would act
+        # or speak for them from now on goes: their repeating rules stop, their digest
+        # ends, the household's shares go back to equal (/split was between them).
+        await self._connection.execute(
+            "UPDATE members SET left_at = now()"
+            " WHERE telegram_id = $1 AND household_id = $2 AND left_at IS NULL",
+            telegram_id,
+            household_id,
+        )
+        await self._connection.execute(
+            "UPDATE recurring_rules SET stopped_at = now()"
+            " WHERE household_id = $2 AND author_telegram_id = $1 AND stopped_at IS NULL",
+            telegram_id,
+            household_id,
+        )
+        await self._connection.execute(
+            "DELETE FROM digest_settings WHERE telegram_id = $1", telegram_id
+        )
+        await self._connection.execute(
+            "DELETE FROM member_shares WHERE household_id = $1", household_id
         )
 
     async def write_context(
@@ -154,7 +237,7 @@ class PostgresDirectory:
                      ORDER BY {RATE_ON_DAY_ORDER.replace("$D", "$5::date")}
                      LIMIT 1) AS rate
               FROM members m
-              JOIN households h ON h.id = m.household_id,
+              JOIN households h ON h.id = m.household_id AND m.left_at IS NULL,
                    LATERAL (SELECT CASE WHEN $4::text <> h.currency THEN $4::text END
                                 AS foreign_currency) f
              WHERE m.telegram_id = $1
@@ -364,6 +447,13 @@ def _member(row: Any) -> Member:
         default_account_id=row["default_account_id"],
         display_name=row["display_name"],
         telegram_language=row["telegram_language"],
+        active=row["active"],
+    )
+
+
+def _household(row: Any) -> HouseholdSettings:
+    return HouseholdSettings(
+        id=row["id"], currency=row["currency"], timezone=row["timezone"], language=row["language"]
     )
 
 

@@ -24,18 +24,22 @@ GRANT SELECT ON
     households, members, accounts, category_aliases, account_balances, transactions,
     postings, idempotency_keys, category_day_totals, budgets, budget_alerts, backup_runs,
     currencies, conversions, exchange_rates, category_day_foreign_totals,
-    personal_categories, member_shares, recurring_rules, recurring_occurrences,
+    personal_categories, member_shares, recurring_rules, recurring_occurrences, invites,
     schema_migrations  -- to refuse to run on a schema nobody has migrated
 TO finance_bot_app;
 GRANT INSERT ON
     households, members, accounts, category_aliases, transactions, postings,
     idempotency_keys, budgets, budget_alerts, conversions, exchange_rates,
-    personal_categories, member_shares, recurring_rules, recurring_occurrences
+    personal_categories, member_shares, recurring_rules, recurring_occurrences, invites
 TO finance_bot_app;
 GRANT UPDATE (last_transaction_number) ON households TO finance_bot_app;
-GRANT UPDATE (language, display_name, telegram_language, default_account_id) ON members
-    TO finance_bot_app;
-GRANT UPDATE (name, name_key, archived_at) ON accounts TO finance_bot_app;
+-- /settings (docs/adr/0022): the currency only while nothing is recorded in it.
+GRANT UPDATE (timezone, language, currency) ON households TO finance_bot_app;
+GRANT UPDATE (language, display_name, telegram_language, default_account_id, left_at)
+    ON members TO finance_bot_app;
+GRANT UPDATE (name, name_key, archived_at, currency) ON accounts TO finance_bot_app;
+-- An invitation is made, then used once; never deleted (docs/adr/0022).
+GRANT UPDATE (used_at, used_by_telegram_id) ON invites TO finance_bot_app;
 -- The void link, set once (the trigger transactions_void_link_only refuses the rest).
 GRANT UPDATE (voided_by_transaction_id) ON transactions TO finance_bot_app;
 GRANT UPDATE (result) ON idempotency_keys TO finance_bot_app;

@@ -12,8 +12,11 @@ import asyncpg
 
 from finance_bot.ports.records import OccurrenceNotice, RecurringRule
 
+# Any fixed number will do; the same in every finance-bot process ("rule").
+_NUMBERING_LOCK = 0x72756C65
+
 _RULE_COLUMNS = (
-    "id, household_id, author_telegram_id, every, day, month, line, entry, starts_on,"
+    "id, number, household_id, author_telegram_id, every, day, month, line, entry, starts_on,"
     " stopped_at IS NOT NULL AS stopped"
 )
 
@@ -34,10 +37,18 @@ class PostgresRecurring:
         entry: Mapping[str, object],
         starts_on: date,
     ) -> int:
-        rule_id: int = await self._connection.fetchval(
+        # Numbers are the household's own: two rules made at once in one household take
+        # turns here (the lock ends with the transaction); other households never wait.
+        await self._connection.execute(
+            "SELECT pg_advisory_xact_lock($1, $2::integer)", _NUMBERING_LOCK, household_id
+        )
+        number: int = await self._connection.fetchval(
             "INSERT INTO recurring_rules"
-            " (household_id, author_telegram_id, every, day, month, line, entry, starts_on)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) RETURNING id",
+            " (household_id, number, author_telegram_id, every, day, month, line, entry,"
+            "  starts_on)"
+            " SELECT $1, COALESCE(max(number), 0) + 1, $2, $3, $4, $5, $6, $7::jsonb, $8"
+            "   FROM recurring_rules WHERE household_id = $1"
+            " RETURNING number",
             household_id,
             author_telegram_id,
             every,
@@ -47,12 +58,12 @@ class PostgresRecurring:
             json.dumps(dict(entry)),
             starts_on,
         )
-        return rule_id
+        return number
 
     async def rules(self, household_id: int) -> list[RecurringRule]:
         rows = await self._connection.fetch(
             f"SELECT {_RULE_COLUMNS} FROM recurring_rules"
-            " WHERE household_id = $1 AND stopped_at IS NULL ORDER BY id",
+            " WHERE household_id = $1 AND stopped_at IS NULL ORDER BY number",
             household_id,
         )
         return [_rule(row) for row in rows]
@@ -63,11 +74,11 @@ class PostgresRecurring:
         )
         return [_rule(row) for row in rows]
 
-    async def stop(self, household_id: int, rule_id: int) -> bool:
+    async def stop(self, household_id: int, number: int) -> bool:
         stopped = await self._connection.fetchval(
             "UPDATE recurring_rules SET stopped_at = now()"
-            " WHERE id = $1 AND household_id = $2 AND stopped_at IS NULL RETURNING id",
-            rule_id,
+            " WHERE number = $1 AND household_id = $2 AND stopped_at IS NULL RETURNING id",
+            number,
             household_id,
         )
         return stopped is not None
@@ -121,7 +132,7 @@ class PostgresRecurring:
                    FOR UPDATE SKIP LOCKED
             )
             SELECT l.rule_id, l.due_on, l.transaction_id, l.skipped, l.alerts, t.number,
-                   r.author_telegram_id, r.line
+                   r.author_telegram_id, r.line, r.number AS rule_number
               FROM locked l
               JOIN recurring_rules r ON r.id = l.rule_id
               LEFT JOIN transactions t ON t.id = l.transaction_id
@@ -132,6 +143,7 @@ class PostgresRecurring:
         return [
             OccurrenceNotice(
                 rule_id=row["rule_id"],
+                rule_number=row["rule_number"],
                 due_on=row["due_on"],
                 author_telegram_id=row["author_telegram_id"],
                 line=row["line"],
@@ -160,6 +172,7 @@ def _rule(row: asyncpg.Record) -> RecurringRule:
     entry: Any = row["entry"]
     return RecurringRule(
         id=row["id"],
+        number=row["number"],
         household_id=row["household_id"],
         author_telegram_id=row["author_telegram_id"],
         every=row["every"],

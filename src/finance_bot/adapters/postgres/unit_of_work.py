@@ -11,6 +11,7 @@ from finance_bot.adapters.postgres.budgets import PostgresBudgets, PostgresIdemp
 from finance_bot.adapters.postgres.digests import PostgresDigests
 from finance_bot.adapters.postgres.directory import PostgresDirectory
 from finance_bot.adapters.postgres.ledger import PostgresLedger
+from finance_bot.adapters.postgres.membership import PostgresMembership
 from finance_bot.adapters.postgres.rates import PostgresRates
 from finance_bot.adapters.postgres.recurring import PostgresRecurring
 from finance_bot.adapters.postgres.reports import PostgresReports
@@ -20,6 +21,7 @@ from finance_bot.ports.unit_of_work import (
     DirectoryRepository,
     IdempotencyRepository,
     LedgerRepository,
+    MembershipRepository,
     RateRepository,
     RecurringRepository,
     ReportReader,
@@ -51,6 +53,7 @@ class PostgresUnitOfWork:
         self.rates: RateRepository = PostgresRates(self._connection)
         self.recurring: RecurringRepository = PostgresRecurring(self._connection)
         self.digests: DigestRepository = PostgresDigests(self._connection)
+        self.membership: MembershipRepository = PostgresMembership(self._connection)
         self._finished = False
         return self
 

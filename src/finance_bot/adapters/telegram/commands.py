@@ -25,6 +25,10 @@ MENU = (
     "settle",
     "digest",
     "export",
+    "invite",
+    "members",
+    "settings",
+    "leave",
     "lang",
     "help",
 )

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +35,7 @@ from finance_bot.adapters.telegram.i18n import Catalog, Translator, resolve_lang
 from finance_bot.adapters.telegram.presenters import error_text, fit
 from finance_bot.adapters.telegram.replies import send_text
 from finance_bot.adapters.telegram.session import single_attempt
+from finance_bot.adapters.telegram.signup import Signup
 from finance_bot.adapters.telegram.strangers import StrangerGate
 from finance_bot.adapters.telegram.update_keys import (
     REDELIVERY_WINDOW,
@@ -44,7 +45,6 @@ from finance_bot.adapters.telegram.update_keys import (
 )
 from finance_bot.adapters.transient import Attempt
 from finance_bot.application.books import Books, Write
-from finance_bot.application.household import join_household
 from finance_bot.domain.errors import LedgerRuleViolation
 from finance_bot.ports.clock import Clock, IdSource
 from finance_bot.ports.export import ExportReader
@@ -70,6 +70,8 @@ class ChatServices:
     # The repeating entries' storage (docs/product.md §9); the one the bot runs with is
     # `uow_factory` itself. None: `/every` and `/recurring` are not wired (some tests).
     recurring: RecurringUnitOfWorkFactory | None = None
+    # Who may start (SIGNUP, docs/adr/0022): "whitelist", "invite" or "open".
+    signup: str = "whitelist"
 
     def today(self) -> date:
         return self.local_date(self.clock.now())
@@ -100,6 +102,8 @@ class ChatContext:
     outcome: Outcome
     books: Books  # the member's use cases, bound to this update's idempotency key
     currency: str = ""  # the household's base currency: amounts are read in it
+    # "founded" or "invited": this very update made them a member (the /start reply says so)
+    joined: str | None = None
 
     async def answer(
         self,
@@ -148,7 +152,9 @@ class Doorkeeper:
         self._strangers = strangers
 
     def admits(self, user: User) -> bool:
-        return user.id in self._services.whitelist
+        # The other modes look in the database (signup.py), which turns strangers away
+        # through this same door, its flood protections included.
+        return self._services.signup != "whitelist" or user.id in self._services.whitelist
 
     async def turn_away(self, bot: Bot, update: Update, user: User) -> None:
         can_reply = update.message is not None or update.callback_query is not None
@@ -158,7 +164,10 @@ class Doorkeeper:
         if not verdict.reply:
             return
         language = resolve_language(None, user.language_code, self._services.fallback_language)
-        text = self._services.catalog.translator(language)("access_denied", telegram_id=user.id)
+        key = {"invite": "access_denied_invite", "open": "access_denied_open"}.get(
+            self._services.signup, "access_denied"
+        )
+        text = self._services.catalog.translator(language)(key, telegram_id=user.id)
         try:
             # One attempt: a stranger's reply never waits out a flood limit in front of the
             # updates behind it, nor makes the update be retried.
@@ -171,27 +180,33 @@ class Doorkeeper:
 
 
 class Enrolment:
-    """Makes a whitelisted person a member on their first update, and builds the context:
-    their language, their household's currency, the update's idempotency key."""
+    """Makes a person a member when the sign-up mode lets them (signup.py), and builds the
+    context: their language, their household's settings, the update's idempotency key."""
 
-    def __init__(self, services: ChatServices) -> None:
+    def __init__(self, services: ChatServices, doorkeeper: Doorkeeper) -> None:
         self._services = services
-        self._currencies: dict[int, str] = {}  # household id -> its currency, which never changes
+        self._signup = Signup(services, turn_away=doorkeeper.turn_away, reply=_reply)
         self._legacy_keys: LegacyKeys | None = None  # read at the first update served
 
-    async def context(self, bot: Bot, event: Update, user: User, outcome: Outcome) -> ChatContext:
+    async def context(
+        self, bot: Bot, event: Update, user: User, outcome: Outcome
+    ) -> ChatContext | None:
+        """None: not served (a stranger, or a /start that joined nobody, answered)."""
         services = self._services
-        member = await join_household(
-            user.id,
-            language=resolve_language(None, user.language_code, services.fallback_language),
-            currency=services.currency,
-            uow_factory=services.uow_factory,
-            display_name=user.first_name,
-            telegram_language=user.language_code,
+        admitted = await self._signup.admit(bot, event, user)
+        if admitted is None:
+            outcome.value = "denied"
+            return None
+        membership, joined = admitted
+        member, household = membership.member, membership.household
+        language = resolve_language(
+            member.language or household.language, user.language_code, services.fallback_language
         )
-        language = resolve_language(member.language, user.language_code, services.fallback_language)
         key = await self._update_key(bot.id, event)
-        currency = await self._currency(member.household_id)
+        currency = household.currency
+        if household.timezone is not None and household.timezone != services.timezone.key:
+            # The household's own day: every router reads dates through ctx.services.
+            services = replace(services, timezone=ZoneInfo(household.timezone))
         books = Books(
             telegram_id=member.telegram_id,
             idempotency_key=key,
@@ -207,6 +222,7 @@ class Enrolment:
             outcome=outcome,
             books=books,
             currency=currency,
+            joined=joined,
         )
 
     async def _update_key(self, bot_id: int, update: Update) -> str:
@@ -218,14 +234,6 @@ class Enrolment:
             self._legacy_keys = LegacyKeys(found, now)
         legacy = self._legacy_keys.key_for(bot_id, update, now)
         return legacy if legacy is not None else update_key(bot_id, update)
-
-    async def _currency(self, household_id: int) -> str:
-        known = self._currencies.get(household_id)
-        if known is None:
-            async with self._services.uow_factory(transactional=False) as uow:
-                known = await uow.directory.household_currency(household_id)
-            self._currencies[household_id] = known
-        return known
 
 
 def count_writes(writes: list[Write], outcome: Outcome, metrics: BotMetrics) -> None:
@@ -262,8 +270,9 @@ class MemberContext(BaseMiddleware):
 
     def __init__(self, services: ChatServices, strangers: StrangerGate | None = None) -> None:
         self._services = services
-        self._doorkeeper = Doorkeeper(services, strangers or StrangerGate())
-        self._enrolment = Enrolment(services)
+        gate = strangers or StrangerGate()
+        self._doorkeeper = Doorkeeper(services, gate)
+        self._enrolment = Enrolment(services, self._doorkeeper)
 
     async def __call__(
         self,
@@ -311,6 +320,8 @@ class MemberContext(BaseMiddleware):
         )
         try:
             context = await self._enrolment.context(bot, event, user, outcome)
+            if context is None:
+                return
             t = context.t
             data["ctx"] = context
             try:

@@ -80,7 +80,9 @@ class DigestJob:
         content = await digest_content(pending, uow_factory=self.uow_factory)
         member = content.member
         language = resolve_language(
-            member.language, member.telegram_language, self.fallback_language
+            member.language or content.household_language,
+            member.telegram_language,
+            self.fallback_language,
         )
         text = digest_text(content, pending.digest.kind, self.catalog.translator(language))
         if not await claim_digest(pending, uow_factory=self.uow_factory):

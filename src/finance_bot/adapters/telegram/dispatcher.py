@@ -11,6 +11,7 @@ from finance_bot.adapters.telegram.routers.digests import digests_router
 from finance_bot.adapters.telegram.routers.directory import directory_router
 from finance_bot.adapters.telegram.routers.export import export_router
 from finance_bot.adapters.telegram.routers.forwards import forwards_router
+from finance_bot.adapters.telegram.routers.household import household_router
 from finance_bot.adapters.telegram.routers.rates import rates_router
 from finance_bot.adapters.telegram.routers.recurring import recurring_router
 from finance_bot.adapters.telegram.routers.reports import reports_router
@@ -33,6 +34,7 @@ def build_dispatcher(services: ChatServices) -> Dispatcher:
         recurring_router(),
         shares_router(),
         digests_router(),
+        household_router(),
         capture_router(),
         settings_router(),
     )

@@ -47,6 +47,27 @@ class SettleButton(CallbackData, prefix="s"):
     amount: Id
 
 
+class LeaveButton(CallbackData, prefix="l"):
+    """/leave's confirmation: True leaves, False stays."""
+
+    confirmed: bool
+
+
+def leave_keyboard(t: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=t("leave_button_yes"), callback_data=LeaveButton(confirmed=True).pack()
+                ),
+                InlineKeyboardButton(
+                    text=t("leave_button_no"), callback_data=LeaveButton(confirmed=False).pack()
+                ),
+            ]
+        ]
+    )
+
+
 class RecordForwardButton(CallbackData, prefix="f"):
     """Records the forwarded line this message answers; the line is read from the message
     it replies to, so nothing is held in memory and the payload stays tiny."""

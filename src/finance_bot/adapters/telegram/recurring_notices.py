@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramForbiddenError
@@ -25,7 +26,7 @@ from finance_bot.adapters.telegram.replies import (
     send_text,
 )
 from finance_bot.application.books import Books
-from finance_bot.application.recurring import announce, record_due
+from finance_bot.application.recurring import announce, household_days, record_due
 from finance_bot.application.results import BudgetAlert
 from finance_bot.domain.schedules import local_day
 from finance_bot.ports.records import OccurrenceNotice
@@ -48,7 +49,8 @@ class RecurringEntries:
     async def run(self, now: datetime) -> None:
         """Record what is due up to the household's day at `now`, then tell the authors."""
         today = local_day(now, self.services.timezone)
-        await record_due(today, uow_factory=self.uow_factory, ids=self.services.ids)
+        days = await household_days(now, uow_factory=self.uow_factory)
+        await record_due(today, uow_factory=self.uow_factory, ids=self.services.ids, days=days)
         await announce(self.uow_factory, self.send)
 
     async def send(self, notices: Sequence[OccurrenceNotice]) -> None:
@@ -60,7 +62,7 @@ class RecurringEntries:
         recorded = [n for n in notices if n.transaction_id is not None]
         try:
             if len(recorded) >= SUMMARY_FROM:
-                await self._say(ctx, summary_text(first.rule_id, first.line, recorded, ctx.t))
+                await self._say(ctx, summary_text(first.rule_number, first.line, recorded, ctx.t))
             else:
                 for notice in recorded:
                     await self._confirm(ctx, notice)
@@ -76,8 +78,8 @@ class RecurringEntries:
 
     async def _confirm(self, ctx: ChatContext, notice: OccurrenceNotice) -> None:
         assert notice.transaction_id is not None
-        text, keyboard = await confirmation_reply(ctx, notice.transaction_id, self.services.today())
-        heading = ctx.t("notice_heading", number=notice.rule_id)
+        text, keyboard = await confirmation_reply(ctx, notice.transaction_id, ctx.services.today())
+        heading = ctx.t("notice_heading", number=notice.rule_number)
         await send_text(self.bot, ctx.member.telegram_id, f"{heading}\n{text}", keyboard)
 
     async def _say(self, ctx: ChatContext, text: str) -> None:
@@ -86,12 +88,17 @@ class RecurringEntries:
     async def _author(self, telegram_id: int) -> ChatContext | None:
         services = self.services
         async with self.uow_factory(transactional=False) as uow:
-            member = await uow.directory.member(telegram_id)
-            if member is None:
-                return None
-            currency = await uow.directory.household_currency(member.household_id)
+            found = await uow.membership.membership(telegram_id)
+        if found is None:
+            return None
+        member, household = found.member, found.household
+        currency = household.currency
+        if household.timezone is not None:
+            services = replace(services, timezone=ZoneInfo(household.timezone))
         language = resolve_language(
-            member.language, member.telegram_language, services.fallback_language
+            member.language or household.language,
+            member.telegram_language,
+            services.fallback_language,
         )
         books = Books(
             telegram_id=telegram_id,

@@ -59,17 +59,17 @@ def skipped_text(notice: OccurrenceNotice, t: Translator) -> str:
     day = format_date(notice.due_on, t.language)
     if reason.startswith("no_rate:"):
         currency = reason.removeprefix("no_rate:")
-        return t("notice_skipped_rate", number=notice.rule_id, date=day, currency=currency)
-    return t("notice_skipped_stopped", number=notice.rule_id, date=day)
+        return t("notice_skipped_rate", number=notice.rule_number, date=day, currency=currency)
+    return t("notice_skipped_stopped", number=notice.rule_number, date=day)
 
 
 def summary_text(
-    rule_id: int, line: str, recorded: Sequence[OccurrenceNotice], t: Translator
+    number: int, line: str, recorded: Sequence[OccurrenceNotice], t: Translator
 ) -> str:
     numbers = [n.number for n in recorded if n.number is not None]
     return t(
         "notice_summary",
-        number=rule_id,
+        number=number,
         line=short(line),
         count=len(recorded),
         first=min(numbers, default=0),

@@ -127,6 +127,8 @@ async def send_budget_alerts(ctx: ChatContext, alerts: tuple[BudgetAlert, ...]) 
     categories = {view.category.id: view.category for view in await ctx.books.categories()}
     this_month = month_start(services.today())
     for member in await ctx.books.members():
+        if not member.active:
+            continue  # who left hears nothing of the household's budgets
         language = resolve_language(
             member.language, member.telegram_language, services.fallback_language
         )

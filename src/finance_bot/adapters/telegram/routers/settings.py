@@ -22,8 +22,14 @@ def settings_router() -> Router:
     return router
 
 
-async def start(message: Message, ctx: ChatContext) -> None:
-    await ctx.answer(message, ctx.t("start"))
+async def start(message: Message, command: CommandObject, ctx: ChatContext) -> None:
+    if ctx.joined is not None:  # this very /start made them a member (signup.py)
+        await ctx.answer(message, ctx.t(f"start_{ctx.joined}"))
+    elif (command.args or "").strip():
+        # An invitation opened by someone in a household already: one household a person.
+        await ctx.answer(message, ctx.t("start_already_member"))
+    else:
+        await ctx.answer(message, ctx.t("start"))
 
 
 async def help_(message: Message, ctx: ChatContext) -> None:

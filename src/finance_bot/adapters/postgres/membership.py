@@ -1,0 +1,125 @@
+"""Who belongs where: the operations that cross households (docs/adr/0022).
+
+Everything else the bot does reads and writes one household it already knows. These few
+start from a Telegram id or an invitation code alone, before any household is known —
+finding a person's household, redeeming a code, founding a household — so they are kept
+here, by name, apart from the rest: the one place that may look across households.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from finance_bot.ports.records import HouseholdSettings, InviteRefusal, Member, Membership
+
+
+class PostgresMembership:
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def membership(self, telegram_id: int) -> Membership | None:
+        """The household a person belongs to now, with its settings; one round trip."""
+        row = await self._connection.fetchrow(
+            """
+            SELECT m.telegram_id, m.household_id, m.language AS member_language,
+                   m.default_account_id, m.display_name, m.telegram_language,
+                   h.currency, h.timezone, h.language AS household_language
+              FROM members m
+              JOIN households h ON h.id = m.household_id
+             WHERE m.telegram_id = $1 AND m.left_at IS NULL
+            """,
+            telegram_id,
+        )
+        if row is None:
+            return None
+        member = Member(
+            telegram_id=row["telegram_id"],
+            household_id=row["household_id"],
+            language=row["member_language"],
+            default_account_id=row["default_account_id"],
+            display_name=row["display_name"],
+            telegram_language=row["telegram_language"],
+        )
+        household = HouseholdSettings(
+            id=row["household_id"],
+            currency=row["currency"],
+            timezone=row["timezone"],
+            language=row["household_language"],
+        )
+        return Membership(member, household)
+
+    async def household_of_any(self, telegram_ids: frozenset[int]) -> int | None:
+        """The household the first of these people joined (the whitelist's own)."""
+        household_id: int | None = await self._connection.fetchval(
+            "SELECT household_id FROM members WHERE telegram_id = ANY($1::bigint[])"
+            " ORDER BY created_at, telegram_id LIMIT 1",
+            sorted(telegram_ids),
+        )
+        return household_id
+
+    async def household_zones(self) -> dict[int, str]:
+        """Scheduled work: each household's own time zone, where it has one."""
+        rows = await self._connection.fetch(
+            "SELECT id, timezone FROM households WHERE timezone IS NOT NULL"
+        )
+        return {row["id"]: row["timezone"] for row in rows}
+
+    async def member_zones(self) -> dict[int, str | None]:
+        """Scheduled work: every member now, by Telegram id, with their household's own
+        time zone (None: the deployment's)."""
+        rows = await self._connection.fetch(
+            "SELECT m.telegram_id, h.timezone FROM members m"
+            "  JOIN households h ON h.id = m.household_id WHERE m.left_at IS NULL"
+        )
+        return {row["telegram_id"]: row["timezone"] for row in rows}
+
+    async def former_household(self, telegram_id: int) -> int | None:
+        """The household a person left, if they did (their row stays there as an author)."""
+        household_id: int | None = await self._connection.fetchval(
+            "SELECT household_id FROM members WHERE telegram_id = $1 AND left_at IS NOT NULL",
+            telegram_id,
+        )
+        return household_id
+
+    async def redeem_invite(
+        self, code_hash: bytes, telegram_id: int, now: datetime
+    ) -> int | InviteRefusal:
+        """Use an invitation once: its household's id, or why not. The row is locked, so
+        two people with one code cannot both get in."""
+        row = await self._connection.fetchrow(
+            "SELECT household_id, expires_at, used_at FROM invites WHERE code_hash = $1 FOR UPDATE",
+            code_hash,
+        )
+        if row is None:
+            return InviteRefusal.UNKNOWN
+        if row["used_at"] is not None:
+            return InviteRefusal.USED
+        if row["expires_at"] <= now:
+            return InviteRefusal.EXPIRED
+        await self._connection.execute(
+            "UPDATE invites SET used_at = $2, used_by_telegram_id = $3 WHERE code_hash = $1",
+            code_hash,
+            now,
+            telegram_id,
+        )
+        household_id: int = row["household_id"]
+        return household_id
+
+    async def found_household(self, currency: str, timezone: str) -> int:
+        """A new household's row; its language is left to its members until /settings."""
+        household_id: int = await self._connection.fetchval(
+            "INSERT INTO households (currency, timezone) VALUES ($1, $2) RETURNING id",
+            currency,
+            timezone,
+        )
+        return household_id
+
+    async def rejoin(self, telegram_id: int, household_id: int) -> None:
+        """A person who left comes back to the same household (a new invitation)."""
+        await self._connection.execute(
+            "UPDATE members SET left_at = NULL WHERE telegram_id = $1 AND household_id = $2",
+            telegram_id,
+            household_id,
+        )

@@ -1,0 +1,233 @@
+"""Who may start, and how a person comes and goes (docs/product.md §14, docs/adr/0022).
+
+`SIGNUP=whitelist` keeps the first version's rule (household.join_household). `invite`
+adds one-time invitations a member makes; `open` lets anyone's /start found a household
+of their own. A person belongs to one household at a time; one who leaves is no member
+any more, and their entries stay in the household's books under their name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from finance_bot.application.household import enroll, found_household, require_member
+from finance_bot.domain.errors import UnknownCurrency
+from finance_bot.domain.languages import LANGUAGES
+from finance_bot.domain.money import currency_scale
+from finance_bot.ports.records import HouseholdSettings, InviteRefusal, Member, Membership
+from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+INVITE_VALIDITY: Final = timedelta(hours=48)
+# 16 random bytes: 128 bits, unguessable; 22 URL-safe characters, well within Telegram's
+# limit for a /start payload (1-64 of A-Z, a-z, 0-9, _ and -).
+_CODE_BYTES: Final = 16
+_CODE_SHAPE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class SignupMode(StrEnum):
+    WHITELIST = "whitelist"
+    INVITE = "invite"
+    OPEN = "open"
+
+
+class JoinRefusal(StrEnum):
+    """Why a /start made nobody a member; nothing was written in any of these cases."""
+
+    UNKNOWN = InviteRefusal.UNKNOWN.value  # forged, mistyped, never made
+    USED = InviteRefusal.USED.value
+    EXPIRED = InviteRefusal.EXPIRED.value
+    ELSEWHERE = "elsewhere"  # they left another household, whose books keep their name
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    membership: Membership
+    founded: bool  # True: a new household of their own; False: an invitation's
+
+
+class ZoneUnknown(ValueError):
+    pass
+
+
+class CurrencyUnsupported(ValueError):
+    pass
+
+
+class BaseCurrencyFixed(Exception):
+    """The household has recorded something in its base currency; it stays."""
+
+
+class LeaveRefused(Exception):
+    """A whitelisted person's membership is the operator's list: leaving would be undone
+    by their next message, so they are told to ask the operator instead."""
+
+
+def code_hash(code: str) -> bytes:
+    """What is stored of an invitation code: its SHA-256, never the code."""
+    return hashlib.sha256(code.encode("utf-8")).digest()
+
+
+def looks_like_code(text: str) -> bool:
+    return _CODE_SHAPE.fullmatch(text) is not None
+
+
+async def make_invite(telegram_id: int, *, now: datetime, uow_factory: UnitOfWorkFactory) -> str:
+    """A one-time code that joins the member's household, valid INVITE_VALIDITY."""
+    code = secrets.token_urlsafe(_CODE_BYTES)
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        await uow.directory.add_invite(
+            code_hash(code), member.household_id, telegram_id, now + INVITE_VALIDITY
+        )
+        await uow.commit()
+    return code
+
+
+async def join_by_invite(
+    telegram_id: int,
+    code: str,
+    *,
+    now: datetime,
+    language: str,
+    uow_factory: UnitOfWorkFactory,
+    display_name: str | None = None,
+    telegram_language: str | None = None,
+) -> Joined | JoinRefusal:
+    """`/start <code>` by a person in no household: they join the inviter's."""
+    if not looks_like_code(code):
+        return JoinRefusal.UNKNOWN
+    async with uow_factory() as uow:
+        redeemed = await uow.membership.redeem_invite(code_hash(code), telegram_id, now)
+        if isinstance(redeemed, InviteRefusal):
+            return JoinRefusal(redeemed.value)
+        refusal = await _admit(uow, telegram_id, redeemed, language=language)
+        if refusal is not None:
+            return refusal  # rolled back: the invitation stays unused
+        await uow.directory.set_profile(telegram_id, display_name, telegram_language)
+        membership = await _membership(uow, telegram_id)
+        await uow.commit()
+    return Joined(membership, founded=False)
+
+
+async def found_own_household(
+    telegram_id: int,
+    *,
+    currency: str,
+    timezone: str,
+    language: str,
+    uow_factory: UnitOfWorkFactory,
+    display_name: str | None = None,
+    telegram_language: str | None = None,
+) -> Joined | JoinRefusal:
+    """`/start` by a person in no household (SIGNUP=open): a household of their own, in
+    DEFAULT_CURRENCY and BOT_TIMEZONE as they are now, with them as its first member."""
+    async with uow_factory() as uow:
+        if await uow.membership.former_household(telegram_id) is not None:
+            return JoinRefusal.ELSEWHERE
+        existing = await uow.membership.membership(telegram_id)
+        if existing is not None:  # two /start at once: the first one founded it
+            return Joined(existing, founded=False)
+        household_id = await uow.membership.found_household(currency, timezone)
+        await found_household(uow, language=language, currency=currency, household_id=household_id)
+        await enroll(uow, telegram_id, household_id, language=language, currency=currency)
+        await uow.directory.set_profile(telegram_id, display_name, telegram_language)
+        membership = await _membership(uow, telegram_id)
+        await uow.commit()
+    return Joined(membership, founded=True)
+
+
+async def _admit(
+    uow: UnitOfWork, telegram_id: int, household_id: int, *, language: str
+) -> JoinRefusal | None:
+    former = await uow.membership.former_household(telegram_id)
+    if former is not None and former != household_id:
+        return JoinRefusal.ELSEWHERE
+    if former == household_id:
+        await uow.membership.rejoin(telegram_id, household_id)  # their accounts are still there
+        return None
+    currency = await uow.directory.household_currency(household_id)
+    await enroll(uow, telegram_id, household_id, language=language, currency=currency)
+    return None
+
+
+async def _membership(uow: UnitOfWork, telegram_id: int) -> Membership:
+    membership = await uow.membership.membership(telegram_id)
+    assert membership is not None  # made a member in this same unit of work
+    return membership
+
+
+async def leave(
+    telegram_id: int, *, whitelist: frozenset[int], uow_factory: UnitOfWorkFactory
+) -> None:
+    """`/leave`, confirmed: no member from now on (docs/adr/0022)."""
+    if telegram_id in whitelist:
+        raise LeaveRefused(telegram_id)
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        await uow.directory.leave(telegram_id, member.household_id)
+        await uow.commit()
+
+
+async def active_members(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> list[Member]:
+    """`/members`: the household's members now, in the order they joined."""
+    async with uow_factory(transactional=False) as uow:
+        member = await require_member(uow, telegram_id)
+        return [m for m in await uow.directory.members(member.household_id) if m.active]
+
+
+async def settings_of(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> HouseholdSettings:
+    async with uow_factory(transactional=False) as uow:
+        member = await require_member(uow, telegram_id)
+        return await uow.directory.household_settings(member.household_id)
+
+
+def known_zone(name: str) -> str:
+    """An IANA time zone name as zoneinfo knows it, or ZoneUnknown."""
+    if not name or len(name) > 64:
+        raise ZoneUnknown(name)
+    try:
+        return ZoneInfo(name).key
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ZoneUnknown(name) from error
+
+
+async def set_timezone(telegram_id: int, name: str, *, uow_factory: UnitOfWorkFactory) -> str:
+    zone = known_zone(name)
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        await uow.directory.set_household_timezone(member.household_id, zone)
+        await uow.commit()
+    return zone
+
+
+async def set_household_language(
+    telegram_id: int, language: str, *, uow_factory: UnitOfWorkFactory
+) -> None:
+    if language not in LANGUAGES:
+        raise ValueError(language)
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        await uow.directory.set_household_language(member.household_id, language)
+        await uow.commit()
+
+
+async def set_base_currency(telegram_id: int, code: str, *, uow_factory: UnitOfWorkFactory) -> str:
+    """The base currency, only while nothing is recorded in the old one."""
+    code = code.upper()
+    try:
+        currency_scale(code)
+    except UnknownCurrency:
+        raise CurrencyUnsupported(code) from None
+    async with uow_factory() as uow:
+        member = await require_member(uow, telegram_id)
+        if not await uow.directory.change_base_currency(member.household_id, code):
+            raise BaseCurrencyFixed(code)
+        await uow.commit()
+    return code
