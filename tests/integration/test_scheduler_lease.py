@@ -35,8 +35,12 @@ async def leader_pid(url: str) -> int | None:
     connection = await asyncpg.connect(url)
     try:
         pid: int | None = await connection.fetchval(
+            # This database's lock only: the server may hold other databases' leases (the
+            # suite's other workers, another checkout's tests), and one of theirs is not
+            # ours to find, nor to terminate.
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND classid = 0 AND objid = $1",
+            " AND classid = 0 AND objid = $1"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             SCHEDULER_LOCK_KEY,
         )
         return pid
