@@ -28,14 +28,22 @@ class Run:
     count: int
     seconds: float
     latencies: list[float]
+    cpu_seconds: float = 0.0  # this process's CPU time over the run, where it was measured
 
     @property
     def per_second(self) -> float:
         return self.count / self.seconds
 
+    @property
+    def cpu_ms_each(self) -> float:
+        return self.cpu_seconds / self.count * 1000 if self.count else 0.0
+
     def __add__(self, other: Run) -> Run:
         return Run(
-            self.count + other.count, self.seconds + other.seconds, self.latencies + other.latencies
+            self.count + other.count,
+            self.seconds + other.seconds,
+            self.latencies + other.latencies,
+            self.cpu_seconds + other.cpu_seconds,
         )
 
     def percentile_ms(self, pct: float) -> float:

@@ -12,8 +12,12 @@ touches real data.
    one write.
 2. The physical limit on the same server and driver: one INSERT + COMMIT per iteration into
    a scratch table, with 1 and N connections; the ratio application / bare.
+2b. N writers on N households, one each, against the bare loop on N connections (target
+   ratio >= 0.5: households must not queue on each other), with each side's client CPU and
+   WAL per write, and where the writers' connections spend their time (pg_stat_activity).
 3. The household loaded in bulk to --transactions, then the month report
-   (``application.reports.period_report``) and /balance (``application.reports.balances``).
+   (``application.reports.period_report``) and /balance (``application.reports.balances``),
+   and the disk the books take per transaction.
 4. With --export (or --export-only, which skips 1-3 but the load): the household with
    dollars exported in each format, its speed and peak memory, and hledger's own time to
    report on the journal beside the bot's month report (bench/export_figures.py).
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import os
 import secrets
@@ -37,8 +42,8 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -78,6 +83,7 @@ RATE = Decimal("41.50")  # hryvnias per dollar, set for the whole history
 LANGUAGE = "ru"
 MEMBERS = (700_000_001, 700_000_002)  # the household in one currency
 MIXED_MEMBERS = (700_000_011, 700_000_012)  # the household that also spends dollars
+APART_MEMBERS_FROM = 700_100_001  # the households of one writer each, two members apiece
 RATIO_TARGET = 0.5
 SAME_WITHIN = 0.10  # the mixed household's figures against the single-currency one's
 EXPENSE_SHARE = 0.9  # of the loaded entries (the rest incomes and transfers)
@@ -162,14 +168,14 @@ async def timed_concurrently(
             await operation(index, next(sequence))
             latencies.append(time.perf_counter() - started)
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker(index) for index in range(workers)))
-    return Run(total, time.perf_counter() - started, latencies)
+    return Run(total, time.perf_counter() - started, latencies, time.process_time() - cpu_started)
 
 
 async def application_writes(
     uow_factory: UnitOfWorkFactory,
-    household: Household,
+    households: Sequence[Household],
     *,
     total: int,
     writers: int,
@@ -178,12 +184,15 @@ async def application_writes(
 ) -> Run:
     """Expenses through `record`, each with its own idempotency key, as the bot sends them.
     The key names the household: with the same keys, the second household's writes would
-    be answered as replays of the first's, and write nothing."""
+    be answered as replays of the first's, and write nothing. Given several households,
+    writer w writes to household w mod their number, so that writers in different
+    households share no counter and no account."""
     ids = UuidV7Source()
-    categories = household.expense_categories
 
     async def write(worker: int, sequence: int) -> None:
-        author = worker % len(household.members)
+        household = households[worker % len(households)]
+        categories = household.expense_categories
+        author = worker // len(households) % len(household.members)
         foreign = household.foreign(sequence)
         # Dollars: every other one from the author's dollar account (whom the rule picks when
         # no account is named), the rest from the named card, converted at the rate.
@@ -458,6 +467,7 @@ async def run_in(url: str, database: str, options: Options) -> None:
             return
         single = await create_household(uow_factory, MEMBERS)
         await write_figures(url, uow_factory, (single, mixed), options, today)
+        await households_apart_figures(url, uow_factory, options, today)
         await read_figures(url, uow_factory, (single, mixed), options, today)
     finally:
         await pool.close()
@@ -490,7 +500,7 @@ async def write_figures(
     # warm-up: connections, prepared statements, the first pages of every index
     for household in households:
         await application_writes(
-            uow_factory, household, total=50, writers=writers, tag="warm", booked_on=today
+            uow_factory, [household], total=50, writers=writers, tag="warm", booked_on=today
         )
     await bare_writes(url, total=50, connections=writers)
 
@@ -505,7 +515,7 @@ async def write_figures(
             for household in households if index % 2 == 0 else households[::-1]:
                 apps[household.id] += await application_writes(
                     uow_factory,
-                    household,
+                    [household],
                     total=share,
                     writers=concurrency,
                     tag=f"w{concurrency}r{index}",
@@ -533,6 +543,146 @@ async def write_figures(
         )
 
 
+async def households_apart_figures(
+    url: str, uow_factory: UnitOfWorkFactory, options: Options, today: date
+) -> None:
+    """N writers, each on a household of its own, against the bare loop on N connections.
+    One household's writes queue on its counter row (the figure above); writers in
+    different households share no row, so nothing but the machine should hold them back."""
+    writes, writers, rounds = options.writes, options.writers, options.rounds
+    heading(
+        f"2b. Writes on {writers} households apart: {writes} per figure, {rounds} alternating"
+        f" rounds of record() by {writers} writers, one household each, and bare INSERT+COMMIT"
+    )
+    apart = [
+        await create_household(
+            uow_factory, (APART_MEMBERS_FROM + 2 * index, APART_MEMBERS_FROM + 2 * index + 1)
+        )
+        for index in range(writers)
+    ]
+    await application_writes(
+        uow_factory, apart, total=50, writers=writers, tag="warm", booked_on=today
+    )
+    await bare_writes(url, total=50, connections=writers)
+    app = bare = Run(0, 0.0, [])
+    wal = {"app": 0, "bare": 0}
+    for index in range(rounds):
+        share = writes // rounds + (index < writes % rounds)
+        async with wal_written(url) as written:
+            bare += await bare_writes(url, total=share, connections=writers)
+        wal["bare"] += written[0]
+        async with wal_written(url) as written:
+            app += await application_writes(
+                uow_factory,
+                apart,
+                total=share,
+                writers=writers,
+                tag=f"apart{index}",
+                booked_on=today,
+            )
+        wal["app"] += written[0]
+    ratio = app.per_second / bare.per_second
+    for name, run in (("bare INSERT+COMMIT", bare), ("record()", app)):
+        key = "bare" if run is bare else "app"
+        what = f"{writers} connections" if run is bare else f"{writers} writers, 1 household each"
+        line(f"{name}, {what}", f"{run.per_second:8.0f} /s")
+        latency_line("  latency of one write", run)
+        line(
+            "  per write: client CPU, WAL",
+            f"{run.cpu_ms_each:6.2f} ms",
+            f"{wal[key] / run.count:,.0f} bytes of WAL (server-wide: any other work on the"
+            " server counts too)",
+        )
+    line(
+        "  ratio application / bare",
+        f"{ratio:8.2f}",
+        f"target >= {RATIO_TARGET:g}: {verdict(ratio >= RATIO_TARGET)}",
+    )
+    line(
+        "  the client's ceiling: 1 / its CPU per write",
+        f"{1000 / max(app.cpu_ms_each, 1e-9):8.0f} /s",
+        "one Python process runs on one core, whatever the number of writers",
+    )
+    # Where the writers are, from one more (untimed) round watched by pg_stat_activity:
+    # a lock on a row or table shared between households would show as Lock waits here.
+    async with watched_waits(url) as waits:
+        await application_writes(
+            uow_factory,
+            apart,
+            total=writes // rounds,
+            writers=writers,
+            tag="watched",
+            booked_on=today,
+        )
+    line("  where the writers' connections were (sampled)", f"{waits.samples:8d}", waits.summary())
+
+
+@contextlib.asynccontextmanager
+async def wal_written(url: str) -> AsyncIterator[list[int]]:
+    """Bytes of WAL the server wrote during the block, in the one-element list it yields."""
+    connection = await asyncpg.connect(url)
+    written = [0]
+    try:
+        before = await connection.fetchval("SELECT pg_current_wal_lsn()")
+        yield written
+        written[0] = int(
+            await connection.fetchval("SELECT pg_current_wal_lsn() - $1::pg_lsn", before)
+        )
+    finally:
+        await connection.close()
+
+
+@dataclass(slots=True)
+class Waits:
+    """Samples of the bench database's connections: idle, running, or waiting and on what."""
+
+    samples: int = 0
+    seen: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        ranked = sorted(self.seen.items(), key=lambda item: -item[1])
+        return ", ".join(f"{name} {count / self.samples:.0%}" for name, count in ranked[:6])
+
+
+# Each connection of the bench database but the sampler's: idle ones wait for the client
+# (Python, or the network); an active one with no wait event is on the CPU; one waiting on
+# a heavyweight lock names what it waits for (pg_locks), where a shared row or table would
+# show.
+_WAITS = """
+SELECT CASE WHEN a.state <> 'active' THEN a.state
+            WHEN a.wait_event IS NULL THEN 'active, running'
+            WHEN a.wait_event_type = 'Lock' THEN
+                'Lock:' || a.wait_event || COALESCE(' on ' || l.relation::regclass::text, '')
+            ELSE a.wait_event_type || ':' || a.wait_event END AS doing
+  FROM pg_stat_activity a
+  LEFT JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted
+ WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+   AND a.backend_type = 'client backend'
+"""
+
+
+@contextlib.asynccontextmanager
+async def watched_waits(url: str, every: float = 0.01) -> AsyncIterator[Waits]:
+    waits = Waits()
+    connection = await asyncpg.connect(url)
+
+    async def sample() -> None:
+        while True:
+            for row in await connection.fetch(_WAITS):
+                waits.samples += 1
+                waits.seen[row["doing"]] = waits.seen.get(row["doing"], 0) + 1
+            await asyncio.sleep(every)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        yield waits
+    finally:
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
+        await connection.close()
+
+
 async def read_figures(
     url: str,
     uow_factory: UnitOfWorkFactory,
@@ -556,6 +706,7 @@ async def read_figures(
         line("  slowest chunk", f"{load.slowest_chunk_seconds:8.2f} s")
         await check_loaded(url, household, options.transactions)
     line("  planner statistics on accounts", await accounts_statistics(url))
+    await storage_lines(url)
 
     day = month_in_the_middle(today)
     runs = options.report_runs
@@ -624,7 +775,7 @@ async def read_figures(
     for household in households:
         late_writes = await application_writes(
             uow_factory,
-            household,
+            [household],
             total=min(options.writes, 100),
             writers=1,
             tag="late",
@@ -677,6 +828,31 @@ async def export_section(
     day = month_in_the_middle(today)
     report = month_report_of(household, day, today, uow_factory)
     await export_figures(url, household.id, f"{day:%Y-%m}", report)
+
+
+async def storage_lines(url: str) -> None:
+    """What the books take on disk (tables, their indexes and TOAST) per transaction: with
+    a household's yearly volume, the disk a PostgreSQL node needs per household."""
+    connection = await asyncpg.connect(url)
+    try:
+        transactions = int(await connection.fetchval("SELECT count(*) FROM transactions"))
+        sizes = await connection.fetch(
+            "SELECT c.relname AS name, pg_total_relation_size(c.oid) AS bytes"
+            "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname <> 'bench_bare'"
+            " ORDER BY bytes DESC"
+        )
+    finally:
+        await connection.close()
+    total = sum(int(row["bytes"]) for row in sizes)
+    biggest = ", ".join(
+        f"{row['name']} {int(row['bytes']) / max(transactions, 1):.0f}" for row in sizes[:4]
+    )
+    line(
+        "  disk per transaction (all tables, indexes)",
+        f"{total / max(transactions, 1):8.0f} B",
+        f"{total / 2**20:.0f} MiB for {transactions} tx; of which {biggest}",
+    )
 
 
 async def accounts_statistics(url: str) -> str:

@@ -486,21 +486,93 @@ async def _books_once(url: str) -> Books:
     return _BOOKS[url]
 
 
+@dataclass
+class Copy:
+    """A copy of the migrated template for one example; `untouched` once the example has
+    shown that it wrote nothing."""
+
+    url: str
+    untouched: bool = False
+
+
+class Copies:
+    """Copies of the template for the examples of one test. A copy that an example left as
+    it found it (every row the same, its sequences put back) serves the next example too:
+    it is then the template's copy in every row and sequence, and making and dropping a
+    database per example was most of this test's time."""
+
+    def __init__(self, server: DatabaseServer, template: str) -> None:
+        self._server, self._template = server, template
+        self._kept: str | None = None
+
+    @asynccontextmanager
+    async def copy(self) -> AsyncIterator[Copy]:
+        name, self._kept = self._kept, None
+        if name is None:
+            name = f"finance_bot_import_{uuid.uuid4().hex[:12]}"
+            await self._server.create_database(name, template=self._template)
+        copy = Copy(self._server.url_for(name))
+        sequences = await _sequences(copy.url)
+        try:
+            yield copy
+        except BaseException:
+            copy.untouched = False
+            raise
+        finally:
+            if copy.untouched:
+                await _put_back(copy.url, sequences)
+                self._kept = name
+            else:
+                await self._server.drop_database(name)
+
+    async def close(self) -> None:
+        if self._kept is not None:
+            await self._server.drop_database(self._kept)
+
+
+async def _sequences(url: str) -> list[tuple[str, int, bool]]:
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT format('%I.%I', schemaname, sequencename) AS name,"
+            " COALESCE(last_value, start_value) AS value, last_value IS NOT NULL AS called"
+            " FROM pg_sequences"
+        )
+        return [(row["name"], row["value"], row["called"]) for row in rows]
+    finally:
+        await connection.close()
+
+
+async def _put_back(url: str, sequences: list[tuple[str, int, bool]]) -> None:
+    """A refused import may have drawn ids before it was rolled back."""
+    connection = await asyncpg.connect(url)
+    try:
+        for name, value, called in sequences:
+            await connection.execute("SELECT setval($1::regclass, $2, $3)", name, value, called)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def copies(database_server: DatabaseServer, template_database: str) -> AsyncIterator[Copies]:
+    kept = Copies(database_server, template_database)
+    yield kept
+    await kept.close()
+
+
 @settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.data())
 async def test_damaged_files_are_refused_or_loaded_whole(
-    data: st.DataObject,
-    fixed_books: Books,
-    database_server: DatabaseServer,
-    template_database: str,
+    data: st.DataObject, fixed_books: Books, copies: Copies
 ) -> None:
     """Whatever is done to a file, the import refuses it and writes nothing, or (the change
     harmless) loads all of it consistently; it never fails any other way."""
     text = data.draw(mutations(fixed_books.text))
-    async with _fresh(database_server, template_database) as url:
+    async with copies.copy() as copy:
+        url = copy.url
         before = await snapshot(url)
         try:
             imported = await load(url, text)
@@ -511,18 +583,9 @@ async def test_damaged_files_are_refused_or_loaded_whole(
         if line != 0:
             assert line is None or line >= 1
             assert await snapshot(url) == before
+            copy.untouched = True
             return
         assert imported.household_id is not None
         assert await check(url) == []
         exported = await household_csv(url, imported.household_id)
         assert _without_base_amounts(exported) == _without_base_amounts(text)
-
-
-@asynccontextmanager
-async def _fresh(server: DatabaseServer, template: str) -> AsyncIterator[str]:
-    name = f"finance_bot_import_{uuid.uuid4().hex[:12]}"
-    await server.create_database(name, template=template)
-    try:
-        yield server.url_for(name)
-    finally:
-        await server.drop_database(name)
