@@ -38,6 +38,7 @@ lint: install  ## ruff, formatting, mypy --strict and the layer contracts
 	$(BIN)/ruff check src tests bench deploy
 	$(BIN)/ruff format --check src tests bench deploy
 	$(BIN)/mypy
+	$(BIN)/mypy bench
 	$(BIN)/lint-imports
 
 format: install  ## format the code

@@ -645,7 +645,7 @@ async def one_chart(chat: Chat, bot: BotProcess) -> tuple[float, int]:
     await until(chat, bot, lambda: len(fake.calls("sendPhoto")) > photos, 60, "the chart")
     took = time.perf_counter() - asked
     upload = fake.calls("sendPhoto")[-1].params.get("photo")
-    return took, len(upload.data) if hasattr(upload, "data") else 0
+    return took, len(getattr(upload, "data", b""))
 
 
 # --------------------------------------------------------------------------- the ledger
