@@ -487,9 +487,15 @@ class _CountingFactory(FakeUnitOfWorkFactory):
         self.opened: list[bool] = []
         self.rate_reads = 0
 
-    def __call__(self, *, transactional: bool = True) -> FakeUnitOfWork:
+    def __call__(
+        self,
+        *,
+        transactional: bool = True,
+        person: int | None = None,
+        household: int | None = None,
+    ) -> FakeUnitOfWork:
         self.opened.append(transactional)
-        unit = super().__call__(transactional=transactional)
+        unit = super().__call__(transactional=transactional, person=person, household=household)
         counter = self
 
         class _Counted(FakeUnitOfWork):

@@ -32,11 +32,13 @@ async def join_household(
     `currency` is used only when this founds the household.
     """
     profile = (display_name, telegram_language)
-    async with uow_factory(transactional=False) as reading:  # the common case: one round trip
+    async with uow_factory(
+        transactional=False, person=telegram_id
+    ) as reading:  # the common case: one round trip
         existing = await reading.directory.member(telegram_id)
     if existing is not None and profile == (existing.display_name, existing.telegram_language):
         return existing
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         existing = await uow.directory.member(telegram_id)
         if existing is not None:
             await uow.directory.set_profile(telegram_id, *profile)
@@ -49,6 +51,8 @@ async def join_household(
         household_id = await uow.directory.first_household()
         if household_id is None:
             household_id = await found_household(uow, language=language, currency=currency)
+        # Not a member yet, the person's unit of work was bound to no household.
+        await uow.bind(household_id)
         # The household's own currency, not the configured one: the configuration only
         # seeds a household when it is founded.
         own = await uow.directory.household_currency(household_id)
@@ -158,12 +162,12 @@ def _account_names(accounts: list[Account], telegram_id: int) -> dict[str, int]:
 
 async def vocabulary(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> Vocabulary:
     """The words a person's lines are matched against (their accounts, shared ones, categories)."""
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         return await vocabulary_for(uow, member)
 
 
 async def household_members(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> list[Member]:
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         return await uow.directory.members(member.household_id)

@@ -145,7 +145,7 @@ async def post(uow: UnitOfWork, transaction: Transaction) -> Recorded:
 async def _read_context(
     uow_factory: UnitOfWorkFactory, author_telegram_id: int, command: RecordCommand
 ) -> WriteContext:
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=author_telegram_id) as uow:
         return await _context(uow, author_telegram_id, command)
 
 
@@ -463,7 +463,7 @@ def _transfer(
 async def _store_alone(
     uow_factory: UnitOfWorkFactory, transaction: Transaction, idempotency_key: str | None
 ) -> Recorded:
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, household=transaction.household_id) as uow:
         added = await uow.ledger.add(
             transaction, idempotency_key=idempotency_key, result=_first_result(transaction)
         )
@@ -479,7 +479,7 @@ async def _store_with_checks(
     idempotency_key: str | None,
     ids: IdSource,
 ) -> Recorded:
-    async with uow_factory() as uow:
+    async with uow_factory(household=context.member.household_id) as uow:
         entry = Entry(built) if built is not None else await build_entry(uow, context, command, ids)
         transaction = entry.transaction
         added = await uow.ledger.add(

@@ -72,13 +72,20 @@ class DirectoryRepository(Protocol):
         """Serialise household creation, so two first messages make one household."""
         ...
 
-    async def first_household(self) -> int | None: ...
+    async def first_household(self) -> int | None:
+        """The first household, whichever the unit of work is bound to (the whitelist's)."""
+        ...
 
     async def create_household(self, currency: str) -> int:
-        """A new household whose base currency is `currency`, for good."""
+        """A new household whose base currency is `currency`, for good; the unit of work
+        is bound to it from here on (docs/adr/0021)."""
         ...
 
     async def household_currency(self, household_id: int) -> str: ...
+
+    async def household_ids(self) -> list[int]:
+        """Across households, the ids alone: every household."""
+        ...
 
     async def household_currencies(self) -> dict[int, str]:
         """Every household's base currency, by household id."""
@@ -314,7 +321,15 @@ class RecurringRepository(Protocol):
         ...
 
     async def live_rules(self) -> list[RecurringRule]:
-        """Every household's live rules: what the scheduler looks at."""
+        """The bound household's live rules: what the scheduler looks at."""
+        ...
+
+    async def households_with_live_rules(self) -> list[int]:
+        """Across households, the ids alone: which have a live rule."""
+        ...
+
+    async def households_with_unsent_notices(self) -> list[int]:
+        """Across households, the ids alone: which have occurrences not yet announced."""
         ...
 
     async def stop(self, household_id: int, rule_id: int) -> bool:
@@ -357,7 +372,13 @@ class DigestRepository(Protocol):
 
     async def subscription(self, telegram_id: int) -> DigestSubscription | None: ...
 
-    async def subscriptions(self) -> list[DigestSubscription]: ...
+    async def subscriptions(self) -> list[DigestSubscription]:
+        """The bound household's members' settings."""
+        ...
+
+    async def households_with_digests(self) -> list[int]:
+        """Across households, the ids alone: which have a member with a digest set."""
+        ...
 
     async def logged(self, telegram_id: int, kind: DigestKind, period_start: date) -> bool:
         """Whether this digest was claimed already, whatever became of it."""
@@ -400,14 +421,28 @@ class UnitOfWork(Protocol):
 
     async def commit(self) -> None: ...
 
+    async def bind(self, household_id: int) -> None:
+        """Bind a unit of work opened for no household (or for a person who belongs to
+        none yet) to this one: founding or joining a household. A unit of work is bound to
+        one household at most (docs/adr/0021)."""
+        ...
+
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, transactional: bool = True) -> UnitOfWork:
-        """A unit of work.
+    def __call__(
+        self,
+        *,
+        transactional: bool = True,
+        person: int | None = None,
+        household: int | None = None,
+    ) -> UnitOfWork:
+        """A unit of work, bound to one household: `household`, or the one the member
+        `person` (a Telegram id) belongs to. It sees and writes that household's rows
+        only; bound to none, it sees no household's rows at all (docs/adr/0021).
 
-        `transactional=False` opens no database transaction: each statement commits on its
-        own and `commit()` has nothing left to do. Views use it to save the BEGIN and
-        ROLLBACK round trips; a write may use it only when one statement does all of it.
+        `transactional=False`: each write counts as done when its statement is (no
+        rollback on leaving), and `commit()` has nothing left to do; a write may use it
+        only when one statement does all of it.
         """
         ...
 
@@ -419,4 +454,10 @@ class RecurringUnitOfWork(UnitOfWork, Protocol):
 
 
 class RecurringUnitOfWorkFactory(Protocol):
-    def __call__(self, *, transactional: bool = True) -> RecurringUnitOfWork: ...
+    def __call__(
+        self,
+        *,
+        transactional: bool = True,
+        person: int | None = None,
+        household: int | None = None,
+    ) -> RecurringUnitOfWork: ...

@@ -10,7 +10,7 @@ import asyncpg
 
 from finance_bot.adapters.observability.metrics import BotMetrics
 from finance_bot.adapters.postgres.backup_log import last_good_backup_at
-from finance_bot.adapters.postgres.check import check_ledger
+from finance_bot.adapters.postgres.check import check_all
 from finance_bot.adapters.postgres.idempotency_keys import prune_idempotency_keys
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 async def check_once(pool: asyncpg.Pool, metrics: BotMetrics) -> int:
     started = time.perf_counter()
     async with pool.acquire() as connection:
-        violations = await check_ledger(connection)
+        violations = await check_all(connection)
     metrics.invariants_checked(len(violations), time.perf_counter() - started)
     if violations:
         # Only the count: the details name accounts and amounts (`finance-bot check` shows them).

@@ -63,6 +63,17 @@ class PostgresRecurring:
         )
         return [_rule(row) for row in rows]
 
+    async def households_with_live_rules(self) -> list[int]:
+        return [
+            row[0] for row in await self._connection.fetch("SELECT households_with_live_rules()")
+        ]
+
+    async def households_with_unsent_notices(self) -> list[int]:
+        return [
+            row[0]
+            for row in await self._connection.fetch("SELECT households_with_unsent_notices()")
+        ]
+
     async def stop(self, household_id: int, rule_id: int) -> bool:
         stopped = await self._connection.fetchval(
             "UPDATE recurring_rules SET stopped_at = now()"

@@ -222,7 +222,9 @@ class Enrolment:
     async def _currency(self, household_id: int) -> str:
         known = self._currencies.get(household_id)
         if known is None:
-            async with self._services.uow_factory(transactional=False) as uow:
+            async with self._services.uow_factory(
+                transactional=False, household=household_id
+            ) as uow:
                 known = await uow.directory.household_currency(household_id)
             self._currencies[household_id] = known
         return known

@@ -85,7 +85,7 @@ class RecurringEntries:
 
     async def _author(self, telegram_id: int) -> ChatContext | None:
         services = self.services
-        async with self.uow_factory(transactional=False) as uow:
+        async with self.uow_factory(transactional=False, person=telegram_id) as uow:
             member = await uow.directory.member(telegram_id)
             if member is None:
                 return None
