@@ -27,10 +27,11 @@ from finance_bot.ports.unit_of_work import (
 
 
 class PostgresUnitOfWork:
-    """One pooled connection, one database transaction, bound to at most one household
-    (docs/adr/0021): the transaction-local setting finance_bot.household, which the
-    row-level security policies compare every row with, is set in the same round trip as
-    the BEGIN."""
+    """One pooled connection, bound to at most one household (docs/adr/0021): the setting
+    finance_bot.household, which the row-level security policies compare every row with.
+    A transactional unit of work is one database transaction and sets it for that
+    transaction, in the BEGIN's round trip; a non-transactional one autocommits each
+    statement and sets it for the session, in a round trip of its own."""
 
     def __init__(
         self,
@@ -50,11 +51,14 @@ class PostgresUnitOfWork:
     async def __aenter__(self) -> Self:
         self._connection = await self._pool.acquire()
         try:
-            # Binding needs a transaction: the setting lives as long as it. Both are sent as
-            # one simple query, so a bound unit of work costs no round trip more than the
-            # BEGIN did. The ids are integers, formatted by int() and nothing else.
-            binding = _binding(self._person, self._household)
-            await self._connection.execute(f"BEGIN; {binding}" if binding else "BEGIN")
+            # Every unit of work binds in its first round trip, unbound ones to nothing, so
+            # no binding a pooled connection still carries reaches it. A transaction binds
+            # for itself, in the same simple query as its BEGIN; a non-transactional unit
+            # of work runs each statement in autocommit, as before row-level security, and
+            # binds the session instead (docs/adr/0021): no BEGIN and no COMMIT round trip.
+            # The ids are integers, formatted by int() and nothing else.
+            binding = _binding(self._person, self._household, local=self._transactional)
+            await self._connection.execute(f"BEGIN; {binding}" if self._transactional else binding)
         except BaseException:
             await self._pool.release(self._connection)
             raise
@@ -78,10 +82,7 @@ class PostgresUnitOfWork:
         assert self._connection is not None
         try:
             if not self._finished and self._connection.is_in_transaction():
-                # A non-transactional unit of work keeps what its statements did, as if
-                # each had committed on its own (a failed statement has already ended the
-                # transaction's writes: COMMIT then rolls back).
-                await self._connection.execute("ROLLBACK" if self._transactional else "COMMIT")
+                await self._connection.execute("ROLLBACK")
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             if exc is None:
                 raise  # otherwise the original error matters more than this one
@@ -91,6 +92,8 @@ class PostgresUnitOfWork:
 
     async def commit(self) -> None:
         assert self._connection is not None
+        if not self._transactional:
+            return  # each statement committed on its own
         self._finished = True  # a failed COMMIT has ended the database transaction too
         await self._connection.execute("COMMIT")
 
@@ -99,10 +102,10 @@ class PostgresUnitOfWork:
         bound = await self._connection.fetchval("SELECT current_household()")
         if bound is not None and bound != household_id:
             raise RuntimeError("a unit of work is bound to one household at most")
-        await self._connection.execute(_binding(None, household_id))
+        await self._connection.execute(_binding(None, household_id, local=self._transactional))
 
 
-def _binding(person: int | None, household: int | None) -> str:
+def _binding(person: int | None, household: int | None, *, local: bool) -> str:
     if household is not None:
         value = f"'{int(household)}'"
     elif person is not None:
@@ -110,8 +113,8 @@ def _binding(person: int | None, household: int | None) -> str:
         # DEFINER function that returns an id and nothing else (migration 0012).
         value = f"coalesce(member_household({int(person)})::text, '')"
     else:
-        return ""  # bound to nothing: no household's row is visible
-    return f"SELECT set_config('finance_bot.household', {value}, true)"
+        value = "''"  # bound to nothing: no household's row is visible
+    return f"SELECT set_config('finance_bot.household', {value}, {'true' if local else 'false'})"
 
 
 class PostgresUnitOfWorkFactory:
@@ -131,10 +134,18 @@ class PostgresUnitOfWorkFactory:
 
 
 async def _reset(connection: asyncpg.Connection) -> None:
-    # Every unit of work ends its transaction and sets no session state, so the default
-    # reset (a round trip per release) buys nothing; only an unfinished transaction is undone.
+    # Every unit of work ends its transaction, and the one session state it may leave, a
+    # household binding, is replaced by the next unit of work's first round trip: the
+    # default reset (a round trip per release) buys nothing; only an unfinished transaction
+    # is undone. Code that takes a pooled connection without a unit of work must bind it
+    # (or unbind it: `unbind`) before reading household tables.
     if connection.is_in_transaction():
         await connection.execute("ROLLBACK")
+
+
+async def unbind(connection: asyncpg.Connection) -> None:
+    """Clear a binding a pooled connection may still carry from a unit of work."""
+    await connection.execute("SELECT set_config('finance_bot.household', '', false)")
 
 
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
