@@ -208,6 +208,8 @@ class FakeDirectory:
         return sorted(self._s.data.households)
 
     async def create_household(self, currency: str) -> int:
+        if self._s.household is not None:
+            raise RuntimeError("a unit of work bound to a household cannot found another")
         household_id = next(self._s.data.ids)
         self._s.household = household_id
         self._s.data.households[household_id] = 0
