@@ -35,8 +35,10 @@ async def leader_pid(url: str) -> int | None:
     connection = await asyncpg.connect(url)
     try:
         pid: int | None = await connection.fetchval(
+            # This database's lock only: replicas in other tests' databases hold theirs.
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND classid = 0 AND objid = $1",
+            " AND classid = 0 AND objid = $1"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             SCHEDULER_LOCK_KEY,
         )
         return pid
