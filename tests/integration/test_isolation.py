@@ -13,7 +13,11 @@ import asyncpg
 import pytest
 
 from finance_bot.adapters.postgres.roles import APP, login_url
-from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
+from finance_bot.adapters.postgres.unit_of_work import (
+    PostgresUnitOfWorkFactory,
+    create_pool,
+    unbind,
+)
 from finance_bot.application.budgets import set_budget
 from finance_bot.application.recurring import add_rule, record_due
 from finance_bot.application.shares import mark_personal
@@ -226,3 +230,26 @@ async def _insert(connection: asyncpg.Connection, table: str, row: dict[str, Any
         f"INSERT INTO {table} ({columns}) OVERRIDING SYSTEM VALUE VALUES ({values})",
         *row.values(),
     )
+
+
+async def test_a_pooled_connection_carries_no_binding_into_the_next_unit_of_work(
+    two: Two,
+) -> None:
+    """A non-transactional unit of work binds the session (docs/adr/0021); on the one
+    pooled connection, the next unit of work sees only what it is bound to itself."""
+    pool = await create_pool(login_url(two.url, APP), min_size=1, max_size=1)
+    try:
+        factory = PostgresUnitOfWorkFactory(pool)
+        async with factory(transactional=False, household=two.a.id) as uow:
+            assert await uow.directory.members(two.a.id)
+        for transactional in (True, False):
+            async with factory(transactional=transactional) as uow:
+                assert await uow.directory.members(two.a.id) == []
+        async with factory(transactional=False, person=two.b.alice) as uow:
+            assert await uow.directory.members(two.a.id) == []
+            assert await uow.directory.members(two.b.id)
+        async with pool.acquire() as connection:
+            await unbind(connection)
+            assert await connection.fetchval("SELECT count(*) FROM members") == 0
+    finally:
+        await pool.close()
