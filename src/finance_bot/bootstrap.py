@@ -521,11 +521,14 @@ async def export_command(
 async def import_books_file(
     settings: Settings, text: str, *, new_household: bool
 ) -> tuple[Imported, list[Violation]]:
-    """`finance-bot import`: the CSV read and checked, loaded as the bot's own role (its
-    grants suffice: appending, docs/adr/0019), then the whole ledger re-checked."""
+    """`finance-bot import`: the CSV read and checked, loaded as the owner role, then the
+    whole ledger re-checked. The owner, because an import looks across households (a
+    transaction id or a person already in another one refuses the file), which the bot's
+    role, bound to one household, cannot (docs/adr/0021); the ledger's triggers and COMMIT
+    checks judge the owner's writes as they judge the bot's (docs/adr/0019)."""
     from finance_bot.adapters.export.csv_reader import read_csv
     from finance_bot.adapters.postgres.books_import import books_store
-    from finance_bot.adapters.postgres.check import check_ledger
+    from finance_bot.adapters.postgres.check import check_all
     from finance_bot.application.books_import import import_books
 
     books = read_csv(text)  # refused before any connection when the file is wrong
@@ -534,13 +537,13 @@ async def import_books_file(
         imported = await import_books(
             books.postings,
             books.lines,
-            store_factory=lambda: books_store(db.url),
+            store_factory=lambda: books_store(db.logins.owner),
             language=settings.bot_language,
             new_household=new_household,
         )
-        connection = await asyncpg.connect(db.url)
+        connection = await asyncpg.connect(db.logins.owner)
         try:
-            violations = await check_ledger(connection)
+            violations = await check_all(connection)
         finally:
             await connection.close()
     return imported, violations

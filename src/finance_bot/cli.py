@@ -12,7 +12,7 @@ import asyncpg
 from pydantic import ValidationError
 
 from finance_bot.adapters.observability.logs import configure_logging
-from finance_bot.adapters.postgres.check import Violation, check_ledger
+from finance_bot.adapters.postgres.check import Violation, check_all
 from finance_bot.adapters.postgres.migrator import migrate
 from finance_bot.adapters.telegram.polling import TokenRejected
 from finance_bot.bootstrap import (
@@ -135,7 +135,7 @@ async def _as_runtime(settings: Settings, work: Callable[[asyncpg.Connection], A
 
 
 async def _check(settings: Settings) -> int:
-    violations = await _as_runtime(settings, check_ledger)
+    violations = await _as_runtime(settings, check_all)
     return _report(violations, ok="ledger ok: every invariant holds", failed="ledger check failed")
 
 

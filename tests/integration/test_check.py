@@ -37,7 +37,8 @@ CORRUPTIONS: dict[str, str] = {
     "conversion_rate_does_not_fit": "UPDATE conversions SET rate = rate + 1"
     " WHERE transaction_id = '{converted}'",
     "conversion_without_transaction": "INSERT INTO conversions"
-    " VALUES (gen_random_uuid(), 'USD', 100, 'UAH', 4150, 41.5)",
+    " VALUES (gen_random_uuid(), 'USD', 100, 'UAH', 4150, 41.5,"
+    " (SELECT min(id) FROM households))",
     "reversal_conversion_differs": "DELETE FROM conversions"
     " WHERE transaction_id = '{converted_reversal}'",
     "foreign_totals_differ_from_conversions": "UPDATE category_day_foreign_totals"

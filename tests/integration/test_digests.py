@@ -80,7 +80,7 @@ async def world(fresh_database_url: str) -> AsyncIterator[PostgresWorld]:
 @pytest.fixture
 async def home(world: PostgresWorld) -> Household:
     household = await world.household()
-    async with world.uow_factory() as uow:
+    async with world.uow_factory(person=household.bob) as uow:
         await uow.directory.set_language(household.bob, "en")
         await uow.commit()
     return household
@@ -93,11 +93,19 @@ async def subscribe(
 
 
 async def log_rows(world: PostgresWorld) -> list[tuple[int, str, date, str]]:
-    rows = await world.pool.fetch(
-        "SELECT telegram_id, kind, period_start, state FROM digests_sent"
-        " ORDER BY telegram_id, period_start"
-    )
-    return [(r["telegram_id"], r["kind"], r["period_start"], r["state"]) for r in rows]
+    rows = []
+    async with world.pool.acquire() as connection:
+        # The bot's role sees one household at a time (docs/adr/0021).
+        for (household_id,) in await connection.fetch("SELECT household_ids()"):
+            async with connection.transaction():
+                await connection.execute(
+                    "SELECT set_config('finance_bot.household', $1::bigint::text, true)",
+                    household_id,
+                )
+                rows += await connection.fetch(
+                    "SELECT telegram_id, kind, period_start, state FROM digests_sent"
+                )
+    return sorted((r["telegram_id"], r["kind"], r["period_start"], r["state"]) for r in rows)
 
 
 # --- what a digest says ---
@@ -299,7 +307,7 @@ async def test_a_person_who_blocked_the_bot_holds_up_nobody_and_their_digest_goe
         (home.alice, "daily", date(2026, 12, 2), "refused"),
         (home.bob, "daily", date(2026, 12, 2), "sent"),
     ]
-    async with world.uow_factory() as uow:
+    async with home.factory() as uow:
         assert await uow.digests.subscription(home.alice) is None
         assert await uow.digests.subscription(home.bob) is not None
     await digests.run(kyiv(2026, 12, 3, 21, 0))

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from finance_bot.adapters.export.csv_reader import read_csv
 from finance_bot.adapters.postgres.books_import import books_store
 from finance_bot.adapters.postgres.check import check_ledger
-from finance_bot.adapters.postgres.roles import APP, login_url
+from finance_bot.adapters.postgres.roles import APP, OWNER, login_url
 from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.adapters.telegram.report_views import balance_text, period_report_text
 from finance_bot.application.books_import import Imported, import_books
@@ -98,12 +98,12 @@ def as_app(url: str) -> str:
 
 
 async def load(url: str, text: str, *, new_household: bool = False) -> Imported:
-    """The import as the CLI runs it, as the bot's own role."""
+    """The import as the CLI runs it, as the owner role (docs/adr/0021)."""
     read = read_csv(text)
     return await import_books(
         read.postings,
         read.lines,
-        store_factory=lambda: books_store(as_app(url)),
+        store_factory=lambda: books_store(login_url(url, OWNER)),
         language="ru",
         new_household=new_household,
     )
@@ -381,7 +381,10 @@ async def test_the_command_line_imports_and_refuses(
     bad = tmp_path / "tampered.csv"
     text, line, _ = _tampered_amount(books.text)
     bad.write_bytes(text.encode())
-    environment = {"DATABASE_URL": as_app(fresh_database_url)}
+    environment = {
+        "DATABASE_URL": as_app(fresh_database_url),
+        "DATABASE_OWNER_URL": login_url(fresh_database_url, OWNER),  # the import runs as it
+    }
 
     code, out, err = await _cli("import", str(bad), environment=environment)
     assert code == 1

@@ -299,6 +299,9 @@ async def test_write_context(home: Household) -> None:
 async def test_a_household_keeps_the_currency_it_was_founded_with(home: Household) -> None:
     async with home.factory() as uow:
         assert await uow.directory.household_currency(home.id) == "UAH"
+        with pytest.raises(RuntimeError):  # bound to one household, it founds no other
+            await uow.directory.create_household("USD")
+    async with home.world.uow_factory() as uow:
         other = await uow.directory.create_household("USD")
         assert await uow.directory.household_currency(other) == "USD"
 

@@ -56,6 +56,11 @@ async def app(populated: str) -> AsyncIterator[asyncpg.Connection]:
     connection = await asyncpg.connect(as_role(populated, APP))
     try:
         assert await connection.fetchval("SELECT current_user") == APP
+        # Bound to the one household for the session, as the bot's units of work bind
+        # theirs (docs/adr/0021): unbound, the role would see no row to try its hand at.
+        await connection.execute(
+            "SELECT set_config('finance_bot.household', first_household()::text, false)"
+        )
         yield connection
     finally:
         await connection.close()
@@ -530,3 +535,30 @@ async def test_the_runtime_role_prunes_only_keys_no_redelivery_can_need(
             await app.execute("DELETE FROM idempotency_keys WHERE key = $1", keys[1])
     finally:
         await admin.close()
+
+
+async def test_a_role_altered_at_once_by_another_setup_is_read_again_and_retried() -> None:
+    """Setups of other databases on the server alter the same roles without a lock of
+    ours: the collision PostgreSQL reports is retried after reading the role again."""
+    from finance_bot.adapters.postgres import roles
+
+    class Admin:
+        def __init__(self) -> None:
+            self.altered: list[str] = []
+            self.reads = 0
+
+        async def fetchrow(self, query: str, role: str) -> dict[str, bool]:
+            self.reads += 1
+            return {column: not value for column, (_, value) in roles._ATTRIBUTES.items()} | {
+                "rolcanlogin": True
+            }
+
+        async def execute(self, statement: str) -> None:
+            self.altered.append(statement)
+            if len(self.altered) == 1:
+                raise asyncpg.InternalServerError("tuple concurrently updated")
+
+    admin = Admin()
+    await roles._ensure_role(admin, APP, login=True)  # type: ignore[arg-type]
+    assert len(admin.altered) == 2
+    assert admin.reads == 2

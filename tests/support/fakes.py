@@ -109,9 +109,11 @@ class FakeState:
 class _Session:
     """What one unit of work sees: a private copy, or the shared state itself."""
 
-    def __init__(self, data: FakeState, now: int) -> None:
+    def __init__(self, data: FakeState, now: int, household: int | None = None) -> None:
         self.data = data
         self.now = now  # the transaction's start "time", as now() is in PostgreSQL
+        # The bound household: only the reads the scheduler makes per household use it.
+        self.household = household
 
 
 def _json(value: dict[str, Any]) -> dict[str, Any]:
@@ -211,8 +213,14 @@ class FakeDirectory:
     async def first_household(self) -> int | None:
         return min(self._s.data.households, default=None)
 
+    async def household_ids(self) -> list[int]:
+        return sorted(self._s.data.households)
+
     async def create_household(self, currency: str) -> int:
+        if self._s.household is not None:
+            raise RuntimeError("a unit of work bound to a household cannot found another")
         household_id = next(self._s.data.ids)
+        self._s.household = household_id
         self._s.data.households[household_id] = 0
         self._s.data.currencies[household_id] = currency
         return household_id
@@ -558,8 +566,16 @@ class FakeDigests:
         return self._s.data.digest_settings.get(telegram_id)
 
     async def subscriptions(self) -> list[DigestSubscription]:
-        settings = self._s.data.digest_settings
-        return [settings[telegram_id] for telegram_id in sorted(settings)]
+        settings, members = self._s.data.digest_settings, self._s.data.members
+        return [
+            settings[telegram_id]
+            for telegram_id in sorted(settings)
+            if members[telegram_id].household_id == self._s.household
+        ]
+
+    async def households_with_digests(self) -> list[int]:
+        members = self._s.data.members
+        return sorted({members[t].household_id for t in self._s.data.digest_settings})
 
     async def logged(self, telegram_id: int, kind: DigestKind, period_start: date) -> bool:
         return (telegram_id, kind, period_start) in self._s.data.digests_sent
@@ -644,7 +660,7 @@ class FakeRates:
         quoted = {**rates_in_uah, "UAH": Decimal(1)}
         added = 0
         for household_id, base in self._s.data.currencies.items():
-            if base not in quoted:
+            if base not in quoted or household_id != self._s.household:
                 continue
             for code, rate in quoted.items():
                 taken = any(
@@ -947,13 +963,9 @@ class FakeMembership:
         choices = self._s.data.household_choices
         return {h: zone for h, (zone, _) in choices.items() if zone is not None}
 
-    async def member_zones(self) -> dict[int, str | None]:
-        choices = self._s.data.household_choices
-        return {
-            m.telegram_id: choices.get(m.household_id, (None, None))[0]
-            for m in self._s.data.members.values()
-            if m.active
-        }
+    async def household_of(self, telegram_id: int) -> int | None:
+        member = self._s.data.members.get(telegram_id)
+        return member.household_id if member is not None and member.active else None
 
     async def former_household(self, telegram_id: int) -> int | None:
         member = self._s.data.members.get(telegram_id)
@@ -985,15 +997,35 @@ class FakeMembership:
 
 
 class FakeUnitOfWork:
-    def __init__(self, state: FakeState, *, transactional: bool = True) -> None:
+    """Isolation between households is the database's (docs/adr/0021); the fake only
+    keeps what the unit of work was bound to."""
+
+    def __init__(
+        self,
+        state: FakeState,
+        *,
+        transactional: bool = True,
+        person: int | None = None,
+        household: int | None = None,
+    ) -> None:
         self._state = state
         self._transactional = transactional
+        self.person = person
+        self.household = household
         self.commits = 0
+
+    async def bind(self, household_id: int) -> None:
+        assert self._session.household in (None, household_id)
+        self._session.household = household_id
 
     async def __aenter__(self) -> Self:
         now = next(self._state.clock)
         data = self._state.snapshot() if self._transactional else self._state
-        self._session = _Session(data, now)
+        bound = self.household
+        if bound is None and self.person is not None and self.person in data.members:
+            member = data.members[self.person]
+            bound = member.household_id if member.active else None  # who left: no member
+        self._session = _Session(data, now, bound)
         self.ledger: LedgerRepository = FakeLedger(self._session)
         self.directory: DirectoryRepository = FakeDirectory(self._session)
         self.budgets: BudgetRepository = FakeBudgets(self._session)
@@ -1035,5 +1067,13 @@ class FakeUnitOfWorkFactory:
     def __init__(self, state: FakeState | None = None) -> None:
         self.state = state if state is not None else FakeState()
 
-    def __call__(self, *, transactional: bool = True) -> FakeUnitOfWork:
-        return FakeUnitOfWork(self.state, transactional=transactional)
+    def __call__(
+        self,
+        *,
+        transactional: bool = True,
+        person: int | None = None,
+        household: int | None = None,
+    ) -> FakeUnitOfWork:
+        return FakeUnitOfWork(
+            self.state, transactional=transactional, person=person, household=household
+        )

@@ -26,7 +26,7 @@ from finance_bot.domain.money import Money
 from finance_bot.domain.transactions import Transaction, expense
 from finance_bot.ports.clock import IdSource
 from finance_bot.ports.records import Added
-from finance_bot.ports.unit_of_work import UnitOfWorkFactory
+from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from tests.support.fakes import FakeUnitOfWorkFactory
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ class LedgerWorld:
         )
 
     async def household_of(self, telegram_id: int) -> int:
-        async with self.uow_factory() as uow:
+        async with self.uow_factory(person=telegram_id) as uow:
             member = await uow.directory.member(telegram_id)
             assert member is not None
             return member.household_id
@@ -126,7 +126,7 @@ class LedgerWorld:
     async def accounts(self, telegram_id: int) -> dict[str, Account]:
         """Visible accounts and categories by code (or by name when they have none)."""
         household_id = await self.household_of(telegram_id)
-        async with self.uow_factory() as uow:
+        async with self.uow_factory(household=household_id) as uow:
             found = await uow.directory.accounts(household_id)
         return {(a.code or a.name): a for a in found if a.owner_telegram_id in (None, telegram_id)}
 
@@ -159,7 +159,17 @@ class Household:
 
     @property
     def factory(self) -> UnitOfWorkFactory:
-        return self.world.uow_factory
+        """The world's units of work, bound to this household unless told otherwise."""
+        inner, own = self.world.uow_factory, self.id
+
+        def bound(
+            *, transactional: bool = True, person: int | None = None, household: int | None = None
+        ) -> UnitOfWork:
+            if person is None and household is None:
+                household = own
+            return inner(transactional=transactional, person=person, household=household)
+
+        return bound
 
     @property
     def ids(self) -> IdSource:

@@ -43,8 +43,8 @@ async def home() -> Household:
 
 
 def _state(home: Household) -> Any:
-    assert isinstance(home.factory, FakeUnitOfWorkFactory)
-    return home.factory.state
+    assert isinstance(home.world.uow_factory, FakeUnitOfWorkFactory)
+    return home.world.uow_factory.state
 
 
 def _transactions(home: Household) -> list[Transaction]:
@@ -487,9 +487,15 @@ class _CountingFactory(FakeUnitOfWorkFactory):
         self.opened: list[bool] = []
         self.rate_reads = 0
 
-    def __call__(self, *, transactional: bool = True) -> FakeUnitOfWork:
+    def __call__(
+        self,
+        *,
+        transactional: bool = True,
+        person: int | None = None,
+        household: int | None = None,
+    ) -> FakeUnitOfWork:
         self.opened.append(transactional)
-        unit = super().__call__(transactional=transactional)
+        unit = super().__call__(transactional=transactional, person=person, household=household)
         counter = self
 
         class _Counted(FakeUnitOfWork):
@@ -512,13 +518,14 @@ async def test_a_line_in_the_base_currency_reads_once_and_writes_once_with_no_ra
     home: Household,
 ) -> None:
     await _rate(home, "USD", "41.50")
-    assert isinstance(home.factory, FakeUnitOfWorkFactory)
-    counting = _CountingFactory(home.factory)
+    assert isinstance(home.world.uow_factory, FakeUnitOfWorkFactory)
+    counting = _CountingFactory(home.world.uow_factory)
     home.world.uow_factory = counting
 
     await home.world.record(_spend(home, uah(250)), home.alice, key="plain")
 
-    assert counting.opened == [False, False]  # one read, one statement: no BEGIN
+    # One unit of work and no BEGIN: the binding, one read, one statement.
+    assert counting.opened == [False]
     assert counting.rate_reads == 0
 
 
@@ -529,14 +536,14 @@ async def test_a_foreign_line_whose_rate_and_accounts_exist_is_stored_in_one_sta
     await _rate(home, "USD", "41.50")
     if from_dollars:
         await _account(home, "доллары", "USD")
-    assert isinstance(home.factory, FakeUnitOfWorkFactory)
-    counting = _CountingFactory(home.factory)
+    assert isinstance(home.world.uow_factory, FakeUnitOfWorkFactory)
+    counting = _CountingFactory(home.world.uow_factory)
     home.world.uow_factory = counting
 
     await home.world.record(_spend(home, usd(20)), home.alice, key="dollars")
 
-    # The first read brought the rate and the accounts: no unit of work, no rate read.
-    assert counting.opened == [False, False]
+    # The first read brought the rate and the accounts: no transaction, no rate read.
+    assert counting.opened == [False]
     assert counting.rate_reads == 0
     [spent] = [t for t in _transactions(home) if t.conversion is not None]
     assert spent.amount == uah("830")
@@ -551,8 +558,8 @@ async def test_a_foreign_line_that_must_make_a_conversion_account_takes_a_unit_o
     for account in list(_state(home).accounts.values()):  # as before any conversion
         if (account.code or "").startswith("conversion:"):
             del _state(home).accounts[account.id]
-    assert isinstance(home.factory, FakeUnitOfWorkFactory)
-    counting = _CountingFactory(home.factory)
+    assert isinstance(home.world.uow_factory, FakeUnitOfWorkFactory)
+    counting = _CountingFactory(home.world.uow_factory)
     home.world.uow_factory = counting
 
     await home.world.record(_spend(home, usd(20)), home.alice, key="first")

@@ -35,7 +35,7 @@ class BudgetLine:
 async def set_budget(
     telegram_id: int, category_id: int | None, limit: Money, *, uow_factory: UnitOfWorkFactory
 ) -> Done:
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         if category_id is not None:
             await _expense_category(uow, member.household_id, category_id)
@@ -47,7 +47,7 @@ async def set_budget(
 async def remove_budget(
     telegram_id: int, category_id: int | None, *, uow_factory: UnitOfWorkFactory
 ) -> bool:
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         removed = await uow.budgets.remove(member.household_id, category_id)
         await uow.commit()
@@ -57,7 +57,7 @@ async def remove_budget(
 async def budget_progress(
     telegram_id: int, month: date, *, today: date, uow_factory: UnitOfWorkFactory
 ) -> list[BudgetLine]:
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         return await budget_lines(uow, member.household_id, month, today=today)
 

@@ -213,7 +213,7 @@ async def refile_choices(
     number: int, *, author_telegram_id: int, uow_factory: UnitOfWorkFactory
 ) -> list[Account]:
     """The categories transaction #number could move to: live ones of its own kind."""
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=author_telegram_id) as uow:
         member = await require_member(uow, author_telegram_id)
         original = await _voidable(uow, member, number)
         if original.kind not in (TransactionKind.EXPENSE, TransactionKind.INCOME):

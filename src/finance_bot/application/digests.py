@@ -24,7 +24,7 @@ async def set_digest(
 ) -> bool:
     """Set (or, with None, switch off) the person's digest from `now` on. Whether there
     was anything to switch off, or True when set."""
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         await require_member(uow, telegram_id)
         if schedule is None:
             removed = await uow.digests.unsubscribe(telegram_id)
@@ -39,7 +39,7 @@ async def set_digest(
 async def digest_setting(
     telegram_id: int, *, uow_factory: UnitOfWorkFactory
 ) -> DigestSchedule | None:
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         await require_member(uow, telegram_id)
         subscription = await uow.digests.subscription(telegram_id)
         return subscription.schedule if subscription is not None else None
@@ -57,22 +57,26 @@ async def pending_digests(
     now: datetime, timezone: ZoneInfo, *, uow_factory: UnitOfWorkFactory
 ) -> list[Pending]:
     async with uow_factory(transactional=False) as uow:
-        pending = []
-        # Members only, each in their household's own time zone (else the deployment's).
-        zones = await uow.membership.member_zones()
-        for subscription in await uow.digests.subscriptions():
-            if subscription.telegram_id not in zones:
-                continue
-            own = zones[subscription.telegram_id]
-            zone = timezone if own is None else ZoneInfo(own)
-            digest = digest_due(subscription.schedule, now, zone, since=subscription.since)
-            if digest is None:
-                continue
-            if not await uow.digests.logged(
-                subscription.telegram_id, digest.kind, digest.period_start
-            ):
-                pending.append(Pending(subscription.telegram_id, digest))
-        return pending
+        households = await uow.digests.households_with_digests()
+    pending = []
+    for household_id in households:  # each read in a unit of work bound to its household
+        async with uow_factory(transactional=False, household=household_id) as uow:
+            # Members now only (who left has no digest), in the household's own time
+            # zone, else the deployment's.
+            settings = await uow.directory.household_settings(household_id)
+            zone = timezone if settings.timezone is None else ZoneInfo(settings.timezone)
+            members = {m.telegram_id for m in await uow.directory.members(household_id) if m.active}
+            for subscription in await uow.digests.subscriptions():
+                if subscription.telegram_id not in members:
+                    continue
+                digest = digest_due(subscription.schedule, now, zone, since=subscription.since)
+                if digest is None:
+                    continue
+                if not await uow.digests.logged(
+                    subscription.telegram_id, digest.kind, digest.period_start
+                ):
+                    pending.append(Pending(subscription.telegram_id, digest))
+    return pending
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +93,7 @@ class DigestContent:
 
 async def digest_content(pending: Pending, *, uow_factory: UnitOfWorkFactory) -> DigestContent:
     digest, telegram_id = pending.digest, pending.telegram_id
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         household = await uow.directory.household_settings(member.household_id)
     currency = household.currency
@@ -112,19 +116,19 @@ async def claim_digest(pending: Pending, *, uow_factory: UnitOfWorkFactory) -> b
     """Log the digest as being sent, committed before it goes out: False if another
     scheduler, or an earlier run, claimed it first."""
     digest = pending.digest
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=pending.telegram_id) as uow:
         return await uow.digests.claim(pending.telegram_id, digest.kind, digest.period_start)
 
 
 async def digest_sent(pending: Pending, *, sent: bool, uow_factory: UnitOfWorkFactory) -> None:
     digest = pending.digest
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=pending.telegram_id) as uow:
         await uow.digests.finish(pending.telegram_id, digest.kind, digest.period_start, sent=sent)
 
 
 async def release_digest(pending: Pending, *, uow_factory: UnitOfWorkFactory) -> None:
     digest = pending.digest
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=pending.telegram_id) as uow:
         await uow.digests.release(pending.telegram_id, digest.kind, digest.period_start)
 
 
@@ -132,7 +136,7 @@ async def refuse_digest(pending: Pending, *, uow_factory: UnitOfWorkFactory) -> 
     """The person blocked the bot: the digest is marked refused and their setting switched
     off, so the bot does not knock every day; `/digest` sets it again."""
     digest = pending.digest
-    async with uow_factory() as uow:
+    async with uow_factory(person=pending.telegram_id) as uow:
         await uow.digests.finish(pending.telegram_id, digest.kind, digest.period_start, sent=False)
         await uow.digests.unsubscribe(pending.telegram_id)
         await uow.commit()

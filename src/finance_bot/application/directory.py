@@ -47,7 +47,7 @@ def _clean_name(name: str) -> str:
 
 
 async def list_accounts(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> AccountsView:
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         return AccountsView(member.default_account_id, tuple(await _visible_accounts(uow, member)))
 
@@ -68,7 +68,7 @@ async def add_account(
     cleaned = _clean_name(name)
     if currency is not None and not is_known(currency):
         raise UnknownCurrency(currency)
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         await _refuse_taken(uow, member, [cleaned], kind=None)
         base = await uow.directory.household_currency(member.household_id)
@@ -89,7 +89,7 @@ async def add_account(
 async def set_default_account(
     telegram_id: int, name: str, *, uow_factory: UnitOfWorkFactory
 ) -> Account:
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         account = await _find_account(uow, member, name)
         await uow.directory.set_default_account(telegram_id, account.id)
@@ -101,7 +101,7 @@ async def archive_account(
     telegram_id: int, name: str, *, uow_factory: UnitOfWorkFactory
 ) -> Account:
     """Hide an account from lines and lists; its history and balance stay in the ledger."""
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         account = await _find_account(uow, member, name)
         if account.id == member.default_account_id:
@@ -115,7 +115,7 @@ async def rename_account(
     telegram_id: int, name: str, new_name: str, *, uow_factory: UnitOfWorkFactory
 ) -> Account:
     cleaned = _clean_name(new_name)
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         account = await _find_account(uow, member, name)
         await _refuse_taken(uow, member, [cleaned], kind=None, owner=account.id)
@@ -127,7 +127,7 @@ async def rename_account(
 async def list_categories(
     telegram_id: int, *, uow_factory: UnitOfWorkFactory
 ) -> list[CategoryView]:
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         aliases = await uow.directory.aliases(member.household_id)
         by_category: dict[int, list[str]] = {}
@@ -154,7 +154,7 @@ async def add_category(
 ) -> Account:
     cleaned = _clean_name(name)
     words = [cleaned, *(_clean_name(a) for a in aliases)]
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         # The name is taken by any alias; an alias only by one of a category of its kind.
         await _refuse_taken(uow, member, [cleaned], kind=None)
@@ -178,7 +178,7 @@ async def add_aliases(
     words = [_clean_name(alias) for alias in aliases]
     if not words:
         raise InvalidName(category_name)
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         key = normalize_name(category_name)
         category = await _category_named(uow, member, key, AccountType.EXPENSE)
@@ -193,7 +193,7 @@ async def add_aliases(
 
 
 async def remove_alias(telegram_id: int, alias: str, *, uow_factory: UnitOfWorkFactory) -> bool:
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         key = normalize_name(alias)
         categories = await uow.directory.accounts(member.household_id)
@@ -213,7 +213,7 @@ async def remove_alias(telegram_id: int, alias: str, *, uow_factory: UnitOfWorkF
 async def set_language(telegram_id: int, language: str, *, uow_factory: UnitOfWorkFactory) -> None:
     if language not in LANGUAGES:
         raise InvalidName(language)
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         await require_member(uow, telegram_id)
         await uow.directory.set_language(telegram_id, language)
         await uow.commit()
@@ -291,7 +291,7 @@ async def _category_named(
 async def find_category(
     telegram_id: int, name: str, kind: AccountType, *, uow_factory: UnitOfWorkFactory
 ) -> Account:
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         category = await _category_named(uow, member, normalize_name(name), kind)
         if category is None:

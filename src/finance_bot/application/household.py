@@ -64,14 +64,17 @@ async def join_whitelisted(
     if existing is not None:
         return existing
     profile = (display_name, telegram_language)
-    async with uow_factory() as uow:
+    # Not a member yet: the person's unit of work is bound to no household until it
+    # knows which one they join.
+    async with uow_factory(person=telegram_id) as uow:
         await uow.directory.lock_households()
-        existing = await uow.membership.membership(telegram_id)  # joined while we waited
+        existing = await joined_meanwhile(uow, telegram_id)
         if existing is not None:
             return existing
         former = await uow.membership.former_household(telegram_id)
         if former is not None:
             # Left once, and now on the operator's list: back where their name still is.
+            await uow.bind(former)
             await uow.membership.rejoin(telegram_id, former)
         else:
             if whitelist is None:
@@ -79,7 +82,9 @@ async def join_whitelisted(
             else:
                 household_id = await uow.membership.household_of_any(whitelist)
             if household_id is None:
+                # create_household binds the unit of work to the new household.
                 household_id = await found_household(uow, language=language, currency=currency)
+            await uow.bind(household_id)
             # The household's own currency, not the configured one: the configuration only
             # seeds a household when it is founded.
             own = await uow.directory.household_currency(household_id)
@@ -92,6 +97,16 @@ async def join_whitelisted(
         return joined
 
 
+async def joined_meanwhile(uow: UnitOfWork, telegram_id: int) -> Membership | None:
+    """In a unit of work opened for a person who was no member then (bound to nothing):
+    their membership if they have become one since, the unit of work then bound to it."""
+    household_id = await uow.membership.household_of(telegram_id)
+    if household_id is None:
+        return None
+    await uow.bind(household_id)
+    return await uow.membership.membership(telegram_id)
+
+
 async def current_membership(
     telegram_id: int,
     *,
@@ -102,14 +117,16 @@ async def current_membership(
     """A member's membership now, their Telegram name and language refreshed if they
     changed; None for anyone in no household. Called on every message."""
     profile = (display_name, telegram_language)
-    async with uow_factory(transactional=False) as reading:  # the common case: one round trip
+    async with uow_factory(
+        transactional=False, person=telegram_id
+    ) as reading:  # the common case: one round trip
         existing = await reading.membership.membership(telegram_id)
     if existing is None or profile == (
         existing.member.display_name,
         existing.member.telegram_language,
     ):
         return existing
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         existing = await uow.membership.membership(telegram_id)
         if existing is None:
             return None  # left meanwhile
@@ -231,7 +248,9 @@ def _account_names(accounts: list[Account], telegram_id: int) -> dict[str, int]:
 
 async def vocabulary(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> Vocabulary:
     """The words a person's lines are matched against (their accounts, shared ones, categories)."""
-    async with uow_factory(transactional=False) as uow:  # one round trip: every text line
+    async with uow_factory(
+        transactional=False, person=telegram_id
+    ) as uow:  # one round trip: every text line
         words = await uow.directory.words(telegram_id)
     if words is None:
         raise NotAMember(telegram_id)
@@ -239,6 +258,6 @@ async def vocabulary(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> Voc
 
 
 async def household_members(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> list[Member]:
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         return await uow.directory.members(member.household_id)

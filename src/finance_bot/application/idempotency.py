@@ -31,7 +31,7 @@ async def once(
     caller with the same key waits for the first to commit. The key, the work and the
     result commit together or not at all.
     """
-    async with uow_factory() as uow:
+    async with uow_factory(person=author_telegram_id) as uow:
         if idempotency_key is not None:
             stored = await uow.idempotency.claim(idempotency_key)
             if stored is not None:

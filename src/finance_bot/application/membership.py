@@ -17,7 +17,12 @@ from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from finance_bot.application.household import enroll, found_household, require_member
+from finance_bot.application.household import (
+    enroll,
+    found_household,
+    joined_meanwhile,
+    require_member,
+)
 from finance_bot.domain.errors import UnknownCurrency
 from finance_bot.domain.languages import LANGUAGES
 from finance_bot.domain.money import currency_scale
@@ -81,7 +86,7 @@ def looks_like_code(text: str) -> bool:
 async def make_invite(telegram_id: int, *, now: datetime, uow_factory: UnitOfWorkFactory) -> str:
     """A one-time code that joins the member's household, valid INVITE_VALIDITY."""
     code = secrets.token_urlsafe(_CODE_BYTES)
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         await uow.directory.add_invite(
             code_hash(code), member.household_id, telegram_id, now + INVITE_VALIDITY
@@ -103,6 +108,7 @@ async def join_by_invite(
     """`/start <code>` by a person in no household: they join the inviter's."""
     if not looks_like_code(code):
         return JoinRefusal.UNKNOWN
+    # Bound to no household until the invitation tells which one (docs/adr/0021).
     async with uow_factory() as uow:
         redeemed = await uow.membership.redeem_invite(code_hash(code), telegram_id, now)
         if isinstance(redeemed, InviteRefusal):
@@ -131,9 +137,10 @@ async def found_own_household(
     async with uow_factory() as uow:
         if await uow.membership.former_household(telegram_id) is not None:
             return JoinRefusal.ELSEWHERE
-        existing = await uow.membership.membership(telegram_id)
+        existing = await joined_meanwhile(uow, telegram_id)
         if existing is not None:  # two /start at once: the first one founded it
             return Joined(existing, founded=False)
+        # Binds the unit of work to the new household (docs/adr/0021).
         household_id = await uow.membership.found_household(currency, timezone)
         await found_household(uow, language=language, currency=currency, household_id=household_id)
         await enroll(uow, telegram_id, household_id, language=language, currency=currency)
@@ -149,6 +156,7 @@ async def _admit(
     former = await uow.membership.former_household(telegram_id)
     if former is not None and former != household_id:
         return JoinRefusal.ELSEWHERE
+    await uow.bind(household_id)  # the invitation's household, which they join
     if former == household_id:
         await uow.membership.rejoin(telegram_id, household_id)  # their accounts are still there
         return None
@@ -169,7 +177,7 @@ async def leave(
     """`/leave`, confirmed: no member from now on (docs/adr/0022)."""
     if telegram_id in whitelist:
         raise LeaveRefused(telegram_id)
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         await uow.directory.leave(telegram_id, member.household_id)
         await uow.commit()
@@ -177,13 +185,13 @@ async def leave(
 
 async def active_members(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> list[Member]:
     """`/members`: the household's members now, in the order they joined."""
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         return [m for m in await uow.directory.members(member.household_id) if m.active]
 
 
 async def settings_of(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> HouseholdSettings:
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         return await uow.directory.household_settings(member.household_id)
 
@@ -200,7 +208,7 @@ def known_zone(name: str) -> str:
 
 async def set_timezone(telegram_id: int, name: str, *, uow_factory: UnitOfWorkFactory) -> str:
     zone = known_zone(name)
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         await uow.directory.set_household_timezone(member.household_id, zone)
         await uow.commit()
@@ -212,7 +220,7 @@ async def set_household_language(
 ) -> None:
     if language not in LANGUAGES:
         raise ValueError(language)
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         await uow.directory.set_household_language(member.household_id, language)
         await uow.commit()
@@ -225,7 +233,7 @@ async def set_base_currency(telegram_id: int, code: str, *, uow_factory: UnitOfW
         currency_scale(code)
     except UnknownCurrency:
         raise CurrencyUnsupported(code) from None
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         if not await uow.directory.change_base_currency(member.household_id, code):
             raise BaseCurrencyFixed(code)

@@ -71,7 +71,7 @@ async def set_rate(
 
 
 async def list_rates(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> RatesView:
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         base = await uow.directory.household_currency(member.household_id)
         return RatesView(base, tuple(await uow.rates.latest(member.household_id)))
@@ -83,7 +83,11 @@ async def store_official_rates(uow_factory: UnitOfWorkFactory, official: Officia
     A day stored before keeps what it has, so the feed may deliver a day again. Returns how
     many rates were added.
     """
-    async with uow_factory() as uow:
-        added = await uow.rates.add_official(official.day, official.rates)
-        await uow.commit()
-        return added
+    async with uow_factory(transactional=False) as uow:
+        households = await uow.directory.household_ids()
+    added = 0
+    for household_id in households:  # each household's rows in a unit of work bound to it
+        async with uow_factory(household=household_id) as uow:
+            added += await uow.rates.add_official(official.day, official.rates)
+            await uow.commit()
+    return added

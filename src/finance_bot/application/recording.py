@@ -1,8 +1,9 @@
 """Recording expenses, income and transfers (docs/product.md §2, §8).
 
-A line in one currency is the hot path: two round trips (ADR-0001). Money that changes
-currency reads a rate, may make the household's conversion accounts, and an exchange
-remembers its own rate, so it is written in a unit of work of its own.
+A line in one currency is the hot path: three round trips (ADR-0001: a read and one
+statement that numbers and stores; ADR-0021: the household binding before them). Money
+that changes currency reads a rate, may make the household's conversion accounts, and an
+exchange remembers its own rate, so it is written in a unit of work of its own.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ async def record(
 ) -> Recorded:
     """Record an expense, income or transfer; a replayed key returns the first result.
 
-    1. Read what the line needs, in one round trip (`_read_context`).
+    1. Read what the line needs, in one round trip (`_context`).
     2. Build the entry. A line in one currency needs nothing more (`single_currency_entry`).
     3. Store it. Alone, in one statement that is its own database transaction — the hot
        path (`_store_alone`), which a price in another currency takes too when the read
@@ -86,12 +87,15 @@ async def record(
     # here, before any write: storing an id that exists writes nothing (`number` None), so
     # a statement retried after its first try did commit is answered as that first try.
     try:
-        context = await _read_context(uow_factory, author_telegram_id, command)
-        entry = single_currency_entry(context, command, ids)
-        if entry is None and isinstance(command, RecordExpense | RecordIncome):
-            entry = await _converted_from_context(context, command, ids)
-        if entry is not None and not watched(entry, context.budgets):
-            return await _store_alone(uow_factory, entry, idempotency_key)
+        # The read and the lone statement share one non-transactional unit of work: its
+        # binding costs one round trip for both (docs/adr/0021), three in all.
+        async with uow_factory(transactional=False, person=author_telegram_id) as uow:
+            context = await _context(uow, author_telegram_id, command)
+            entry = single_currency_entry(context, command, ids)
+            if entry is None and isinstance(command, RecordExpense | RecordIncome):
+                entry = await _converted_from_context(context, command, ids)
+            if entry is not None and not watched(entry, context.budgets):
+                return await _store_alone(uow, entry, idempotency_key)
         return await _store_with_checks(
             uow_factory, context, command, entry, idempotency_key=idempotency_key, ids=ids
         )
@@ -140,13 +144,6 @@ async def post(uow: UnitOfWork, transaction: Transaction) -> Recorded:
 
 
 # Step 1: read.
-
-
-async def _read_context(
-    uow_factory: UnitOfWorkFactory, author_telegram_id: int, command: RecordCommand
-) -> WriteContext:
-    async with uow_factory(transactional=False) as uow:
-        return await _context(uow, author_telegram_id, command)
 
 
 async def write_context(
@@ -461,13 +458,13 @@ def _transfer(
 
 
 async def _store_alone(
-    uow_factory: UnitOfWorkFactory, transaction: Transaction, idempotency_key: str | None
+    uow: UnitOfWork, transaction: Transaction, idempotency_key: str | None
 ) -> Recorded:
-    async with uow_factory(transactional=False) as uow:
-        added = await uow.ledger.add(
-            transaction, idempotency_key=idempotency_key, result=_first_result(transaction)
-        )
-        return await _recorded(uow, transaction, added.number, ())
+    """In a non-transactional unit of work: one statement, its own database transaction."""
+    added = await uow.ledger.add(
+        transaction, idempotency_key=idempotency_key, result=_first_result(transaction)
+    )
+    return await _recorded(uow, transaction, added.number, ())
 
 
 async def _store_with_checks(
@@ -479,7 +476,7 @@ async def _store_with_checks(
     idempotency_key: str | None,
     ids: IdSource,
 ) -> Recorded:
-    async with uow_factory() as uow:
+    async with uow_factory(household=context.member.household_id) as uow:
         entry = Entry(built) if built is not None else await build_entry(uow, context, command, ids)
         transaction = entry.transaction
         added = await uow.ledger.add(

@@ -122,10 +122,10 @@ async def add_rule(
 ) -> RuleView:
     """A new rule. Its entry is built once for today first, and thrown away: a line the
     ledger would refuse (an archived account, a currency with no rate) makes no rule."""
-    async with uow_factory() as uow:
+    async with uow_factory(person=author_telegram_id) as uow:
         context = await recording.write_context(uow, author_telegram_id, command)
         await recording.build_entry(uow, context, command, ids)
-    async with uow_factory() as uow:
+    async with uow_factory(person=author_telegram_id) as uow:
         member = await _member(uow, author_telegram_id)
         schedule = rule.schedule
         number = await uow.recurring.add_rule(
@@ -147,7 +147,7 @@ async def list_rules(
     telegram_id: int, *, today: date, uow_factory: RecurringUnitOfWorkFactory
 ) -> list[RuleView]:
     """The household's live rules, each with its next due date not yet dealt with."""
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         member = await _member(uow, telegram_id)
         views = []
         for rule in await uow.recurring.rules(member.household_id):
@@ -169,7 +169,7 @@ async def stop_rule(
     telegram_id: int, number: int, *, uow_factory: RecurringUnitOfWorkFactory
 ) -> bool:
     """Stop rule `number` of the member's household; what it recorded stays."""
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         member = await _member(uow, telegram_id)
         return await uow.recurring.stop(member.household_id, number)
 
@@ -202,11 +202,14 @@ async def record_due(
     each in its own unit of work; returns how many this call recorded or skipped.
     `days`: a household's own day (its own time zone), else `today` (the deployment's)."""
     async with uow_factory(transactional=False) as uow:
-        rules = await uow.recurring.live_rules()
+        households = await uow.recurring.households_with_live_rules()
     done = 0
-    for rule in rules:
-        day = today if days is None else days.get(rule.household_id, today)
-        done += await _catch_up(rule, day, uow_factory=uow_factory, ids=ids)
+    for household_id in households:
+        async with uow_factory(transactional=False, household=household_id) as uow:
+            rules = await uow.recurring.live_rules()
+        day = today if days is None else days.get(household_id, today)
+        for rule in rules:
+            done += await _catch_up(rule, day, uow_factory=uow_factory, ids=ids)
     return done
 
 
@@ -222,7 +225,7 @@ async def household_days(
 async def _catch_up(
     rule: RecurringRule, today: date, *, uow_factory: RecurringUnitOfWorkFactory, ids: IdSource
 ) -> int:
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, household=rule.household_id) as uow:
         dealt = await uow.recurring.dealt_with(rule.id, rule.starts_on)
     done = 0
     for due in occurrences(schedule_of(rule), rule.starts_on, today):
@@ -242,7 +245,7 @@ async def record_occurrence(
     "taken" when another writer dealt with it first (nothing written here)."""
     command = decode_entry(rule.entry, booked_on=due)
     try:
-        async with uow_factory() as uow:
+        async with uow_factory(household=rule.household_id) as uow:
             context = await recording.write_context(uow, rule.author_telegram_id, command)
             entry = await recording.build_entry(uow, context, command, ids)
             recorded = await recording.post_entry(uow, entry)
@@ -263,7 +266,7 @@ async def record_occurrence(
         lasting = not isinstance(refused, NoRate)
         reason = type(refused).__name__
         log.info("recurring occurrence skipped", extra={"rule": rule.id, "reason": reason})
-        async with uow_factory() as uow:
+        async with uow_factory(household=rule.household_id) as uow:
             claimed = await uow.recurring.add_occurrence(
                 rule.id, due, transaction_id=None, skipped=_reason(refused)
             )
@@ -293,13 +296,17 @@ async def announce(uow_factory: RecurringUnitOfWorkFactory, send: Announce) -> i
     are locked while `send` runs and marked sent in the same unit of work. A crash after
     sending and before the commit sends them again (at least once, docs/adr/0016); two
     schedulers never send the same rows at once."""
+    async with uow_factory(transactional=False) as uow:
+        households = await uow.recurring.households_with_unsent_notices()
     sent = 0
-    while True:
-        async with uow_factory() as uow:
-            notices = await uow.recurring.unsent(NOTICE_BATCH)
-            if not notices:
-                return sent
-            await send(notices)
-            await uow.recurring.mark_sent(notices[0].rule_id, [n.due_on for n in notices])
-            await uow.commit()
-            sent += len(notices)
+    for household_id in households:
+        while True:
+            async with uow_factory(household=household_id) as uow:
+                notices = await uow.recurring.unsent(NOTICE_BATCH)
+                if not notices:
+                    break
+                await send(notices)
+                await uow.recurring.mark_sent(notices[0].rule_id, [n.due_on for n in notices])
+                await uow.commit()
+                sent += len(notices)
+    return sent

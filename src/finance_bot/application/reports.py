@@ -79,7 +79,7 @@ async def period_report(
     currency: str,
     uow_factory: UnitOfWorkFactory,
 ) -> PeriodReport:
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         author = telegram_id if only_me else None
         return await _period_report(
@@ -155,7 +155,7 @@ async def spending_chart(
     currency: str,
     uow_factory: UnitOfWorkFactory,
 ) -> SpendingChart:
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         household_id = member.household_id
         author = telegram_id if only_me else None
@@ -192,7 +192,7 @@ def _running_totals(
 async def balances(
     telegram_id: int, *, currency: str, uow_factory: UnitOfWorkFactory
 ) -> BalanceView:
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         everything = await uow.reports.balances(member.household_id)
         latest = {rate.currency: rate for rate in await uow.rates.latest(member.household_id)}
@@ -236,7 +236,7 @@ def _balance_view(
 async def last_transactions(
     telegram_id: int, limit: int, *, only_me: bool, uow_factory: UnitOfWorkFactory
 ) -> tuple[list[TransactionLine], dict[int, Account]]:
-    async with uow_factory(transactional=False) as uow:
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         lines = await uow.reports.last_transactions(
             member.household_id, limit, author_telegram_id=telegram_id if only_me else None
@@ -254,7 +254,9 @@ class TransactionView:
 async def transaction_view(
     telegram_id: int, transaction_id: UUID, *, uow_factory: UnitOfWorkFactory
 ) -> TransactionView:
-    async with uow_factory(transactional=False) as uow:  # one round trip: every confirmation
+    async with uow_factory(
+        transactional=False, person=telegram_id
+    ) as uow:  # one round trip: every confirmation
         seen = await uow.reports.transaction_seen_by(telegram_id, transaction_id)
     if seen is None:
         raise NotAMember(telegram_id)

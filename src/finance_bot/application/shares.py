@@ -85,7 +85,7 @@ async def mark_personal(
     """`/personal <category>` and `/shared <category>`: only expense categories."""
     if category.type is not AccountType.EXPENSE:
         raise UnknownCategory(category.name)
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         if category.household_id != member.household_id:
             raise UnknownCategory(category.name)
@@ -97,7 +97,7 @@ async def set_split(telegram_id: int, percent: int, *, uow_factory: UnitOfWorkFa
     """`/split 60`: the asker's share 60 %, the other's 40 %; returns the other's id."""
     if not 0 <= percent <= 100:
         raise ValueError("a share is a percent from 0 to 100")
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         members = [m for m in await uow.directory.members(member.household_id) if m.active]
         if len(members) != 2:
@@ -111,7 +111,7 @@ async def set_split(telegram_id: int, percent: int, *, uow_factory: UnitOfWorkFa
 
 
 async def shares_view(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> SharesView:
-    async with uow_factory() as uow:
+    async with uow_factory(person=telegram_id) as uow:
         member = await require_member(uow, telegram_id)
         return await _view(uow, member.household_id)
 
@@ -166,7 +166,7 @@ async def settle(
         await uow.idempotency.store(seen, settled.to_json())
         return settled
 
-    async with uow_factory(transactional=False) as reading:
+    async with uow_factory(transactional=False, person=telegram_id) as reading:
         household_id = (await require_member(reading, telegram_id)).household_id
     key = f"settle:{household_id}:{last_number}:{debtor}:{creditor}"
     return await once(uow_factory, key, telegram_id, work, decode=Settled.from_json)

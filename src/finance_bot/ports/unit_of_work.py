@@ -77,13 +77,20 @@ class DirectoryRepository(Protocol):
         """Serialise household creation, so two first messages make one household."""
         ...
 
-    async def first_household(self) -> int | None: ...
+    async def first_household(self) -> int | None:
+        """The first household, whichever the unit of work is bound to (the whitelist's)."""
+        ...
 
     async def create_household(self, currency: str) -> int:
-        """A new household whose base currency is `currency`, for good."""
+        """A new household whose base currency is `currency`, for good; the unit of work
+        is bound to it from here on (docs/adr/0021)."""
         ...
 
     async def household_currency(self, household_id: int) -> str: ...
+
+    async def household_ids(self) -> list[int]:
+        """Across households, the ids alone: every household."""
+        ...
 
     async def household_currencies(self) -> dict[int, str]:
         """Every household's base currency, by household id."""
@@ -200,18 +207,22 @@ class DirectoryRepository(Protocol):
 
 class MembershipRepository(Protocol):
     """The operations that start from a Telegram id or a code, before any household is
-    known: the only ones that look across households (docs/adr/0022)."""
+    known: the only ones that look across households (docs/adr/0022). Each crosses through
+    a SECURITY DEFINER function that returns ids alone (docs/adr/0021); `membership` and
+    `rejoin` read and write the bound household only."""
 
-    async def membership(self, telegram_id: int) -> Membership | None: ...
+    async def membership(self, telegram_id: int) -> Membership | None:
+        """The person's membership in the bound household (a unit of work bound to them)."""
+        ...
+
+    async def household_of(self, telegram_id: int) -> int | None:
+        """Across households: the household the person is a member of now."""
+        ...
 
     async def household_of_any(self, telegram_ids: frozenset[int]) -> int | None: ...
 
     async def household_zones(self) -> dict[int, str]:
         """Scheduled work: household id -> its own time zone, for those that have one."""
-        ...
-
-    async def member_zones(self) -> dict[int, str | None]:
-        """Scheduled work: every member now -> their household's own time zone, or None."""
         ...
 
     async def former_household(self, telegram_id: int) -> int | None: ...
@@ -220,12 +231,16 @@ class MembershipRepository(Protocol):
         self, code_hash: bytes, telegram_id: int, now: datetime
     ) -> int | InviteRefusal:
         """Mark the invitation used by this person; its household, or why not (nothing
-        written then)."""
+        written then). The unit of work is left unbound: the caller binds the household."""
         ...
 
-    async def found_household(self, currency: str, timezone: str) -> int: ...
+    async def found_household(self, currency: str, timezone: str) -> int:
+        """A new household's row; the unit of work (bound to none) is bound to it."""
+        ...
 
-    async def rejoin(self, telegram_id: int, household_id: int) -> None: ...
+    async def rejoin(self, telegram_id: int, household_id: int) -> None:
+        """In a unit of work bound to `household_id`."""
+        ...
 
 
 class BudgetRepository(Protocol):
@@ -381,7 +396,15 @@ class RecurringRepository(Protocol):
         ...
 
     async def live_rules(self) -> list[RecurringRule]:
-        """Every household's live rules: what the scheduler looks at."""
+        """The bound household's live rules: what the scheduler looks at."""
+        ...
+
+    async def households_with_live_rules(self) -> list[int]:
+        """Across households, the ids alone: which have a live rule."""
+        ...
+
+    async def households_with_unsent_notices(self) -> list[int]:
+        """Across households, the ids alone: which have occurrences not yet announced."""
         ...
 
     async def stop(self, household_id: int, number: int) -> bool:
@@ -424,7 +447,13 @@ class DigestRepository(Protocol):
 
     async def subscription(self, telegram_id: int) -> DigestSubscription | None: ...
 
-    async def subscriptions(self) -> list[DigestSubscription]: ...
+    async def subscriptions(self) -> list[DigestSubscription]:
+        """The bound household's members' settings."""
+        ...
+
+    async def households_with_digests(self) -> list[int]:
+        """Across households, the ids alone: which have a member with a digest set."""
+        ...
 
     async def logged(self, telegram_id: int, kind: DigestKind, period_start: date) -> bool:
         """Whether this digest was claimed already, whatever became of it."""
@@ -468,14 +497,28 @@ class UnitOfWork(Protocol):
 
     async def commit(self) -> None: ...
 
+    async def bind(self, household_id: int) -> None:
+        """Bind a unit of work opened for no household (or for a person who belongs to
+        none yet) to this one: founding or joining a household. A unit of work is bound to
+        one household at most (docs/adr/0021)."""
+        ...
+
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, transactional: bool = True) -> UnitOfWork:
-        """A unit of work.
+    def __call__(
+        self,
+        *,
+        transactional: bool = True,
+        person: int | None = None,
+        household: int | None = None,
+    ) -> UnitOfWork:
+        """A unit of work, bound to one household: `household`, or the one the member
+        `person` (a Telegram id) belongs to. It sees and writes that household's rows
+        only; bound to none, it sees no household's rows at all (docs/adr/0021).
 
-        `transactional=False` opens no database transaction: each statement commits on its
-        own and `commit()` has nothing left to do. Views use it to save the BEGIN and
-        ROLLBACK round trips; a write may use it only when one statement does all of it.
+        `transactional=False`: each write counts as done when its statement is (no
+        rollback on leaving), and `commit()` has nothing left to do; a write may use it
+        only when one statement does all of it.
         """
         ...
 
@@ -487,4 +530,10 @@ class RecurringUnitOfWork(UnitOfWork, Protocol):
 
 
 class RecurringUnitOfWorkFactory(Protocol):
-    def __call__(self, *, transactional: bool = True) -> RecurringUnitOfWork: ...
+    def __call__(
+        self,
+        *,
+        transactional: bool = True,
+        person: int | None = None,
+        household: int | None = None,
+    ) -> RecurringUnitOfWork: ...

@@ -131,7 +131,15 @@ def _write_backup(url: str, options: BackupOptions, name: str) -> Path:
         # pg_dump writes a file rather than a pipe: a seekable archive records where each
         # table's data starts, which is what lets pg_restore notice a file cut short.
         pg_dump = client_tool("pg_dump", options.client_bin_dir)
-        arguments = ["--format=custom", "--no-password", f"--file={plain}", f"--dbname={address}"]
+        # Row-level security on (docs/adr/0021): the dump role's own policy shows it every
+        # household's rows; off, pg_dump would stop at the first table with policies.
+        arguments = [
+            "--format=custom",
+            "--enable-row-security",
+            "--no-password",
+            f"--file={plain}",
+            f"--dbname={address}",
+        ]
         run_tool(pg_dump, arguments, env, "pg_dump")
         verify_archive(plain, options.client_bin_dir, name)
         written = plain

@@ -212,12 +212,32 @@ _RULES: dict[str, str] = {
 }
 
 
+async def check_all(connection: asyncpg.Connection) -> list[Violation]:
+    """The whole ledger: at once for a role that sees every household (the owner, whose
+    check also finds rows that hang on nothing), else household by household, each in a
+    snapshot bound to it (the bot's role, docs/adr/0021)."""
+    sees_all = await connection.fetchval(
+        "SELECT (SELECT count(*) FROM households) = (SELECT count(*) FROM household_ids())"
+    )
+    if sees_all:
+        return await check_ledger(connection)
+    violations: list[Violation] = []
+    for (household_id,) in await connection.fetch("SELECT household_ids()"):
+        violations.extend(await check_ledger(connection, household=household_id))
+    return violations
+
+
 async def check_ledger(
-    connection: asyncpg.Connection, *, limit_per_rule: int = 20
+    connection: asyncpg.Connection, *, limit_per_rule: int = 20, household: int | None = None
 ) -> list[Violation]:
-    """Run every rule in one snapshot; return what is wrong (empty when all is well)."""
+    """Run every rule in one snapshot; return what is wrong (empty when all is well).
+    Bound to `household`, the bot's role sees that household's rows (docs/adr/0021)."""
     violations: list[Violation] = []
     async with connection.transaction(isolation="repeatable_read", readonly=True):
+        if household is not None:
+            await connection.execute(
+                "SELECT set_config('finance_bot.household', $1::bigint::text, true)", household
+            )
         for rule, query in _RULES.items():
             rows = await connection.fetch(
                 f"SELECT * FROM ({query}) AS found LIMIT {limit_per_rule}"

@@ -47,6 +47,9 @@ class PostgresDigests:
         )
         return [_subscription(row) for row in rows]
 
+    async def households_with_digests(self) -> list[int]:
+        return [row[0] for row in await self._connection.fetch("SELECT households_with_digests()")]
+
     async def logged(self, telegram_id: int, kind: DigestKind, period_start: date) -> bool:
         found = await self._connection.fetchval(
             "SELECT true FROM digests_sent"

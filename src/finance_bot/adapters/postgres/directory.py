@@ -42,14 +42,24 @@ class PostgresDirectory:
         await self._connection.execute("SELECT pg_advisory_xact_lock($1)", _HOUSEHOLD_CREATION_LOCK)
 
     async def first_household(self) -> int | None:
-        household_id: int | None = await self._connection.fetchval(
-            "SELECT id FROM households ORDER BY id LIMIT 1"
-        )
+        # Across households: a SECURITY DEFINER function that returns the id alone.
+        household_id: int | None = await self._connection.fetchval("SELECT first_household()")
         return household_id
 
     async def create_household(self, currency: str) -> int:
-        household_id: int = await self._connection.fetchval(
-            "INSERT INTO households (currency) VALUES ($1) RETURNING id", currency
+        # The policy lets a household row in only when it is the bound one: the id is
+        # drawn first and bound, then the row written with it.
+        household_id: int | None = await self._connection.fetchval(
+            "SELECT set_config('finance_bot.household',"
+            " nextval(pg_get_serial_sequence('households', 'id'))::text, true)::bigint"
+            " WHERE current_household() IS NULL"
+        )
+        if household_id is None:
+            raise RuntimeError("a unit of work bound to a household cannot found another")
+        await self._connection.execute(
+            "INSERT INTO households (id, currency) OVERRIDING SYSTEM VALUE VALUES ($1, $2)",
+            household_id,
+            currency,
         )
         return household_id
 
@@ -58,6 +68,9 @@ class PostgresDirectory:
             "SELECT currency FROM households WHERE id = $1", household_id
         )
         return currency
+
+    async def household_ids(self) -> list[int]:
+        return [row[0] for row in await self._connection.fetch("SELECT household_ids()")]
 
     async def household_currencies(self) -> dict[int, str]:
         rows = await self._connection.fetch("SELECT id, currency FROM households")

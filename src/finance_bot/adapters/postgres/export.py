@@ -48,9 +48,8 @@ class PostgresExport:
 
     async def household_ids(self) -> list[int]:
         async with self._pool.acquire() as connection:
-            return [
-                row["id"] for row in await connection.fetch("SELECT id FROM households ORDER BY id")
-            ]
+            # Across households, the ids alone (docs/adr/0021).
+            return [row[0] for row in await connection.fetch("SELECT household_ids()")]
 
     async def postings(
         self, household_id: int, *, start: date | None = None, end: date | None = None
@@ -59,6 +58,9 @@ class PostgresExport:
             self._pool.acquire() as connection,
             connection.transaction(isolation="repeatable_read", readonly=True),
         ):
+            await connection.execute(
+                "SELECT set_config('finance_bot.household', $1::bigint::text, true)", household_id
+            )
             shared = await _shared(connection, household_id)
             if start is None and end is None:
                 cursor = await connection.cursor(_POSTINGS.format(period=""), household_id)

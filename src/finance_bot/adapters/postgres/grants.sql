@@ -38,8 +38,8 @@ GRANT UPDATE (timezone, language, currency) ON households TO finance_bot_app;
 GRANT UPDATE (language, display_name, telegram_language, default_account_id, left_at)
     ON members TO finance_bot_app;
 GRANT UPDATE (name, name_key, archived_at, currency) ON accounts TO finance_bot_app;
--- An invitation is made, then used once; never deleted (docs/adr/0022).
-GRANT UPDATE (used_at, used_by_telegram_id) ON invites TO finance_bot_app;
+-- An invitation is made, then used once through redeem_invite (migration 0013), which
+-- alone marks it; never deleted (docs/adr/0022).
 -- The void link, set once (the trigger transactions_void_link_only refuses the rest).
 GRANT UPDATE (voided_by_transaction_id) ON transactions TO finance_bot_app;
 GRANT UPDATE (result) ON idempotency_keys TO finance_bot_app;

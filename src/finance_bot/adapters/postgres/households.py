@@ -17,18 +17,9 @@ class HouseholdSummary:
     last_activity: datetime  # the latest of its founding, a member joining, an entry
 
 
-_SUMMARIES = """
-    SELECT h.id,
-           (SELECT count(*) FROM members m WHERE m.household_id = h.id) AS members,
-           (SELECT count(*) FROM transactions t
-             WHERE t.household_id = h.id AND t.kind <> 'reversal') AS entries,
-           GREATEST(h.created_at,
-                    (SELECT max(created_at) FROM members m WHERE m.household_id = h.id),
-                    (SELECT max(created_at) FROM transactions t WHERE t.household_id = h.id))
-               AS last_activity
-      FROM households h
-     ORDER BY h.id
-"""
+# A SECURITY DEFINER function (migration 0012): the bot's role sees no household unbound,
+# and this gives it counts and times across all of them, nothing else (docs/adr/0021).
+_SUMMARIES = "SELECT id, members, entries, last_activity FROM household_summaries()"
 
 
 async def household_summaries(connection: asyncpg.Connection) -> list[HouseholdSummary]:

@@ -4,6 +4,9 @@ Everything else the bot does reads and writes one household it already knows. Th
 start from a Telegram id or an invitation code alone, before any household is known —
 finding a person's household, redeeming a code, founding a household — so they are kept
 here, by name, apart from the rest: the one place that may look across households.
+Under row-level security (docs/adr/0021) each crossing is a SECURITY DEFINER function of
+migration 0013 that returns ids (or time zones) alone; what is read or written in a
+household — a membership, a rejoining — is done in a unit of work bound to it.
 """
 
 from __future__ import annotations
@@ -50,67 +53,64 @@ class PostgresMembership:
         )
         return Membership(member, household)
 
+    async def household_of(self, telegram_id: int) -> int | None:
+        household_id: int | None = await self._connection.fetchval(
+            "SELECT member_household($1)", telegram_id
+        )
+        return household_id
+
     async def household_of_any(self, telegram_ids: frozenset[int]) -> int | None:
         """The household the first of these people joined (the whitelist's own)."""
         household_id: int | None = await self._connection.fetchval(
-            "SELECT household_id FROM members WHERE telegram_id = ANY($1::bigint[])"
-            " ORDER BY created_at, telegram_id LIMIT 1",
-            sorted(telegram_ids),
+            "SELECT household_of_any($1::bigint[])", sorted(telegram_ids)
         )
         return household_id
 
     async def household_zones(self) -> dict[int, str]:
         """Scheduled work: each household's own time zone, where it has one."""
-        rows = await self._connection.fetch(
-            "SELECT id, timezone FROM households WHERE timezone IS NOT NULL"
-        )
+        rows = await self._connection.fetch("SELECT id, timezone FROM household_zones()")
         return {row["id"]: row["timezone"] for row in rows}
-
-    async def member_zones(self) -> dict[int, str | None]:
-        """Scheduled work: every member now, by Telegram id, with their household's own
-        time zone (None: the deployment's)."""
-        rows = await self._connection.fetch(
-            "SELECT m.telegram_id, h.timezone FROM members m"
-            "  JOIN households h ON h.id = m.household_id WHERE m.left_at IS NULL"
-        )
-        return {row["telegram_id"]: row["timezone"] for row in rows}
 
     async def former_household(self, telegram_id: int) -> int | None:
         """The household a person left, if they did (their row stays there as an author)."""
         household_id: int | None = await self._connection.fetchval(
-            "SELECT household_id FROM members WHERE telegram_id = $1 AND left_at IS NOT NULL",
-            telegram_id,
+            "SELECT former_household($1)", telegram_id
         )
         return household_id
 
     async def redeem_invite(
         self, code_hash: bytes, telegram_id: int, now: datetime
     ) -> int | InviteRefusal:
-        """Use an invitation once: its household's id, or why not. The row is locked, so
-        two people with one code cannot both get in."""
+        """Use an invitation once: its household's id, or why not. The function locks the
+        row, so two people with one code cannot both get in; it is marked used in the
+        caller's transaction, undone with it."""
         row = await self._connection.fetchrow(
-            "SELECT household_id, expires_at, used_at FROM invites WHERE code_hash = $1 FOR UPDATE",
+            "SELECT household_id, refusal FROM redeem_invite($1, $2, $3)",
             code_hash,
-        )
-        if row is None:
-            return InviteRefusal.UNKNOWN
-        if row["used_at"] is not None:
-            return InviteRefusal.USED
-        if row["expires_at"] <= now:
-            return InviteRefusal.EXPIRED
-        await self._connection.execute(
-            "UPDATE invites SET used_at = $2, used_by_telegram_id = $3 WHERE code_hash = $1",
-            code_hash,
-            now,
             telegram_id,
+            now,
         )
+        assert row is not None
+        if row["refusal"] is not None:
+            return InviteRefusal(row["refusal"])
         household_id: int = row["household_id"]
         return household_id
 
     async def found_household(self, currency: str, timezone: str) -> int:
-        """A new household's row; its language is left to its members until /settings."""
-        household_id: int = await self._connection.fetchval(
-            "INSERT INTO households (currency, timezone) VALUES ($1, $2) RETURNING id",
+        """A new household's row; its language is left to its members until /settings.
+        The policy lets a household row in only when it is the bound one: the id is drawn
+        first and bound (transaction-local), then the row written with it."""
+        household_id: int | None = await self._connection.fetchval(
+            "SELECT set_config('finance_bot.household',"
+            " nextval(pg_get_serial_sequence('households', 'id'))::text, true)::bigint"
+            " WHERE current_household() IS NULL"
+        )
+        if household_id is None:
+            raise RuntimeError("a unit of work bound to a household cannot found another")
+        await self._connection.execute(
+            "INSERT INTO households (id, currency, timezone) OVERRIDING SYSTEM VALUE"
+            " VALUES ($1, $2, $3)",
+            household_id,
             currency,
             timezone,
         )

@@ -70,9 +70,23 @@ class PostgresRecurring:
 
     async def live_rules(self) -> list[RecurringRule]:
         rows = await self._connection.fetch(
-            f"SELECT {_RULE_COLUMNS} FROM recurring_rules WHERE stopped_at IS NULL ORDER BY id"
+            # The policy shows the bound household's rules alone; said here too, for a
+            # connection the policy does not hold (the owner's, a superuser's).
+            f"SELECT {_RULE_COLUMNS} FROM recurring_rules"
+            " WHERE stopped_at IS NULL AND household_id = current_household() ORDER BY id"
         )
         return [_rule(row) for row in rows]
+
+    async def households_with_live_rules(self) -> list[int]:
+        return [
+            row[0] for row in await self._connection.fetch("SELECT households_with_live_rules()")
+        ]
+
+    async def households_with_unsent_notices(self) -> list[int]:
+        return [
+            row[0]
+            for row in await self._connection.fetch("SELECT households_with_unsent_notices()")
+        ]
 
     async def stop(self, household_id: int, number: int) -> bool:
         stopped = await self._connection.fetchval(

@@ -12,6 +12,7 @@ concurrent creation by another database's setup as success.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -44,6 +45,7 @@ _ATTRIBUTES = {
     "rolinherit": ("INHERIT", True),
 }
 _SETUP_LOCK_KEY = 0x726F6C6573  # "roles"
+_ALTER_ATTEMPTS = 5
 _SCRAM_ITERATIONS = 4096  # PostgreSQL's own default (scram_iterations)
 _VERIFIER = re.compile(r"^SCRAM-SHA-256\$\d+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$")
 
@@ -139,15 +141,28 @@ async def _ensure_role(admin: asyncpg.Connection, role: str, *, login: bool) -> 
         assert row is not None
     wanted = {**_ATTRIBUTES, "rolcanlogin": ("LOGIN", login)}
     # Altered only when different: roles are shared by every database on the server, and
-    # two setups altering the same role at once would collide.
-    changes = [
-        keyword if value else f"NO{keyword}"
-        for column, (keyword, value) in wanted.items()
-        if row[column] != value
-    ]
-    if changes:
-        await admin.execute(f"ALTER ROLE {role} {' '.join(changes)}")
-        log.warning(f"database role {role}: attributes corrected ({' '.join(changes)})")
+    # two setups altering the same role at once collide ("tuple concurrently updated").
+    # Setups of other databases take no lock of ours (advisory locks are per database), so
+    # a collision is read again and retried: the other setup may have done it already.
+    for attempt in range(_ALTER_ATTEMPTS):
+        changes = [
+            keyword if value else f"NO{keyword}"
+            for column, (keyword, value) in wanted.items()
+            if row[column] != value
+        ]
+        if not changes:
+            return
+        try:
+            await admin.execute(f"ALTER ROLE {role} {' '.join(changes)}")
+        except asyncpg.InternalServerError as error:
+            if "concurrently" not in str(error) or attempt == _ALTER_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.05 * (attempt + 1))
+            row = await admin.fetchrow("SELECT * FROM pg_roles WHERE rolname = $1", role)
+            assert row is not None
+        else:
+            log.warning(f"database role {role}: attributes corrected ({' '.join(changes)})")
+            return
 
 
 # Every object in the finance-bot schemas not yet owned by the owner role, with the

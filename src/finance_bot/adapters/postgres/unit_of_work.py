@@ -29,22 +29,41 @@ from finance_bot.ports.unit_of_work import (
 
 
 class PostgresUnitOfWork:
-    def __init__(self, pool: asyncpg.Pool, *, transactional: bool = True) -> None:
+    """One pooled connection, bound to at most one household (docs/adr/0021): the setting
+    finance_bot.household, which the row-level security policies compare every row with.
+    A transactional unit of work is one database transaction and sets it for that
+    transaction, in the BEGIN's round trip; a non-transactional one autocommits each
+    statement and sets it for the session, in a round trip of its own."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        transactional: bool = True,
+        person: int | None = None,
+        household: int | None = None,
+    ) -> None:
         self._pool = pool
         self._transactional = transactional
+        self._person = person
+        self._household = household
         self._connection: asyncpg.Connection | None = None
-        self._transaction: asyncpg.transaction.Transaction | None = None
         self._finished = False
 
     async def __aenter__(self) -> Self:
         self._connection = await self._pool.acquire()
-        if self._transactional:
-            try:
-                self._transaction = self._connection.transaction()
-                await self._transaction.start()
-            except BaseException:
-                await self._pool.release(self._connection)
-                raise
+        try:
+            # Every unit of work binds in its first round trip, unbound ones to nothing, so
+            # no binding a pooled connection still carries reaches it. A transaction binds
+            # for itself, in the same simple query as its BEGIN; a non-transactional unit
+            # of work runs each statement in autocommit, as before row-level security, and
+            # binds the session instead (docs/adr/0021): no BEGIN and no COMMIT round trip.
+            # The ids are integers, formatted by int() and nothing else.
+            binding = _binding(self._person, self._household, local=self._transactional)
+            await self._connection.execute(f"BEGIN; {binding}" if self._transactional else binding)
+        except BaseException:
+            await self._pool.release(self._connection)
+            raise
         self.ledger: LedgerRepository = PostgresLedger(self._connection)
         self.directory: DirectoryRepository = PostgresDirectory(self._connection)
         self.budgets: BudgetRepository = PostgresBudgets(self._connection)
@@ -65,37 +84,71 @@ class PostgresUnitOfWork:
     ) -> None:
         assert self._connection is not None
         try:
-            # A failed COMMIT has already ended the database transaction.
-            if self._transaction is not None and not self._finished:
-                await self._transaction.rollback()
+            if not self._finished and self._connection.is_in_transaction():
+                await self._connection.execute("ROLLBACK")
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             if exc is None:
                 raise  # otherwise the original error matters more than this one
         finally:
             await self._pool.release(self._connection)
             self._connection = None
-            self._transaction = None
 
     async def commit(self) -> None:
-        if self._transaction is None:
-            return  # every statement has committed on its own already
-        self._finished = True
-        await self._transaction.commit()
+        assert self._connection is not None
+        if not self._transactional:
+            return  # each statement committed on its own
+        self._finished = True  # a failed COMMIT has ended the database transaction too
+        await self._connection.execute("COMMIT")
+
+    async def bind(self, household_id: int) -> None:
+        assert self._connection is not None
+        bound = await self._connection.fetchval("SELECT current_household()")
+        if bound is not None and bound != household_id:
+            raise RuntimeError("a unit of work is bound to one household at most")
+        await self._connection.execute(_binding(None, household_id, local=self._transactional))
+
+
+def _binding(person: int | None, household: int | None, *, local: bool) -> str:
+    if household is not None:
+        value = f"'{int(household)}'"
+    elif person is not None:
+        # The one way from a person to their household across the policies: a SECURITY
+        # DEFINER function that returns an id and nothing else (migration 0012).
+        value = f"coalesce(member_household({int(person)})::text, '')"
+    else:
+        value = "''"  # bound to nothing: no household's row is visible
+    return f"SELECT set_config('finance_bot.household', {value}, {'true' if local else 'false'})"
 
 
 class PostgresUnitOfWorkFactory:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    def __call__(self, *, transactional: bool = True) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self._pool, transactional=transactional)
+    def __call__(
+        self,
+        *,
+        transactional: bool = True,
+        person: int | None = None,
+        household: int | None = None,
+    ) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(
+            self._pool, transactional=transactional, person=person, household=household
+        )
 
 
 async def _reset(connection: asyncpg.Connection) -> None:
-    # Every unit of work ends its transaction and sets no session state, so the default
-    # reset (a round trip per release) buys nothing; only an unfinished transaction is undone.
+    # Every unit of work ends its transaction, and the one session state it may leave, a
+    # household binding, is replaced by the next unit of work's first round trip: the
+    # default reset (a round trip per release) buys nothing; only an unfinished transaction
+    # is undone. Code that takes a pooled connection without a unit of work must bind it
+    # (or unbind it: `unbind`) before reading household tables.
     if connection.is_in_transaction():
         await connection.execute("ROLLBACK")
+
+
+async def unbind(connection: asyncpg.Connection) -> None:
+    """Clear a binding a pooled connection may still carry from a unit of work."""
+    await connection.execute("SELECT set_config('finance_bot.household', '', false)")
 
 
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:

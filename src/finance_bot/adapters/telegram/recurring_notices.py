@@ -87,7 +87,7 @@ class RecurringEntries:
 
     async def _author(self, telegram_id: int) -> ChatContext | None:
         services = self.services
-        async with self.uow_factory(transactional=False) as uow:
+        async with self.uow_factory(transactional=False, person=telegram_id) as uow:
             found = await uow.membership.membership(telegram_id)
         if found is None:
             return None

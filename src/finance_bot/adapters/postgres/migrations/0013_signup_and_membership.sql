@@ -65,3 +65,66 @@ ALTER TABLE recurring_rules
     ALTER COLUMN number SET NOT NULL,
     ADD CONSTRAINT recurring_rules_number_positive CHECK (number > 0),
     ADD CONSTRAINT recurring_rules_number_uq UNIQUE (household_id, number);
+
+-- Households apart (migration 0012, docs/adr/0021): an invitation is its household's row,
+-- seen and written only by a unit of work bound to it, like every household table.
+CREATE POLICY household_only ON invites USING (household_id = current_household());
+CREATE POLICY owner_all ON invites TO finance_bot_owner USING (true) WITH CHECK (true);
+CREATE POLICY dump_reads ON invites FOR SELECT TO finance_bot_dump USING (true);
+ALTER TABLE invites ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invites FORCE ROW LEVEL SECURITY;
+
+-- The ways across households that signing up needs, each SECURITY DEFINER (the owner's
+-- policy shows it every row), its search_path pinned, returning ids, a time zone or a
+-- refusal, never a name, an amount or a note. What is then read or written in the
+-- household found is done in a unit of work bound to it.
+
+-- A person's household binds their unit of work: a member who left is no member, so the
+-- unit of work of someone who left is bound to nothing.
+CREATE OR REPLACE FUNCTION member_household(person bigint) RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+AS $$ SELECT household_id FROM members WHERE telegram_id = person AND left_at IS NULL $$;
+
+-- The household a person left: they may come back to it, and join or found no other.
+CREATE FUNCTION former_household(person bigint) RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+AS $$ SELECT household_id FROM members WHERE telegram_id = person AND left_at IS NOT NULL $$;
+
+-- The whitelist's household (SIGNUP=invite|open): the one the first of them joined.
+CREATE FUNCTION household_of_any(people bigint[]) RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+AS $$
+    SELECT household_id FROM members WHERE telegram_id = ANY(people)
+     ORDER BY created_at, telegram_id LIMIT 1
+$$;
+
+-- Scheduled work: each household's own day, for those with a time zone of their own.
+CREATE FUNCTION household_zones() RETURNS TABLE (id bigint, timezone text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+AS $$ SELECT id, timezone FROM households WHERE timezone IS NOT NULL ORDER BY id $$;
+
+-- `/start <code>`: use an invitation once, found by the SHA-256 of its code. Unused and
+-- unexpired: marked used by `person` at `moment`, and its household's id returned; else the
+-- refusal ('unknown', 'used', 'expired') and nothing written. The row is locked, so two
+-- people with one code cannot both get in; the mark is undone with the caller's
+-- transaction, which then joins the person in a unit of work bound to the household.
+CREATE FUNCTION redeem_invite(code_sha256 bytea, person bigint, moment timestamptz)
+RETURNS TABLE (household_id bigint, refusal text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+AS $$
+DECLARE
+    invitation invites%ROWTYPE;
+BEGIN
+    SELECT * INTO invitation FROM invites i WHERE i.code_hash = code_sha256 FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT NULL::bigint, 'unknown'::text;
+    ELSIF invitation.used_at IS NOT NULL THEN
+        RETURN QUERY SELECT NULL::bigint, 'used'::text;
+    ELSIF invitation.expires_at <= moment THEN
+        RETURN QUERY SELECT NULL::bigint, 'expired'::text;
+    ELSE
+        UPDATE invites i SET used_at = moment, used_by_telegram_id = person
+         WHERE i.code_hash = code_sha256;
+        RETURN QUERY SELECT invitation.household_id, NULL::text;
+    END IF;
+END $$;
