@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 
 from finance_bot.adapters.postgres.migrator import available_migrations, migrate
+from finance_bot.adapters.postgres.roles import APP, login_url
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from finance_bot.application import membership
 from finance_bot.application.household import join_whitelisted
@@ -99,9 +100,20 @@ async def test_the_migration_numbers_rules_per_household_in_id_order(
 
 @pytest.fixture
 async def world(fresh_database_url: str) -> AsyncIterator[PostgresWorld]:
-    async with ledger_world(fresh_database_url) as opened:
+    """As the bot's own role, held to the households' policies (docs/adr/0021)."""
+    async with ledger_world(login_url(fresh_database_url, APP)) as opened:
         assert isinstance(opened, PostgresWorld)
         yield opened
+
+
+@pytest.fixture
+async def admin(fresh_database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """The superuser's connection, which sees every household: to judge."""
+    connection = await asyncpg.connect(fresh_database_url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
 
 
 async def founded(world: PostgresWorld, telegram_id: int, zone: str = "Europe/Kyiv") -> Member:
@@ -114,6 +126,7 @@ async def founded(world: PostgresWorld, telegram_id: int, zone: str = "Europe/Ky
 
 async def test_an_invitation_joins_one_person_once_and_refusals_write_nothing(
     world: PostgresWorld,
+    admin: asyncpg.Connection,
 ) -> None:
     now = datetime(2026, 12, 3, 12, tzinfo=UTC)
     alice = await founded(world, 101)
@@ -142,13 +155,12 @@ async def test_an_invitation_joins_one_person_once_and_refusals_write_nothing(
         uow_factory=world.uow_factory,
     )
     assert forged is membership.JoinRefusal.UNKNOWN
-    async with world.pool.acquire() as connection:
-        assert (
-            await connection.fetchval("SELECT count(*) FROM members WHERE telegram_id = 303") == 0
-        )
+    assert await admin.fetchval("SELECT count(*) FROM members WHERE telegram_id = 303") == 0
 
 
-async def test_a_leaver_can_come_back_only_to_their_own_household(world: PostgresWorld) -> None:
+async def test_a_leaver_can_come_back_only_to_their_own_household(
+    world: PostgresWorld, admin: asyncpg.Connection
+) -> None:
     now = datetime(2026, 12, 3, 12, tzinfo=UTC)
     await founded(world, 101)
     other = await founded(world, 404)
@@ -165,10 +177,8 @@ async def test_a_leaver_can_come_back_only_to_their_own_household(world: Postgre
         202, elsewhere, now=now, language="ru", uow_factory=world.uow_factory
     )
     assert refused is membership.JoinRefusal.ELSEWHERE
-    async with world.pool.acquire() as connection:  # the refusal rolled the redemption back
-        assert (
-            await connection.fetchval("SELECT count(*) FROM invites WHERE used_at IS NOT NULL") == 1
-        )
+    # The refusal rolled the redemption back.
+    assert await admin.fetchval("SELECT count(*) FROM invites WHERE used_at IS NOT NULL") == 1
     back = await membership.make_invite(101, now=now, uow_factory=world.uow_factory)
     rejoined = await membership.join_by_invite(
         202, back, now=now, language="ru", uow_factory=world.uow_factory
@@ -202,6 +212,7 @@ async def test_whitelisted_ids_keep_to_their_own_household_when_anyone_may_found
 
 async def test_the_base_currency_changes_only_while_nothing_is_recorded(
     world: PostgresWorld,
+    admin: asyncpg.Connection,
 ) -> None:
     await founded(world, 101)
     assert await membership.set_base_currency(101, "eur", uow_factory=world.uow_factory) == "EUR"
@@ -211,12 +222,11 @@ async def test_the_base_currency_changes_only_while_nothing_is_recorded(
         await membership.set_base_currency(household.alice, "USD", uow_factory=world.uow_factory)
     with pytest.raises(membership.CurrencyUnsupported):
         await membership.set_base_currency(101, "XYZ", uow_factory=world.uow_factory)
-    async with world.pool.acquire() as connection:
-        rows = await connection.fetch(
-            "SELECT h.id, array_agg(DISTINCT a.currency) AS currencies, h.currency"
-            "  FROM households h JOIN accounts a ON a.household_id = h.id"
-            " GROUP BY h.id ORDER BY h.id"
-        )
+    rows = await admin.fetch(
+        "SELECT h.id, array_agg(DISTINCT a.currency) AS currencies, h.currency"
+        "  FROM households h JOIN accounts a ON a.household_id = h.id"
+        " GROUP BY h.id ORDER BY h.id"
+    )
     assert [(r["currencies"], r["currency"]) for r in rows] == [(["EUR"], "EUR"), (["UAH"], "UAH")]
     with pytest.raises(membership.ZoneUnknown):
         await membership.set_timezone(101, "Europe/Atlantis", uow_factory=world.uow_factory)
@@ -224,6 +234,7 @@ async def test_the_base_currency_changes_only_while_nothing_is_recorded(
 
 async def test_rules_are_numbered_per_household_and_due_on_each_households_own_day(
     world: PostgresWorld,
+    admin: asyncpg.Connection,
 ) -> None:
     kyiv = await founded(world, 101, "Europe/Kyiv")
     kiritimati = await founded(world, 202, "Pacific/Kiritimati")  # UTC+14
@@ -257,8 +268,7 @@ async def test_rules_are_numbered_per_household_and_due_on_each_households_own_d
         kiritimati.household_id: date(2026, 12, 1),
     }
     assert await record_due(date(2026, 11, 30), uow_factory=factory, ids=world.ids, days=days) == 1
-    async with world.pool.acquire() as connection:
-        booked = await connection.fetch("SELECT household_id, booked_on FROM transactions")
+    booked = await admin.fetch("SELECT household_id, booked_on FROM transactions")
     assert [tuple(row) for row in booked] == [(kiritimati.household_id, date(2026, 12, 1))]
     listed = await list_rules(202, today=date(2026, 12, 1), uow_factory=factory)
     assert [view.number for view in listed] == [1]
