@@ -165,13 +165,19 @@ async def test_a_leaver_can_come_back_only_to_their_own_household(
     await founded(world, 101)
     other = await founded(world, 404)
     code = await membership.make_invite(101, now=now, uow_factory=world.uow_factory)
-    await membership.join_by_invite(
+    joined = await membership.join_by_invite(
         202, code, now=now, language="ru", uow_factory=world.uow_factory
     )
+    assert isinstance(joined, membership.Joined)
+    code_household = joined.membership.household.id
     await membership.leave(202, whitelist=frozenset(), uow_factory=world.uow_factory)
     assert [
         m.telegram_id for m in await membership.active_members(101, uow_factory=world.uow_factory)
     ] == [101]
+    # Who left is no member: a unit of work for them is bound to nothing and sees nothing.
+    async with world.uow_factory(transactional=False, person=202) as uow:
+        assert await uow.membership.membership(202) is None
+        assert await uow.directory.members(code_household) == []
     elsewhere = await membership.make_invite(404, now=now, uow_factory=world.uow_factory)
     refused = await membership.join_by_invite(
         202, elsewhere, now=now, language="ru", uow_factory=world.uow_factory
