@@ -13,11 +13,7 @@ import asyncpg
 import pytest
 
 from finance_bot.adapters.postgres.roles import APP, login_url
-from finance_bot.adapters.postgres.unit_of_work import (
-    PostgresUnitOfWorkFactory,
-    create_pool,
-    unbind,
-)
+from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
 from finance_bot.application.budgets import set_budget
 from finance_bot.application.membership import make_invite
 from finance_bot.application.recurring import add_rule, record_due
@@ -239,21 +235,35 @@ async def _insert(connection: asyncpg.Connection, table: str, row: dict[str, Any
 async def test_a_pooled_connection_carries_no_binding_into_the_next_unit_of_work(
     two: Two,
 ) -> None:
-    """A non-transactional unit of work binds the session (docs/adr/0021); on the one
-    pooled connection, the next unit of work sees only what it is bound to itself."""
+    """Every unit of work binds for its own transaction only (docs/adr/0021): on the one
+    pooled connection, whatever ran before, nothing is bound outside a unit of work, and
+    the next unit of work sees only what it is bound to itself."""
     pool = await create_pool(login_url(two.url, APP), min_size=1, max_size=1)
+
+    async def left_bound() -> str:
+        async with pool.acquire() as connection:
+            assert not connection.is_in_transaction()
+            setting = await connection.fetchval(
+                "SELECT coalesce(current_setting('finance_bot.household', true), '')"
+            )
+            assert await connection.fetchval("SELECT count(*) FROM members") == 0
+            return str(setting)
+
     try:
         factory = PostgresUnitOfWorkFactory(pool)
         async with factory(transactional=False, household=two.a.id) as uow:
             assert await uow.directory.members(two.a.id)
+            await uow.directory.set_language(two.a.alice, "en")  # committed at once
+            assert await uow.directory.members(two.a.id)  # a transaction bound anew
+        assert await left_bound() == ""
         for transactional in (True, False):
             async with factory(transactional=transactional) as uow:
                 assert await uow.directory.members(two.a.id) == []
-        async with factory(transactional=False, person=two.b.alice) as uow:
+            assert await left_bound() == ""
+        async with factory(person=two.b.alice) as uow:
             assert await uow.directory.members(two.a.id) == []
             assert await uow.directory.members(two.b.id)
-        async with pool.acquire() as connection:
-            await unbind(connection)
-            assert await connection.fetchval("SELECT count(*) FROM members") == 0
+            await uow.commit()
+        assert await left_bound() == ""
     finally:
         await pool.close()

@@ -516,9 +516,10 @@ class UnitOfWorkFactory(Protocol):
         `person` (a Telegram id) belongs to. It sees and writes that household's rows
         only; bound to none, it sees no household's rows at all (docs/adr/0021).
 
-        `transactional=False`: each write counts as done when its statement is (no
-        rollback on leaving), and `commit()` has nothing left to do; a write may use it
-        only when one statement does all of it.
+        `transactional=False`: each write counts as done when the repository method that
+        made it returns (committed then: no rollback on leaving, nor on a later failure),
+        and `commit()` has nothing left to do; a write may use it only when one method
+        does all of it.
         """
         ...
 

@@ -12,15 +12,13 @@ from finance_bot.adapters.observability.metrics import BotMetrics
 from finance_bot.adapters.postgres.backup_log import last_good_backup_at
 from finance_bot.adapters.postgres.check import check_all
 from finance_bot.adapters.postgres.idempotency_keys import prune_idempotency_keys
-from finance_bot.adapters.postgres.unit_of_work import unbind
 
 log = logging.getLogger(__name__)
 
 
 async def check_once(pool: asyncpg.Pool, metrics: BotMetrics) -> int:
     started = time.perf_counter()
-    async with pool.acquire() as connection:
-        await unbind(connection)  # check_all binds each household itself
+    async with pool.acquire() as connection:  # check_all binds inside its own transactions
         violations = await check_all(connection)
     metrics.invariants_checked(len(violations), time.perf_counter() - started)
     if violations:

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from finance_bot.adapters.postgres.lent_connection import durable
 from finance_bot.domain.money import Money
 from finance_bot.ports.records import Budget
 
@@ -30,6 +31,7 @@ class PostgresBudgets:
             limit.amount_minor,
             limit.currency,
         )
+        await durable(self._connection)
 
     async def remove(self, household_id: int, category_id: int | None) -> bool:
         status: str = await self._connection.execute(
@@ -37,6 +39,7 @@ class PostgresBudgets:
             household_id,
             category_id,
         )
+        await durable(self._connection)
         return status != "DELETE 0"
 
     async def all(self, household_id: int) -> list[Budget]:
@@ -62,6 +65,7 @@ class PostgresBudgets:
             month,
             threshold_pct,
         )
+        await durable(self._connection)
         return bool(inserted)
 
 
@@ -76,6 +80,7 @@ class PostgresIdempotency:
             "INSERT INTO idempotency_keys (key) VALUES ($1) ON CONFLICT DO NOTHING RETURNING true",
             key,
         )
+        await durable(self._connection)
         if claimed:
             return None
         stored = await self._connection.fetchval(
@@ -103,3 +108,4 @@ class PostgresIdempotency:
         await self._connection.execute(
             "UPDATE idempotency_keys SET result = $2::jsonb WHERE key = $1", key, json.dumps(result)
         )
+        await durable(self._connection)

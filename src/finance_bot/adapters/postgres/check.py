@@ -216,9 +216,12 @@ async def check_all(connection: asyncpg.Connection) -> list[Violation]:
     """The whole ledger: at once for a role that sees every household (the owner, whose
     check also finds rows that hang on nothing), else household by household, each in a
     snapshot bound to it (the bot's role, docs/adr/0021)."""
-    sees_all = await connection.fetchval(
-        "SELECT (SELECT count(*) FROM households) = (SELECT count(*) FROM household_ids())"
-    )
+    async with connection.transaction(readonly=True):
+        # Bound to nothing for this transaction, whatever the connection was used for.
+        await connection.execute("SELECT set_config('finance_bot.household', '', true)")
+        sees_all = await connection.fetchval(
+            "SELECT (SELECT count(*) FROM households) = (SELECT count(*) FROM household_ids())"
+        )
     if sees_all:
         return await check_ledger(connection)
     violations: list[Violation] = []

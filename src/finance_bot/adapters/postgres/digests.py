@@ -6,6 +6,7 @@ from datetime import date
 
 import asyncpg
 
+from finance_bot.adapters.postgres.lent_connection import durable
 from finance_bot.domain.digests import DigestKind, DigestSchedule
 from finance_bot.ports.records import DigestSubscription
 
@@ -27,11 +28,13 @@ class PostgresDigests:
             subscription.schedule.at,
             subscription.since,
         )
+        await durable(self._connection)
 
     async def unsubscribe(self, telegram_id: int) -> bool:
         status: str = await self._connection.execute(
             "DELETE FROM digest_settings WHERE telegram_id = $1", telegram_id
         )
+        await durable(self._connection)
         return status != "DELETE 0"
 
     async def subscription(self, telegram_id: int) -> DigestSubscription | None:
@@ -72,6 +75,7 @@ class PostgresDigests:
             kind.value,
             period_start,
         )
+        await durable(self._connection)
         return bool(claimed)
 
     async def finish(
@@ -87,6 +91,7 @@ class PostgresDigests:
             period_start,
             "sent" if sent else "refused",
         )
+        await durable(self._connection)
 
     async def release(self, telegram_id: int, kind: DigestKind, period_start: date) -> None:
         await self._connection.execute(
@@ -96,6 +101,7 @@ class PostgresDigests:
             kind.value,
             period_start,
         )
+        await durable(self._connection)
 
 
 def _subscription(row: asyncpg.Record) -> DigestSubscription:

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from finance_bot.adapters.postgres.lent_connection import durable
 from finance_bot.adapters.postgres.rates import RATE_ON_DAY_ORDER
 from finance_bot.application.defaults import OTHER_CATEGORY_CODES
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
@@ -146,11 +147,13 @@ class PostgresDirectory:
         await self._connection.execute(
             "UPDATE households SET timezone = $2 WHERE id = $1", household_id, timezone
         )
+        await durable(self._connection)
 
     async def set_household_language(self, household_id: int, language: str) -> None:
         await self._connection.execute(
             "UPDATE households SET language = $2 WHERE id = $1", household_id, language
         )
+        await durable(self._connection)
 
     async def change_base_currency(self, household_id: int, currency: str) -> bool:
         # Only while nothing is recorded in the old one: no entry, no rate, no budget. The
@@ -190,6 +193,7 @@ class PostgresDirectory:
             inviter_telegram_id,
             expires_at,
         )
+        await durable(self._connection)
 
     async def leave(self, telegram_id: int, household_id: int) -> None:
         # Their entries, accounts and name stay in the household's books; what would act
@@ -288,11 +292,13 @@ class PostgresDirectory:
             household_id,
             language,
         )
+        await durable(self._connection)
 
     async def set_language(self, telegram_id: int, language: str) -> None:
         await self._connection.execute(
             "UPDATE members SET language = $2 WHERE telegram_id = $1", telegram_id, language
         )
+        await durable(self._connection)
 
     async def set_profile(
         self, telegram_id: int, display_name: str | None, telegram_language: str | None
@@ -303,6 +309,7 @@ class PostgresDirectory:
             display_name,
             telegram_language,
         )
+        await durable(self._connection)
 
     async def set_personal(self, category_id: int, personal: bool) -> None:
         if personal:
@@ -348,6 +355,7 @@ class PostgresDirectory:
             telegram_id,
             account_id,
         )
+        await durable(self._connection)
 
     async def add_account(
         self,
@@ -400,6 +408,7 @@ class PostgresDirectory:
             "UPDATE accounts SET archived_at = now() WHERE id = $1 AND archived_at IS NULL",
             account_id,
         )
+        await durable(self._connection)
 
     async def rename_account(self, account_id: int, name: str) -> None:
         name_key = normalize_name(name)
@@ -409,6 +418,7 @@ class PostgresDirectory:
             name,
             name_key,
         )
+        await durable(self._connection)
 
     async def aliases(self, household_id: int) -> dict[str, list[int]]:
         rows = await self._connection.fetch(
@@ -449,6 +459,7 @@ class PostgresDirectory:
             household_id,
             alias_key,
         )
+        await durable(self._connection)
         return int(status.rsplit(maxsplit=1)[-1])
 
 

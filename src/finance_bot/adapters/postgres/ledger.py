@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from finance_bot.adapters.postgres.lent_connection import durable
 from finance_bot.domain.money import Money
 from finance_bot.domain.transactions import (
     Conversion,
@@ -43,6 +44,7 @@ class PostgresLedger:
             if error.constraint_name == "idempotency_keys_pk":
                 raise IdempotencyKeyTaken(idempotency_key) from error
             raise
+        await durable(self._connection)  # "recorded as #N" holds from here on (ADR-0008)
         assert row is not None
         return Added(number=row["number"])
 
@@ -111,6 +113,7 @@ class PostgresLedger:
             original_id,
             reversal_id,
         )
+        await durable(self._connection)
 
 
 # A key claimed before makes the whole statement fail on the key's primary key (after

@@ -15,6 +15,7 @@ from datetime import datetime
 
 import asyncpg
 
+from finance_bot.adapters.postgres.lent_connection import durable
 from finance_bot.ports.records import HouseholdSettings, InviteRefusal, Member, Membership
 
 
@@ -123,3 +124,4 @@ class PostgresMembership:
             telegram_id,
             household_id,
         )
+        await durable(self._connection)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from finance_bot.adapters.postgres.lent_connection import durable
 from finance_bot.ports.records import Rate
 
 # On one day a rate set by hand outranks an exchange's, which outranks the official one.
@@ -45,6 +46,7 @@ class PostgresRates:
             source,
             author_telegram_id,
         )
+        await durable(self._connection)
 
     async def add_official(self, day: date, rates_in_uah: Mapping[str, Decimal]) -> int:
         # The hryvnia is one hryvnia; a household in another currency gets every rate
@@ -72,6 +74,7 @@ class PostgresRates:
             codes,
             values,
         )
+        await durable(self._connection)
         return added
 
     async def on(self, household_id: int, currency: str, day: date) -> Rate | None:

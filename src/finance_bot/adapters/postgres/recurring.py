@@ -10,6 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
+from finance_bot.adapters.postgres.lent_connection import durable
 from finance_bot.ports.records import OccurrenceNotice, RecurringRule
 
 # Any fixed number will do; the same in every finance-bot process ("rule").
@@ -58,6 +59,7 @@ class PostgresRecurring:
             json.dumps(dict(entry)),
             starts_on,
         )
+        await durable(self._connection)
         return number
 
     async def rules(self, household_id: int) -> list[RecurringRule]:
@@ -95,6 +97,7 @@ class PostgresRecurring:
             number,
             household_id,
         )
+        await durable(self._connection)
         return stopped is not None
 
     async def dealt_with(self, rule_id: int, since: date) -> set[date]:
@@ -126,6 +129,7 @@ class PostgresRecurring:
             skipped,
             json.dumps([dict(alert) for alert in alerts]),
         )
+        await durable(self._connection)
         return added is True
 
     async def unsent(self, limit: int) -> list[OccurrenceNotice]:
@@ -176,6 +180,7 @@ class PostgresRecurring:
             rule_id,
             list(due_dates),
         )
+        await durable(self._connection)
 
 
 def _json(value: Any) -> Any:

@@ -11,6 +11,7 @@ from finance_bot.adapters.postgres.budgets import PostgresBudgets, PostgresIdemp
 from finance_bot.adapters.postgres.digests import PostgresDigests
 from finance_bot.adapters.postgres.directory import PostgresDirectory
 from finance_bot.adapters.postgres.ledger import PostgresLedger
+from finance_bot.adapters.postgres.lent_connection import LentConnection
 from finance_bot.adapters.postgres.membership import PostgresMembership
 from finance_bot.adapters.postgres.rates import PostgresRates
 from finance_bot.adapters.postgres.recurring import PostgresRecurring
@@ -31,9 +32,10 @@ from finance_bot.ports.unit_of_work import (
 class PostgresUnitOfWork:
     """One pooled connection, bound to at most one household (docs/adr/0021): the setting
     finance_bot.household, which the row-level security policies compare every row with.
-    A transactional unit of work is one database transaction and sets it for that
-    transaction, in the BEGIN's round trip; a non-transactional one autocommits each
-    statement and sets it for the session, in a round trip of its own."""
+    Every unit of work is a database transaction that binds its household for itself,
+    in the BEGIN's round trip; nothing is ever bound for the session, so a transaction
+    pooler may sit in between (ADR-0024). A non-transactional unit of work commits right
+    after each write instead of once at its end (`lent_connection.durable`)."""
 
     def __init__(
         self,
@@ -47,33 +49,29 @@ class PostgresUnitOfWork:
         self._transactional = transactional
         self._person = person
         self._household = household
-        self._connection: asyncpg.Connection | None = None
-        self._finished = False
+        self._connection: LentConnection | None = None
 
     async def __aenter__(self) -> Self:
-        self._connection = await self._pool.acquire()
+        raw = await self._pool.acquire()
+        # Bound in the first round trip, an unbound unit of work to nothing. The ids are
+        # integers, formatted by int() and nothing else.
+        opening = f"BEGIN; {_binding(self._person, self._household)}"
+        connection = LentConnection(raw, opening, transactional=self._transactional)
         try:
-            # Every unit of work binds in its first round trip, unbound ones to nothing, so
-            # no binding a pooled connection still carries reaches it. A transaction binds
-            # for itself, in the same simple query as its BEGIN; a non-transactional unit
-            # of work runs each statement in autocommit, as before row-level security, and
-            # binds the session instead (docs/adr/0021): no BEGIN and no COMMIT round trip.
-            # The ids are integers, formatted by int() and nothing else.
-            binding = _binding(self._person, self._household, local=self._transactional)
-            await self._connection.execute(f"BEGIN; {binding}" if self._transactional else binding)
+            await connection.begin()
         except BaseException:
-            await self._pool.release(self._connection)
+            await self._pool.release(raw)
             raise
-        self.ledger: LedgerRepository = PostgresLedger(self._connection)
-        self.directory: DirectoryRepository = PostgresDirectory(self._connection)
-        self.budgets: BudgetRepository = PostgresBudgets(self._connection)
-        self.idempotency: IdempotencyRepository = PostgresIdempotency(self._connection)
-        self.reports: ReportReader = PostgresReports(self._connection)
-        self.rates: RateRepository = PostgresRates(self._connection)
-        self.recurring: RecurringRepository = PostgresRecurring(self._connection)
-        self.digests: DigestRepository = PostgresDigests(self._connection)
-        self.membership: MembershipRepository = PostgresMembership(self._connection)
-        self._finished = False
+        self._connection = connection
+        self.ledger: LedgerRepository = PostgresLedger(connection)
+        self.directory: DirectoryRepository = PostgresDirectory(connection)
+        self.budgets: BudgetRepository = PostgresBudgets(connection)
+        self.idempotency: IdempotencyRepository = PostgresIdempotency(connection)
+        self.reports: ReportReader = PostgresReports(connection)
+        self.rates: RateRepository = PostgresRates(connection)
+        self.recurring: RecurringRepository = PostgresRecurring(connection)
+        self.digests: DigestRepository = PostgresDigests(connection)
+        self.membership: MembershipRepository = PostgresMembership(connection)
         return self
 
     async def __aexit__(
@@ -83,32 +81,38 @@ class PostgresUnitOfWork:
         traceback: TracebackType | None,
     ) -> None:
         assert self._connection is not None
+        connection, self._connection = self._connection, None
         try:
-            if not self._finished and self._connection.is_in_transaction():
-                await self._connection.execute("ROLLBACK")
+            if connection.open and connection.raw.is_in_transaction():
+                connection.open = False
+                # A non-transactional unit of work ends what it read (its writes were
+                # committed as they were made); a transactional one not committed is undone.
+                ending = "COMMIT" if exc is None and not self._transactional else "ROLLBACK"
+                await connection.raw.execute(ending)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             if exc is None:
                 raise  # otherwise the original error matters more than this one
         finally:
-            await self._pool.release(self._connection)
-            self._connection = None
+            await self._pool.release(connection.raw)
 
     async def commit(self) -> None:
         assert self._connection is not None
         if not self._transactional:
-            return  # each statement committed on its own
-        self._finished = True  # a failed COMMIT has ended the database transaction too
-        await self._connection.execute("COMMIT")
+            return  # each write committed when it was made
+        self._connection.open = False  # a failed COMMIT has ended the transaction too
+        await self._connection.raw.execute("COMMIT")
 
     async def bind(self, household_id: int) -> None:
         assert self._connection is not None
         bound = await self._connection.fetchval("SELECT current_household()")
         if bound is not None and bound != household_id:
             raise RuntimeError("a unit of work is bound to one household at most")
-        await self._connection.execute(_binding(None, household_id, local=self._transactional))
+        await self._connection.execute(_binding(None, household_id))
+        # A non-transactional unit of work's next transaction binds this household too.
+        self._connection.opening = f"BEGIN; {_binding(None, household_id)}"
 
 
-def _binding(person: int | None, household: int | None, *, local: bool) -> str:
+def _binding(person: int | None, household: int | None) -> str:
     if household is not None:
         value = f"'{int(household)}'"
     elif person is not None:
@@ -117,7 +121,7 @@ def _binding(person: int | None, household: int | None, *, local: bool) -> str:
         value = f"coalesce(member_household({int(person)})::text, '')"
     else:
         value = "''"  # bound to nothing: no household's row is visible
-    return f"SELECT set_config('finance_bot.household', {value}, {'true' if local else 'false'})"
+    return f"SELECT set_config('finance_bot.household', {value}, true)"
 
 
 class PostgresUnitOfWorkFactory:
@@ -137,18 +141,13 @@ class PostgresUnitOfWorkFactory:
 
 
 async def _reset(connection: asyncpg.Connection) -> None:
-    # Every unit of work ends its transaction, and the one session state it may leave, a
-    # household binding, is replaced by the next unit of work's first round trip: the
-    # default reset (a round trip per release) buys nothing; only an unfinished transaction
-    # is undone. Code that takes a pooled connection without a unit of work must bind it
-    # (or unbind it: `unbind`) before reading household tables.
+    # Every unit of work ends its transaction and binds its household transaction-locally,
+    # so a released connection carries no session state of ours: the default reset (a
+    # round trip per release) buys nothing; only an unfinished transaction is undone. Code
+    # that takes a pooled connection without a unit of work binds inside a transaction of
+    # its own (`export`, `check`).
     if connection.is_in_transaction():
         await connection.execute("ROLLBACK")
-
-
-async def unbind(connection: asyncpg.Connection) -> None:
-    """Clear a binding a pooled connection may still carry from a unit of work."""
-    await connection.execute("SELECT set_config('finance_bot.household', '', false)")
 
 
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
