@@ -56,8 +56,9 @@ async def app(populated: str) -> AsyncIterator[asyncpg.Connection]:
     connection = await asyncpg.connect(as_role(populated, APP))
     try:
         assert await connection.fetchval("SELECT current_user") == APP
-        # Bound to the one household for the session, as the bot's units of work bind
-        # theirs (docs/adr/0021): unbound, the role would see no row to try its hand at.
+        # Bound to the one household for the session (the bot's units of work bind
+        # theirs per transaction, docs/adr/0021; here every statement is its own):
+        # unbound, the role would see no row to try its hand at.
         await connection.execute(
             "SELECT set_config('finance_bot.household', first_household()::text, false)"
         )

@@ -1,7 +1,8 @@
 """Recording expenses, income and transfers (docs/product.md §2, §8).
 
-A line in one currency is the hot path: three round trips (ADR-0001: a read and one
-statement that numbers and stores; ADR-0021: the household binding before them). Money
+A line in one currency is the hot path: four round trips (ADR-0001: a read and one
+statement that numbers and stores; ADR-0021: the BEGIN with the household binding before
+them, the COMMIT after). Money
 that changes currency reads a rate, may make the household's conversion accounts, and an
 exchange remembers its own rate, so it is written in a unit of work of its own.
 """
@@ -88,7 +89,8 @@ async def record(
     # a statement retried after its first try did commit is answered as that first try.
     try:
         # The read and the lone statement share one non-transactional unit of work: its
-        # binding costs one round trip for both (docs/adr/0021), three in all.
+        # BEGIN with the binding costs one round trip for both, the store's COMMIT one
+        # more (docs/adr/0021), four in all.
         async with uow_factory(transactional=False, person=author_telegram_id) as uow:
             context = await _context(uow, author_telegram_id, command)
             entry = single_currency_entry(context, command, ids)
