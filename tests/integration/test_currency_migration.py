@@ -17,7 +17,7 @@ from finance_bot.domain import transactions
 from finance_bot.domain.money import Money
 from tests.integration.test_backup import _columns, _tables
 from tests.integration.test_household_currency import _household, _reports
-from tests.support.databases import FirstReleaseLedger, migrate_as_the_first_release_did
+from tests.support.databases import FirstReleaseLedger, migrate_up_to_before
 
 pytestmark = pytest.mark.postgres
 
@@ -26,17 +26,7 @@ CURRENCY_MIGRATION = 7
 
 async def _migrate_as_the_previous_version(connection: asyncpg.Connection) -> None:
     """Every migration before this one, applied in turn as the previous runner did."""
-    await migrate_as_the_first_release_did(connection)
-    done = await connection.fetchval("SELECT max(version) FROM schema_migrations")
-    for migration in available_migrations()[done : CURRENCY_MIGRATION - 1]:
-        async with connection.transaction():
-            await connection.execute(migration.sql)
-            await connection.execute(
-                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                migration.version,
-                migration.name,
-                migration.checksum,
-            )
+    await migrate_up_to_before(connection, CURRENCY_MIGRATION)
 
 
 async def _undo_the_last_entry(connection: asyncpg.Connection, household_id: int) -> None:

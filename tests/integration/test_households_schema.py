@@ -28,7 +28,7 @@ from finance_bot.domain.commands import RecordExpense
 from finance_bot.domain.money import Money
 from finance_bot.domain.schedules import Every, RuleText, Schedule
 from finance_bot.ports.records import Member
-from tests.support.databases import migrate_as_the_first_release_did
+from tests.support.databases import migrate_up_to_before
 from tests.support.household import PostgresWorld, ledger_world
 
 pytestmark = pytest.mark.postgres
@@ -41,17 +41,7 @@ async def test_the_migration_numbers_rules_per_household_in_id_order(
 ) -> None:
     connection = await asyncpg.connect(empty_database_url)
     try:
-        await migrate_as_the_first_release_did(connection)
-        done = await connection.fetchval("SELECT max(version) FROM schema_migrations")
-        for migration in available_migrations()[done : SIGNUP_MIGRATION - 1]:
-            async with connection.transaction():
-                await connection.execute(migration.sql)
-                await connection.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                    migration.version,
-                    migration.name,
-                    migration.checksum,
-                )
+        await migrate_up_to_before(connection, SIGNUP_MIGRATION)
         first = await connection.fetchval(
             "INSERT INTO households (currency) VALUES ('UAH') RETURNING id"
         )

@@ -22,7 +22,7 @@ from finance_bot.domain.money import Money
 from finance_bot.domain.transactions import Conversion
 from tests.integration.test_backup import _columns, _tables
 from tests.integration.test_household_currency import _household, _reports
-from tests.support.databases import migrate_as_the_first_release_did
+from tests.support.databases import migrate_up_to_before
 
 pytestmark = pytest.mark.postgres
 
@@ -31,17 +31,7 @@ ISOLATION_MIGRATION = 12
 
 async def _migrate_as_the_previous_version(connection: asyncpg.Connection) -> None:
     """Every migration before this one, applied in turn as the previous runner did."""
-    await migrate_as_the_first_release_did(connection)
-    done = await connection.fetchval("SELECT max(version) FROM schema_migrations")
-    for migration in available_migrations()[done : ISOLATION_MIGRATION - 1]:
-        async with connection.transaction():
-            await connection.execute(migration.sql)
-            await connection.execute(
-                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                migration.version,
-                migration.name,
-                migration.checksum,
-            )
+    await migrate_up_to_before(connection, ISOLATION_MIGRATION)
 
 
 async def _spend_dollars(connection: asyncpg.Connection, household_id: int, member: int) -> None:

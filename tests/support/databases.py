@@ -64,7 +64,19 @@ async def migrate_as_the_first_release_did(connection: asyncpg.Connection) -> No
             applied_at timestamptz NOT NULL DEFAULT now())
         """
     )
-    for migration in available_migrations()[:FIRST_RELEASE_MIGRATIONS]:
+    await _apply_in_turn(connection, 0, FIRST_RELEASE_MIGRATIONS)
+
+
+async def migrate_up_to_before(connection: asyncpg.Connection, version: int) -> None:
+    """The schema the release before `version` left: the first release's runner, then every
+    later migration before `version`, applied in turn as the previous runner did."""
+    await migrate_as_the_first_release_did(connection)
+    done = await connection.fetchval("SELECT max(version) FROM schema_migrations")
+    await _apply_in_turn(connection, done, version - 1)
+
+
+async def _apply_in_turn(connection: asyncpg.Connection, start: int, stop: int) -> None:
+    for migration in available_migrations()[start:stop]:
         async with connection.transaction():
             await connection.execute(migration.sql)
             await connection.execute(

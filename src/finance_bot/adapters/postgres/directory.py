@@ -35,6 +35,19 @@ _ACCOUNT_COLUMNS = (
 )
 
 
+async def bind_new_household(connection: Any) -> int:
+    """A new household's id, drawn and bound (transaction-local) before its row is written:
+    the policy lets a household row in only when it is the bound one (docs/adr/0021)."""
+    household_id: int | None = await connection.fetchval(
+        "SELECT set_config('finance_bot.household',"
+        " nextval(pg_get_serial_sequence('households', 'id'))::text, true)::bigint"
+        " WHERE current_household() IS NULL"
+    )
+    if household_id is None:
+        raise RuntimeError("a unit of work bound to a household cannot found another")
+    return household_id
+
+
 class PostgresDirectory:
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
@@ -48,15 +61,7 @@ class PostgresDirectory:
         return household_id
 
     async def create_household(self, currency: str) -> int:
-        # The policy lets a household row in only when it is the bound one: the id is
-        # drawn first and bound, then the row written with it.
-        household_id: int | None = await self._connection.fetchval(
-            "SELECT set_config('finance_bot.household',"
-            " nextval(pg_get_serial_sequence('households', 'id'))::text, true)::bigint"
-            " WHERE current_household() IS NULL"
-        )
-        if household_id is None:
-            raise RuntimeError("a unit of work bound to a household cannot found another")
+        household_id = await bind_new_household(self._connection)
         await self._connection.execute(
             "INSERT INTO households (id, currency) OVERRIDING SYSTEM VALUE VALUES ($1, $2)",
             household_id,

@@ -15,6 +15,7 @@ from datetime import datetime
 
 import asyncpg
 
+from finance_bot.adapters.postgres.directory import bind_new_household
 from finance_bot.adapters.postgres.lent_connection import durable
 from finance_bot.ports.records import HouseholdSettings, InviteRefusal, Member, Membership
 
@@ -101,13 +102,7 @@ class PostgresMembership:
         """A new household's row; its language is left to its members until /settings.
         The policy lets a household row in only when it is the bound one: the id is drawn
         first and bound (transaction-local), then the row written with it."""
-        household_id: int | None = await self._connection.fetchval(
-            "SELECT set_config('finance_bot.household',"
-            " nextval(pg_get_serial_sequence('households', 'id'))::text, true)::bigint"
-            " WHERE current_household() IS NULL"
-        )
-        if household_id is None:
-            raise RuntimeError("a unit of work bound to a household cannot found another")
+        household_id = await bind_new_household(self._connection)
         await self._connection.execute(
             "INSERT INTO households (id, currency, timezone) OVERRIDING SYSTEM VALUE"
             " VALUES ($1, $2, $3)",
