@@ -60,7 +60,17 @@ import asyncpg
 import psutil  # type: ignore[import-untyped]  # no types-psutil in the venv
 
 from chat_replicas import ReplicaOptions, benchmark_replicas
-from common import Run, Server, admin, heading, line, print_header, print_total, verdict
+from common import (
+    Run,
+    Server,
+    admin,
+    backend_pids,
+    heading,
+    line,
+    print_header,
+    print_total,
+    verdict,
+)
 from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.adapters.postgres.embedded import EmbeddedPostgres
 from finance_bot.adapters.telegram.formatting import format_money
@@ -305,24 +315,16 @@ class BotProcess(SandboxBotProcess):
 
     async def database_cpu_seconds(self) -> dict[int, float]:
         """CPU time of each PostgreSQL backend serving the bot's database, if they are local."""
-        connection = await asyncpg.connect(self.database_url)
-        try:
-            pids = await connection.fetch(
-                "SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        finally:
-            await connection.close()
         seconds: dict[int, float] = {}
-        for row in pids:
+        for pid in await backend_pids(self.database_url):
             try:
-                backend = psutil.Process(row["pid"])
+                backend = psutil.Process(pid)
                 if "postgres" not in backend.name():
                     continue  # not ours: the server runs on another machine
                 times = backend.cpu_times()
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
-            seconds[row["pid"]] = times.user + times.system
+            seconds[pid] = times.user + times.system
         return seconds
 
     def reset_peak(self) -> None:

@@ -39,7 +39,7 @@ import asyncpg
 import psutil  # type: ignore[import-untyped]  # no types-psutil in the venv
 from pydantic import SecretStr
 
-from common import Run, Server, admin, heading, line, verdict
+from common import Run, Server, admin, backend_pids, heading, line, verdict
 from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.adapters.postgres.migrator import migrate
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
@@ -223,15 +223,7 @@ class Cluster:
     async def cpu(self) -> dict[str, float]:
         """CPU seconds so far, by who: bots, database, balancer, this process, machine."""
         bots = sum(_cpu(process.pid) for process in self.processes)
-        connection = await asyncpg.connect(self.url)
-        try:
-            pids = await connection.fetch(
-                "SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        finally:
-            await connection.close()
-        database = sum(_cpu(row["pid"]) for row in pids)
+        database = sum(_cpu(pid) for pid in await backend_pids(self.url))
         machine = psutil.cpu_times()
         busy = sum(getattr(machine, n, 0.0) for n in ("user", "nice", "system", "irq", "softirq"))
         return {

@@ -134,3 +134,16 @@ def print_total(started: float) -> None:
         f"load average {os.getloadavg()[0]:.2f} at the end",
         flush=True,
     )
+
+
+async def backend_pids(url: str) -> list[int]:
+    """The PostgreSQL backends serving the database of `url`, other than this query's own."""
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await connection.close()
+    return [row["pid"] for row in rows]
