@@ -212,6 +212,7 @@ def chat_services(app: Application) -> ChatServices:
         metrics=app.metrics,
         recurring=app.uow_factory,
         export=PostgresExport(app.pool),
+        sharing=app.uow_factory.sharing,
     )
 
 
@@ -231,7 +232,7 @@ async def chat(app: Application, *, token: str, api_base: str) -> AsyncIterator[
     settings = app.settings
     services = chat_services(app)
     warm_up()  # build the aiogram models every update needs now, not on the first message
-    bot = build_bot(token, api_base, app.metrics)
+    bot = build_bot(token, api_base, app.metrics, before_request=app.uow_factory.park)
     try:
         dispatcher = build_dispatcher(services)
         source: UpdateSource

@@ -16,8 +16,8 @@ import pytest
 
 from finance_bot.adapters.telegram import polling, signup
 from finance_bot.adapters.telegram.i18n import Catalog
+from finance_bot.adapters.telegram.routers import capture
 from finance_bot.adapters.transient import INTERRUPTION_ATTEMPTS
-from finance_bot.application.books import Books
 from finance_bot.sandbox.fake_api import FakeTelegram
 from finance_bot.sandbox.people import Person
 from tests.e2e.conftest import PollingLog
@@ -48,8 +48,9 @@ async def quick_bot(
 
 
 def view_failing(monkeypatch: pytest.MonkeyPatch, error: BaseException, times: int) -> list[int]:
-    """Building a confirmation fails `times` times (after the entry committed)."""
-    real = Books.transaction_view
+    """Building a confirmation fails `times` times (after the entry committed). A fresh
+    entry's confirmation reads nothing (Recorded.view); a replayed one reads the books."""
+    real = capture.confirmation_reply
     calls: list[int] = []
 
     async def failing(*args: Any, **kwargs: Any) -> Any:
@@ -58,7 +59,7 @@ def view_failing(monkeypatch: pytest.MonkeyPatch, error: BaseException, times: i
             raise error
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(Books, "transaction_view", failing)
+    monkeypatch.setattr(capture, "confirmation_reply", failing)
     return calls
 
 

@@ -30,9 +30,15 @@ from finance_bot.application.reports import (
     BalanceView,
     PeriodReport,
     SpendingChart,
-    TransactionView,
 )
-from finance_bot.application.results import Done, Recorded, RecordedAll, Refiled, Voided
+from finance_bot.application.results import (
+    Done,
+    Recorded,
+    RecordedAll,
+    Refiled,
+    TransactionView,
+    Voided,
+)
 from finance_bot.application.shares import Settled, SharesView
 from finance_bot.domain.accounts import Account, AccountType
 from finance_bot.domain.commands import RecordCommand, RecordExpense, RecordIncome, Vocabulary

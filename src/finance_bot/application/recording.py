@@ -19,7 +19,7 @@ from finance_bot.application.budgets import crossed_thresholds, watched
 from finance_bot.application.defaults import OTHER_EXPENSE, OTHER_INCOME
 from finance_bot.application.household import visible_to
 from finance_bot.application.idempotency import once
-from finance_bot.application.results import Recorded, RecordedAll
+from finance_bot.application.results import Recorded, RecordedAll, TransactionView
 from finance_bot.domain import transactions
 from finance_bot.domain.accounts import Account, AccountType
 from finance_bot.domain.commands import (
@@ -46,6 +46,7 @@ from finance_bot.domain.money import Money
 from finance_bot.domain.transactions import (
     EXACT,
     Conversion,
+    Posting,
     Transaction,
     converted_amount,
     rounded,
@@ -97,7 +98,7 @@ async def record(
             if entry is None and isinstance(command, RecordExpense | RecordIncome):
                 entry = await _converted_from_context(context, command, ids)
             if entry is not None and not watched(entry, context.budgets):
-                return await _store_alone(uow, entry, idempotency_key)
+                return await _store_alone(uow, entry, idempotency_key, context.accounts)
         return await _store_with_checks(
             uow_factory, context, command, entry, idempotency_key=idempotency_key, ids=ids
         )
@@ -460,13 +461,16 @@ def _transfer(
 
 
 async def _store_alone(
-    uow: UnitOfWork, transaction: Transaction, idempotency_key: str | None
+    uow: UnitOfWork,
+    transaction: Transaction,
+    idempotency_key: str | None,
+    accounts: dict[int, Account],
 ) -> Recorded:
     """In a non-transactional unit of work: one statement, its own database transaction."""
     added = await uow.ledger.add(
         transaction, idempotency_key=idempotency_key, result=_first_result(transaction)
     )
-    return await _recorded(uow, transaction, added.number, ())
+    return await _recorded(uow, transaction, added.number, (), accounts)
 
 
 async def _store_with_checks(
@@ -484,7 +488,9 @@ async def _store_with_checks(
         added = await uow.ledger.add(
             transaction, idempotency_key=idempotency_key, result=_first_result(transaction)
         )
-        recorded = await _recorded(uow, transaction, added.number, context.budgets)
+        recorded = await _recorded(
+            uow, transaction, added.number, context.budgets, context.accounts
+        )
         if added.number is not None:
             await _remember_rate(uow, entry)
         if recorded.alerts and idempotency_key is not None:
@@ -545,6 +551,7 @@ async def _recorded(
     transaction: Transaction,
     number: int | None,
     budgets: tuple[Budget, ...] | None,
+    accounts: dict[int, Account] | None = None,
 ) -> Recorded:
     if number is None:
         # The client-made id is known: "exists" is as good as "created", nothing is written.
@@ -554,7 +561,25 @@ async def _recorded(
         return Recorded(transaction_id=existing.id, number=existing.number, replayed=True)
     numbered = replace(transaction, number=number)
     alerts = await crossed_thresholds(uow, numbered, budgets)
-    return Recorded(transaction_id=numbered.id, number=number, alerts=alerts)
+    return Recorded(
+        transaction_id=numbered.id, number=number, alerts=alerts, view=_view(numbered, accounts)
+    )
+
+
+def _view(transaction: Transaction, known: dict[int, Account] | None) -> TransactionView | None:
+    """The stored entry as its confirmation shows it, when the read before it brought
+    every account it touches (a conversion account made just now was not)."""
+    touched = {posting.account_id for posting in transaction.postings}
+    if known is None or not touched <= known.keys():
+        return None
+    # The ledger stores postings in ascending account order (its lock order, ADR-0001)
+    # and reads them back in that order.
+    stored = replace(transaction, postings=tuple(sorted(transaction.postings, key=_account_of)))
+    return TransactionView(stored, {id_: known[id_] for id_ in sorted(touched)})
+
+
+def _account_of(posting: Posting) -> int:
+    return posting.account_id
 
 
 def _first_result(transaction: Transaction) -> dict[str, Any]:

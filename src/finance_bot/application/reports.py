@@ -10,11 +10,12 @@ from uuid import UUID
 
 from finance_bot.application.budgets import BudgetLine, budget_lines
 from finance_bot.application.household import require_member, visible_to
+from finance_bot.application.results import TransactionView
 from finance_bot.domain.accounts import Account, AccountType
 from finance_bot.domain.errors import NotAMember, TransactionNotFound
 from finance_bot.domain.money import Money
 from finance_bot.domain.periods import Period, PeriodKind
-from finance_bot.domain.transactions import EXACT, Transaction, rounded
+from finance_bot.domain.transactions import EXACT, rounded
 from finance_bot.ports.records import AccountBalance, PeriodTotals, Rate, TransactionLine
 from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -243,12 +244,6 @@ async def last_transactions(
         )
         accounts = await uow.directory.accounts(member.household_id, include_archived=True)
         return lines, {a.id: a for a in accounts}
-
-
-@dataclass(frozen=True, slots=True)
-class TransactionView:
-    transaction: Transaction
-    accounts: dict[int, Account]  # the accounts and categories it touches
 
 
 async def transaction_view(

@@ -3,12 +3,14 @@ the first answer, and a replay of the key returns it unchanged."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from uuid import UUID
 
+from finance_bot.domain.accounts import Account
 from finance_bot.domain.money import Money
+from finance_bot.domain.transactions import Transaction
 
 
 def _money_to_json(money: Money) -> list[Any]:
@@ -48,11 +50,20 @@ class BudgetAlert:
 
 
 @dataclass(frozen=True, slots=True)
+class TransactionView:
+    transaction: Transaction
+    accounts: dict[int, Account]  # the accounts and categories it touches
+
+
+@dataclass(frozen=True, slots=True)
 class Recorded:
     transaction_id: UUID
     number: int
     alerts: tuple[BudgetAlert, ...] = ()
     replayed: bool = False  # True when an idempotency key returned an earlier result
+    # The entry as stored, when everything it touches was in hand: its confirmation needs
+    # no read then. Never kept under an idempotency key (a replay reads the books).
+    view: TransactionView | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -19,7 +19,7 @@ class LentConnection:
     def __init__(self, connection: asyncpg.Connection, opening: str, *, transactional: bool):
         self.raw = connection
         self.opening = opening  # "BEGIN; SELECT set_config(…, true)", one simple query
-        self._transactional = transactional
+        self.transactional = transactional  # of the unit of work it is lent to now
         self.open = False
 
     async def begin(self) -> None:
@@ -27,7 +27,7 @@ class LentConnection:
         self.open = True
 
     async def written(self) -> None:
-        if self._transactional or not self.open:
+        if self.transactional or not self.open:
             return  # a transactional unit of work commits once, at its end
         self.open = False  # a failed COMMIT has ended the transaction too
         await self.raw.execute("COMMIT")

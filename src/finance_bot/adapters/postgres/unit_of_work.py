@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Self
 
@@ -50,18 +53,24 @@ class PostgresUnitOfWork:
         self._person = person
         self._household = household
         self._connection: LentConnection | None = None
+        self._shared: SharedConnection | None = None
 
     async def __aenter__(self) -> Self:
-        raw = await self._pool.acquire()
         # Bound in the first round trip, an unbound unit of work to nothing. The ids are
         # integers, formatted by int() and nothing else.
         opening = f"BEGIN; {_binding(self._person, self._household)}"
-        connection = LentConnection(raw, opening, transactional=self._transactional)
-        try:
-            await connection.begin()
-        except BaseException:
-            await self._pool.release(raw)
-            raise
+        shared = _shared.get()
+        self._shared = shared if shared is not None and shared.free() else None
+        if self._shared is not None:
+            connection = await self._shared.lend(opening, transactional=self._transactional)
+        else:
+            raw = await self._pool.acquire()
+            connection = LentConnection(raw, opening, transactional=self._transactional)
+            try:
+                await connection.begin()
+            except BaseException:
+                await self._pool.release(raw)
+                raise
         self._connection = connection
         self.ledger: LedgerRepository = PostgresLedger(connection)
         self.directory: DirectoryRepository = PostgresDirectory(connection)
@@ -82,6 +91,9 @@ class PostgresUnitOfWork:
     ) -> None:
         assert self._connection is not None
         connection, self._connection = self._connection, None
+        if self._shared is not None:
+            await self._shared.returned(connection, failed=exc is not None)
+            return
         try:
             if connection.open and connection.raw.is_in_transaction():
                 connection.open = False
@@ -124,9 +136,118 @@ def _binding(person: int | None, household: int | None) -> str:
     return f"SELECT set_config('finance_bot.household', {value}, true)"
 
 
+class SharedConnection:
+    """One pooled connection that the units of work of one update take in turn
+    (`PostgresUnitOfWorkFactory.sharing`), so that a chat line costs one BEGIN with its
+    binding, not one per unit of work (docs/adr/0027).
+
+    What a unit of work leaves open for the next is only ever reads: a non-transactional
+    unit of work commits each write as it is made (`durable`), a transactional one commits
+    or is rolled back on leaving. Reads at READ COMMITTED see what each statement's own
+    snapshot sees, in one transaction or in several, so continuing a read transaction
+    changes no answer. A unit of work bound otherwise (another household, a person now
+    a member) ends it first; so does a write, whose COMMIT the next unit's BEGIN follows —
+    and that BEGIN binds the person anew, after a sign-up too. A unit of work opened while
+    the connection is lent (nested, or concurrent in the same update) takes a pooled
+    connection of its own, as without sharing."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._connection: LentConnection | None = None
+        self._lent = False
+        self._closed = False
+
+    def free(self) -> bool:
+        return not self._lent and not self._closed
+
+    async def lend(self, opening: str, *, transactional: bool) -> LentConnection:
+        self._lent = True
+        try:
+            connection = self._connection
+            if connection is None:
+                raw = await self._pool.acquire()
+                # Opened by its first statement (`LentConnection._reopen`).
+                connection = self._connection = LentConnection(
+                    raw, opening, transactional=transactional
+                )
+            elif connection.open and connection.opening != opening:
+                await self._end(connection, "COMMIT")  # reads only: nothing to keep or undo
+        except BaseException:
+            self._lent = False
+            raise
+        connection.opening = opening
+        connection.transactional = transactional
+        return connection
+
+    async def returned(self, connection: LentConnection, *, failed: bool) -> None:
+        try:
+            if failed:
+                # Whatever failed, the next unit of work starts on a fresh connection: this
+                # one may be mid-transaction, aborted or broken.
+                self._connection = None
+                await self._release(connection, "ROLLBACK")
+            elif connection.transactional and connection.open:
+                await self._end(connection, "ROLLBACK")  # not committed: undone
+        finally:
+            self._lent = False
+
+    async def park(self) -> None:
+        """Give the connection back to the pool between units of work (before a request
+        to Telegram, which may be slow): the next unit of work takes one again."""
+        if self._connection is not None and not self._lent:
+            connection, self._connection = self._connection, None
+            await self._release(connection, "COMMIT")
+
+    async def close(self) -> None:
+        self._closed = True
+        await self.park()
+
+    async def _end(self, connection: LentConnection, ending: str) -> None:
+        connection.open = False  # a failed COMMIT or ROLLBACK has ended it too
+        try:
+            await connection.raw.execute(ending)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            self._connection = None
+            await self._pool.release(connection.raw)
+            raise
+
+    async def _release(self, connection: LentConnection, ending: str) -> None:
+        try:
+            if connection.open and connection.raw.is_in_transaction():
+                connection.open = False
+                await connection.raw.execute(ending)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            pass  # the pool's reset ends or drops it
+        finally:
+            await self._pool.release(connection.raw)
+
+
+# The connection the units of work of the update being handled share, if any.
+_shared: contextvars.ContextVar[SharedConnection | None] = contextvars.ContextVar(
+    "finance_bot_shared_connection", default=None
+)
+
+
 class PostgresUnitOfWorkFactory:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+
+    @contextlib.asynccontextmanager
+    async def sharing(self) -> AsyncIterator[None]:
+        """Inside, the units of work of this task share one connection (`SharedConnection`)."""
+        shared = SharedConnection(self._pool)
+        token = _shared.set(shared)
+        try:
+            yield
+        finally:
+            _shared.reset(token)
+            await shared.close()
+
+    async def park(self) -> None:
+        """Give the shared connection of this task, if any, back to the pool for now."""
+        shared = _shared.get()
+        if shared is not None:
+            await shared.park()
 
     def __call__(
         self,

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -72,6 +73,8 @@ class ChatServices:
     recurring: RecurringUnitOfWorkFactory | None = None
     # Who may start (SIGNUP, docs/adr/0022): "whitelist", "invite" or "open".
     signup: str = "whitelist"
+    # Around each update served: its units of work share one connection (docs/adr/0027).
+    sharing: Callable[[], AbstractAsyncContextManager[None]] = contextlib.nullcontext
 
     def today(self) -> date:
         return self.local_date(self.clock.now())
@@ -286,7 +289,8 @@ class MemberContext(BaseMiddleware):
         outcome = Outcome()
         attempt: Attempt = data.get("delivery_attempt") or Attempt()
         try:
-            await self._serve(handler, event, data, outcome, attempt)
+            async with self._services.sharing():
+                await self._serve(handler, event, data, outcome, attempt)
         except Exception as error:
             # A retried update is counted once, when it is finally handled.
             outcome.value = None if attempt.will_retry(error) else "error"

@@ -14,8 +14,7 @@ from finance_bot.application.defaults import (
     OTHER_INCOME,
 )
 from finance_bot.application.rates import RatesView
-from finance_bot.application.reports import TransactionView
-from finance_bot.application.results import BudgetAlert
+from finance_bot.application.results import BudgetAlert, TransactionView
 from finance_bot.domain import errors
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
 from finance_bot.domain.commands import ParseError, RecordCommand, RecordExpense, RecordTransfer

@@ -22,7 +22,7 @@ from finance_bot.adapters.telegram.presenters import (
     split_message,
     unknown_category_notice,
 )
-from finance_bot.application.results import BudgetAlert
+from finance_bot.application.results import BudgetAlert, TransactionView
 from finance_bot.domain.periods import month_start
 from finance_bot.domain.transactions import TransactionKind
 
@@ -101,10 +101,13 @@ async def confirmation_reply(
     *,
     unknown_word: str | None = None,
     learned_alias: str | None = None,
+    view: TransactionView | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """How the line was understood, with Undo and Category buttons."""
+    """How the line was understood, with Undo and Category buttons; read from the books
+    unless the entry's `view` is in hand already."""
     t = ctx.t
-    view = await ctx.books.transaction_view(transaction_id)
+    if view is None or view.transaction.id != transaction_id:
+        view = await ctx.books.transaction_view(transaction_id)
     transaction = view.transaction
     assert transaction.number is not None
     with_category = transaction.kind in (TransactionKind.EXPENSE, TransactionKind.INCOME)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from aiogram import Bot
@@ -132,8 +132,33 @@ def _kind(error: TelegramAPIError) -> str:
     return "client"
 
 
-def build_bot(token: str, api_base: str, metrics: BotMetrics | None = None) -> Bot:
+class BeforeRequest(BaseRequestMiddleware):
+    """Runs `before` ahead of every request: the update's database connection goes back to
+    the pool while Telegram, which may be slow, answers (docs/adr/0027)."""
+
+    def __init__(self, before: Callable[[], Awaitable[None]]) -> None:
+        self._before = before
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        await self._before()
+        return await make_request(bot, method)
+
+
+def build_bot(
+    token: str,
+    api_base: str,
+    metrics: BotMetrics | None = None,
+    *,
+    before_request: Callable[[], Awaitable[None]] | None = None,
+) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    if before_request is not None:
+        session.middleware(BeforeRequest(before_request))
     session.middleware(HeldResponseModels())
     session.middleware(RetryRequests(metrics))
     return Bot(token=token, session=session)

@@ -89,7 +89,7 @@ async def confirmation_with_buttons(
         command.unknown_word if isinstance(command, RecordExpense | RecordIncome) else None
     )
     text, keyboard = await confirmation_reply(
-        ctx, recorded.transaction_id, today, unknown_word=unknown_word
+        ctx, recorded.transaction_id, today, unknown_word=unknown_word, view=recorded.view
     )
     if unknown_word is not None:
         choices = await ctx.books.refile_choices(recorded.number)
