@@ -17,6 +17,8 @@ from finance_bot.application.household import enroll
 from finance_bot.ports.unit_of_work import UnitOfWork
 from tests.support.household import PostgresWorld, ledger_world
 
+# What asyncpg raises on a connection the server ended, depending on when it notices.
+LOST = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
 TRANSACTION = "SELECT pg_backend_pid(), transaction_timestamp(), txid_current_if_assigned()"
 
 
@@ -196,7 +198,7 @@ async def test_a_lost_connection_fails_one_unit_and_the_next_takes_a_new_one(
                 async with uows(transactional=False, person=home.alice) as uow:
                     backend = (await where(uow))[0]
                 await admin.execute("SELECT pg_terminate_backend($1)", backend)
-                with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+                with pytest.raises(LOST):
                     async with uows(transactional=False, person=home.alice) as uow:
                         await uow.directory.members(home.id)
                 async with uows(transactional=False, person=home.alice) as uow:

@@ -316,6 +316,14 @@ class FakeDirectory:
             member=member,
             accounts=await self.accounts(member.household_id),
             aliases=await self.aliases(member.household_id),
+            budgets=self._budgets_of(member.household_id),
+        )
+
+    def _budgets_of(self, household_id: int) -> tuple[Budget, ...]:
+        return tuple(
+            Budget(category_id, limit)
+            for (household, category_id), limit in self._s.data.budgets.items()
+            if household == household_id
         )
 
     async def write_context(
@@ -352,11 +360,7 @@ class FakeDirectory:
             for a in data.accounts.values()
             if a.household_id == member.household_id and wanted(a)
         }
-        budgets = tuple(
-            Budget(category_id, limit)
-            for (household_id, category_id), limit in data.budgets.items()
-            if household_id == member.household_id
-        )
+        budgets = self._budgets_of(member.household_id)
         rate = None
         if foreign is not None and day is not None:
             rate = await FakeRates(self._s).on(member.household_id, foreign, day)

@@ -46,7 +46,7 @@ from finance_bot.domain.digests import DigestSchedule
 from finance_bot.domain.money import Money
 from finance_bot.domain.periods import PeriodKind
 from finance_bot.ports.clock import IdSource
-from finance_bot.ports.records import Member, TransactionLine
+from finance_bot.ports.records import Member, TransactionLine, Words
 from finance_bot.ports.unit_of_work import UnitOfWorkFactory
 
 
@@ -66,6 +66,9 @@ class Books:
     ids: IdSource
     currency: str  # the household's: amounts are read and reported in it
     writes: list[Write] = field(default_factory=list)
+    # The words the update's line was read against, kept for recording that line: what
+    # they hold need not be read again (docs/adr/0027). Used once.
+    _words: Words | None = field(default=None, repr=False)
 
     # Writes to the ledger: each is remembered in `writes`.
 
@@ -73,12 +76,14 @@ class Books:
         self, command: RecordCommand, *, idempotency_key: str | None = None
     ) -> Recorded:
         """Record one entry; `idempotency_key` replaces the update's (a forward's button)."""
+        words, self._words = self._words, None
         recorded = await recording.record(
             command,
             author_telegram_id=self.telegram_id,
             idempotency_key=idempotency_key or self.idempotency_key,
             uow_factory=self.uow_factory,
             ids=self.ids,
+            words=words,
         )
         self.writes.append(Write(kind_of(command), recorded.replayed))
         return recorded
@@ -167,7 +172,8 @@ class Books:
         return await shares.set_split(self.telegram_id, percent, uow_factory=self.uow_factory)
 
     async def vocabulary(self) -> Vocabulary:
-        return await household.vocabulary(self.telegram_id, uow_factory=self.uow_factory)
+        self._words = await household.words(self.telegram_id, uow_factory=self.uow_factory)
+        return household.vocabulary_of(self._words)
 
     async def members(self) -> list[Member]:
         return await household.household_members(self.telegram_id, uow_factory=self.uow_factory)

@@ -12,7 +12,7 @@ from finance_bot.application.defaults import (
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
 from finance_bot.domain.commands import Vocabulary
 from finance_bot.domain.errors import NotAMember
-from finance_bot.ports.records import Member, Membership
+from finance_bot.ports.records import Member, Membership, Words
 from finance_bot.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
@@ -248,12 +248,21 @@ def _account_names(accounts: list[Account], telegram_id: int) -> dict[str, int]:
 
 async def vocabulary(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> Vocabulary:
     """The words a person's lines are matched against (their accounts, shared ones, categories)."""
+    return vocabulary_of(await words(telegram_id, uow_factory=uow_factory))
+
+
+async def words(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> Words:
+    """What a person's lines are read against, and what recording one of them needs."""
     async with uow_factory(
         transactional=False, person=telegram_id
     ) as uow:  # one round trip: every text line
-        words = await uow.directory.words(telegram_id)
-    if words is None:
+        found = await uow.directory.words(telegram_id)
+    if found is None:
         raise NotAMember(telegram_id)
+    return found
+
+
+def vocabulary_of(words: Words) -> Vocabulary:
     return _vocabulary(words.member, words.accounts, words.aliases)
 
 

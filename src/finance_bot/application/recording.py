@@ -2,8 +2,9 @@
 
 A line in one currency is the hot path: four round trips (ADR-0001: a read and one
 statement that numbers and stores; ADR-0021: the BEGIN with the household binding before
-them, the COMMIT after). Money
-that changes currency reads a rate, may make the household's conversion accounts, and an
+them, the COMMIT after), and in a chat update two — the store and its COMMIT — since the
+words the line was read against bring what the read would (docs/adr/0027). Money that
+changes currency reads a rate, may make the household's conversion accounts, and an
 exchange remembers its own rate, so it is written in a unit of work of its own.
 """
 
@@ -52,7 +53,7 @@ from finance_bot.domain.transactions import (
     rounded,
 )
 from finance_bot.ports.clock import IdSource
-from finance_bot.ports.records import Budget, Member, WriteContext
+from finance_bot.ports.records import Budget, Member, Words, WriteContext
 from finance_bot.ports.unit_of_work import IdempotencyKeyTaken, UnitOfWork, UnitOfWorkFactory
 
 
@@ -72,10 +73,12 @@ async def record(
     idempotency_key: str | None,
     uow_factory: UnitOfWorkFactory,
     ids: IdSource,
+    words: Words | None = None,
 ) -> Recorded:
     """Record an expense, income or transfer; a replayed key returns the first result.
 
-    1. Read what the line needs, in one round trip (`_context`).
+    1. Read what the line needs, in one round trip (`_context`) — unless the `words` the
+       line was read against hold it all (`_from_words`).
     2. Build the entry. A line in one currency needs nothing more (`single_currency_entry`).
     3. Store it. Alone, in one statement that is its own database transaction — the hot
        path (`_store_alone`), which a price in another currency takes too when the read
@@ -91,12 +94,18 @@ async def record(
     try:
         # The read and the lone statement share one non-transactional unit of work: its
         # BEGIN with the binding costs one round trip for both, the store's COMMIT one
-        # more (docs/adr/0021), four in all.
+        # more (docs/adr/0021), four in all. With the line's words in hand there is no
+        # read, and in a chat update the BEGIN was the words' own (docs/adr/0027).
         async with uow_factory(transactional=False, person=author_telegram_id) as uow:
-            context = await _context(uow, author_telegram_id, command)
-            entry = single_currency_entry(context, command, ids)
-            if entry is None and isinstance(command, RecordExpense | RecordIncome):
-                entry = await _converted_from_context(context, command, ids)
+            in_hand = _from_words(words, command, ids)
+            entry: Transaction | None
+            if in_hand is not None:
+                context, entry = in_hand
+            else:
+                context = await _context(uow, author_telegram_id, command)
+                entry = single_currency_entry(context, command, ids)
+                if entry is None and isinstance(command, RecordExpense | RecordIncome):
+                    entry = await _converted_from_context(context, command, ids)
             if entry is not None and not watched(entry, context.budgets):
                 return await _store_alone(uow, entry, idempotency_key, context.accounts)
         return await _store_with_checks(
@@ -168,6 +177,27 @@ async def _context(
     if context is None:
         raise NotAMember(author_telegram_id)
     return context
+
+
+def _from_words(
+    words: Words | None, command: RecordCommand, ids: IdSource
+) -> tuple[WriteContext, Transaction] | None:
+    """The context and the entry from the words the line was read against, a moment ago
+    in the same update: they hold the member, every live account and the budgets. None
+    when they do not suffice — money changing currency, an account not live, anything
+    refused — and the books are read as without them, which also says why."""
+    if words is None:
+        return None
+    context = WriteContext(
+        member=words.member,
+        accounts={account.id: account for account in words.accounts},
+        budgets=words.budgets,
+    )
+    try:
+        entry = single_currency_entry(context, command, ids)
+    except LedgerRuleViolation:
+        return None
+    return (context, entry) if entry is not None else None
 
 
 # Step 2: build.

@@ -101,11 +101,13 @@ class TransactionLine:
 @dataclass(frozen=True, slots=True)
 class Words:
     """What a member's lines are read against, read in one round trip: the member, their
-    household's live accounts and categories (by id), and its aliases (key -> category ids)."""
+    household's live accounts and categories (by id), its aliases (key -> category ids),
+    and its budgets (what recording the line then needs, docs/adr/0027)."""
 
     member: Member
     accounts: list[Account]
     aliases: dict[str, list[int]]
+    budgets: tuple[Budget, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,11 @@ _ACCOUNT_FIELDS = (
     " a.archived_at IS NOT NULL"
 )
 _HOUSEHOLD_COLUMNS = "h.id, h.currency, h.timezone, h.language"
+# The household's budgets as one array column of a row read by member `m`; see _budgets.
+_BUDGETS = (
+    "ARRAY(SELECT ROW(b.category_id, b.amount_minor, b.currency)"
+    " FROM budgets b WHERE b.household_id = m.household_id) AS budgets"
+)
 _ACCOUNT_COLUMNS = (
     "id, household_id, type, name, currency, owner_telegram_id, code,"
     " archived_at IS NOT NULL AS archived"
@@ -125,7 +130,8 @@ class PostgresDirectory:
                    ARRAY(SELECT ROW(c.alias_key, c.account_id)
                            FROM category_aliases c
                           WHERE c.household_id = m.household_id
-                          ORDER BY c.alias_key, c.account_id) AS aliases
+                          ORDER BY c.alias_key, c.account_id) AS aliases,
+                   {_BUDGETS}
               FROM members m
              WHERE m.telegram_id = $1
             """,
@@ -140,6 +146,7 @@ class PostgresDirectory:
             member=_member(row),
             accounts=[_account_of(fields) for fields in row["accounts"]],
             aliases=aliases,
+            budgets=_budgets(row),
         )
 
     async def household_settings(self, household_id: int) -> HouseholdSettings:
@@ -251,8 +258,7 @@ class PostgresDirectory:
                                      AND a.code IN ('conversion:' || foreign_currency,
                                                     'conversion:' || h.currency))))
                        AS accounts,
-                   ARRAY(SELECT ROW(b.category_id, b.amount_minor, b.currency)
-                           FROM budgets b WHERE b.household_id = m.household_id) AS budgets,
+                   {_BUDGETS},
                    (SELECT ROW(r.rate, r.valid_from, r.source::text)
                       FROM exchange_rates r
                      WHERE r.household_id = m.household_id AND r.currency = foreign_currency
@@ -282,12 +288,8 @@ class PostgresDirectory:
         for fields in row["accounts"]:
             account = _account_of(fields)
             accounts[account.id] = account
-        budgets = tuple(
-            Budget(category_id, Money(amount_minor, currency))
-            for category_id, amount_minor, currency in row["budgets"]
-        )
         return WriteContext(
-            member=member, accounts=accounts, budgets=budgets, foreign=foreign, rate=rate
+            member=member, accounts=accounts, budgets=_budgets(row), foreign=foreign, rate=rate
         )
 
     async def add_member(self, telegram_id: int, household_id: int, language: str | None) -> None:
@@ -536,3 +538,10 @@ _CONVERSION_ACCOUNTS = """
      WHERE household_id = $1 AND type = 'equity' AND code = ANY (
          SELECT 'conversion:' || c FROM unnest($2::text[]) AS c)
 """
+
+
+def _budgets(row: asyncpg.Record) -> tuple[Budget, ...]:
+    return tuple(
+        Budget(category_id, Money(amount_minor, currency))
+        for category_id, amount_minor, currency in row["budgets"]
+    )
