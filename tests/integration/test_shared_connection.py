@@ -206,3 +206,28 @@ async def test_a_lost_connection_fails_one_unit_and_the_next_takes_a_new_one(
                     assert await uow.directory.members(home.id)
         finally:
             await admin.close()
+
+
+async def test_a_unit_that_outlives_its_update_gives_the_connection_back(
+    fresh_database_url: str,
+) -> None:
+    async with ledger_world(fresh_database_url, max_size=1) as world:
+        home = await world.household()
+        uows = factory(world)
+        started, finish = asyncio.Event(), asyncio.Event()
+
+        async def background() -> None:
+            async with uows(transactional=False, person=home.alice) as uow:
+                assert await uow.directory.members(home.id)
+                started.set()
+                await finish.wait()
+
+        async with uows.sharing():
+            task = asyncio.create_task(background())  # takes the update's connection
+            await started.wait()
+        finish.set()  # the update has ended; the task now ends its unit of work
+        await task
+        leaked = world.pool.get_idle_size() == 0
+        if leaked:
+            world.pool.terminate()  # or closing the world would wait for it for ever
+        assert not leaked, "the pool's one connection was never given back"

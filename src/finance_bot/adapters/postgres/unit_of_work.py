@@ -190,6 +190,8 @@ class SharedConnection:
                 await self._end(connection, "ROLLBACK")  # not committed: undone
         finally:
             self._lent = False
+        if self._closed:
+            await self.park()  # a task the update started outlived it: nothing is kept
 
     async def park(self) -> None:
         """Give the connection back to the pool between units of work (before a request
