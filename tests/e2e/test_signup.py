@@ -375,3 +375,54 @@ async def test_who_left_joins_another_household_and_sees_only_its_books(
             assert await check_all(connection) == []
         finally:
             await connection.close()
+
+
+async def _delivered_twice(fake: FakeTelegram, person: Person, text: str) -> list[str]:
+    """`text` from `person`, then the very same update again (same update_id): Telegram
+    never got the first answer's 200. What the bot answered, in order."""
+    before = len(fake.messages_to(person.telegram_id))
+    update_id = fake.send_text(
+        person.telegram_id, text, language_code=person.language_code, first_name=person.first_name
+    )
+    await person.processed(update_id)
+    fake.redeliver(update_id)
+    await fake.wait_for(lambda: len(fake.messages_to(person.telegram_id)) >= before + 2)
+    await fake.wait_for(lambda: update_id not in fake.pending_update_ids())
+    return [str(m.get("text", "")) for m in fake.messages_to(person.telegram_id)[before:]]
+
+
+async def test_a_redelivered_invitation_is_answered_as_the_first_time_and_joins_once(
+    invite_bot: RunningBot, fake: FakeTelegram, alice: Person
+) -> None:
+    code = await invitation(alice)
+    carol = Person(fake, CAROL, "Carol", language_code="en")
+    first, again = await _delivered_twice(fake, carol, f"/start {code}")
+    assert "joined the household" in first
+    assert again == first
+    rows = await ledger_rows(
+        invite_bot.database_url,
+        "SELECT (SELECT count(*) FROM members WHERE telegram_id = $1) AS memberships,"
+        " (SELECT count(*) FROM accounts WHERE owner_telegram_id = $1) AS accounts,"
+        " (SELECT count(*) FROM invites WHERE used_by_telegram_id = $1) AS used",
+        CAROL,
+    )
+    assert tuple(rows[0]) == (1, 2, 1)
+    # Another update with the same code: for someone else it is used, for Carol (a member
+    # now, and not by this message) her household is one already.
+    dave = Person(fake, DAVE, "Dave", language_code="en")
+    assert "used already" in (await dave.say(f"/start {code}")).text
+    assert "already belong" in (await carol.say(f"/start {code}")).text
+    assert await counts(invite_bot) == (2, 1, 0)
+
+
+async def test_a_redelivered_founding_start_founds_one_household(
+    open_bot: RunningBot, fake: FakeTelegram
+) -> None:
+    carol = Person(fake, CAROL, "Carol", language_code="en")
+    first, again = await _delivered_twice(fake, carol, "/start")
+    assert "first member" in first
+    assert again == first
+    assert await counts(open_bot) == (1, 1, 0)
+    # A /start of her own later is no founding: the usual greeting.
+    assert "first member" not in (await carol.say("/start")).text
+    assert await counts(open_bot) == (1, 1, 0)

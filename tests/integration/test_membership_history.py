@@ -5,6 +5,7 @@ former one; digests are each household's own."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time
 
@@ -222,5 +223,59 @@ async def test_each_household_sees_only_its_own_digests_of_a_person_who_moved(
             "SELECT household_id FROM digest_settings WHERE telegram_id = $1", carol
         )
         assert [row[0] for row in settings] == [b.id]
+    finally:
+        await admin.close()
+
+
+async def test_one_start_delivered_twice_at_once_joins_once_and_answers_alike(
+    world: PostgresWorld, fresh_database_url: str
+) -> None:
+    """Two deliveries of one update (one key) racing on two replicas: the second waits for
+    the first's key, then answers with its joining; nothing is written twice."""
+    home = await world.household()
+    code = await membership.make_invite(home.alice, now=NOW, uow_factory=world.uow_factory)
+    carol, key = 9_100_002, "tg:42:m:9100002:7"
+
+    async def start(idempotency_key: str, person: int = carol) -> object:
+        return await membership.join_by_invite(
+            person,
+            code,
+            now=NOW,
+            language="en",
+            uow_factory=world.uow_factory,
+            idempotency_key=idempotency_key,
+        )
+
+    both = await asyncio.gather(start(key), start(key))
+    assert all(isinstance(joined, membership.Joined) for joined in both)
+    joined = [j for j in both if isinstance(j, membership.Joined)]
+    assert sorted(j.replayed for j in joined) == [False, True]
+    assert {j.membership.household.id for j in joined} == {home.id}
+    assert {j.how for j in joined} == {"invited"}
+    # The member's /start of that update, delivered once more, is still the joining one;
+    # any other update is not.
+    found = await membership.replayed_join(carol, home.id, key, uow_factory=world.uow_factory)
+    assert found == "invited"
+    other = "tg:42:m:9100002:8"
+    assert (
+        await membership.replayed_join(carol, home.id, other, uow_factory=world.uow_factory) is None
+    )
+    assert await start("tg:42:m:9100003:1", person=9_100_003) is membership.JoinRefusal.USED
+    # Left since: the same update again joins nobody and writes nothing.
+    await membership.leave(carol, whitelist=frozenset(), uow_factory=world.uow_factory)
+    assert await start(key) is membership.JoinRefusal.LEFT
+    admin = await asyncpg.connect(fresh_database_url)
+    try:
+        rows = await admin.fetch(
+            "SELECT left_at IS NULL AS active FROM members WHERE telegram_id = $1", carol
+        )
+        assert [row["active"] for row in rows] == [False]
+        assert await admin.fetchval("SELECT count(*) FROM invites WHERE used_at IS NOT NULL") == 1
+        assert (
+            await admin.fetchval(
+                "SELECT count(*) FROM accounts WHERE owner_telegram_id = $1", carol
+            )
+            == 2
+        )
     finally:
         await admin.close()
