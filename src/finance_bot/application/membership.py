@@ -122,14 +122,21 @@ async def join_by_invite(
         return JoinRefusal.UNKNOWN
     # Bound to no household until the invitation tells which one (docs/adr/0021).
     async with uow_factory() as uow:
+        # The invitation's row is locked first: a forged code costs this one statement,
+        # and two deliveries of one update are in turn — the second finds it used.
+        redeemed = await uow.membership.redeem_invite(code_hash(code), telegram_id, now)
+        if isinstance(redeemed, InviteRefusal):
+            if redeemed is InviteRefusal.USED and idempotency_key is not None:
+                # Used by this very update, delivered before? Its joining has committed.
+                stored = await uow.idempotency.stored(idempotency_key)
+                if stored is not None and "joined" in stored:
+                    return await _replay(uow, stored, telegram_id)
+            return JoinRefusal(redeemed.value)
+        if await uow.membership.household_of(telegram_id) is not None:
+            return JoinRefusal.MEMBER  # joined meanwhile: the invitation stays unused
         replayed = await _replayed(uow, idempotency_key, telegram_id)
         if replayed is not None:
             return replayed
-        if await uow.membership.household_of(telegram_id) is not None:
-            return JoinRefusal.MEMBER  # joined meanwhile: the invitation stays unused
-        redeemed = await uow.membership.redeem_invite(code_hash(code), telegram_id, now)
-        if isinstance(redeemed, InviteRefusal):
-            return JoinRefusal(redeemed.value)
         await uow.bind(redeemed)  # the invitation's household, which they join
         if not await uow.membership.rejoin(telegram_id, redeemed):  # their accounts are there
             currency = await uow.directory.household_currency(redeemed)
@@ -193,6 +200,13 @@ async def _replayed(
     stored = await uow.idempotency.claim(idempotency_key)
     if stored is None:
         return None  # claimed now: kept only if the joining commits
+    return await _replay(uow, stored, telegram_id)
+
+
+async def _replay(
+    uow: UnitOfWork, stored: dict[str, Any], telegram_id: int
+) -> Joined | JoinRefusal:
+    """What the update that joined the person answered, again; nothing is written."""
     membership = await joined_meanwhile(uow, telegram_id)
     how = _joined_how(stored, membership.household.id if membership is not None else None)
     if membership is None or how is None:
