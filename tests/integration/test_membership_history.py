@@ -17,6 +17,7 @@ from finance_bot.adapters.postgres.migrator import available_migrations, migrate
 from finance_bot.adapters.postgres.roles import APP, login_url
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
 from finance_bot.application import membership
+from finance_bot.application.household import join_whitelisted
 from finance_bot.domain.digests import DigestKind, DigestSchedule
 from finance_bot.ports.records import DigestSubscription
 from tests.integration.test_backup import _columns, _tables
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.postgres
 
 [HISTORY_MIGRATION] = [m.version for m in available_migrations() if m.name.endswith("history")]
 NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
+WHITELIST = frozenset({11, 22})
 
 
 async def test_the_migration_keeps_every_row_and_gives_digests_their_household(
@@ -279,3 +281,37 @@ async def test_one_start_delivered_twice_at_once_joins_once_and_answers_alike(
         )
     finally:
         await admin.close()
+
+
+async def test_a_whitelisted_person_who_left_a_household_joins_the_whitelists(
+    world: PostgresWorld,
+) -> None:
+    first = await join_whitelisted(
+        11, language="ru", currency="UAH", uow_factory=world.uow_factory, whitelist=WHITELIST
+    )
+    own = await membership.found_own_household(
+        22, currency="UAH", timezone="Europe/Kyiv", language="ru", uow_factory=world.uow_factory
+    )
+    assert isinstance(own, membership.Joined)
+    await membership.leave(22, whitelist=frozenset(), uow_factory=world.uow_factory)
+    # Put on the list afterwards: with SIGNUP=invite or open, the whitelist's household.
+    second = await join_whitelisted(
+        22, language="ru", currency="UAH", uow_factory=world.uow_factory, whitelist=WHITELIST
+    )
+    assert second.household.id == first.household.id != own.membership.household.id
+
+
+async def test_with_signup_whitelist_who_left_goes_back_where_they_left_last(
+    world: PostgresWorld,
+) -> None:
+    home = await world.household()
+    elsewhere = await world.household()
+    for household in (home, elsewhere):
+        code = await membership.make_invite(household.alice, now=NOW, uow_factory=world.uow_factory)
+        joined = await membership.join_by_invite(
+            33, code, now=NOW, language="ru", uow_factory=world.uow_factory
+        )
+        assert isinstance(joined, membership.Joined)
+        await membership.leave(33, whitelist=frozenset(), uow_factory=world.uow_factory)
+    back = await join_whitelisted(33, language="ru", currency="UAH", uow_factory=world.uow_factory)
+    assert back.household.id == elsewhere.id
