@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+import asyncpg
 import pytest
 
+from finance_bot.adapters.postgres.check import check_all
 from finance_bot.application.membership import code_hash
 from finance_bot.sandbox.fake_api import FakeTelegram
 from finance_bot.sandbox.people import Person
@@ -230,7 +232,8 @@ async def test_metrics_name_no_household_person_or_id_after_two_households(
         "Mallory",
         code,
     ):
-        assert secret not in text, secret
+        # A number stands alone: "3003" inside a timestamp (1.7963003944e+09) is no id.
+        assert not re.search(rf"(?<![0-9.]){re.escape(secret)}(?![0-9])", text), secret
     for row in households:
         assert not re.search(rf'household[^"\n]*="{row["id"]}"', text)
 
@@ -274,3 +277,153 @@ async def test_a_flood_of_forged_codes_is_answered_within_the_strangers_limits(
     assert len(answered) == 20  # the global cap of denial replies a minute
     assert len(fake.messages_to(70_000)) == 1  # the same id again within the minute: silence
     assert await counts(invite_bot) == (0, 0, 0)  # nobody joined, nothing was founded
+
+
+async def _leave(person: Person) -> None:
+    question = await person.say("/leave")
+    left = await person.press(question, "Leave")
+    assert "you have left" in left.text.lower()
+
+
+async def _entries_by(database_url: str, telegram_id: int) -> list[tuple[object, ...]]:
+    """A person's entries, each with its number and household."""
+    rows = await ledger_rows(
+        database_url,
+        "SELECT id, number, household_id FROM transactions WHERE author_telegram_id = $1"
+        " ORDER BY household_id, number",
+        telegram_id,
+    )
+    return [tuple(row) for row in rows]
+
+
+async def _sees_only_the_second_household(erin: Person) -> None:
+    """Erin, in Dave's household after Alice's: /month, /last, /members and /balance
+    show Dave's household alone — nothing of the spending (₴250, ₴100) or the people of
+    the household she left."""
+    month = (await erin.say("/month")).text
+    assert "taxi" in month
+    for theirs in ("cafe", "кафе", "₴100.00", "₴250.00", "Алиса"):
+        assert theirs not in month, theirs
+    last = (await erin.say("/last")).text
+    assert "#1" in last
+    assert "#2" not in last
+    members = (await erin.say("/members")).text
+    assert "Dave" in members
+    assert "Erin (you)" in members
+    assert "Алиса" not in members
+    balance = (await erin.say("/balance")).text
+    assert "₴250.00" not in balance
+    assert "₴100.00" not in balance
+
+
+async def test_who_left_joins_another_household_and_sees_only_its_books(
+    fake: FakeTelegram, fresh_database_url: str, alice: Person
+) -> None:
+    """Erin keeps books with Alice (A), leaves, joins Dave's household (B) by invitation,
+    leaves that too and founds her own (C): each time she sees only the household she is
+    in, and the households she left keep their books, her entries under her name."""
+    dave = Person(fake, DAVE, "Dave", language_code="en")
+    erin = Person(fake, ERIN, "Erin", language_code="en")
+    open_signup = settings_for(fake, fresh_database_url, signup="open", whitelist_telegram_ids=())
+    async with running_bot(open_signup):
+        assert "first member" in (await dave.say("/start")).text  # B
+
+    async with running_bot(settings_for(fake, fresh_database_url, signup="invite")) as bot:
+        await alice.say("250 кафе")  # A, the whitelist's household
+        joined = await erin.say(f"/start {await invitation(alice)}")
+        assert "joined the household" in joined.text
+        assert (await erin.say("100 cafe")).text.startswith("#2 ")
+        await _leave(erin)
+        month_a, last_a = (await alice.say("/month")).text, (await alice.say("/last")).text
+        assert "Erin" in month_a
+        books_a = await _entries_by(bot.database_url, ALICE)
+
+        joined = await erin.say(f"/start {await invitation(dave)}")
+        assert "joined the household" in joined.text
+        assert (await erin.say("40 taxi")).text.startswith("#1 ")  # B's own numbers
+        await _sees_only_the_second_household(erin)
+        # A as it was: Alice's books, and Erin's entry in them under her name.
+        assert "Erin" not in (await alice.say("/members")).text
+        assert (await alice.say("/month")).text == month_a
+        assert (await alice.say("/last")).text == last_a
+        assert await _entries_by(bot.database_url, ALICE) == books_a
+        household_a = books_a[0][2]
+        erins = {
+            household: number for _, number, household in await _entries_by(bot.database_url, ERIN)
+        }
+        assert erins.pop(household_a) == 2  # her entry in A, #2 there
+        assert list(erins.values()) == [1]  # and #1 in B
+        await _leave(erin)
+
+    async with running_bot(open_signup) as bot:
+        assert "first member" in (await erin.say("/start")).text  # C, her own
+        members = (await erin.say("/members")).text
+        assert "Erin (you)" in members
+        assert "Dave" not in members
+        assert "Алиса" not in members
+        assert "taxi" not in (await erin.say("/month")).text
+        assert "Erin" not in (await dave.say("/members")).text
+        rows = await ledger_rows(
+            bot.database_url,
+            "SELECT household_id, left_at IS NULL AS active FROM members WHERE telegram_id = $1"
+            " ORDER BY created_at",
+            ERIN,
+        )
+        assert [row["active"] for row in rows] == [False, False, True]
+        assert len({row["household_id"] for row in rows}) == 3
+        connection = await asyncpg.connect(bot.database_url)
+        try:
+            assert await check_all(connection) == []
+        finally:
+            await connection.close()
+
+
+async def _delivered_twice(fake: FakeTelegram, person: Person, text: str) -> list[str]:
+    """`text` from `person`, then the very same update again (same update_id): Telegram
+    never got the first answer's 200. What the bot answered, in order."""
+    before = len(fake.messages_to(person.telegram_id))
+    update_id = fake.send_text(
+        person.telegram_id, text, language_code=person.language_code, first_name=person.first_name
+    )
+    await person.processed(update_id)
+    fake.redeliver(update_id)
+    await fake.wait_for(lambda: len(fake.messages_to(person.telegram_id)) >= before + 2)
+    await fake.wait_for(lambda: update_id not in fake.pending_update_ids())
+    return [str(m.get("text", "")) for m in fake.messages_to(person.telegram_id)[before:]]
+
+
+async def test_a_redelivered_invitation_is_answered_as_the_first_time_and_joins_once(
+    invite_bot: RunningBot, fake: FakeTelegram, alice: Person
+) -> None:
+    code = await invitation(alice)
+    carol = Person(fake, CAROL, "Carol", language_code="en")
+    first, again = await _delivered_twice(fake, carol, f"/start {code}")
+    assert "joined the household" in first
+    assert again == first
+    rows = await ledger_rows(
+        invite_bot.database_url,
+        "SELECT (SELECT count(*) FROM members WHERE telegram_id = $1) AS memberships,"
+        " (SELECT count(*) FROM accounts WHERE owner_telegram_id = $1) AS accounts,"
+        " (SELECT count(*) FROM invites WHERE used_by_telegram_id = $1) AS used",
+        CAROL,
+    )
+    assert tuple(rows[0]) == (1, 2, 1)
+    # Another update with the same code: for someone else it is used, for Carol (a member
+    # now, and not by this message) her household is one already.
+    dave = Person(fake, DAVE, "Dave", language_code="en")
+    assert "used already" in (await dave.say(f"/start {code}")).text
+    assert "already belong" in (await carol.say(f"/start {code}")).text
+    assert await counts(invite_bot) == (2, 1, 0)
+
+
+async def test_a_redelivered_founding_start_founds_one_household(
+    open_bot: RunningBot, fake: FakeTelegram
+) -> None:
+    carol = Person(fake, CAROL, "Carol", language_code="en")
+    first, again = await _delivered_twice(fake, carol, "/start")
+    assert "first member" in first
+    assert again == first
+    assert await counts(open_bot) == (1, 1, 0)
+    # A /start of her own later is no founding: the usual greeting.
+    assert "first member" not in (await carol.say("/start")).text
+    assert await counts(open_bot) == (1, 1, 0)

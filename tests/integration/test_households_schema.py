@@ -148,7 +148,7 @@ async def test_an_invitation_joins_one_person_once_and_refusals_write_nothing(
     assert await admin.fetchval("SELECT count(*) FROM members WHERE telegram_id = 303") == 0
 
 
-async def test_a_leaver_can_come_back_only_to_their_own_household(
+async def test_a_leaver_may_join_another_household_and_come_back_to_the_first(
     world: PostgresWorld, admin: asyncpg.Connection
 ) -> None:
     now = datetime(2026, 12, 3, 12, tzinfo=UTC)
@@ -169,18 +169,30 @@ async def test_a_leaver_can_come_back_only_to_their_own_household(
         assert await uow.membership.membership(202) is None
         assert await uow.directory.members(code_household) == []
     elsewhere = await membership.make_invite(404, now=now, uow_factory=world.uow_factory)
-    refused = await membership.join_by_invite(
+    moved = await membership.join_by_invite(
         202, elsewhere, now=now, language="ru", uow_factory=world.uow_factory
     )
-    assert refused is membership.JoinRefusal.ELSEWHERE
-    # The refusal rolled the redemption back.
-    assert await admin.fetchval("SELECT count(*) FROM invites WHERE used_at IS NOT NULL") == 1
+    assert isinstance(moved, membership.Joined)
+    assert moved.membership.household.id == other.household_id
+    assert await admin.fetchval("SELECT count(*) FROM invites WHERE used_at IS NOT NULL") == 2
+    rows = await admin.fetch(
+        "SELECT household_id, left_at IS NULL AS active FROM members WHERE telegram_id = 202"
+        " ORDER BY created_at"
+    )
+    assert [tuple(row) for row in rows] == [(code_household, False), (other.household_id, True)]
+
+    await membership.leave(202, whitelist=frozenset(), uow_factory=world.uow_factory)
     back = await membership.make_invite(101, now=now, uow_factory=world.uow_factory)
     rejoined = await membership.join_by_invite(
         202, back, now=now, language="ru", uow_factory=world.uow_factory
     )
     assert isinstance(rejoined, membership.Joined)
-    assert rejoined.membership.member.household_id != other.household_id
+    assert rejoined.membership.household.id == code_household
+    # Back in their own row, with the accounts they had: no second row, no new accounts.
+    assert (
+        rejoined.membership.member.default_account_id == joined.membership.member.default_account_id
+    )
+    assert await admin.fetchval("SELECT count(*) FROM members WHERE telegram_id = 202") == 2
     with pytest.raises(membership.LeaveRefused):
         await membership.leave(101, whitelist=frozenset({101}), uow_factory=world.uow_factory)
 

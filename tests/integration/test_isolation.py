@@ -87,14 +87,16 @@ async def two(fresh_database_url: str) -> Two:
                 home.bob,
             )
             await admin.execute(
-                "INSERT INTO digest_settings (telegram_id, kind, send_at, since)"
-                " VALUES ($1, 'daily', '21:00', now())",
+                "INSERT INTO digest_settings (telegram_id, household_id, kind, send_at, since)"
+                " VALUES ($1, $2, 'daily', '21:00', now())",
                 home.alice,
+                home.id,
             )
             await admin.execute(
-                "INSERT INTO digests_sent (telegram_id, kind, period_start) VALUES ($1, 'daily',"
-                " '2026-01-01')",
+                "INSERT INTO digests_sent (telegram_id, household_id, kind, period_start)"
+                " VALUES ($1, $2, 'daily', '2026-01-01')",
                 home.alice,
+                home.id,
             )
     finally:
         await admin.close()

@@ -76,8 +76,10 @@ class FakeState:
     # household id -> (time zone, language) of its own (/settings); absent: the deployment's
     household_choices: dict[int, tuple[str | None, str | None]] = field(default_factory=dict)
     invites: dict[bytes, tuple[int, datetime, bool]] = field(default_factory=dict)  # hh, exp, used
-    members: dict[int, Member] = field(default_factory=dict)
+    members: dict[int, Member] = field(default_factory=dict)  # a person's latest membership
     member_since: dict[int, int] = field(default_factory=dict)  # telegram id -> "created_at"
+    # The rows of households a person left before joining another: (row, "created_at").
+    former: list[tuple[Member, int]] = field(default_factory=list)
     accounts: dict[int, Account] = field(default_factory=dict)
     balances: dict[int, int] = field(default_factory=dict)  # account id -> debit minus credit
     aliases: set[tuple[int, str, int]] = field(default_factory=set)  # household, key, category
@@ -305,8 +307,13 @@ class FakeDirectory:
 
     async def members(self, household_id: int) -> list[Member]:
         data = self._s.data
-        found = [m for m in data.members.values() if m.household_id == household_id]
-        return sorted(found, key=lambda m: (data.member_since[m.telegram_id], m.telegram_id))
+        found = [
+            (data.member_since[m.telegram_id], m)
+            for m in data.members.values()
+            if m.household_id == household_id
+        ]
+        found += [(since, m) for m, since in data.former if m.household_id == household_id]
+        return [m for _, m in sorted(found, key=lambda pair: (pair[0], pair[1].telegram_id))]
 
     async def words(self, telegram_id: int) -> Words | None:
         member = self._s.data.members.get(telegram_id)
@@ -370,10 +377,18 @@ class FakeDirectory:
 
     async def add_member(self, telegram_id: int, household_id: int, language: str | None) -> None:
         data = self._s.data
-        if telegram_id in data.members or household_id not in data.households:
-            raise IntegrityError(f"member {telegram_id} exists, or household {household_id} not")
+        rows = [m for m, _ in data.former if m.telegram_id == telegram_id]
+        latest = data.members.get(telegram_id)
+        rows += [latest] if latest is not None else []
+        # members_one_active_uq and members_household_uq
+        if any(m.active or m.household_id == household_id for m in rows):
+            raise IntegrityError(f"member {telegram_id} is active, or was in {household_id}")
+        if household_id not in data.households:
+            raise IntegrityError(f"household {household_id} does not exist")
         if language not in (None, "ru", "en"):
             raise IntegrityError(f"unknown language {language}")
+        if latest is not None:
+            data.former.append((latest, data.member_since[telegram_id]))
         data.members[telegram_id] = Member(telegram_id, household_id, language, None)
         data.member_since[telegram_id] = self._s.now
 
@@ -959,7 +974,7 @@ class FakeMembership:
         found = sorted(
             (data.member_since[m.telegram_id], m.telegram_id, m.household_id)
             for m in data.members.values()
-            if m.telegram_id in telegram_ids
+            if m.telegram_id in telegram_ids and m.active
         )
         return found[0][2] if found else None
 
@@ -994,10 +1009,22 @@ class FakeMembership:
         self._s.data.household_choices[household_id] = (timezone, None)
         return household_id
 
-    async def rejoin(self, telegram_id: int, household_id: int) -> None:
-        member = self._s.data.members.get(telegram_id)
-        if member is not None and member.household_id == household_id:
-            self._s.data.members[telegram_id] = replace(member, active=True)
+    async def rejoin(self, telegram_id: int, household_id: int) -> bool:
+        data = self._s.data
+        member = data.members.get(telegram_id)
+        if member is None or member.active:
+            return False
+        if member.household_id == household_id:
+            data.members[telegram_id] = replace(member, active=True)
+            return True
+        for index, (row, since) in enumerate(data.former):
+            if row.telegram_id == telegram_id and row.household_id == household_id:
+                # Back to an older household: its row is the latest again.
+                data.former[index] = (member, data.member_since[telegram_id])
+                data.members[telegram_id] = replace(row, active=True)
+                data.member_since[telegram_id] = since
+                return True
+        return False
 
 
 class FakeUnitOfWork:

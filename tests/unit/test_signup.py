@@ -97,10 +97,17 @@ async def test_founding_leaving_and_settings_in_memory() -> None:
     await membership.leave(20, whitelist=frozenset(), uow_factory=factory)
     people = await membership.active_members(10, uow_factory=factory)
     assert [p.telegram_id for p in people] == [10]
+    # Who left may found a household of their own; the first keeps their row, left.
     again = await membership.found_own_household(
         20, currency="EUR", timezone="Europe/Berlin", language="en", uow_factory=factory
     )
-    assert again is membership.JoinRefusal.ELSEWHERE
+    assert isinstance(again, membership.Joined)
+    assert again.founded
+    assert again.membership.household.id != joined.membership.household.id
+    assert [p.telegram_id for p in await membership.active_members(20, uow_factory=factory)] == [20]
+    async with factory(household=joined.membership.household.id) as uow:
+        rows = await uow.directory.members(joined.membership.household.id)
+    assert [(m.telegram_id, m.active) for m in rows] == [(10, True), (20, False)]
     assert await membership.set_timezone(10, "Asia/Tokyo", uow_factory=factory) == "Asia/Tokyo"
     settings = await membership.settings_of(10, uow_factory=factory)
     assert (settings.timezone, settings.currency) == ("Asia/Tokyo", "EUR")

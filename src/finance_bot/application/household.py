@@ -71,20 +71,19 @@ async def join_whitelisted(
         existing = await joined_meanwhile(uow, telegram_id)
         if existing is not None:
             return existing
+        # Left once, and now on the operator's list: with SIGNUP=whitelist back where they
+        # left last, as ever; in the other modes the whitelist's household comes first, so
+        # the whitelist shares one household (docs/adr/0025).
         former = await uow.membership.former_household(telegram_id)
-        if former is not None:
-            # Left once, and now on the operator's list: back where their name still is.
-            await uow.bind(former)
-            await uow.membership.rejoin(telegram_id, former)
+        if whitelist is None:
+            household_id = former or await uow.directory.first_household()
         else:
-            if whitelist is None:
-                household_id = await uow.directory.first_household()
-            else:
-                household_id = await uow.membership.household_of_any(whitelist)
-            if household_id is None:
-                # create_household binds the unit of work to the new household.
-                household_id = await found_household(uow, language=language, currency=currency)
-            await uow.bind(household_id)
+            household_id = await uow.membership.household_of_any(whitelist) or former
+        if household_id is None:
+            # create_household binds the unit of work to the new household.
+            household_id = await found_household(uow, language=language, currency=currency)
+        await uow.bind(household_id)
+        if not await uow.membership.rejoin(telegram_id, household_id):
             # The household's own currency, not the configured one: the configuration only
             # seeds a household when it is founded.
             own = await uow.directory.household_currency(household_id)

@@ -3,7 +3,11 @@
 `SIGNUP=whitelist` keeps the first version's rule (household.join_household). `invite`
 adds one-time invitations a member makes; `open` lets anyone's /start found a household
 of their own. A person belongs to one household at a time; one who leaves is no member
-any more, and their entries stay in the household's books under their name.
+any more, and their entries stay in the household's books under their name. They may
+then join another household, or come back to one they left (docs/adr/0025).
+
+Joining is done once per update: the update's idempotency key is kept with the joining,
+so Telegram delivering the same `/start` again is answered as the first time was.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from finance_bot.application.household import (
@@ -48,13 +52,19 @@ class JoinRefusal(StrEnum):
     UNKNOWN = InviteRefusal.UNKNOWN.value  # forged, mistyped, never made
     USED = InviteRefusal.USED.value
     EXPIRED = InviteRefusal.EXPIRED.value
-    ELSEWHERE = "elsewhere"  # they left another household, whose books keep their name
+    MEMBER = "member"  # they became a member elsewhere meanwhile: one household a person
+    LEFT = "left"  # the same update again, after they left the household it joined them to
 
 
 @dataclass(frozen=True, slots=True)
 class Joined:
     membership: Membership
     founded: bool  # True: a new household of their own; False: an invitation's
+    replayed: bool = False  # the same update again: the first answer, nothing written
+
+    @property
+    def how(self) -> str:
+        return "founded" if self.founded else "invited"
 
 
 class ZoneUnknown(ValueError):
@@ -104,22 +114,38 @@ async def join_by_invite(
     uow_factory: UnitOfWorkFactory,
     display_name: str | None = None,
     telegram_language: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Joined | JoinRefusal:
-    """`/start <code>` by a person in no household: they join the inviter's."""
+    """`/start <code>` by a person in no household: they join the inviter's — as anyone
+    new, or back in their own row when it is a household they left."""
     if not looks_like_code(code):
         return JoinRefusal.UNKNOWN
     # Bound to no household until the invitation tells which one (docs/adr/0021).
     async with uow_factory() as uow:
+        # The invitation's row is locked first: a forged code costs this one statement,
+        # and two deliveries of one update are in turn — the second finds it used.
         redeemed = await uow.membership.redeem_invite(code_hash(code), telegram_id, now)
         if isinstance(redeemed, InviteRefusal):
+            if redeemed is InviteRefusal.USED and idempotency_key is not None:
+                # Used by this very update, delivered before? Its joining has committed.
+                stored = await uow.idempotency.stored(idempotency_key)
+                if stored is not None and "joined" in stored:
+                    return await _replay(uow, stored, telegram_id)
             return JoinRefusal(redeemed.value)
-        refusal = await _admit(uow, telegram_id, redeemed, language=language)
-        if refusal is not None:
-            return refusal  # rolled back: the invitation stays unused
+        if await uow.membership.household_of(telegram_id) is not None:
+            return JoinRefusal.MEMBER  # joined meanwhile: the invitation stays unused
+        replayed = await _replayed(uow, idempotency_key, telegram_id)
+        if replayed is not None:
+            return replayed
+        await uow.bind(redeemed)  # the invitation's household, which they join
+        if not await uow.membership.rejoin(telegram_id, redeemed):  # their accounts are there
+            currency = await uow.directory.household_currency(redeemed)
+            await enroll(uow, telegram_id, redeemed, language=language, currency=currency)
         await uow.directory.set_profile(telegram_id, display_name, telegram_language)
-        membership = await _membership(uow, telegram_id)
+        joined = Joined(await _membership(uow, telegram_id), founded=False)
+        await _remember(uow, idempotency_key, joined)
         await uow.commit()
-    return Joined(membership, founded=False)
+    return joined
 
 
 async def found_own_household(
@@ -131,12 +157,15 @@ async def found_own_household(
     uow_factory: UnitOfWorkFactory,
     display_name: str | None = None,
     telegram_language: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Joined | JoinRefusal:
     """`/start` by a person in no household (SIGNUP=open): a household of their own, in
-    DEFAULT_CURRENCY and BOT_TIMEZONE as they are now, with them as its first member."""
+    DEFAULT_CURRENCY and BOT_TIMEZONE as they are now, with them as its first member.
+    Having left another household before is no bar (docs/adr/0025)."""
     async with uow_factory() as uow:
-        if await uow.membership.former_household(telegram_id) is not None:
-            return JoinRefusal.ELSEWHERE
+        replayed = await _replayed(uow, idempotency_key, telegram_id)
+        if replayed is not None:
+            return replayed
         existing = await joined_meanwhile(uow, telegram_id)
         if existing is not None:  # two /start at once: the first one founded it
             return Joined(existing, founded=False)
@@ -145,24 +174,58 @@ async def found_own_household(
         await found_household(uow, language=language, currency=currency, household_id=household_id)
         await enroll(uow, telegram_id, household_id, language=language, currency=currency)
         await uow.directory.set_profile(telegram_id, display_name, telegram_language)
-        membership = await _membership(uow, telegram_id)
+        joined = Joined(await _membership(uow, telegram_id), founded=True)
+        await _remember(uow, idempotency_key, joined)
         await uow.commit()
-    return Joined(membership, founded=True)
+    return joined
 
 
-async def _admit(
-    uow: UnitOfWork, telegram_id: int, household_id: int, *, language: str
-) -> JoinRefusal | None:
-    former = await uow.membership.former_household(telegram_id)
-    if former is not None and former != household_id:
-        return JoinRefusal.ELSEWHERE
-    await uow.bind(household_id)  # the invitation's household, which they join
-    if former == household_id:
-        await uow.membership.rejoin(telegram_id, household_id)  # their accounts are still there
+async def replayed_join(
+    telegram_id: int, household_id: int, idempotency_key: str, *, uow_factory: UnitOfWorkFactory
+) -> str | None:
+    """For a member's `/start`: "invited" or "founded" when this very update made them a
+    member of `household_id` (Telegram delivered it again), else None."""
+    async with uow_factory(transactional=False, person=telegram_id) as uow:
+        stored = await uow.idempotency.stored(idempotency_key)
+    return _joined_how(stored, household_id)
+
+
+async def _replayed(
+    uow: UnitOfWork, idempotency_key: str | None, telegram_id: int
+) -> Joined | JoinRefusal | None:
+    """The first answer when this update has joined the person already (a concurrent
+    delivery waits here for the first one to commit); None: it has not, go on."""
+    if idempotency_key is None:
         return None
-    currency = await uow.directory.household_currency(household_id)
-    await enroll(uow, telegram_id, household_id, language=language, currency=currency)
-    return None
+    stored = await uow.idempotency.claim(idempotency_key)
+    if stored is None:
+        return None  # claimed now: kept only if the joining commits
+    return await _replay(uow, stored, telegram_id)
+
+
+async def _replay(
+    uow: UnitOfWork, stored: dict[str, Any], telegram_id: int
+) -> Joined | JoinRefusal:
+    """What the update that joined the person answered, again; nothing is written."""
+    membership = await joined_meanwhile(uow, telegram_id)
+    how = _joined_how(stored, membership.household.id if membership is not None else None)
+    if membership is None or how is None:
+        return JoinRefusal.LEFT  # left since, or this update joined nobody: nothing again
+    return Joined(membership, founded=how == "founded", replayed=True)
+
+
+async def _remember(uow: UnitOfWork, idempotency_key: str | None, joined: Joined) -> None:
+    if idempotency_key is not None:
+        await uow.idempotency.store(
+            idempotency_key, {"joined": joined.how, "household_id": joined.membership.household.id}
+        )
+
+
+def _joined_how(stored: dict[str, Any] | None, household_id: int | None) -> str | None:
+    if not stored or stored.get("household_id") != household_id:
+        return None
+    how = stored.get("joined")
+    return how if how in ("invited", "founded") else None
 
 
 async def _membership(uow: UnitOfWork, telegram_id: int) -> Membership:

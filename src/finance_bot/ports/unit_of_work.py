@@ -225,7 +225,9 @@ class MembershipRepository(Protocol):
         """Scheduled work: household id -> its own time zone, for those that have one."""
         ...
 
-    async def former_household(self, telegram_id: int) -> int | None: ...
+    async def former_household(self, telegram_id: int) -> int | None:
+        """For a person in no household now: the household they left last, if any."""
+        ...
 
     async def redeem_invite(
         self, code_hash: bytes, telegram_id: int, now: datetime
@@ -238,8 +240,9 @@ class MembershipRepository(Protocol):
         """A new household's row; the unit of work (bound to none) is bound to it."""
         ...
 
-    async def rejoin(self, telegram_id: int, household_id: int) -> None:
-        """In a unit of work bound to `household_id`."""
+    async def rejoin(self, telegram_id: int, household_id: int) -> bool:
+        """In a unit of work bound to `household_id`: the person's row there, left once, is
+        active again; False when they never belonged to it (docs/adr/0025)."""
         ...
 
 

@@ -58,7 +58,10 @@ class PostgresBooksStore:
 
     async def households_of(self, telegram_ids: Collection[int]) -> dict[int, int]:
         rows = await self._connection.fetch(
-            "SELECT telegram_id, household_id FROM members WHERE telegram_id = ANY($1::bigint[])",
+            # A person's membership now, else the one they left last (docs/adr/0025).
+            "SELECT DISTINCT ON (telegram_id) telegram_id, household_id FROM members"
+            " WHERE telegram_id = ANY($1::bigint[])"
+            " ORDER BY telegram_id, left_at IS NOT NULL, left_at DESC",
             list(telegram_ids),
         )
         return {row["telegram_id"]: row["household_id"] for row in rows}
@@ -101,7 +104,9 @@ class PostgresBooksStore:
 
     async def set_default_account(self, telegram_id: int, account_id: int) -> None:
         await self._connection.execute(
-            "UPDATE members SET default_account_id = $2 WHERE telegram_id = $1",
+            # The person's row in the account's household, not every household of theirs.
+            "UPDATE members SET default_account_id = $2 WHERE telegram_id = $1"
+            " AND household_id = (SELECT household_id FROM accounts WHERE id = $2)",
             telegram_id,
             account_id,
         )

@@ -159,13 +159,15 @@ _RULES: dict[str, str] = {
     "transaction_without_household_or_author": """
         SELECT t.id::text FROM transactions t
          WHERE NOT EXISTS (SELECT 1 FROM households h WHERE h.id = t.household_id)
-            OR NOT EXISTS (SELECT 1 FROM members m WHERE m.telegram_id = t.author_telegram_id)
+            OR NOT EXISTS (SELECT 1 FROM members m WHERE m.telegram_id = t.author_telegram_id
+                                                      AND m.household_id = t.household_id)
     """,
     "account_without_household_or_owner": """
         SELECT a.id::text FROM accounts a
          WHERE NOT EXISTS (SELECT 1 FROM households h WHERE h.id = a.household_id)
             OR (a.owner_telegram_id IS NOT NULL AND NOT EXISTS
-                (SELECT 1 FROM members m WHERE m.telegram_id = a.owner_telegram_id))
+                (SELECT 1 FROM members m WHERE m.telegram_id = a.owner_telegram_id
+                                            AND m.household_id = a.household_id))
     """,
     "reversal_not_linked_back": """
         SELECT r.id::text FROM transactions r

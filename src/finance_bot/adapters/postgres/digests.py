@@ -1,4 +1,7 @@
-"""Digest settings and the log that sends each digest at most once (docs/adr/0017)."""
+"""Digest settings and the log that sends each digest at most once (docs/adr/0017).
+
+A setting and a claim are the household's the unit of work is bound to (docs/adr/0025): a
+person's digests of a household they left are not those of the one they are in now."""
 
 from __future__ import annotations
 
@@ -18,8 +21,8 @@ class PostgresDigests:
     async def subscribe(self, subscription: DigestSubscription) -> None:
         await self._connection.execute(
             """
-            INSERT INTO digest_settings (telegram_id, kind, send_at, since)
-            VALUES ($1, $2, $3, $4)
+            INSERT INTO digest_settings (telegram_id, household_id, kind, send_at, since)
+            VALUES ($1, current_household(), $2, $3, $4)
             ON CONFLICT (telegram_id)
             DO UPDATE SET kind = EXCLUDED.kind, send_at = EXCLUDED.send_at, since = EXCLUDED.since
             """,
@@ -46,7 +49,8 @@ class PostgresDigests:
 
     async def subscriptions(self) -> list[DigestSubscription]:
         rows = await self._connection.fetch(
-            "SELECT telegram_id, kind, send_at, since FROM digest_settings ORDER BY telegram_id"
+            "SELECT telegram_id, kind, send_at, since FROM digest_settings"
+            " WHERE household_id = current_household() ORDER BY telegram_id"
         )
         return [_subscription(row) for row in rows]
 
@@ -55,8 +59,8 @@ class PostgresDigests:
 
     async def logged(self, telegram_id: int, kind: DigestKind, period_start: date) -> bool:
         found = await self._connection.fetchval(
-            "SELECT true FROM digests_sent"
-            " WHERE telegram_id = $1 AND kind = $2 AND period_start = $3",
+            "SELECT true FROM digests_sent WHERE household_id = current_household()"
+            " AND telegram_id = $1 AND kind = $2 AND period_start = $3",
             telegram_id,
             kind.value,
             period_start,
@@ -68,7 +72,8 @@ class PostgresDigests:
         # back, so of two schedulers exactly one wins.
         claimed = await self._connection.fetchval(
             """
-            INSERT INTO digests_sent (telegram_id, kind, period_start) VALUES ($1, $2, $3)
+            INSERT INTO digests_sent (household_id, telegram_id, kind, period_start)
+            VALUES (current_household(), $1, $2, $3)
             ON CONFLICT DO NOTHING RETURNING true
             """,
             telegram_id,
@@ -84,7 +89,8 @@ class PostgresDigests:
         await self._connection.execute(
             """
             UPDATE digests_sent SET state = $4, finished_at = now()
-             WHERE telegram_id = $1 AND kind = $2 AND period_start = $3
+             WHERE household_id = current_household()
+               AND telegram_id = $1 AND kind = $2 AND period_start = $3
             """,
             telegram_id,
             kind.value,
@@ -95,8 +101,8 @@ class PostgresDigests:
 
     async def release(self, telegram_id: int, kind: DigestKind, period_start: date) -> None:
         await self._connection.execute(
-            "DELETE FROM digests_sent WHERE telegram_id = $1 AND kind = $2 AND period_start = $3"
-            " AND state = 'sending'",
+            "DELETE FROM digests_sent WHERE household_id = current_household()"
+            " AND telegram_id = $1 AND kind = $2 AND period_start = $3 AND state = 'sending'",
             telegram_id,
             kind.value,
             period_start,

@@ -133,7 +133,7 @@ class PostgresDirectory:
                           ORDER BY c.alias_key, c.account_id) AS aliases,
                    {_BUDGETS}
               FROM members m
-             WHERE m.telegram_id = $1
+             WHERE m.telegram_id = $1 AND m.left_at IS NULL
             """,
             telegram_id,
         )
@@ -224,7 +224,9 @@ class PostgresDirectory:
             household_id,
         )
         await self._connection.execute(
-            "DELETE FROM digest_settings WHERE telegram_id = $1", telegram_id
+            "DELETE FROM digest_settings WHERE telegram_id = $1 AND household_id = $2",
+            telegram_id,
+            household_id,
         )
         await self._connection.execute(
             "DELETE FROM member_shares WHERE household_id = $1", household_id
@@ -303,7 +305,9 @@ class PostgresDirectory:
 
     async def set_language(self, telegram_id: int, language: str) -> None:
         await self._connection.execute(
-            "UPDATE members SET language = $2 WHERE telegram_id = $1", telegram_id, language
+            "UPDATE members SET language = $2 WHERE telegram_id = $1 AND left_at IS NULL",
+            telegram_id,
+            language,
         )
         await durable(self._connection)
 
@@ -311,7 +315,8 @@ class PostgresDirectory:
         self, telegram_id: int, display_name: str | None, telegram_language: str | None
     ) -> None:
         await self._connection.execute(
-            "UPDATE members SET display_name = $2, telegram_language = $3 WHERE telegram_id = $1",
+            "UPDATE members SET display_name = $2, telegram_language = $3"
+            " WHERE telegram_id = $1 AND left_at IS NULL",
             telegram_id,
             display_name,
             telegram_language,
@@ -358,7 +363,7 @@ class PostgresDirectory:
 
     async def set_default_account(self, telegram_id: int, account_id: int) -> None:
         await self._connection.execute(
-            "UPDATE members SET default_account_id = $2 WHERE telegram_id = $1",
+            "UPDATE members SET default_account_id = $2 WHERE telegram_id = $1 AND left_at IS NULL",
             telegram_id,
             account_id,
         )

@@ -5,7 +5,7 @@ start from a Telegram id or an invitation code alone, before any household is kn
 finding a person's household, redeeming a code, founding a household — so they are kept
 here, by name, apart from the rest: the one place that may look across households.
 Under row-level security (docs/adr/0021) each crossing is a SECURITY DEFINER function of
-migration 0013 that returns ids (or time zones) alone; what is read or written in a
+migrations 0013 and 0014 that returns ids (or time zones) alone; what is read or written in a
 household — a membership, a rejoining — is done in a unit of work bound to it.
 """
 
@@ -74,7 +74,8 @@ class PostgresMembership:
         return {row["id"]: row["timezone"] for row in rows}
 
     async def former_household(self, telegram_id: int) -> int | None:
-        """The household a person left, if they did (their row stays there as an author)."""
+        """For someone in no household now: the one they left last, if any (their rows
+        stay in every household they left, as authors)."""
         household_id: int | None = await self._connection.fetchval(
             "SELECT former_household($1)", telegram_id
         )
@@ -112,11 +113,15 @@ class PostgresMembership:
         )
         return household_id
 
-    async def rejoin(self, telegram_id: int, household_id: int) -> None:
-        """A person who left comes back to the same household (a new invitation)."""
-        await self._connection.execute(
-            "UPDATE members SET left_at = NULL WHERE telegram_id = $1 AND household_id = $2",
+    async def rejoin(self, telegram_id: int, household_id: int) -> bool:
+        """A person who left this household comes back to it (a new invitation): their
+        row there, with their accounts and name, is active again. False when they have
+        no row in it (they join it as anyone new does)."""
+        status: str = await self._connection.execute(
+            "UPDATE members SET left_at = NULL"
+            " WHERE telegram_id = $1 AND household_id = $2 AND left_at IS NOT NULL",
             telegram_id,
             household_id,
         )
         await durable(self._connection)
+        return status != "UPDATE 0"

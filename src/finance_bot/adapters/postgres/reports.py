@@ -34,7 +34,7 @@ _TRANSACTION_SEEN = f"""
       LEFT JOIN LATERAL ({_SELECT_TRANSACTION}
                           WHERE t.id = $2 AND t.household_id = m.household_id
                           {_GROUPED}) tx ON true
-     WHERE m.telegram_id = $1
+     WHERE m.telegram_id = $1 AND m.left_at IS NULL
 """
 
 # What live transactions (neither voided nor reversals) put on each category: the

@@ -196,16 +196,17 @@ class Enrolment:
     ) -> ChatContext | None:
         """None: not served (a stranger, or a /start that joined nobody, answered)."""
         services = self._services
-        admitted = await self._signup.admit(bot, event, user)
+        key = await self._update_key(bot.id, event)
+        admitted = await self._signup.admit(bot, event, user, key)
         if admitted is None:
             outcome.value = "denied"
             return None
-        membership, joined = admitted
-        member, household = membership.member, membership.household
+        if admitted.replayed:
+            outcome.value = "duplicate"
+        member, household = admitted.membership.member, admitted.membership.household
         language = resolve_language(
             member.language or household.language, user.language_code, services.fallback_language
         )
-        key = await self._update_key(bot.id, event)
         currency = household.currency
         if household.timezone is not None and household.timezone != services.timezone.key:
             # The household's own day: every router reads dates through ctx.services.
@@ -225,7 +226,7 @@ class Enrolment:
             outcome=outcome,
             books=books,
             currency=currency,
-            joined=joined,
+            joined=admitted.joined,
         )
 
     async def _update_key(self, bot_id: int, update: Update) -> str:

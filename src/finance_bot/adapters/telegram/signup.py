@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiogram import Bot
@@ -25,6 +26,7 @@ from finance_bot.application.membership import (
     JoinRefusal,
     found_own_household,
     join_by_invite,
+    replayed_join,
 )
 from finance_bot.ports.records import Membership
 
@@ -37,6 +39,15 @@ REFUSAL_WINDOW_SECONDS = 60.0  # a mistyped code is answered again a minute late
 
 Reply = Callable[[Bot, Update, str], Awaitable[None]]
 TurnAway = Callable[[Bot, Update, User], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """Who is served, and whether this very update made them a member."""
+
+    membership: Membership
+    joined: str | None = None  # "founded" or "invited": this update made them a member
+    replayed: bool = False  # the same update again: answered as the first time was
 
 
 def start_payload(update: Update) -> str | None:
@@ -66,10 +77,11 @@ class Signup:
         self._refusals = refusals or StrangerGate(window_seconds=REFUSAL_WINDOW_SECONDS)
 
     async def admit(
-        self, bot: Bot, update: Update, user: User
-    ) -> tuple[Membership, str | None] | None:
-        """The person's membership and how this update made it ("founded", "invited" or
-        None: it was there); None when they are not served (already answered)."""
+        self, bot: Bot, update: Update, user: User, idempotency_key: str
+    ) -> Admitted | None:
+        """The person's membership and how this update made it; None when they are not
+        served (already answered). Joining is kept under the update's idempotency key:
+        the same `/start` delivered again is answered as the first time (docs/adr/0025)."""
         services = self._services
         language = resolve_language(None, user.language_code, services.fallback_language)
         profile = {"display_name": user.first_name, "telegram_language": user.language_code}
@@ -82,11 +94,20 @@ class Signup:
                 whitelist=None if services.signup == "whitelist" else services.whitelist,
                 **profile,
             )
-            return joined, None
+            return Admitted(joined)
         membership = await current_membership(user.id, uow_factory=services.uow_factory, **profile)
-        if membership is not None:
-            return membership, None
         payload = start_payload(update)
+        if membership is not None:
+            if payload is None:
+                return Admitted(membership)
+            # A member's /start: the one that made them a member, delivered again?
+            how = await replayed_join(
+                user.id,
+                membership.household.id,
+                idempotency_key,
+                uow_factory=services.uow_factory,
+            )
+            return Admitted(membership, how, replayed=how is not None)
         if payload is None or (not payload and services.signup != "open"):
             await self._turn_away(bot, update, user)
             return None
@@ -97,6 +118,7 @@ class Signup:
                 now=services.clock.now(),
                 language=language,
                 uow_factory=services.uow_factory,
+                idempotency_key=idempotency_key,
                 **profile,
             )
         else:
@@ -106,13 +128,15 @@ class Signup:
                 timezone=services.timezone.key,
                 language=language,
                 uow_factory=services.uow_factory,
+                idempotency_key=idempotency_key,
                 **profile,
             )
         if isinstance(result, JoinRefusal):
             await self._refuse(bot, update, user, result, language)
             return None
-        log.info("member joined", extra={"how": "founded" if result.founded else "invited"})
-        return result.membership, "founded" if result.founded else "invited"
+        if not result.replayed:
+            log.info("member joined", extra={"how": result.how})
+        return Admitted(result.membership, result.how, replayed=result.replayed)
 
     async def _refuse(
         self, bot: Bot, update: Update, user: User, refusal: JoinRefusal, language: str
