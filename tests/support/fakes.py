@@ -961,13 +961,13 @@ class FakeMembership:
     def __init__(self, session: _Session) -> None:
         self._s = session
 
-    async def membership(self, telegram_id: int) -> Membership | None:
-        member = await FakeDirectory(self._s).member(telegram_id)
+    async def membership(self, telegram_id: int, *, with_words: bool = False) -> Membership | None:
+        directory = FakeDirectory(self._s)
+        member = await directory.member(telegram_id)
         if member is None:
             return None
-        return Membership(
-            member, await FakeDirectory(self._s).household_settings(member.household_id)
-        )
+        words = await directory.words(telegram_id) if with_words else None
+        return Membership(member, await directory.household_settings(member.household_id), words)
 
     async def household_of_any(self, telegram_ids: frozenset[int]) -> int | None:
         data = self._s.data

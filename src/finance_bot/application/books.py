@@ -66,9 +66,10 @@ class Books:
     ids: IdSource
     currency: str  # the household's: amounts are read and reported in it
     writes: list[Write] = field(default_factory=list)
-    # The words the update's line was read against, kept for recording that line: what
-    # they hold need not be read again (docs/adr/0027). Used once.
-    _words: Words | None = field(default=None, repr=False)
+    # The words the update's line is read against, once read (with the membership, or by
+    # `vocabulary`): recording that line needs nothing more read (docs/adr/0027). Each
+    # use takes them: a second line, or a word learned meanwhile, reads the books again.
+    words_in_hand: Words | None = field(default=None, repr=False)
 
     # Writes to the ledger: each is remembered in `writes`.
 
@@ -76,7 +77,7 @@ class Books:
         self, command: RecordCommand, *, idempotency_key: str | None = None
     ) -> Recorded:
         """Record one entry; `idempotency_key` replaces the update's (a forward's button)."""
-        words, self._words = self._words, None
+        words, self.words_in_hand = self.words_in_hand, None
         recorded = await recording.record(
             command,
             author_telegram_id=self.telegram_id,
@@ -172,8 +173,11 @@ class Books:
         return await shares.set_split(self.telegram_id, percent, uow_factory=self.uow_factory)
 
     async def vocabulary(self) -> Vocabulary:
-        self._words = await household.words(self.telegram_id, uow_factory=self.uow_factory)
-        return household.vocabulary_of(self._words)
+        if self.words_in_hand is None:
+            self.words_in_hand = await household.words(
+                self.telegram_id, uow_factory=self.uow_factory
+            )
+        return household.vocabulary_of(self.words_in_hand)
 
     async def members(self) -> list[Member]:
         return await household.household_members(self.telegram_id, uow_factory=self.uow_factory)

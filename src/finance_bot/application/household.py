@@ -46,6 +46,7 @@ async def join_whitelisted(
     display_name: str | None = None,
     telegram_language: str | None = None,
     whitelist: frozenset[int] | None = None,
+    with_words: bool = False,
 ) -> Membership:
     """The whitelisted person's membership and their household's settings.
 
@@ -60,6 +61,7 @@ async def join_whitelisted(
         uow_factory=uow_factory,
         display_name=display_name,
         telegram_language=telegram_language,
+        with_words=with_words,
     )
     if existing is not None:
         return existing
@@ -112,14 +114,16 @@ async def current_membership(
     uow_factory: UnitOfWorkFactory,
     display_name: str | None = None,
     telegram_language: str | None = None,
+    with_words: bool = False,
 ) -> Membership | None:
     """A member's membership now, their Telegram name and language refreshed if they
-    changed; None for anyone in no household. Called on every message."""
+    changed; None for anyone in no household. Called on every message; `with_words` when
+    it brings a line, whose words come in the same read (docs/adr/0027)."""
     profile = (display_name, telegram_language)
     async with uow_factory(
         transactional=False, person=telegram_id
     ) as reading:  # the common case: one round trip
-        existing = await reading.membership.membership(telegram_id)
+        existing = await reading.membership.membership(telegram_id, with_words=with_words)
     if existing is None or profile == (
         existing.member.display_name,
         existing.member.telegram_language,
@@ -134,7 +138,7 @@ async def current_membership(
     member = replace(
         existing.member, display_name=display_name, telegram_language=telegram_language
     )
-    return replace(existing, member=member)
+    return replace(existing, member=member, words=None)  # read again when needed
 
 
 async def found_household(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -40,6 +40,8 @@ class HouseholdSettings:
 class Membership:
     member: Member
     household: HouseholdSettings
+    # Read along when the update brings a line to read against them (docs/adr/0027).
+    words: Words | None = field(default=None, compare=False)
 
 
 class InviteRefusal(StrEnum):

@@ -211,8 +211,9 @@ class MembershipRepository(Protocol):
     a SECURITY DEFINER function that returns ids alone (docs/adr/0021); `membership` and
     `rejoin` read and write the bound household only."""
 
-    async def membership(self, telegram_id: int) -> Membership | None:
-        """The person's membership in the bound household (a unit of work bound to them)."""
+    async def membership(self, telegram_id: int, *, with_words: bool = False) -> Membership | None:
+        """The person's membership in the bound household (a unit of work bound to them);
+        `with_words`: with the words their lines are read against (`Membership.words`)."""
         ...
 
     async def household_of(self, telegram_id: int) -> int | None:

@@ -34,6 +34,19 @@ _BUDGETS = (
     "ARRAY(SELECT ROW(b.category_id, b.amount_minor, b.currency)"
     " FROM budgets b WHERE b.household_id = m.household_id) AS budgets"
 )
+# What a member's lines are read against, as array columns of a row read by member `m`
+# (the words read, and the membership read of an update that brings a line); see words_of.
+WORDS_COLUMNS = f"""
+    ARRAY(SELECT ROW({_ACCOUNT_FIELDS})
+            FROM accounts a
+           WHERE a.household_id = m.household_id AND a.archived_at IS NULL
+           ORDER BY a.id) AS accounts,
+    ARRAY(SELECT ROW(c.alias_key, c.account_id)
+            FROM category_aliases c
+           WHERE c.household_id = m.household_id
+           ORDER BY c.alias_key, c.account_id) AS aliases,
+    {_BUDGETS}
+"""
 _ACCOUNT_COLUMNS = (
     "id, household_id, type, name, currency, owner_telegram_id, code,"
     " archived_at IS NOT NULL AS archived"
@@ -122,32 +135,13 @@ class PostgresDirectory:
     async def words(self, telegram_id: int) -> Words | None:
         row = await self._connection.fetchrow(
             f"""
-            SELECT {_MEMBER_COLUMNS},
-                   ARRAY(SELECT ROW({_ACCOUNT_FIELDS})
-                           FROM accounts a
-                          WHERE a.household_id = m.household_id AND a.archived_at IS NULL
-                          ORDER BY a.id) AS accounts,
-                   ARRAY(SELECT ROW(c.alias_key, c.account_id)
-                           FROM category_aliases c
-                          WHERE c.household_id = m.household_id
-                          ORDER BY c.alias_key, c.account_id) AS aliases,
-                   {_BUDGETS}
+            SELECT {_MEMBER_COLUMNS}, {WORDS_COLUMNS}
               FROM members m
              WHERE m.telegram_id = $1 AND m.left_at IS NULL
             """,
             telegram_id,
         )
-        if row is None:
-            return None
-        aliases: dict[str, list[int]] = {}
-        for alias_key, account_id in row["aliases"]:
-            aliases.setdefault(alias_key, []).append(account_id)
-        return Words(
-            member=_member(row),
-            accounts=[_account_of(fields) for fields in row["accounts"]],
-            aliases=aliases,
-            budgets=_budgets(row),
-        )
+        return words_of(row, _member(row)) if row is not None else None
 
     async def household_settings(self, household_id: int) -> HouseholdSettings:
         row = await self._connection.fetchrow(
@@ -549,4 +543,17 @@ def _budgets(row: asyncpg.Record) -> tuple[Budget, ...]:
     return tuple(
         Budget(category_id, Money(amount_minor, currency))
         for category_id, amount_minor, currency in row["budgets"]
+    )
+
+
+def words_of(row: asyncpg.Record, member: Member) -> Words:
+    """The words of a row that holds WORDS_COLUMNS, for `member`."""
+    aliases: dict[str, list[int]] = {}
+    for alias_key, account_id in row["aliases"]:
+        aliases.setdefault(alias_key, []).append(account_id)
+    return Words(
+        member=member,
+        accounts=[_account_of(fields) for fields in row["accounts"]],
+        aliases=aliases,
+        budgets=_budgets(row),
     )

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import asyncpg
 
-from finance_bot.adapters.postgres.directory import bind_new_household
+from finance_bot.adapters.postgres.directory import WORDS_COLUMNS, bind_new_household, words_of
 from finance_bot.adapters.postgres.lent_connection import durable
 from finance_bot.ports.records import HouseholdSettings, InviteRefusal, Member, Membership
 
@@ -24,13 +24,15 @@ class PostgresMembership:
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
 
-    async def membership(self, telegram_id: int) -> Membership | None:
-        """The household a person belongs to now, with its settings; one round trip."""
+    async def membership(self, telegram_id: int, *, with_words: bool = False) -> Membership | None:
+        """The household a person belongs to now, with its settings; one round trip, which
+        `with_words` makes bring the words their line is read against too."""
+        words = f", {WORDS_COLUMNS}" if with_words else ""
         row = await self._connection.fetchrow(
-            """
+            f"""
             SELECT m.telegram_id, m.household_id, m.language AS member_language,
                    m.default_account_id, m.display_name, m.telegram_language,
-                   h.currency, h.timezone, h.language AS household_language
+                   h.currency, h.timezone, h.language AS household_language{words}
               FROM members m
               JOIN households h ON h.id = m.household_id
              WHERE m.telegram_id = $1 AND m.left_at IS NULL
@@ -53,7 +55,7 @@ class PostgresMembership:
             timezone=row["timezone"],
             language=row["household_language"],
         )
-        return Membership(member, household)
+        return Membership(member, household, words_of(row, member) if with_words else None)
 
     async def household_of(self, telegram_id: int) -> int | None:
         household_id: int | None = await self._connection.fetchval(

@@ -217,6 +217,7 @@ class Enrolment:
             uow_factory=services.uow_factory,
             ids=services.ids,
             currency=currency,
+            words_in_hand=admitted.membership.words,
         )
         return ChatContext(
             services=services,

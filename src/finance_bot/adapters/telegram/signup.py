@@ -50,6 +50,13 @@ class Admitted:
     replayed: bool = False  # the same update again: answered as the first time was
 
 
+def brings_a_line(update: Update) -> bool:
+    """A message of text that is no command: read against the person's words, which their
+    membership's read then brings along (docs/adr/0027)."""
+    text = update.message.text if update.message is not None else None
+    return text is not None and text != "" and not text.startswith("/")
+
+
 def start_payload(update: Update) -> str | None:
     """What follows /start in a message ("" for a bare /start); None for anything else."""
     message = update.message
@@ -85,6 +92,7 @@ class Signup:
         services = self._services
         language = resolve_language(None, user.language_code, services.fallback_language)
         profile = {"display_name": user.first_name, "telegram_language": user.language_code}
+        with_words = brings_a_line(update)
         if user.id in services.whitelist:
             joined = await join_whitelisted(
                 user.id,
@@ -92,10 +100,13 @@ class Signup:
                 currency=services.currency,
                 uow_factory=services.uow_factory,
                 whitelist=None if services.signup == "whitelist" else services.whitelist,
+                with_words=with_words,
                 **profile,
             )
             return Admitted(joined)
-        membership = await current_membership(user.id, uow_factory=services.uow_factory, **profile)
+        membership = await current_membership(
+            user.id, uow_factory=services.uow_factory, with_words=with_words, **profile
+        )
         payload = start_payload(update)
         if membership is not None:
             if payload is None:
