@@ -59,7 +59,7 @@ async def test_the_migration_keeps_every_row_and_gives_digests_their_household(
         columns_before = await _columns(empty_database_url)
         tables_before = await _tables(empty_database_url)
 
-        assert await migrate(connection) == [HISTORY_MIGRATION]
+        assert (await migrate(connection))[0] == HISTORY_MIGRATION  # and any later ones
 
         tables_after = await _tables(empty_database_url, columns=columns_before)
         for table, rows in tables_before.items():
