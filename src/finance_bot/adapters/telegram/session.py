@@ -23,6 +23,7 @@ from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 from finance_bot.adapters.observability.metrics import BotMetrics
+from finance_bot.adapters.telegram.inline_replies import SendHeldFirst
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,9 @@ def _kind(error: TelegramAPIError) -> str:
 
 def build_bot(token: str, api_base: str, metrics: BotMetrics | None = None) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    # Outermost: a reply held for the webhook's answer goes out, retried like any request,
+    # before another request of its update (inline_replies.py).
+    session.middleware(SendHeldFirst())
     session.middleware(HeldResponseModels())
     session.middleware(RetryRequests(metrics))
     return Bot(token=token, session=session)
