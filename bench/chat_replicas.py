@@ -74,6 +74,7 @@ class ReplicaOptions:
     rate: float
     burst: int
     warmup: int
+    inline_replies: bool = True  # WEBHOOK_INLINE_REPLIES of the replicas (docs/adr/0026)
 
 
 @dataclass(slots=True)
@@ -158,7 +159,16 @@ class Traffic:
 class Cluster:
     """R replicas, HAProxy in front, on one database; the processes' CPU readable."""
 
-    def __init__(self, fake: FakeTelegram, url: str, people: list[int], count: int, work: Path):
+    def __init__(
+        self,
+        fake: FakeTelegram,
+        url: str,
+        people: list[int],
+        count: int,
+        work: Path,
+        *,
+        inline_replies: bool = True,
+    ):
         self.replicas = [Replica(free_port(), free_port()) for _ in range(count)]
         self.processes = [
             BotProcess(
@@ -175,6 +185,7 @@ class Cluster:
                     "METRICS_PORT": str(replica.health_port),
                     "BOT_LANGUAGE": LANGUAGE,
                     "DEFAULT_CURRENCY": CURRENCY,
+                    "WEBHOOK_INLINE_REPLIES": "true" if inline_replies else "false",
                 },
             )
             for number, replica in enumerate(self.replicas, 1)
@@ -284,9 +295,12 @@ async def one_count(server: Server, options: ReplicaOptions, count: int, work: P
         people = await seed(url, options.households)
         heading(
             f"== {count} replica(s) behind HAProxy, {options.households} households of"
-            f" {MEMBERS}, database {database}"
+            f" {MEMBERS}, database {database},"
+            f" replies {'in the answers' if options.inline_replies else 'by request'}"
         )
-        cluster = Cluster(fake, url, people, count, work / f"r{count}")
+        cluster = Cluster(
+            fake, url, people, count, work / f"r{count}", inline_replies=options.inline_replies
+        )
         started = time.perf_counter()
         await cluster.start()
         line("start-up: spawn -> every replica healthy", f"{time.perf_counter() - started:8.2f} s")
