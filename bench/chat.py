@@ -826,6 +826,11 @@ def parse_options(argv: list[str] | None = None) -> tuple[argparse.Namespace, Op
     parser.add_argument(
         "--households", type=int, default=50, help="with --replicas: households of two"
     )
+    parser.add_argument(
+        "--no-inline-replies",
+        action="store_true",
+        help="with --replicas: every reply by request (WEBHOOK_INLINE_REPLIES=false)",
+    )
     args = parser.parse_args(argv)
     if args.rate is None:
         args.rate = 50.0 if args.replicas is None else 200.0
@@ -872,7 +877,13 @@ def main() -> None:
             ok = run_async(benchmark(server, options, work_dir))
         else:
             replica_options = ReplicaOptions(
-                args.households, args.replicas, args.messages, args.rate, args.burst, args.warmup
+                args.households,
+                args.replicas,
+                args.messages,
+                args.rate,
+                args.burst,
+                args.warmup,
+                inline_replies=not args.no_inline_replies,
             )
             ok = run_async(benchmark_replicas(server, replica_options, work_dir))
         print_total(started)

@@ -16,9 +16,10 @@ household's two members in turn:
    second end to end. Every entry is durable (each reply follows its COMMIT, and the
    server's synchronous_commit is shown in the header).
 4. CPU seconds over the burst, by who spent them: the bot processes (per message), their
-   PostgreSQL backends, HAProxy, this process (the fake Bot API and the people), and the
-   rest of the machine; the busiest of them against the machine's CPUs says where the
-   ceiling is.
+   PostgreSQL backends, HAProxy, this process (the fake Bot API and the people; per message
+   too), and the rest of the machine; the busiest of them against the machine's CPUs says
+   where the ceiling is. And how many replies came in the webhook's answers rather than by
+   a request of the bot's (docs/adr/0026: all of them, with WEBHOOK_INLINE_REPLIES on).
 5. The ledger: one transaction per line sent, every invariant of ``finance-bot check``.
 """
 
@@ -73,6 +74,7 @@ class ReplicaOptions:
     rate: float
     burst: int
     warmup: int
+    inline_replies: bool = True  # WEBHOOK_INLINE_REPLIES of the replicas (docs/adr/0026)
 
 
 @dataclass(slots=True)
@@ -81,6 +83,7 @@ class Figures:
     throughput: float
     p99_ms: float
     bot_cpu_ms: float  # bot CPU per message in the burst
+    fake_cpu_ms: float  # the fake Bot API's (and the people's) CPU per message in the burst
     shares: dict[str, float]  # CPUs busy on average during the burst, by who
     ok: bool
 
@@ -97,6 +100,7 @@ class Traffic:
     people: list[int]
     sent: int = 0
     answered: int = 0
+    in_answers: int = 0  # replies carried by the webhook's answers, not requested (ADR-0026)
     problems: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     _waiting: dict[int, collections.deque[tuple[float, int]]] = field(
@@ -126,6 +130,7 @@ class Traffic:
         sent_at, units = queue.popleft()
         self.latencies.append(time.perf_counter() - sent_at)
         self.answered += 1
+        self.in_answers += call.inline
         if not text.startswith("#") or fragment(units) not in text:
             self.problems.append(f"{units} кафе answered {text!r}")
 
@@ -154,7 +159,16 @@ class Traffic:
 class Cluster:
     """R replicas, HAProxy in front, on one database; the processes' CPU readable."""
 
-    def __init__(self, fake: FakeTelegram, url: str, people: list[int], count: int, work: Path):
+    def __init__(
+        self,
+        fake: FakeTelegram,
+        url: str,
+        people: list[int],
+        count: int,
+        work: Path,
+        *,
+        inline_replies: bool = True,
+    ):
         self.replicas = [Replica(free_port(), free_port()) for _ in range(count)]
         self.processes = [
             BotProcess(
@@ -171,6 +185,7 @@ class Cluster:
                     "METRICS_PORT": str(replica.health_port),
                     "BOT_LANGUAGE": LANGUAGE,
                     "DEFAULT_CURRENCY": CURRENCY,
+                    "WEBHOOK_INLINE_REPLIES": "true" if inline_replies else "false",
                 },
             )
             for number, replica in enumerate(self.replicas, 1)
@@ -280,9 +295,12 @@ async def one_count(server: Server, options: ReplicaOptions, count: int, work: P
         people = await seed(url, options.households)
         heading(
             f"== {count} replica(s) behind HAProxy, {options.households} households of"
-            f" {MEMBERS}, database {database}"
+            f" {MEMBERS}, database {database},"
+            f" replies {'in the answers' if options.inline_replies else 'by request'}"
         )
-        cluster = Cluster(fake, url, people, count, work / f"r{count}")
+        cluster = Cluster(
+            fake, url, people, count, work / f"r{count}", inline_replies=options.inline_replies
+        )
         started = time.perf_counter()
         await cluster.start()
         line("start-up: spawn -> every replica healthy", f"{time.perf_counter() - started:8.2f} s")
@@ -315,6 +333,7 @@ async def measure(
 
     await asyncio.sleep(0.5)
     before = await cluster.cpu()
+    answered_before, in_answers_before = traffic.answered, traffic.in_answers
     first = time.perf_counter()
     for _ in range(options.burst):
         traffic.say()
@@ -325,6 +344,13 @@ async def measure(
     line(f"burst of {options.burst}: end to end", f"{throughput:8.1f} /s", f"in {wall:.2f} s")
     bot_cpu_ms = used["bots"] / options.burst * 1000
     line("  bot CPU per message (all replicas)", f"{bot_cpu_ms:8.2f} ms")
+    fake_cpu_ms = used["fake api"] / options.burst * 1000
+    line("  fake Bot API CPU per message", f"{fake_cpu_ms:8.2f} ms", "with the people")
+    line(
+        "  replies in the webhook's answers",
+        f"{traffic.in_answers - in_answers_before:8d}",
+        f"of {traffic.answered - answered_before}, the rest requested by the bot",
+    )
     shares = {who: spent / wall for who, spent in used.items()}
     others = shares["machine"] - sum(v for k, v in shares.items() if k != "machine")
     line(
@@ -335,7 +361,7 @@ async def measure(
         f" else {others:.2f}",
     )
     ok = await verify(cluster.url, traffic)
-    return Figures(count, throughput, p99, bot_cpu_ms, shares, ok)
+    return Figures(count, throughput, p99, bot_cpu_ms, fake_cpu_ms, shares, ok)
 
 
 async def verify(url: str, traffic: Traffic) -> bool:
@@ -362,14 +388,14 @@ async def benchmark_replicas(server: Server, options: ReplicaOptions, work: Path
     heading("Summary (webhook mode behind HAProxy)")
     print(
         f"  {'replicas':>8} {'msg/s':>8} {'p99 ms':>8} {'bot CPU ms/msg':>15}"
-        f" {'bots':>6} {'pg':>6} {'haproxy':>8} {'fake':>6} {'machine':>8}",
+        f" {'fake ms/msg':>12} {'bots':>6} {'pg':>6} {'haproxy':>8} {'fake':>6} {'machine':>8}",
         flush=True,
     )
     for f in figures:
         s = f.shares
         print(
             f"  {f.replicas:>8} {f.throughput:>8.1f} {f.p99_ms:>8.1f} {f.bot_cpu_ms:>15.2f}"
-            f" {s['bots']:>6.2f} {s['postgres']:>6.2f} {s['haproxy']:>8.2f}"
+            f" {f.fake_cpu_ms:>12.2f} {s['bots']:>6.2f} {s['postgres']:>6.2f} {s['haproxy']:>8.2f}"
             f" {s['fake api']:>6.2f} {s['machine']:>8.2f}",
             flush=True,
         )

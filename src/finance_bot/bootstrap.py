@@ -245,6 +245,7 @@ async def chat(app: Application, *, token: str, api_base: str) -> AsyncIterator[
                 host=settings.webhook_host,
                 port=settings.webhook_port,
                 observer=CountSkipped(app.metrics),
+                inline_replies=settings.webhook_inline_replies,
             )
         else:
             source = Poller(bot, dispatcher, observer=CountSkipped(app.metrics), api_base=api_base)

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=0, le=65535)
     # Shared by every replica; Telegram sends it in X-Telegram-Bot-Api-Secret-Token.
     webhook_secret: SecretStr | None = None
+    # An update's last reply in the webhook's 200 instead of a request of its own (ADR-0026).
+    webhook_inline_replies: bool = True
 
     @field_validator("whitelist_telegram_ids", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ mid-stream loses and doubles nothing (docs/adr/0020).
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import signal
 import sys
@@ -106,11 +107,14 @@ async def test_a_forged_or_missing_secret_is_refused_and_nothing_is_written(
         answer, _ = await post_update(url, update, secret=secret)
         assert answer == status
 
-        # The same update with the secret is served: the refusal was the secret's alone.
-        assert (await post_update(url, update))[0] == 200
+        # The same update with the secret is served: the refusal was the secret's alone. Its
+        # reply is in the answer (ADR-0026), where only Telegram would make the call.
+        served, body = await post_update(url, update)
+        assert served == 200
+        assert json.loads(body)["method"] == "sendMessage"
 
     assert await transaction_count(fresh_database_url) == 1
-    assert len(fake.calls("sendMessage")) == 1
+    assert fake.calls("sendMessage") == []
 
 
 async def test_a_replayed_update_writes_once_and_still_answers_200(
@@ -121,20 +125,22 @@ async def test_a_replayed_update_writes_once_and_still_answers_200(
         await alice.processed(update_id, timeout=WAIT)
         [first] = fake.messages_to(ALICE)
 
-        # As Telegram's retry after a lost answer: the same update_id posted again.
+        # As Telegram's retry after a lost answer: the same update_id posted again. Each
+        # answer carries the reply (ADR-0026), as the first time.
         update = fake.update_json(update_id)
-        assert await post_update(url, update) == (200, "")
-        results = await asyncio.gather(*(post_update(url, update) for _ in range(3)))
-        assert [status for status, _ in results] == [200, 200, 200]
+        results = [await post_update(url, update)]
+        results += await asyncio.gather(*(post_update(url, update) for _ in range(3)))
+        assert [status for status, _ in results] == [200, 200, 200, 200]
+        assert {json.loads(body)["text"] for _, body in results} == {first["text"]}
         # And the fake's own redelivery of it, through the webhook.
         fake.redeliver(update_id)
-        await fake.wait_for(lambda: len(fake.messages_to(ALICE)) == 6, timeout=WAIT)
+        await fake.wait_for(lambda: len(fake.messages_to(ALICE)) == 2, timeout=WAIT)
 
         second = await alice.say("100 такси")
         assert second.text.startswith("#2 ")
 
     texts = bot_texts(fake, ALICE)
-    assert texts[:5] == [first["text"]] * 5  # the replay answers as the first time
+    assert texts[:2] == [first["text"]] * 2  # the replay answers as the first time
     assert await transaction_count(fresh_database_url) == 2
     assert await spending_of(fresh_database_url, "cafe") == 25_000
 
@@ -152,7 +158,7 @@ async def test_database_away_answers_5xx_until_a_retry_succeeds_and_books_once(
     finally:
         await connection.close()
 
-    async with webhook_bot(fake, database_url) as (running, _):
+    async with webhook_bot(fake, database_url) as (running, url):
         assert (await alice.say("10 кафе")).text.startswith("#1 ")
         await dedicated_postgres.stop("immediate")
         try:
@@ -162,6 +168,9 @@ async def test_database_away_answers_5xx_until_a_retry_succeeds_and_books_once(
                 timeout=WAIT,
                 what="Telegram retrying while the database is down",
             )
+            # The 503's body is no Bot API call (ADR-0026): the retry will answer.
+            by_hand = await post_update(url, fake.update_json(update_id))
+            assert by_hand == (503, "try again")
             assert len(fake.messages_to(ALICE)) == 1  # no reply for what is not booked
             assert update_id in fake.pending_update_ids()
         finally:
@@ -172,6 +181,9 @@ async def test_database_away_answers_5xx_until_a_retry_succeeds_and_books_once(
     statuses = [p.status for p in fake.webhook.posts if p.update_id == update_id]
     assert statuses[-1] == 200
     assert all(status is not None and status >= 500 for status in statuses[:-1]), statuses
+    # A 503 carries no call; the 200 carries the reply (ADR-0026).
+    answers = [p.answer for p in fake.webhook.posts if p.update_id == update_id]
+    assert answers == [None] * (len(answers) - 1) + ["sendMessage"]
     assert confirmations_of(fake, ALICE, 250) == 1
     assert all(text.startswith("#") for text in bot_texts(fake, ALICE))
     await assert_books_hold(database_url, [10, 250])
@@ -281,17 +293,32 @@ async def run_the_stream(
 async def test_stopping_finishes_the_update_in_hand_and_answers_it(
     fake: FakeTelegram, fresh_database_url: str
 ) -> None:
-    fake.set_latency("sendMessage", 2.0, chat_id=ALICE)  # the reply takes long: in hand
     async with webhook_bot(fake, fresh_database_url) as (running, _):
-        update_id = say(fake, ALICE, "250 кафе")
-        await eventually(
-            lambda: transaction_count(fresh_database_url), timeout=WAIT, what="the line booked"
-        )
-        running.chat.source.stop()  # what SIGTERM does
+        assert (await Person(fake, ALICE, "Алиса").say("10 кафе")).text.startswith("#1 ")
+        # The ledger held: the next line's entry waits for it, its update in hand.
+        holder = await asyncpg.connect(fresh_database_url)
+        try:
+            async with holder.transaction():
+                await holder.execute("LOCK TABLE transactions IN SHARE MODE")
+                update_id = say(fake, ALICE, "250 кафе")
+                await eventually(lambda: lock_waits(holder), timeout=WAIT, what="the entry waiting")
+                running.chat.source.stop()  # what SIGTERM does
+                await asyncio.sleep(0.2)
+                assert not running.task.done()
+        finally:
+            await holder.close()
         await asyncio.wait_for(running.task, timeout=WAIT)
 
     [post] = [p for p in fake.webhook.posts if p.update_id == update_id]
-    assert post.status == 200
+    assert (post.status, post.answer) == (200, "sendMessage")  # its reply in the answer
     assert confirmations_of(fake, ALICE, 250) == 1
     assert update_id not in fake.pending_update_ids()
-    assert await transaction_count(fresh_database_url) == 1
+    assert await transaction_count(fresh_database_url) == 2
+
+
+async def lock_waits(connection: asyncpg.Connection) -> bool:
+    waiting = await connection.fetchval(
+        "SELECT count(*) FROM pg_locks WHERE NOT granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    return bool(waiting)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram.filters import CommandObject
+from aiogram.methods import SendMessage
 from aiogram.types import Chat, Message
 
 from finance_bot.adapters.system import UuidV7Source
@@ -38,6 +39,12 @@ class _Bot:
     async def send_message(self, chat_id: int, text: str, **_: Any) -> Message:
         self.sent.append(text)
         return _message(chat_id, text)
+
+    async def __call__(self, method: SendMessage, **_: Any) -> Message:
+        """A method called as such (replies.py): only sendMessage is expected here."""
+        assert isinstance(method, SendMessage), method
+        assert isinstance(method.chat_id, int)
+        return await self.send_message(method.chat_id, method.text)
 
 
 class _Metrics:

@@ -4,8 +4,9 @@ It speaks real HTTP on 127.0.0.1 — `POST /bot<token>/<method>` with multipart,
 JSON bodies — so the bot runs its production aiogram session and long-polling code unchanged.
 Tests play the users (send_text, press_button…), watch what the bot sent (messages_to, sent,
 wait_for) and inject faults (fail_next, drop_next, set_latency). After a setWebhook it
-pushes the updates to the bot instead, as Telegram does (fake_api_webhook.py). Everything
-lives on the one asyncio loop that started it.
+pushes the updates to the bot instead, as Telegram does (fake_api_webhook.py), and makes
+the call an answer to one carries as if the bot had requested it (recorded `inline`).
+Everything lives on the one asyncio loop that started it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from aiohttp import web
 from finance_bot.sandbox import fake_api_updates as shapes
 from finance_bot.sandbox.fake_api_methods import CONFLICT, BotApi
 from finance_bot.sandbox.fake_api_rules import JSON, ApiError, Upload, read_params
+from finance_bot.sandbox.fake_api_webhook import Webhook
 
 __all__ = ["ApiCall", "ApiError", "FakeTelegram", "Upload"]
 
@@ -47,6 +49,9 @@ class ApiCall:
     params: JSON  # nested objects decoded; an uploaded file is an Upload
     at: float  # loop.time() when the request arrived
     status: int | None  # HTTP status of the reply; None when the connection was dropped
+    # Made because a webhook answer carried it (fake_api_webhook.py), not by a request of
+    # the bot's; its status is then what Telegram would have answered, told to nobody.
+    inline: bool = False
 
 
 @dataclass
@@ -92,6 +97,7 @@ class FakeTelegram(BotApi):
         self._rejected_tokens: dict[str, int] = {}  # token -> the status every call gets
         self._owner: int | None = None  # the thread whose loop started the server
         self._runner: web.AppRunner | None = None
+        self.webhook.call = self._webhook_call
 
     # Lifecycle
 
@@ -405,18 +411,39 @@ class FakeTelegram(BotApi):
         arrived = asyncio.get_running_loop().time()
         token = request.match_info["token"]
         self.tokens.add(token)
-        name, handler = self.methods.get(
-            request.match_info["method"].lower(), (request.match_info["method"], None)
-        )
         try:
             params = await read_params(request)
         except ApiError as error:
             return web.json_response(error.body(), status=error.status)
+        answer = await self._call(request.match_info["method"], params, token, arrived)
+        if answer is None:
+            # Closing the transport before a byte of the reply is written makes aiohttp's
+            # client raise ServerDisconnectedError, a ClientError, which aiogram turns into
+            # TelegramNetworkError. force_close() is the server protocol's own hang-up: aiohttp
+            # then sees the connection gone, skips writing the reply below and logs nothing.
+            request.protocol.force_close()
+            return web.Response()
+        status, body = answer
+        return web.json_response(body, status=status)
+
+    async def _webhook_call(self, webhook: Webhook, method: str, params: JSON) -> None:
+        """The call a webhook answer carried, made as if the bot had sent it; its outcome is
+        recorded and told to nobody."""
+        await self._call(
+            method, params, webhook.token, asyncio.get_running_loop().time(), inline=True
+        )
+
+    async def _call(
+        self, method: str, params: JSON, token: str, arrived: float, *, inline: bool = False
+    ) -> tuple[int, JSON] | None:
+        """One Bot API call, its faults and its record: the status and body of its reply,
+        None when the connection is to be dropped."""
+        name, handler = self.methods.get(method.lower(), (method, None))
         rejected = self._rejected_tokens.get(token)
         if rejected is not None:
-            self._record(ApiCall(name, params, arrived, rejected))
+            self._record(ApiCall(name, params, arrived, rejected, inline))
             refusal = ApiError(rejected, _DESCRIPTIONS.get(rejected, "Error"))
-            return web.json_response(refusal.body(), status=refusal.status)
+            return refusal.status, refusal.body()
         delay = self._delay(name, params)
         if delay:
             await asyncio.sleep(delay)
@@ -425,13 +452,8 @@ class FakeTelegram(BotApi):
             if fault.processed and handler is not None:
                 with contextlib.suppress(ApiError):
                     await handler(params, token)
-            self._record(ApiCall(name, params, arrived, None))
-            # Closing the transport before a byte of the reply is written makes aiohttp's
-            # client raise ServerDisconnectedError, a ClientError, which aiogram turns into
-            # TelegramNetworkError. force_close() is the server protocol's own hang-up: aiohttp
-            # then sees the connection gone, skips writing the reply below and logs nothing.
-            request.protocol.force_close()
-            return web.Response()
+            self._record(ApiCall(name, params, arrived, None, inline))
+            return None
         try:
             if fault is not None and fault.error is not None:
                 planned = fault.error  # raised afresh each time: a fault may fire repeatedly
@@ -440,10 +462,10 @@ class FakeTelegram(BotApi):
                 raise ApiError(404, "Not Found: method not found")
             result = await handler(params, token)
         except ApiError as error:
-            self._record(ApiCall(name, params, arrived, error.status))
-            return web.json_response(error.body(), status=error.status)
-        self._record(ApiCall(name, params, arrived, 200))
-        return web.json_response({"ok": True, "result": result})
+            self._record(ApiCall(name, params, arrived, error.status, inline))
+            return error.status, error.body()
+        self._record(ApiCall(name, params, arrived, 200, inline))
+        return 200, {"ok": True, "result": result}
 
     def _record(self, call: ApiCall) -> None:
         self.sent.append(call)

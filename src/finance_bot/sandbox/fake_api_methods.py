@@ -181,6 +181,7 @@ class BotApi:
                 secret_token=None if secret is None else str(secret),
                 max_connections=connections,
                 allowed_updates=tuple(str(kind) for kind in allowed),
+                token=token,
             )
         )
         return True

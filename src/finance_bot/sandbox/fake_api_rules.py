@@ -82,6 +82,11 @@ async def read_params(request: web.Request) -> JSON:
         params.update(body)
     else:
         params.update(await _form_params(request))
+    return nested_decoded(params)
+
+
+def nested_decoded(params: JSON) -> JSON:
+    """params with the nested objects that came as JSON strings decoded, in place."""
     for key in _JSON_FIELDS & params.keys():
         if isinstance(params[key], str) and params[key]:  # JSON bodies may nest objects either way
             params[key] = _decode_json(key, params[key])

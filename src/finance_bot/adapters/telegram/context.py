@@ -34,7 +34,7 @@ from finance_bot.adapters.telegram.callbacks import answer_press
 from finance_bot.adapters.telegram.cleaning import cleaned
 from finance_bot.adapters.telegram.i18n import Catalog, Translator, resolve_language
 from finance_bot.adapters.telegram.presenters import error_text, fit
-from finance_bot.adapters.telegram.replies import send_text
+from finance_bot.adapters.telegram.replies import reply_text
 from finance_bot.adapters.telegram.session import single_attempt
 from finance_bot.adapters.telegram.signup import Signup
 from finance_bot.adapters.telegram.strangers import StrangerGate
@@ -115,9 +115,10 @@ class ChatContext:
         keyboard: InlineKeyboardMarkup | None = None,
         *,
         reply_to: int | None = None,
-    ) -> Message:
-        """Reply in the message's chat, split to Telegram's limits (replies.send_text)."""
-        return await send_text(self.bot, message.chat.id, text, keyboard, reply_to=reply_to)
+    ) -> None:
+        """Reply in the message's chat, split to Telegram's limits (replies.reply_text): the
+        webhook may carry it in its answer, so the message sent is not returned."""
+        await reply_text(self.bot, message.chat.id, text, keyboard, reply_to=reply_to)
 
     def parse_error(self) -> None:
         """The update could not be read: counted as such, not as handled."""

@@ -10,9 +10,11 @@ from uuid import UUID
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import SendMessage
 from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 
 from finance_bot.adapters.telegram.i18n import resolve_language
+from finance_bot.adapters.telegram.inline_replies import send_or_hold
 from finance_bot.adapters.telegram.keyboards import confirmation_keyboard
 from finance_bot.adapters.telegram.presenters import (
     account_label,
@@ -43,8 +45,34 @@ async def send_text(
     Returns the last message sent. That one carries the buttons and answers reply_to, so
     a press can read the message it answers.
     """
-    parts = split_message(text)
     sent: Message | None = None
+    for method in _messages(chat_id, text, reply_markup, reply_to):
+        sent = await bot(method)
+    assert sent is not None
+    return sent
+
+
+async def reply_text(
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    *,
+    reply_to: int | None = None,
+) -> None:
+    """send_text for a reply whose message nobody reads afterwards: in webhook mode its
+    last part may travel in the webhook's answer instead of a request (inline_replies.py)."""
+    *first, last = _messages(chat_id, text, reply_markup, reply_to)
+    for method in first:
+        await bot(method)
+    await send_or_hold(bot, last)
+
+
+def _messages(
+    chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None, reply_to: int | None
+) -> list[SendMessage]:
+    parts = split_message(text)
+    methods = []
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
         answering = (
@@ -52,11 +80,15 @@ async def send_text(
             if reply_to is not None and last
             else None
         )
-        sent = await bot.send_message(
-            chat_id, part, reply_markup=reply_markup if last else None, reply_parameters=answering
+        methods.append(
+            SendMessage(
+                chat_id=chat_id,
+                text=part,
+                reply_markup=reply_markup if last else None,
+                reply_parameters=answering,
+            )
         )
-    assert sent is not None
-    return sent
+    return methods
 
 
 async def edit_text(
@@ -145,4 +177,4 @@ async def send_budget_alerts(ctx: ChatContext, alerts: tuple[BudgetAlert, ...]) 
             )
             for alert in alerts
         ]
-        await send_text(ctx.bot, member.telegram_id, "\n".join(lines))
+        await reply_text(ctx.bot, member.telegram_id, "\n".join(lines))

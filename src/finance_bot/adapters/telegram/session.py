@@ -23,6 +23,7 @@ from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 from finance_bot.adapters.observability.metrics import BotMetrics
+from finance_bot.adapters.telegram.inline_replies import SendHeldFirst
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,9 @@ def build_bot(
     before_request: Callable[[], Awaitable[None]] | None = None,
 ) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    # Outermost: a reply held for the webhook's answer goes out, retried like any request,
+    # before another request of its update (inline_replies.py).
+    session.middleware(SendHeldFirst())
     if before_request is not None:
         session.middleware(BeforeRequest(before_request))
     session.middleware(HeldResponseModels())

@@ -1,12 +1,15 @@
 """Updates pushed by Telegram: `POST /telegram/webhook` (SPEC §15, docs/adr/0020).
 
 Telegram sends one update per request and treats any answer but a 2xx as "try again
-later". So the answer is 200 only once the update's work has committed and its reply was
-sent; a failure worth retrying (the database or Telegram out of reach, an interrupted
-transaction) answers 503 and Telegram delivers the update again, where its idempotency
-key (update_keys.py) turns a repeat into the stored answer without a second write. A
-failure no retry can mend has been told to the person already, and answers 200 so that
-it does not hold the chat up, as the polling loop moves on from it.
+later". So the answer is 200 only once the update's work has committed and its replies
+were sent — all but the last, which the 200 itself carries as a sendMessage for Telegram
+to make (inline_replies.py, docs/adr/0026): the reply and the acknowledgement travel
+together, and an answer lost on the way brings the update back with its reply. A failure
+worth retrying (the database or Telegram out of reach, an interrupted transaction)
+answers 503, which carries no call: Telegram delivers the update again, where its
+idempotency key (update_keys.py) turns a repeat into the stored answer without a second
+write. A failure no retry can mend has been told to the person already, and answers 200
+so that it does not hold the chat up, as the polling loop moves on from it.
 
 Every request must carry the secret set with setWebhook in X-Telegram-Bot-Api-Secret-Token:
 compared in constant time, and refused before anything is read or written when it does not
@@ -28,6 +31,13 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from finance_bot.adapters.telegram.chat_order import chat_key
+from finance_bot.adapters.telegram.inline_replies import (
+    CONTENT_TYPE,
+    Outbox,
+    answer_body,
+    open_outbox,
+    reset_outbox,
+)
 from finance_bot.adapters.telegram.polling import (
     PollingObserver,
     QuietObserver,
@@ -59,6 +69,7 @@ class WebhookServer:
         host: str,
         port: int,
         observer: PollingObserver | None = None,
+        inline_replies: bool = True,
     ) -> None:
         if not secret:
             raise ValueError("a webhook needs a secret token")
@@ -67,6 +78,7 @@ class WebhookServer:
         self._secret = secret.encode()
         self._host, self._port = host, port
         self._observer: PollingObserver = observer or QuietObserver()
+        self._inline_replies = inline_replies  # an update's last reply in its 200 (ADR-0026)
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
         self._rejected: TokenRejected | None = None
@@ -131,6 +143,7 @@ class WebhookServer:
     async def _handle(self, update: Update) -> web.Response:
         number = self._attempts.get(update.update_id, 0)
         this = Attempt(number=number)
+        outbox, token = open_outbox() if self._inline_replies else (None, None)
         try:
             await self._dispatcher.feed_update(self._bot, update, delivery_attempt=this)
         except Exception as error:
@@ -142,11 +155,26 @@ class WebhookServer:
                 return web.Response(status=503, text="token rejected")
             if not will_retry(self._observer, update, error, this):
                 self._forget(update.update_id)
-                return web.Response(status=200)
+                return self._done(outbox)
             self._remember(update.update_id, number + 1)
+            # A reply still held is dropped: the retry makes it again (the update's key).
             return web.Response(status=503, text="try again")
-        self._forget(update.update_id)
-        return web.Response(status=200)
+        else:
+            self._forget(update.update_id)
+            return self._done(outbox)
+        finally:
+            if outbox is not None and token is not None:
+                outbox.close()  # what a 503 leaves held is dropped; later sends go at once
+                reset_outbox(token)
+
+    def _done(self, outbox: Outbox | None) -> web.Response:
+        """200, carrying the update's last reply if one is held (inline_replies.py)."""
+        held = outbox.close() if outbox is not None else None
+        if held is None:
+            return web.Response(status=200)
+        return web.Response(
+            status=200, body=answer_body(self._bot, held), content_type=CONTENT_TYPE
+        )
 
     def _chat_lock(self, key: str) -> asyncio.Lock:
         lock = self._chats.get(key)
