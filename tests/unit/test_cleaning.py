@@ -63,3 +63,22 @@ def test_callback_data_is_cleaned() -> None:
 def test_a_clean_update_is_passed_on_as_it_is() -> None:
     plain = update()
     assert cleaned(plain) is plain
+
+
+def test_a_string_deep_in_what_the_update_carried_is_cleaned() -> None:
+    """Only the fields an update carries are walked: one set deep down is among them."""
+    quoted = {
+        "message_id": 0,
+        "date": 0,
+        "chat": {"id": 5, "type": "private"},
+        "from": {"id": 6, "is_bot": False, "first_name": "B\x00ob"},
+        "text": "x\ud800",
+    }
+    dirty = update(message={"reply_to_message": quoted})
+
+    reply = cleaned(dirty).message.reply_to_message  # type: ignore[union-attr]
+
+    assert reply is not None
+    assert reply.text == "x\ufffd"
+    assert reply.from_user is not None
+    assert reply.from_user.first_name == "Bob"

@@ -36,7 +36,9 @@ def _clean(value: Any) -> Any:
         return clean_text(value)
     if isinstance(value, BaseModel):
         changes = {}
-        for name in type(value).model_fields:
+        # Only what the update carried: a field it left out holds its default, which is
+        # never text from outside (a message has some 80 fields and sets a handful).
+        for name in value.model_fields_set:
             field = getattr(value, name)
             fixed = _clean(field)
             if fixed is not field:
