@@ -231,3 +231,19 @@ async def test_a_unit_that_outlives_its_update_gives_the_connection_back(
         if leaked:
             world.pool.terminate()  # or closing the world would wait for it for ever
         assert not leaked, "the pool's one connection was never given back"
+
+
+async def test_a_statement_that_failed_inside_a_unit_is_not_continued(
+    fresh_database_url: str,
+) -> None:
+    """A unit of work that catches a failed statement and ends normally leaves an aborted
+    transaction: the next unit must not inherit it."""
+    async with ledger_world(fresh_database_url) as world:
+        home = await world.household()
+        uows = factory(world)
+        async with uows.sharing():
+            async with uows(transactional=False, person=home.alice) as uow:
+                with pytest.raises(asyncpg.DivisionByZeroError):
+                    await uow.ledger._connection.execute("SELECT 1/0")  # type: ignore[attr-defined]
+            async with uows(transactional=False, person=home.alice) as uow:
+                assert await uow.directory.members(home.id)

@@ -21,6 +21,7 @@ class LentConnection:
         self.opening = opening  # "BEGIN; SELECT set_config(…, true)", one simple query
         self.transactional = transactional  # of the unit of work it is lent to now
         self.open = False
+        self.failed = False  # a statement raised since it was last lent
 
     async def begin(self) -> None:
         await self.raw.execute(self.opening)
@@ -33,24 +34,29 @@ class LentConnection:
         await self.raw.execute("COMMIT")
 
     async def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        await self._reopen()
-        return await self.raw.execute(query, *args, **kwargs)
+        return await self._run(self.raw.execute, query, *args, **kwargs)
 
     async def executemany(self, query: str, args: Any, **kwargs: Any) -> Any:
-        await self._reopen()
-        return await self.raw.executemany(query, args, **kwargs)
+        return await self._run(self.raw.executemany, query, args, **kwargs)
 
     async def fetch(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        await self._reopen()
-        return await self.raw.fetch(query, *args, **kwargs)
+        return await self._run(self.raw.fetch, query, *args, **kwargs)
 
     async def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        await self._reopen()
-        return await self.raw.fetchrow(query, *args, **kwargs)
+        return await self._run(self.raw.fetchrow, query, *args, **kwargs)
 
     async def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._run(self.raw.fetchval, query, *args, **kwargs)
+
+    async def _run(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         await self._reopen()
-        return await self.raw.fetchval(query, *args, **kwargs)
+        try:
+            return await method(*args, **kwargs)
+        except BaseException:
+            # The transaction may be aborted now, even if the caller goes on: no later unit
+            # of work may continue it (unit_of_work.SharedConnection).
+            self.failed = True
+            raise
 
     async def _reopen(self) -> None:
         if not self.open:

@@ -177,11 +177,12 @@ class SharedConnection:
             raise
         connection.opening = opening
         connection.transactional = transactional
+        connection.failed = False
         return connection
 
     async def returned(self, connection: LentConnection, *, failed: bool) -> None:
         try:
-            if failed:
+            if failed or connection.failed:
                 # Whatever failed, the next unit of work starts on a fresh connection: this
                 # one may be mid-transaction, aborted or broken.
                 self._connection = None
