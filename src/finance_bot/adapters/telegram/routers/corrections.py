@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 
 from finance_bot.adapters.telegram.callbacks import answer_press
 from finance_bot.adapters.telegram.context import ChatContext
-from finance_bot.adapters.telegram.filters import named
+from finance_bot.adapters.telegram.filters import CommandsOnly, named
 from finance_bot.adapters.telegram.i18n import Translator
 from finance_bot.adapters.telegram.keyboards import (
     BackButton,
@@ -37,6 +37,7 @@ _DEL_GLUED = re.compile(r"^del_?(.+)$", re.IGNORECASE)
 
 def corrections_router() -> Router:
     router = Router(name="corrections")
+    router.message.filter(CommandsOnly())
     router.message.register(undo, named("undo"))
     router.message.register(delete_glued, named(_DEL_GLUED))
     router.message.register(delete, named("del"))

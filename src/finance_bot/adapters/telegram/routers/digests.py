@@ -8,7 +8,7 @@ from aiogram.types import Message
 
 from finance_bot.adapters.telegram.context import ChatContext
 from finance_bot.adapters.telegram.digests import schedule_text
-from finance_bot.adapters.telegram.filters import named
+from finance_bot.adapters.telegram.filters import CommandsOnly, named
 from finance_bot.domain.digests import (
     DigestOff,
     DigestSchedule,
@@ -20,6 +20,7 @@ from finance_bot.domain.digests import (
 
 def digests_router() -> Router:
     router = Router(name="digests")
+    router.message.filter(CommandsOnly())
     router.message.register(digest, named("digest"))
     return router
 

@@ -7,7 +7,7 @@ from aiogram.filters import CommandObject
 from aiogram.types import Message
 
 from finance_bot.adapters.telegram.context import ChatContext
-from finance_bot.adapters.telegram.filters import named
+from finance_bot.adapters.telegram.filters import CommandsOnly, named
 from finance_bot.adapters.telegram.presenters import account_label
 from finance_bot.adapters.telegram.report_views import accounts_text, categories_text
 from finance_bot.domain.accounts import AccountType
@@ -39,6 +39,7 @@ def _category_and_aliases(args: str | None, known: Vocabulary) -> tuple[str, lis
 
 def directory_router() -> Router:
     router = Router(name="directory")
+    router.message.filter(CommandsOnly())
     router.message.register(accounts, named("accounts"))
     router.message.register(add_account, named("addaccount"))
     router.message.register(default_or_archive, named("default", "archive"))

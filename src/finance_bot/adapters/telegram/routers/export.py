@@ -12,12 +12,13 @@ from aiogram.types import FSInputFile, InputMediaDocument, Message
 
 from finance_bot.adapters.export.files import FORMATS, open_writers
 from finance_bot.adapters.telegram.context import ChatContext
-from finance_bot.adapters.telegram.filters import named
+from finance_bot.adapters.telegram.filters import CommandsOnly, named
 from finance_bot.application.export import export_books, export_period, period_label
 
 
 def export_router() -> Router:
     router = Router(name="export")
+    router.message.filter(CommandsOnly())
     router.message.register(export, named("export"))
     return router
 

@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery, Message
 
 from finance_bot.adapters.telegram.callbacks import answer_press
 from finance_bot.adapters.telegram.context import ChatContext
-from finance_bot.adapters.telegram.filters import named
+from finance_bot.adapters.telegram.filters import CommandsOnly, named
 from finance_bot.adapters.telegram.i18n import resolve_language
 from finance_bot.adapters.telegram.keyboards import LeaveButton, leave_keyboard
 from finance_bot.adapters.telegram.presenters import short
@@ -23,6 +23,7 @@ _LANGUAGE_WORDS = frozenset({"language", "lang", "язык"})
 
 def household_router() -> Router:
     router = Router(name="household")
+    router.message.filter(CommandsOnly())
     router.message.register(invite, named("invite"))
     router.message.register(members, named("members"))
     router.message.register(leave, named("leave"))

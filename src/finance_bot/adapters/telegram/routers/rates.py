@@ -7,7 +7,7 @@ from aiogram.filters import CommandObject
 from aiogram.types import Message
 
 from finance_bot.adapters.telegram.context import ChatContext
-from finance_bot.adapters.telegram.filters import named
+from finance_bot.adapters.telegram.filters import CommandsOnly, named
 from finance_bot.adapters.telegram.formatting import format_date
 from finance_bot.adapters.telegram.presenters import rate_text, rates_text, short
 from finance_bot.domain.commands import ParseError
@@ -17,6 +17,7 @@ from finance_bot.domain.parser import parse_rate
 
 def rates_router() -> Router:
     router = Router(name="rates")
+    router.message.filter(CommandsOnly())
     router.message.register(set_rate, named("rate"))
     router.message.register(rates, named("rates"))
     return router

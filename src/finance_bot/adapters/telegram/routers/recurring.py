@@ -7,7 +7,7 @@ from aiogram.filters import CommandObject
 from aiogram.types import Message
 
 from finance_bot.adapters.telegram.context import ChatContext
-from finance_bot.adapters.telegram.filters import named
+from finance_bot.adapters.telegram.filters import CommandsOnly, named
 from finance_bot.adapters.telegram.formatting import format_date
 from finance_bot.adapters.telegram.lines import default_currency
 from finance_bot.adapters.telegram.presenters import parse_error_text, short
@@ -21,6 +21,7 @@ from finance_bot.ports.unit_of_work import RecurringUnitOfWorkFactory
 
 def recurring_router() -> Router:
     router = Router(name="recurring")
+    router.message.filter(CommandsOnly())
     router.message.register(every, named("every"))
     router.message.register(list_rules, named("recurring"))
     return router

@@ -13,7 +13,7 @@ from aiogram.types import BufferedInputFile, Message
 
 from finance_bot.adapters.telegram.charts import chart_caption, chart_png
 from finance_bot.adapters.telegram.context import ChatContext
-from finance_bot.adapters.telegram.filters import named
+from finance_bot.adapters.telegram.filters import CommandsOnly, named
 from finance_bot.adapters.telegram.formatting import format_money
 from finance_bot.adapters.telegram.presenters import account_label, fit, parse_error_text
 from finance_bot.adapters.telegram.report_views import (
@@ -104,6 +104,7 @@ def _name_and_amount(words: list[str], currency: str) -> tuple[str, str] | None:
 
 def reports_router() -> Router:
     router = Router(name="reports")
+    router.message.filter(CommandsOnly())
     router.message.register(period, named(*_KINDS))
     router.message.register(chart, named("chart"))
     router.message.register(last, named("last"))

@@ -8,12 +8,13 @@ from aiogram.types import CallbackQuery, Message
 
 from finance_bot.adapters.telegram.callbacks import answer_press
 from finance_bot.adapters.telegram.context import ChatContext
-from finance_bot.adapters.telegram.filters import When, named
+from finance_bot.adapters.telegram.filters import CommandsOnly, When, named
 from finance_bot.domain.languages import LANGUAGES
 
 
 def settings_router() -> Router:
     router = Router(name="settings")
+    router.message.filter(CommandsOnly())
     router.message.register(start, CommandStart(ignore_case=True))
     router.message.register(help_, named("help"))
     router.message.register(language, named("lang"))

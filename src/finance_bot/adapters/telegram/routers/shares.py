@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, Message
 
 from finance_bot.adapters.telegram.callbacks import answer_press
 from finance_bot.adapters.telegram.context import ChatContext
-from finance_bot.adapters.telegram.filters import named
+from finance_bot.adapters.telegram.filters import CommandsOnly, named
 from finance_bot.adapters.telegram.formatting import format_money
 from finance_bot.adapters.telegram.i18n import Translator
 from finance_bot.adapters.telegram.keyboards import SettleButton, settle_keyboard
@@ -27,6 +27,7 @@ _PERCENT = re.compile(r"^([0-9]{1,3})\s*%?$")
 
 def shares_router() -> Router:
     router = Router(name="shares")
+    router.message.filter(CommandsOnly())
     router.message.register(settle, named("settle"))
     router.message.register(split, named("split"))
     router.message.register(personal, named("personal", "shared"))
