@@ -355,6 +355,24 @@ async def test_what_only_the_database_can_judge_is_refused_at_commit_with_its_li
     assert await snapshot(fresh_database_url) == before
 
 
+async def test_an_account_the_ledger_refuses_refuses_the_file(
+    books: Books, fresh_database_url: str
+) -> None:
+    """A conversion account whose code names another currency than its own reads well row
+    by row; the ledger refuses the account, and the whole load goes with it (a damaged
+    file the property test below once drew)."""
+    rows = _rows(books.text)
+    damaged = next(row for row in rows if row[8] == "conversion:USD")
+    damaged[8] = "conversion:XSD"
+    before = await snapshot(fresh_database_url)
+
+    with pytest.raises(BooksRefused) as refused:
+        await load(fresh_database_url, _text(rows))
+
+    assert "conversion account" in refused.value.reason
+    assert await snapshot(fresh_database_url) == before
+
+
 async def test_a_database_with_another_household_needs_to_be_asked(
     books: Books, fresh_database_url: str
 ) -> None:

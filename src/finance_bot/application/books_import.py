@@ -78,10 +78,15 @@ async def import_books(
         await _numbers_free(store, household_id, fresh, lines)
         known = await store.households_of(names)
         await store.add_members(household_id, {k: v for k, v in names.items() if k not in known})
-        accounts = await _accounts(
-            store, household_id, fresh, currency=base_currency, language=language, founding=founding
-        )
         try:
+            accounts = await _accounts(
+                store,
+                household_id,
+                fresh,
+                currency=base_currency,
+                language=language,
+                founding=founding,
+            )
             await _write(store, household_id, transactions, fresh, accounts)
         except StoreRefused as refused:
             raise _refusal(refused, lines) from None

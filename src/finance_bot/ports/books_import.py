@@ -103,7 +103,8 @@ class BooksStore(Protocol):
     async def accounts(self, household_id: int) -> dict[AccountKey, int]: ...
 
     async def add_account(self, household_id: int, account: AccountKey) -> int | None:
-        """The new account's id; None when its name or code is taken (nothing added)."""
+        """The new account's id; None when its name or code is taken (nothing added).
+        Raises StoreRefused when the ledger's rules refuse the account."""
         ...
 
     async def add_alias(self, household_id: int, alias_key: str, account_id: int) -> None: ...

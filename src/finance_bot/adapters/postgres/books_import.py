@@ -127,6 +127,10 @@ class PostgresBooksStore:
                 return await self._add_account(household_id, account)
         except asyncpg.UniqueViolationError:
             return None  # its code is another account's
+        except (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as error:
+            # An account the ledger's rules refuse (a conversion account in another
+            # currency than its code says, say): the file is refused, not the import broken.
+            raise StoreRefused(str(error), None) from None
 
     async def _add_account(self, household_id: int, account: AccountKey) -> int | None:
         account_id: int | None = await self._connection.fetchval(
