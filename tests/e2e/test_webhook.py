@@ -227,6 +227,11 @@ async def test_a_bot_killed_mid_stream_books_every_line_exactly_once(
         process.ensure_dead()
 
 
+def started(process: BotProcess) -> int:
+    # The log's text, not its records: a process killed mid-line leaves a line cut short.
+    return process.log_text().count('"bot started"')
+
+
 async def run_the_stream(
     fake: FakeTelegram, process: BotProcess, port: int, database_url: str
 ) -> None:
@@ -255,10 +260,18 @@ async def run_the_stream(
             )
             await asyncio.sleep(rng.uniform(0.0, 0.1))
             assert await process.kill() == -signal.SIGKILL
+            starts_before = started(process)
             process.start()  # meanwhile the fake keeps retrying against a closed port
         update_ids = await asyncio.wait_for(streaming, timeout=WAIT)
         await process.wait_until(
             lambda: not fake.pending_update_ids(), timeout=WAIT, what="every update delivered"
+        )
+        # Every update may have been answered before the last start (a start may even be
+        # killed before it is done): the last one must be done before the bot is asked to
+        # stop, or the SIGTERM comes before the bot handles it and ends the process as the
+        # signal's default does.
+        await process.wait_until(
+            lambda: started(process) > starts_before, timeout=WAIT, what="the last start done"
         )
     finally:
         streaming.cancel()
