@@ -47,7 +47,6 @@ from finance_bot.domain.money import Money
 from finance_bot.domain.transactions import (
     EXACT,
     Conversion,
-    Posting,
     Transaction,
     converted_amount,
     rounded,
@@ -602,14 +601,8 @@ def _view(transaction: Transaction, known: dict[int, Account] | None) -> Transac
     touched = {posting.account_id for posting in transaction.postings}
     if known is None or not touched <= known.keys():
         return None
-    # The ledger stores postings in ascending account order (its lock order, ADR-0001)
-    # and reads them back in that order.
-    stored = replace(transaction, postings=tuple(sorted(transaction.postings, key=_account_of)))
+    stored = replace(transaction, postings=transaction.postings_in_lock_order)
     return TransactionView(stored, {id_: known[id_] for id_ in sorted(touched)})
-
-
-def _account_of(posting: Posting) -> int:
-    return posting.account_id
 
 
 def _first_result(transaction: Transaction) -> dict[str, Any]:

@@ -168,6 +168,12 @@ class Transaction:
     def is_voided(self) -> bool:
         return self.voided_by_transaction_id is not None
 
+    @property
+    def postings_in_lock_order(self) -> tuple[Posting, ...]:
+        """Ascending account: the order the ledger stores the postings in, locking their
+        balance rows in one global order (docs/adr/0001), and reads them back in."""
+        return tuple(sorted(self.postings, key=lambda posting: posting.account_id))
+
     def reversal(
         self, *, reversal_id: UUID, author_telegram_id: int, booked_on: date
     ) -> Transaction:

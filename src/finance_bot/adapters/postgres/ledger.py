@@ -37,7 +37,7 @@ class PostgresLedger:
         # ledger write takes; the postings go in ascending account order, so the balance
         # rows their trigger updates are locked in one global order too: writers queue,
         # never deadlock (docs/adr/0001).
-        postings = sorted(transaction.postings, key=lambda p: p.account_id)
+        postings = list(transaction.postings_in_lock_order)
         try:
             row = await self._add(transaction, postings, idempotency_key, result)
         except asyncpg.UniqueViolationError as error:
