@@ -10,6 +10,7 @@ import asyncpg
 
 from finance_bot.adapters.postgres.lent_connection import durable
 from finance_bot.adapters.postgres.rates import RATE_ON_DAY_ORDER
+from finance_bot.adapters.postgres.words_cache import HouseholdWords, WordsCache
 from finance_bot.application.defaults import OTHER_CATEGORY_CODES
 from finance_bot.domain.accounts import Account, AccountType, normalize_name
 from finance_bot.domain.money import Money
@@ -32,20 +33,26 @@ _HOUSEHOLD_COLUMNS = "h.id, h.currency, h.timezone, h.language"
 # The household's budgets as one array column of a row read by member `m`; see _budgets.
 _BUDGETS = (
     "ARRAY(SELECT ROW(b.category_id, b.amount_minor, b.currency)"
-    " FROM budgets b WHERE b.household_id = m.household_id) AS budgets"
+    " FROM budgets b WHERE b.household_id = m.household_id)"
 )
-# What a member's lines are read against, as array columns of a row read by member `m`
-# (the words read, and the membership read of an update that brings a line); see words_of.
+# What a member's lines are read against, as columns of a row read by member `m` joined to
+# their household `h` (the words read, and the membership read of an update that brings a
+# line); see words_of. The arrays come only when the words the reader holds — its household
+# and version, parameters $2 and $3 (NULL: none) — are not the database's own (ADR-0028).
+_HELD = "(m.household_id = $2 AND h.words_version = $3)"
 WORDS_COLUMNS = f"""
+    h.words_version,
+    CASE WHEN {_HELD} THEN NULL ELSE
     ARRAY(SELECT ROW({_ACCOUNT_FIELDS})
             FROM accounts a
            WHERE a.household_id = m.household_id AND a.archived_at IS NULL
-           ORDER BY a.id) AS accounts,
+           ORDER BY a.id) END AS accounts,
+    CASE WHEN {_HELD} THEN NULL ELSE
     ARRAY(SELECT ROW(c.alias_key, c.account_id)
             FROM category_aliases c
            WHERE c.household_id = m.household_id
-           ORDER BY c.alias_key, c.account_id) AS aliases,
-    {_BUDGETS}
+           ORDER BY c.alias_key, c.account_id) END AS aliases,
+    CASE WHEN {_HELD} THEN NULL ELSE {_BUDGETS} END AS budgets
 """
 _ACCOUNT_COLUMNS = (
     "id, household_id, type, name, currency, owner_telegram_id, code,"
@@ -67,8 +74,9 @@ async def bind_new_household(connection: Any) -> int:
 
 
 class PostgresDirectory:
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(self, connection: asyncpg.Connection, words: WordsCache | None = None) -> None:
         self._connection = connection
+        self._words = words
 
     async def lock_households(self) -> None:
         await self._connection.execute("SELECT pg_advisory_xact_lock($1)", _HOUSEHOLD_CREATION_LOCK)
@@ -133,15 +141,18 @@ class PostgresDirectory:
         return [_member(row) for row in rows]
 
     async def words(self, telegram_id: int) -> Words | None:
+        held = self._words.held_for(telegram_id) if self._words is not None else None
         row = await self._connection.fetchrow(
             f"""
             SELECT {_MEMBER_COLUMNS}, {WORDS_COLUMNS}
               FROM members m
+              JOIN households h ON h.id = m.household_id
              WHERE m.telegram_id = $1 AND m.left_at IS NULL
             """,
             telegram_id,
+            *held_arguments(held),
         )
-        return words_of(row, _member(row)) if row is not None else None
+        return words_of(row, _member(row), self._words, held) if row is not None else None
 
     async def household_settings(self, household_id: int) -> HouseholdSettings:
         row = await self._connection.fetchrow(
@@ -254,7 +265,7 @@ class PostgresDirectory:
                                      AND a.code IN ('conversion:' || foreign_currency,
                                                     'conversion:' || h.currency))))
                        AS accounts,
-                   {_BUDGETS},
+                   {_BUDGETS} AS budgets,
                    (SELECT ROW(r.rate, r.valid_from, r.source::text)
                       FROM exchange_rates r
                      WHERE r.household_id = m.household_id AND r.currency = foreign_currency
@@ -546,14 +557,33 @@ def _budgets(row: asyncpg.Record) -> tuple[Budget, ...]:
     )
 
 
-def words_of(row: asyncpg.Record, member: Member) -> Words:
-    """The words of a row that holds WORDS_COLUMNS, for `member`."""
-    aliases: dict[str, list[int]] = {}
-    for alias_key, account_id in row["aliases"]:
-        aliases.setdefault(alias_key, []).append(account_id)
-    return Words(
-        member=member,
-        accounts=[_account_of(fields) for fields in row["accounts"]],
-        aliases=aliases,
-        budgets=_budgets(row),
-    )
+def held_arguments(held: tuple[int, HouseholdWords] | None) -> tuple[int | None, int | None]:
+    """Parameters $2 and $3 of a read of WORDS_COLUMNS."""
+    return (None, None) if held is None else (held[0], held[1].version)
+
+
+def words_of(
+    row: asyncpg.Record,
+    member: Member,
+    cache: WordsCache | None,
+    held: tuple[int, HouseholdWords] | None,
+) -> Words:
+    """The words of a row that holds WORDS_COLUMNS, for `member`: those `held` when the
+    database confirmed them (no arrays came), else the ones read, kept in `cache`."""
+    if row["accounts"] is None:
+        assert held is not None, "the database confirms only words that were passed to it"
+        words, hit = held[1], True
+    else:
+        aliases: dict[str, list[int]] = {}
+        for alias_key, account_id in row["aliases"]:
+            aliases.setdefault(alias_key, []).append(account_id)
+        words = HouseholdWords(
+            version=row["words_version"],
+            accounts=[_account_of(fields) for fields in row["accounts"]],
+            aliases=aliases,
+            budgets=_budgets(row),
+        )
+        hit = False
+    if cache is not None:
+        cache.used(member.telegram_id, member.household_id, words, hit=hit)
+    return words.of(member)

@@ -15,19 +15,27 @@ from datetime import datetime
 
 import asyncpg
 
-from finance_bot.adapters.postgres.directory import WORDS_COLUMNS, bind_new_household, words_of
+from finance_bot.adapters.postgres.directory import (
+    WORDS_COLUMNS,
+    bind_new_household,
+    held_arguments,
+    words_of,
+)
 from finance_bot.adapters.postgres.lent_connection import durable
+from finance_bot.adapters.postgres.words_cache import WordsCache
 from finance_bot.ports.records import HouseholdSettings, InviteRefusal, Member, Membership
 
 
 class PostgresMembership:
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(self, connection: asyncpg.Connection, words: WordsCache | None = None) -> None:
         self._connection = connection
+        self._words = words
 
     async def membership(self, telegram_id: int, *, with_words: bool = False) -> Membership | None:
         """The household a person belongs to now, with its settings; one round trip, which
         `with_words` makes bring the words their line is read against too."""
         words = f", {WORDS_COLUMNS}" if with_words else ""
+        held = self._words.held_for(telegram_id) if with_words and self._words else None
         row = await self._connection.fetchrow(
             f"""
             SELECT m.telegram_id, m.household_id, m.language AS member_language,
@@ -38,6 +46,7 @@ class PostgresMembership:
              WHERE m.telegram_id = $1 AND m.left_at IS NULL
             """,
             telegram_id,
+            *(held_arguments(held) if with_words else ()),
         )
         if row is None:
             return None
@@ -55,7 +64,9 @@ class PostgresMembership:
             timezone=row["timezone"],
             language=row["household_language"],
         )
-        return Membership(member, household, words_of(row, member) if with_words else None)
+        if not with_words:
+            return Membership(member, household)
+        return Membership(member, household, words_of(row, member, self._words, held))
 
     async def household_of(self, telegram_id: int) -> int | None:
         household_id: int | None = await self._connection.fetchval(

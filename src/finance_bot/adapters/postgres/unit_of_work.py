@@ -19,6 +19,7 @@ from finance_bot.adapters.postgres.membership import PostgresMembership
 from finance_bot.adapters.postgres.rates import PostgresRates
 from finance_bot.adapters.postgres.recurring import PostgresRecurring
 from finance_bot.adapters.postgres.reports import PostgresReports
+from finance_bot.adapters.postgres.words_cache import WordsCache
 from finance_bot.ports.unit_of_work import (
     BudgetRepository,
     DigestRepository,
@@ -47,11 +48,13 @@ class PostgresUnitOfWork:
         transactional: bool = True,
         person: int | None = None,
         household: int | None = None,
+        words: WordsCache | None = None,
     ) -> None:
         self._pool = pool
         self._transactional = transactional
         self._person = person
         self._household = household
+        self._words = words  # the process's, kept across units of work (ADR-0028)
         self._connection: LentConnection | None = None
         self._shared: SharedConnection | None = None
 
@@ -73,14 +76,14 @@ class PostgresUnitOfWork:
                 raise
         self._connection = connection
         self.ledger: LedgerRepository = PostgresLedger(connection)
-        self.directory: DirectoryRepository = PostgresDirectory(connection)
+        self.directory: DirectoryRepository = PostgresDirectory(connection, self._words)
         self.budgets: BudgetRepository = PostgresBudgets(connection)
         self.idempotency: IdempotencyRepository = PostgresIdempotency(connection)
         self.reports: ReportReader = PostgresReports(connection)
         self.rates: RateRepository = PostgresRates(connection)
         self.recurring: RecurringRepository = PostgresRecurring(connection)
         self.digests: DigestRepository = PostgresDigests(connection)
-        self.membership: MembershipRepository = PostgresMembership(connection)
+        self.membership: MembershipRepository = PostgresMembership(connection, self._words)
         return self
 
     async def __aexit__(
@@ -234,6 +237,7 @@ _shared: contextvars.ContextVar[SharedConnection | None] = contextvars.ContextVa
 class PostgresUnitOfWorkFactory:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self.words = WordsCache()
 
     @contextlib.asynccontextmanager
     async def sharing(self) -> AsyncIterator[None]:
@@ -260,7 +264,11 @@ class PostgresUnitOfWorkFactory:
         household: int | None = None,
     ) -> PostgresUnitOfWork:
         return PostgresUnitOfWork(
-            self._pool, transactional=transactional, person=person, household=household
+            self._pool,
+            transactional=transactional,
+            person=person,
+            household=household,
+            words=self.words,
         )
 
 

@@ -1,0 +1,240 @@
+"""The words a line is read against, kept by the bot between lines under the version the
+database gives them (migration 0016, docs/adr/0028): every write of accounts, aliases or
+budgets gives its household a version never given before, the database sends the words
+only when the version held is not its own, and what a reader gets is always what a read
+without the cache would give."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import pytest
+
+from finance_bot.adapters.postgres.roles import APP, login_url
+from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
+from finance_bot.adapters.postgres.words_cache import WordsCache
+from finance_bot.application.budgets import set_budget
+from finance_bot.application.household import words
+from finance_bot.domain.money import Money
+from finance_bot.ports.records import Words
+from tests.support.household import Household, ledger_world
+
+pytestmark = pytest.mark.postgres
+
+
+@asynccontextmanager
+async def as_the_bot(url: str) -> AsyncIterator[PostgresUnitOfWorkFactory]:
+    """Units of work logged in as the bot's role, which row-level security binds."""
+    pool = await create_pool(login_url(url, APP))
+    try:
+        yield PostgresUnitOfWorkFactory(pool)
+    finally:
+        await pool.close()
+
+
+async def version(url: str, household_id: int) -> int:
+    connection = await asyncpg.connect(url)
+    try:
+        found: int = await connection.fetchval(
+            "SELECT words_version FROM households WHERE id = $1", household_id
+        )
+        return found
+    finally:
+        await connection.close()
+
+
+async def uncached(url: str, telegram_id: int) -> Words:
+    """The words as a process that holds none reads them."""
+    async with as_the_bot(url) as fresh:
+        return await words(telegram_id, uow_factory=fresh)
+
+
+def names(found: Words) -> set[str]:
+    return {account.name for account in found.accounts}
+
+
+async def test_every_write_of_the_words_gives_a_new_version_to_its_household_alone(
+    fresh_database_url: str,
+) -> None:
+    url = fresh_database_url
+    async with ledger_world(url) as world:
+        home, other = await world.household(), await world.household()
+        cafe = home.accounts["cafe"].id
+        seen = [await version(url, home.id)]
+        other_before = await version(url, other.id)
+        writes = [
+            (
+                "INSERT INTO category_aliases (household_id, alias_key, account_id)"
+                " VALUES ($1, 'кофеёк', $2)"
+            ),
+            "UPDATE accounts SET name = 'Кафешки' WHERE household_id = $1 AND id = $2",
+            (
+                "DELETE FROM category_aliases WHERE household_id = $1 AND account_id = $2"
+                " AND alias_key = 'кофеёк'"
+            ),
+            (
+                "INSERT INTO budgets (household_id, category_id, amount_minor, currency)"
+                " VALUES ($1, $2, 100000, 'UAH')"
+            ),
+            "UPDATE budgets SET amount_minor = 200000 WHERE household_id = $1 AND category_id = $2",
+            "DELETE FROM budgets WHERE household_id = $1 AND category_id = $2",
+        ]
+        async with world.pool.acquire() as connection:
+            for statement in writes:
+                await connection.execute(statement, home.id, cafe)
+                seen.append(await version(url, home.id))
+        assert seen == sorted(set(seen)), seen  # each write a version of its own, growing
+        assert await version(url, other.id) == other_before
+
+
+async def test_the_words_held_are_confirmed_and_a_change_is_read(fresh_database_url: str) -> None:
+    async with ledger_world(fresh_database_url) as world:
+        home = await world.household()
+        async with as_the_bot(fresh_database_url) as bot:
+            first = await words(home.alice, uow_factory=bot)
+            assert (bot.words.hits, bot.words.misses) == (0, 1)
+            again = await words(home.alice, uow_factory=bot)  # confirmed, not sent
+            assert (bot.words.hits, bot.words.misses) == (1, 1)
+            assert again.accounts is first.accounts
+            assert again == await uncached(fresh_database_url, home.alice)
+            # Bob's household is known only once he has been read (a miss), then his too.
+            assert await words(home.bob, uow_factory=bot) == await uncached(
+                fresh_database_url, home.bob
+            )
+            assert (await words(home.bob, uow_factory=bot)).member.telegram_id == home.bob
+            assert (bot.words.hits, bot.words.misses) == (2, 2)
+
+            async with world.pool.acquire() as owner:  # a change made elsewhere
+                await owner.execute(
+                    "UPDATE accounts SET name = 'Кофейни', name_key = 'кофейни' WHERE id = $1",
+                    home.accounts["cafe"].id,
+                )
+            renamed = await words(home.alice, uow_factory=bot)
+            assert bot.words.misses == 3
+            assert "Кофейни" in names(renamed)
+            assert renamed == await uncached(fresh_database_url, home.alice)
+
+            # A change by the bot itself.
+            limit = Money(50_000, "UAH")
+            await set_budget(home.alice, home.accounts["cafe"].id, limit, uow_factory=bot)
+            budgeted = await words(home.bob, uow_factory=bot)
+            assert bot.words.misses == 4
+            assert [budget.limit for budget in budgeted.budgets] == [limit]
+            assert budgeted == await uncached(fresh_database_url, home.bob)
+            assert await words(home.alice, uow_factory=bot) == await uncached(
+                fresh_database_url, home.alice
+            )
+            assert bot.words.hits == 3
+
+
+async def test_a_version_rolled_back_is_never_given_again(fresh_database_url: str) -> None:
+    """A transaction that changed the words and read them, then rolled back, left words in
+    the cache under a version no committed change will ever carry."""
+    async with ledger_world(fresh_database_url) as world:
+        home = await world.household()
+        cafe = home.accounts["cafe"].id
+        async with as_the_bot(fresh_database_url) as bot:
+            async with bot(person=home.alice) as uow:  # never committed
+                await uow.directory.add_alias(home.id, "вкусняшки", cafe)
+                inside = await uow.directory.words(home.alice)
+                assert inside is not None
+                assert "вкусняшки" in inside.aliases
+            async with world.pool.acquire() as connection:
+                await connection.execute(
+                    "INSERT INTO category_aliases (household_id, alias_key, account_id)"
+                    " VALUES ($1, 'булочки', $2)",
+                    home.id,
+                    cafe,
+                )
+            after = await words(home.alice, uow_factory=bot)
+            assert "булочки" in after.aliases
+            assert "вкусняшки" not in after.aliases
+            assert after == await uncached(fresh_database_url, home.alice)
+
+
+async def test_words_held_for_another_household_are_never_given(
+    fresh_database_url: str,
+) -> None:
+    """Someone who moved: the cache still says their old household; the database, seeing
+    another, sends their new household's words."""
+    async with ledger_world(fresh_database_url) as world:
+        home, other = await world.household(), await world.household()
+        async with as_the_bot(fresh_database_url) as bot:
+            theirs = await words(other.alice, uow_factory=bot)
+            held = bot.words.held_for(other.alice)
+            assert held is not None
+            bot.words.used(home.alice, other.id, held[1], hit=False)  # as if they had moved
+
+            mine = await words(home.alice, uow_factory=bot)
+
+            assert {account.household_id for account in mine.accounts} == {home.id}
+            assert mine == await uncached(fresh_database_url, home.alice)
+            assert mine.accounts is not theirs.accounts
+
+
+async def test_households_read_in_turn_each_get_their_own(fresh_database_url: str) -> None:
+    async with ledger_world(fresh_database_url) as world:
+        homes: list[Household] = [await world.household() for _ in range(3)]
+        async with as_the_bot(fresh_database_url) as bot:
+            bot.words = WordsCache(households=2)  # fewer than the households: they evict
+            for _ in range(3):
+                for home in homes:
+                    for person in (home.alice, home.alice, home.bob, home.bob):
+                        found = await words(person, uow_factory=bot)
+                        assert {a.household_id for a in found.accounts} == {home.id}
+                        assert found.member.telegram_id == person
+            assert bot.words.hits > 0
+            assert bot.words.misses > len(homes)
+
+
+async def write_unbalanced(connection: asyncpg.Connection, home: Household) -> None:
+    """An expense of 1.00 whose other leg is 0.99, as the bot's role."""
+    async with connection.transaction():
+        await connection.execute(
+            "SELECT set_config('finance_bot.household', $1, true)", str(home.id)
+        )
+        await connection.execute(
+            """
+            WITH n AS (
+                UPDATE households SET last_transaction_number =
+                       last_transaction_number + 1
+                 WHERE id = $1 RETURNING last_transaction_number AS number
+            ), t AS (
+                INSERT INTO transactions
+                    (id, household_id, number, author_telegram_id, kind,
+                     booked_on, note, tags)
+                SELECT gen_random_uuid(), $1, number, $2, 'expense',
+                       current_date, '', '{}' FROM n
+                RETURNING id
+            )
+            INSERT INTO postings
+                (transaction_id, account_id, direction, amount_minor, currency)
+            SELECT t.id, leg.account_id, leg.direction::posting_direction,
+                   leg.amount, 'UAH'
+              FROM t, (VALUES ($3::bigint, 'debit', 100::bigint),
+                              ($4::bigint, 'credit', 99::bigint))
+                      AS leg(account_id, direction, amount)
+            """,
+            home.id,
+            home.alice,
+            home.accounts["cafe"].id,
+            home.accounts["card"].id,
+        )
+
+
+async def test_the_commit_check_still_refuses_an_unbalanced_entry_of_the_bot(
+    fresh_database_url: str,
+) -> None:
+    """It runs as the owner now (migration 0016); the bot's own writes are held to it."""
+    async with ledger_world(fresh_database_url) as world:
+        home = await world.household()
+        connection = await asyncpg.connect(login_url(fresh_database_url, APP))
+        try:
+            with pytest.raises(asyncpg.CheckViolationError, match="unbalanced"):
+                await write_unbalanced(connection, home)
+        finally:
+            await connection.close()
+        async with world.pool.acquire() as owner:
+            assert await owner.fetchval("SELECT count(*) FROM transactions") == 0
