@@ -16,7 +16,7 @@ from finance_bot.adapters.postgres.roles import APP, login_url
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
 from finance_bot.adapters.postgres.words_cache import WordsCache
 from finance_bot.application.budgets import set_budget
-from finance_bot.application.household import words
+from finance_bot.application.household import vocabulary_of, words
 from finance_bot.domain.money import Money
 from finance_bot.ports.records import Words
 from tests.support.household import Household, ledger_world
@@ -238,3 +238,27 @@ async def test_the_commit_check_still_refuses_an_unbalanced_entry_of_the_bot(
             await connection.close()
         async with world.pool.acquire() as owner:
             assert await owner.fetchval("SELECT count(*) FROM transactions") == 0
+
+
+async def test_a_vocabulary_is_worked_out_once_per_person_and_version(
+    fresh_database_url: str,
+) -> None:
+    async with ledger_world(fresh_database_url) as world:
+        home = await world.household()
+        async with as_the_bot(fresh_database_url) as bot:
+            first = vocabulary_of(await words(home.alice, uow_factory=bot))
+            assert vocabulary_of(await words(home.alice, uow_factory=bot)) is first
+            bobs = vocabulary_of(await words(home.bob, uow_factory=bot))
+            assert vocabulary_of(await words(home.bob, uow_factory=bot)) is bobs
+            assert bobs.account_names != first.account_names  # each sees their own card
+
+            async with world.pool.acquire() as owner:
+                await owner.execute(
+                    "INSERT INTO category_aliases (household_id, alias_key, account_id)"
+                    " VALUES ($1, 'пончики', $2)",
+                    home.id,
+                    home.accounts["cafe"].id,
+                )
+            changed = vocabulary_of(await words(home.alice, uow_factory=bot))
+            assert changed.expense_aliases["пончики"] == home.accounts["cafe"].id
+            assert changed == vocabulary_of(await uncached(fresh_database_url, home.alice))

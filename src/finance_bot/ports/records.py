@@ -110,6 +110,9 @@ class Words:
     accounts: list[Account]
     aliases: dict[str, list[int]]
     budgets: tuple[Budget, ...] = ()
+    # What is worked out of these words once, by person, kept beside them while the storage
+    # keeps them (docs/adr/0028): Words built from the same kept words share it.
+    derived: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ holds; the database sends the words only when its own differs.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from finance_bot.domain.accounts import Account
 from finance_bot.ports.records import Budget, Member, Words
@@ -28,9 +28,10 @@ class HouseholdWords:
     accounts: list[Account]
     aliases: dict[str, list[int]]
     budgets: tuple[Budget, ...]
+    derived: dict[int, Any] = field(default_factory=dict)  # see Words.derived
 
     def of(self, member: Member) -> Words:
-        return Words(member, self.accounts, self.aliases, self.budgets)
+        return Words(member, self.accounts, self.aliases, self.budgets, self.derived)
 
 
 class WordsCache:
