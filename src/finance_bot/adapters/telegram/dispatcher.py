@@ -20,7 +20,9 @@ from finance_bot.adapters.telegram.routers.shares import shares_router
 
 
 def build_dispatcher(services: ChatServices) -> Dispatcher:
-    dispatcher = Dispatcher()
+    # The bot keeps no conversation state in aiogram (its buttons carry what a dialogue
+    # needs, the rest is in the database): the FSM middleware would only cost each update.
+    dispatcher = Dispatcher(disable_fsm=True)
     dispatcher.update.outer_middleware(MemberContext(services))
     # Forwards first: a forwarded command must never reach the router that runs it.
     # Then commands before free text; settings last, since it answers unknown commands.
