@@ -272,3 +272,20 @@ async def test_grafanas_login_role_reads_the_views_only(
             await connection.execute("CREATE TEMP TABLE t (x int)")
     finally:
         await connection.close()
+
+
+async def test_the_household_picker_counts_the_members_of_now(fresh_database_url: str) -> None:
+    async with ledger_world(fresh_database_url, max_size=2) as world:
+        alice, bob = await world.new_household(2)
+        household_id = await world.household_of(alice)
+        query = "SELECT members FROM reporting.households WHERE household_id = $1"
+        assert [r["members"] for r in await as_reader(fresh_database_url, query, household_id)] == [
+            2
+        ]
+        async with world.pool.acquire() as connection:
+            await connection.execute(
+                "UPDATE members SET left_at = now() WHERE telegram_id = $1", bob
+            )
+        assert [r["members"] for r in await as_reader(fresh_database_url, query, household_id)] == [
+            1
+        ]
