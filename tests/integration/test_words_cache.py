@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 import pytest
 
+from finance_bot.adapters.postgres.migrator import available_migrations, migrate
 from finance_bot.adapters.postgres.roles import APP, login_url
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
 from finance_bot.adapters.postgres.words_cache import WordsCache
@@ -19,9 +20,13 @@ from finance_bot.application.budgets import set_budget
 from finance_bot.application.household import vocabulary_of, words
 from finance_bot.domain.money import Money
 from finance_bot.ports.records import Words
+from tests.integration.test_household_currency import _household
+from tests.support.databases import migrate_up_to_before
 from tests.support.household import Household, ledger_world
 
 pytestmark = pytest.mark.postgres
+
+[WORDS_MIGRATION] = [m.version for m in available_migrations() if m.name.endswith("words_version")]
 
 
 @asynccontextmanager
@@ -262,3 +267,34 @@ async def test_a_vocabulary_is_worked_out_once_per_person_and_version(
             changed = vocabulary_of(await words(home.alice, uow_factory=bot))
             assert changed.expense_aliases["пончики"] == home.accounts["cafe"].id
             assert changed == vocabulary_of(await uncached(fresh_database_url, home.alice))
+
+
+async def test_a_database_of_the_previous_release_gets_versions_that_work(
+    empty_database_url: str,
+) -> None:
+    """Migration 0016 on a database 0015 filled: households start at version 0, the bot reads
+    and keeps their words, and the first change after the upgrade is seen."""
+    url = empty_database_url
+    connection = await asyncpg.connect(url)
+    try:
+        await migrate_up_to_before(connection, WORDS_MIGRATION)
+        household_id = await _household(connection, [901, 902], "UAH", currency_column=True)
+        await migrate(connection)
+        assert await version(url, household_id) == 0
+        async with as_the_bot(url) as bot:
+            before = await words(901, uow_factory=bot)
+            assert {account.household_id for account in before.accounts} == {household_id}
+            assert await words(901, uow_factory=bot) == before
+            assert bot.words.hits == 1
+            cafe = next(a for a in before.accounts if a.code == "cafe")
+            await connection.execute(
+                "INSERT INTO category_aliases (household_id, alias_key, account_id)"
+                " VALUES ($1, 'эспрессо', $2)",
+                household_id,
+                cafe.id,
+            )
+            after = await words(902, uow_factory=bot)
+            assert after.aliases["эспрессо"] == [cafe.id]
+            assert after == await uncached(url, 902)
+    finally:
+        await connection.close()
