@@ -5,17 +5,14 @@ nothing behind, and nothing of one update's sharing reaches another."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
-from finance_bot.adapters.postgres.roles import APP, login_url
-from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
+from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from finance_bot.application.household import enroll
 from finance_bot.ports.unit_of_work import UnitOfWork
-from tests.support.household import PostgresWorld, ledger_world
+from tests.support.household import PostgresWorld, as_the_bot, ledger_world
 
 # What asyncpg raises on a connection the server ended, depending on when it notices.
 LOST = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
@@ -27,16 +24,6 @@ async def where(uow: UnitOfWork) -> tuple[int, object]:
     connection = uow.ledger._connection  # type: ignore[attr-defined]  # the lent connection
     row = await connection.fetchrow(TRANSACTION)
     return row[0], row[1]
-
-
-@contextlib.asynccontextmanager
-async def as_the_bot(url: str) -> AsyncIterator[PostgresUnitOfWorkFactory]:
-    """Units of work logged in as the bot's role, which row-level security binds."""
-    pool = await create_pool(login_url(url, APP))
-    try:
-        yield PostgresUnitOfWorkFactory(pool)
-    finally:
-        await pool.close()
 
 
 def factory(world: PostgresWorld) -> PostgresUnitOfWorkFactory:

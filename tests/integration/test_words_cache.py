@@ -6,15 +6,11 @@ without the cache would give."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import asyncpg
 import pytest
 
 from finance_bot.adapters.postgres.migrator import available_migrations, migrate
 from finance_bot.adapters.postgres.roles import APP, login_url
-from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
 from finance_bot.adapters.postgres.words_cache import WordsCache
 from finance_bot.application.budgets import set_budget
 from finance_bot.application.household import vocabulary_of, words
@@ -22,21 +18,11 @@ from finance_bot.domain.money import Money
 from finance_bot.ports.records import Words
 from tests.integration.test_household_currency import _household
 from tests.support.databases import migrate_up_to_before
-from tests.support.household import Household, ledger_world
+from tests.support.household import Household, as_the_bot, ledger_world
 
 pytestmark = pytest.mark.postgres
 
 [WORDS_MIGRATION] = [m.version for m in available_migrations() if m.name.endswith("words_version")]
-
-
-@asynccontextmanager
-async def as_the_bot(url: str) -> AsyncIterator[PostgresUnitOfWorkFactory]:
-    """Units of work logged in as the bot's role, which row-level security binds."""
-    pool = await create_pool(login_url(url, APP))
-    try:
-        yield PostgresUnitOfWorkFactory(pool)
-    finally:
-        await pool.close()
 
 
 async def version(url: str, household_id: int) -> int:

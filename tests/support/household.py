@@ -32,6 +32,8 @@ from tests.support.fakes import FakeUnitOfWorkFactory
 if TYPE_CHECKING:
     import asyncpg
 
+    from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
+
 DAY = date(2024, 5, 10)
 
 # Telegram ids unique across a test session, so households in a shared database never meet.
@@ -227,5 +229,18 @@ async def ledger_world(url: str, *, max_size: int = 10) -> AsyncIterator[Postgre
     pool = await create_pool(url, max_size=max_size)
     try:
         yield PostgresWorld(PostgresUnitOfWorkFactory(pool), UuidV7Source(), pool)
+    finally:
+        await pool.close()
+
+
+@asynccontextmanager
+async def as_the_bot(url: str) -> AsyncIterator[PostgresUnitOfWorkFactory]:
+    """Units of work logged in as the bot's role, which row-level security binds."""
+    from finance_bot.adapters.postgres.roles import APP, login_url
+    from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
+
+    pool = await create_pool(login_url(url, APP))
+    try:
+        yield PostgresUnitOfWorkFactory(pool)
     finally:
         await pool.close()

@@ -20,7 +20,6 @@ ALTER TABLE households ADD COLUMN words_version bigint NOT NULL DEFAULT 0;
 CREATE FUNCTION words_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
-    -- A trigger has only the transition tables of its own event.
     IF TG_OP = 'INSERT' THEN
         UPDATE households SET words_version = nextval('words_versions')
          WHERE id IN (SELECT household_id FROM inserted);
@@ -35,32 +34,25 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER accounts_words_inserted AFTER INSERT ON accounts
-    REFERENCING NEW TABLE AS inserted
-    FOR EACH STATEMENT EXECUTE FUNCTION words_changed();
-CREATE TRIGGER accounts_words_updated AFTER UPDATE ON accounts
-    REFERENCING NEW TABLE AS inserted OLD TABLE AS deleted
-    FOR EACH STATEMENT EXECUTE FUNCTION words_changed();
-CREATE TRIGGER accounts_words_deleted AFTER DELETE ON accounts
-    REFERENCING OLD TABLE AS deleted
-    FOR EACH STATEMENT EXECUTE FUNCTION words_changed();
-
-CREATE TRIGGER category_aliases_words_inserted AFTER INSERT ON category_aliases
-    REFERENCING NEW TABLE AS inserted
-    FOR EACH STATEMENT EXECUTE FUNCTION words_changed();
-CREATE TRIGGER category_aliases_words_updated AFTER UPDATE ON category_aliases
-    REFERENCING NEW TABLE AS inserted OLD TABLE AS deleted
-    FOR EACH STATEMENT EXECUTE FUNCTION words_changed();
-CREATE TRIGGER category_aliases_words_deleted AFTER DELETE ON category_aliases
-    REFERENCING OLD TABLE AS deleted
-    FOR EACH STATEMENT EXECUTE FUNCTION words_changed();
-
-CREATE TRIGGER budgets_words_inserted AFTER INSERT ON budgets
-    REFERENCING NEW TABLE AS inserted
-    FOR EACH STATEMENT EXECUTE FUNCTION words_changed();
-CREATE TRIGGER budgets_words_updated AFTER UPDATE ON budgets
-    REFERENCING NEW TABLE AS inserted OLD TABLE AS deleted
-    FOR EACH STATEMENT EXECUTE FUNCTION words_changed();
-CREATE TRIGGER budgets_words_deleted AFTER DELETE ON budgets
-    REFERENCING OLD TABLE AS deleted
-    FOR EACH STATEMENT EXECUTE FUNCTION words_changed();
+-- On each table whose rows are words: one trigger per event, since a trigger has the
+-- transition tables of its own event only.
+DO $$
+DECLARE
+    words_table text;
+BEGIN
+    FOREACH words_table IN ARRAY ARRAY['accounts', 'category_aliases', 'budgets'] LOOP
+        EXECUTE format(
+            'CREATE TRIGGER %1$I AFTER INSERT ON %2$I REFERENCING NEW TABLE AS inserted'
+            ' FOR EACH STATEMENT EXECUTE FUNCTION words_changed()',
+            words_table || '_words_inserted', words_table);
+        EXECUTE format(
+            'CREATE TRIGGER %1$I AFTER UPDATE ON %2$I'
+            ' REFERENCING NEW TABLE AS inserted OLD TABLE AS deleted'
+            ' FOR EACH STATEMENT EXECUTE FUNCTION words_changed()',
+            words_table || '_words_updated', words_table);
+        EXECUTE format(
+            'CREATE TRIGGER %1$I AFTER DELETE ON %2$I REFERENCING OLD TABLE AS deleted'
+            ' FOR EACH STATEMENT EXECUTE FUNCTION words_changed()',
+            words_table || '_words_deleted', words_table);
+    END LOOP;
+END $$;
