@@ -269,7 +269,7 @@ def vocabulary_of(words: Words) -> Vocabulary:
     """A person's vocabulary depends on them and their household's words alone: worked out
     once for words the storage keeps between lines (never mutated afterwards)."""
     telegram_id = words.member.telegram_id
-    found: Vocabulary | None = words.derived.get(telegram_id)
+    found = words.derived.get(telegram_id)
     if found is None:
         found = words.derived[telegram_id] = _vocabulary(
             words.member, words.accounts, words.aliases

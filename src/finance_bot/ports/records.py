@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from finance_bot.domain.accounts import Account
+from finance_bot.domain.commands import Vocabulary
 from finance_bot.domain.digests import DigestSchedule
 from finance_bot.domain.money import Money
 from finance_bot.domain.transactions import Transaction
@@ -110,9 +111,9 @@ class Words:
     accounts: list[Account]
     aliases: dict[str, list[int]]
     budgets: tuple[Budget, ...] = ()
-    # What is worked out of these words once, by person, kept beside them while the storage
-    # keeps them (docs/adr/0028): Words built from the same kept words share it.
-    derived: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
+    # Each person's vocabulary, worked out of these words once and kept beside them while
+    # the storage keeps them (docs/adr/0028): Words built from the same kept words share it.
+    derived: dict[int, Vocabulary] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from finance_bot.domain.accounts import Account
+from finance_bot.domain.commands import Vocabulary
 from finance_bot.ports.records import Budget, Member, Words
 
 _K = TypeVar("_K")
@@ -28,7 +29,7 @@ class HouseholdWords:
     accounts: list[Account]
     aliases: dict[str, list[int]]
     budgets: tuple[Budget, ...]
-    derived: dict[int, Any] = field(default_factory=dict)  # see Words.derived
+    derived: dict[int, Vocabulary] = field(default_factory=dict)  # see Words.derived
 
     def of(self, member: Member) -> Words:
         return Words(member, self.accounts, self.aliases, self.budgets, self.derived)
