@@ -6,6 +6,8 @@ without the cache would give."""
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 
@@ -284,3 +286,71 @@ async def test_a_database_of_the_previous_release_gets_versions_that_work(
             assert after == await uncached(url, 902)
     finally:
         await connection.close()
+
+
+async def test_lines_read_while_the_words_change_never_see_words_no_commit_made(
+    fresh_database_url: str,
+) -> None:
+    """One connection moves an alias back and forth, committing each move; the bot reads the
+    words again and again meanwhile. Every read gives the words of a committed state, and a
+    read that starts after a move committed sees that move or a later one, never an older."""
+    async with ledger_world(fresh_database_url) as world:
+        home = await world.household()
+        targets = [home.accounts["cafe"].id, home.accounts["taxi"].id]
+        moves = 40
+        # The last move committed, and the last one that may have: a read's words are those
+        # of a move between the two, as they stood when it began and when it ended.
+        committed = {"move": -1}
+        committing = {"move": -1}
+        exact = [0]  # reads during which no move could commit: their words are known
+        read_in_quiet = asyncio.Event()
+
+        async def move_alias_back_and_forth() -> None:
+            async with world.pool.acquire() as owner:
+                for move in range(moves):
+                    committing["move"] = move
+                    async with owner.transaction():
+                        await owner.execute(
+                            "DELETE FROM category_aliases WHERE household_id = $1"
+                            " AND alias_key = 'туда-сюда'",
+                            home.id,
+                        )
+                        await owner.execute(
+                            "INSERT INTO category_aliases (household_id, alias_key, account_id)"
+                            " VALUES ($1, 'туда-сюда', $2)",
+                            home.id,
+                            targets[move % 2],
+                        )
+                    committed["move"] = move
+                    # Every other move waits for a read to begin and end after it; the others
+                    # are made while reads are under way.
+                    read_in_quiet.clear()
+                    if move % 2 == 0:
+                        await asyncio.wait_for(read_in_quiet.wait(), timeout=30)
+                    await asyncio.sleep(0)
+
+        async with as_the_bot(fresh_database_url) as bot:
+
+            async def read_again_and_again() -> None:
+                while committed["move"] < moves - 1:
+                    at_least = committed["move"]
+                    found = await words(home.alice, uow_factory=bot)
+                    at_most = committing["move"]
+                    aliased = found.aliases.get("туда-сюда")
+                    if at_least < 0:
+                        continue
+                    assert aliased is not None
+                    assert len(aliased) == 1
+                    if at_most == at_least:  # no move could have committed meanwhile
+                        assert aliased == [targets[at_least % 2]]
+                        exact[0] += 1
+                        read_in_quiet.set()
+
+            await asyncio.gather(
+                move_alias_back_and_forth(), *(read_again_and_again() for _ in range(4))
+            )
+            final = await words(home.alice, uow_factory=bot)
+            assert final.aliases["туда-сюда"] == [targets[(moves - 1) % 2]]
+            assert final == await uncached(fresh_database_url, home.alice)
+            assert exact[0] >= moves // 2
+            assert bot.words.hits > 0
