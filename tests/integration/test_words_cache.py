@@ -158,7 +158,7 @@ async def test_words_held_for_another_household_are_never_given(
             theirs = await words(other.alice, uow_factory=bot)
             held = bot.words.held_for(other.alice)
             assert held is not None
-            bot.words.used(home.alice, other.id, held[1], hit=False)  # as if they had moved
+            bot.words.used(home.alice, held, hit=False)  # as if they had moved
 
             mine = await words(home.alice, uow_factory=bot)
 

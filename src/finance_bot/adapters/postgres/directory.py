@@ -557,27 +557,28 @@ def _budgets(row: asyncpg.Record) -> tuple[Budget, ...]:
     )
 
 
-def held_arguments(held: tuple[int, HouseholdWords] | None) -> tuple[int | None, int | None]:
+def held_arguments(held: HouseholdWords | None) -> tuple[int | None, int | None]:
     """Parameters $2 and $3 of a read of WORDS_COLUMNS."""
-    return (None, None) if held is None else (held[0], held[1].version)
+    return (None, None) if held is None else (held.household_id, held.version)
 
 
 def words_of(
     row: asyncpg.Record,
     member: Member,
     cache: WordsCache | None,
-    held: tuple[int, HouseholdWords] | None,
+    held: HouseholdWords | None,
 ) -> Words:
     """The words of a row that holds WORDS_COLUMNS, for `member`: those `held` when the
     database confirmed them (no arrays came), else the ones read, kept in `cache`."""
     if row["accounts"] is None:
         assert held is not None, "the database confirms only words that were passed to it"
-        words, hit = held[1], True
+        words, hit = held, True
     else:
         aliases: dict[str, list[int]] = {}
         for alias_key, account_id in row["aliases"]:
             aliases.setdefault(alias_key, []).append(account_id)
         words = HouseholdWords(
+            household_id=member.household_id,
             version=row["words_version"],
             accounts=[_account_of(fields) for fields in row["accounts"]],
             aliases=aliases,
@@ -585,5 +586,5 @@ def words_of(
         )
         hit = False
     if cache is not None:
-        cache.used(member.telegram_id, member.household_id, words, hit=hit)
+        cache.used(member.telegram_id, words, hit=hit)
     return words.of(member)

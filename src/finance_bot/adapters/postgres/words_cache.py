@@ -25,6 +25,7 @@ _V = TypeVar("_V")
 class HouseholdWords:
     """A household's part of `Words`, shared by every line read against it: never mutated."""
 
+    household_id: int
     version: int
     accounts: list[Account]
     aliases: dict[str, list[int]]
@@ -45,23 +46,19 @@ class WordsCache:
         self.hits = 0
         self.misses = 0
 
-    def held_for(self, telegram_id: int) -> tuple[int, HouseholdWords] | None:
-        """The household this person was last read in, and its words as held now."""
+    def held_for(self, telegram_id: int) -> HouseholdWords | None:
+        """The words, as held now, of the household this person was last read in."""
         household_id = self._people.get(telegram_id)
-        if household_id is None:
-            return None
-        held = self._households.get(household_id)
-        return None if held is None else (household_id, held)
+        return None if household_id is None else self._households.get(household_id)
 
-    def used(
-        self, telegram_id: int, household_id: int, words: HouseholdWords, *, hit: bool
-    ) -> None:
+    def used(self, telegram_id: int, words: HouseholdWords, *, hit: bool) -> None:
         """These words were read for this person just now (`hit`: the database confirmed
         the ones held instead of sending them)."""
         if hit:
             self.hits += 1
         else:
             self.misses += 1
+        household_id = words.household_id
         self._remember(self._people, telegram_id, household_id, 2 * self._capacity)
         held = self._households.get(household_id)
         # Another line may have brought a newer version meanwhile: versions only grow.
