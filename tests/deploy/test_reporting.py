@@ -278,14 +278,18 @@ async def test_the_household_picker_counts_the_members_of_now(fresh_database_url
     async with ledger_world(fresh_database_url, max_size=2) as world:
         alice, bob = await world.new_household(2)
         household_id = await world.household_of(alice)
-        query = "SELECT members FROM reporting.households WHERE household_id = $1"
-        assert [r["members"] for r in await as_reader(fresh_database_url, query, household_id)] == [
-            2
-        ]
+
+        async def members() -> list[int]:
+            rows = await as_reader(
+                fresh_database_url,
+                "SELECT members FROM reporting.households WHERE household_id = $1",
+                household_id,
+            )
+            return [row["members"] for row in rows]
+
+        assert await members() == [2]
         async with world.pool.acquire() as connection:
             await connection.execute(
                 "UPDATE members SET left_at = now() WHERE telegram_id = $1", bob
             )
-        assert [r["members"] for r in await as_reader(fresh_database_url, query, household_id)] == [
-            1
-        ]
+        assert await members() == [1]
