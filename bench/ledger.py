@@ -14,7 +14,9 @@ touches real data.
    a scratch table, with 1 and N connections; the ratio application / bare.
 2b. N writers on N households, one each, against the bare loop on N connections (target
    ratio >= 0.5: households must not queue on each other), with each side's client CPU and
-   WAL per write, and where the writers' connections spend their time (pg_stat_activity).
+   WAL per write, and where the writers' connections spend their time (pg_stat_activity);
+   beside them the floor under record(): the ledger's storing statement alone in the bare
+   loop's place, with the database's checks and, given a superuser, without (ADR-0029).
 3. The household loaded in bulk to --transactions, then the month report
    (``application.reports.period_report``) and /balance (``application.reports.balances``),
    and the disk the books take per transaction.
@@ -63,6 +65,7 @@ from common import (
     verdict,
 )
 from finance_bot.adapters.postgres.embedded import EmbeddedPostgres
+from finance_bot.adapters.postgres.ledger import PostgresLedger
 from finance_bot.adapters.postgres.migrator import migrate
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
 from finance_bot.adapters.system import UuidV7Source
@@ -75,6 +78,7 @@ from finance_bot.domain.accounts import AccountType
 from finance_bot.domain.commands import RecordExpense
 from finance_bot.domain.money import Money
 from finance_bot.domain.periods import PeriodKind
+from finance_bot.domain.transactions import expense
 from finance_bot.ports.unit_of_work import UnitOfWorkFactory
 
 CURRENCY = "UAH"
@@ -229,6 +233,62 @@ async def bare_writes(url: str, *, total: int, connections: int) -> Run:
     finally:
         for connection in opened:
             await connection.close()
+
+
+async def storing_statements(
+    url: str, households: Sequence[Household], *, total: int, checked: bool, tag: str
+) -> Run:
+    """The ledger's storing statement in the bare loop's place: BEGIN with the household
+    bound, the statement that numbers and stores an expense and claims its key, COMMIT —
+    one connection per household, and no application around it. `checked` False runs it
+    with the database's checks off (`session_replication_role = replica`: no ledger
+    trigger, no foreign key), which takes a superuser; the figure shows what they cost."""
+    settings = {} if checked else {"session_replication_role": "replica"}
+    opened = [await asyncpg.connect(url, server_settings=settings) for _ in households]
+    ids = UuidV7Source()
+    today = date.today()
+    try:
+
+        async def write(worker: int, sequence: int) -> None:
+            household, connection = households[worker], opened[worker]
+            entry = expense(
+                id=ids.new_id(),
+                household_id=household.id,
+                author_telegram_id=household.members[0],
+                booked_on=today,
+                amount=Money(100 + sequence * 7919 % 500_000, CURRENCY),
+                account_id=household.cards[0],
+                category_id=household.expense_categories[sequence % 4],
+                note="bench",
+            )
+            # Three round trips, as the bare loop's: the binding goes with the BEGIN, as
+            # the bot's units of work send it.
+            await connection.execute(
+                f"BEGIN; SELECT set_config('finance_bot.household', '{int(household.id)}', true)"
+            )
+            try:
+                await PostgresLedger(connection).add(
+                    entry, idempotency_key=f"bench:{household.id}:{tag}:{sequence}"
+                )
+            except BaseException:
+                await connection.execute("ROLLBACK")
+                raise
+            await connection.execute("COMMIT")
+
+        return await timed_concurrently(total, len(households), write)
+    finally:
+        for connection in opened:
+            await connection.close()
+
+
+async def superuser(url: str) -> bool:
+    connection = await asyncpg.connect(url)
+    try:
+        return bool(
+            await connection.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        )
+    finally:
+        await connection.close()
 
 
 # --------------------------------------------------------------------------- bulk load
@@ -552,7 +612,8 @@ async def households_apart_figures(
     writes, writers, rounds = options.writes, options.writers, options.rounds
     heading(
         f"2b. Writes on {writers} households apart: {writes} per figure, {rounds} alternating"
-        f" rounds of record() by {writers} writers, one household each, and bare INSERT+COMMIT"
+        f" rounds of record() by {writers} writers, one household each, the storing statement"
+        " alone, and bare INSERT+COMMIT"
     )
     apart = [
         await create_household(
@@ -564,40 +625,57 @@ async def households_apart_figures(
         uow_factory, apart, total=50, writers=writers, tag="warm", booked_on=today
     )
     await bare_writes(url, total=50, connections=writers)
-    app = bare = Run(0, 0.0, [])
-    wal = {"app": 0, "bare": 0}
+    # Beside the bare loop and record(), the floor under record(): the ledger's own storing
+    # statement in the bare loop's place, with the database's checks and without them (a
+    # superuser's run only). What lies between the floor and the bare loop is the write the
+    # ledger makes; between record() and the floor, the application around it.
+    unchecked = await superuser(url)
+    figures: dict[str, Callable[[str], Awaitable[Run]]] = {
+        "bare INSERT+COMMIT": lambda tag: bare_writes(url, total=share, connections=writers),
+        "the storing statement alone": lambda tag: storing_statements(
+            url, apart, total=share, checked=True, tag=tag
+        ),
+        "  the same, the database's checks off": lambda tag: storing_statements(
+            url, apart, total=share, checked=False, tag=tag
+        ),
+        "record()": lambda tag: application_writes(
+            uow_factory, apart, total=share, writers=writers, tag=tag, booked_on=today
+        ),
+    }
+    if not unchecked:
+        del figures["  the same, the database's checks off"]
+    runs = {name: Run(0, 0.0, []) for name in figures}
+    wal = dict.fromkeys(figures, 0)
     for index in range(rounds):
         share = writes // rounds + (index < writes % rounds)
-        async with wal_written(url) as written:
-            bare += await bare_writes(url, total=share, connections=writers)
-        wal["bare"] += written[0]
-        async with wal_written(url) as written:
-            app += await application_writes(
-                uow_factory,
-                apart,
-                total=share,
-                writers=writers,
-                tag=f"apart{index}",
-                booked_on=today,
-            )
-        wal["app"] += written[0]
-    ratio = app.per_second / bare.per_second
-    for name, run in (("bare INSERT+COMMIT", bare), ("record()", app)):
-        key = "bare" if run is bare else "app"
-        what = f"{writers} connections" if run is bare else f"{writers} writers, 1 household each"
-        line(f"{name}, {what}", f"{run.per_second:8.0f} /s")
+        for name, figure in figures.items():
+            async with wal_written(url) as written:
+                runs[name] += await figure(f"apart{index}:{len(name)}")
+            wal[name] += written[0]
+    bare, app = runs["bare INSERT+COMMIT"], runs["record()"]
+    for name, run in runs.items():
+        what = {
+            "bare INSERT+COMMIT": f", {writers} connections",
+            "record()": f", {writers} writers, 1 household each",
+        }.get(name, "" if name.startswith(" ") else f", {writers} connections, 1 household each")
+        line(f"{name}{what}", f"{run.per_second:8.0f} /s")
         latency_line("  latency of one write", run)
         line(
             "  per write: client CPU, WAL",
             f"{run.cpu_ms_each:6.2f} ms",
-            f"{wal[key] / run.count:,.0f} bytes of WAL (server-wide: any other work on the"
+            f"{wal[name] / run.count:,.0f} bytes of WAL (server-wide: any other work on the"
             " server counts too)",
         )
+        if run is not bare:
+            line("  ratio to bare", f"{run.per_second / bare.per_second:8.2f}")
+    ratio = app.per_second / bare.per_second
     line(
         "  ratio application / bare",
         f"{ratio:8.2f}",
         f"target >= {RATIO_TARGET:g}: {verdict(ratio >= RATIO_TARGET)}",
     )
+    if not unchecked:
+        line("  (the run with the database's checks off takes a superuser's URL: skipped)", "")
     line(
         "  the client's ceiling: 1 / its CPU per write",
         f"{1000 / max(app.cpu_ms_each, 1e-9):8.0f} /s",
