@@ -236,46 +236,66 @@ async def bare_writes(url: str, *, total: int, connections: int) -> Run:
 
 
 async def storing_statements(
-    url: str, households: Sequence[Household], *, total: int, checked: bool, tag: str
+    opened: Sequence[asyncpg.Connection],
+    households: Sequence[Household],
+    *,
+    total: int,
+    tag: str,
+    own_transaction: bool = False,
 ) -> Run:
     """The ledger's storing statement in the bare loop's place: BEGIN with the household
     bound, the statement that numbers and stores an expense and claims its key, COMMIT —
-    one connection per household, and no application around it. `checked` False runs it
-    with the database's checks off (`session_replication_role = replica`: no ledger
-    trigger, no foreign key), which takes a superuser; the figure shows what they cost."""
-    settings = {} if checked else {"session_replication_role": "replica"}
-    opened = [await asyncpg.connect(url, server_settings=settings) for _ in households]
+    on `opened`, one connection per household, and no application around it.
+
+    `own_transaction` sends the statement alone, its own transaction (one round trip);
+    without the BEGIN's binding that takes a superuser, whom row-level security does not
+    bind, as does opening the connections with the database's checks off
+    (`checking_connections`). They show what the round trips and the checks cost."""
     ids = UuidV7Source()
     today = date.today()
+
+    async def write(worker: int, sequence: int) -> None:
+        household, connection = households[worker], opened[worker]
+        entry = expense(
+            id=ids.new_id(),
+            household_id=household.id,
+            author_telegram_id=household.members[0],
+            booked_on=today,
+            amount=Money(100 + sequence * 7919 % 500_000, CURRENCY),
+            account_id=household.cards[0],
+            category_id=household.expense_categories[sequence % 4],
+            note="bench",
+        )
+        key = f"bench:{household.id}:{tag}:{sequence}"
+        if own_transaction:
+            await PostgresLedger(connection).add(entry, idempotency_key=key)
+            return
+        # Three round trips, as the bare loop's: the binding goes with the BEGIN, as
+        # the bot's units of work send it.
+        await connection.execute(
+            f"BEGIN; SELECT set_config('finance_bot.household', '{int(household.id)}', true)"
+        )
+        try:
+            await PostgresLedger(connection).add(entry, idempotency_key=key)
+        except BaseException:
+            await connection.execute("ROLLBACK")
+            raise
+        await connection.execute("COMMIT")
+
+    return await timed_concurrently(total, len(households), write)
+
+
+@contextlib.asynccontextmanager
+async def checking_connections(
+    url: str, count: int, *, checked: bool = True
+) -> AsyncIterator[list[asyncpg.Connection]]:
+    """`count` connections, kept open across the rounds as the pool's are; `checked` False
+    opens them with the ledger's triggers and foreign keys off (`session_replication_role =
+    replica`, a superuser's setting)."""
+    settings = {} if checked else {"session_replication_role": "replica"}
+    opened = [await asyncpg.connect(url, server_settings=settings) for _ in range(count)]
     try:
-
-        async def write(worker: int, sequence: int) -> None:
-            household, connection = households[worker], opened[worker]
-            entry = expense(
-                id=ids.new_id(),
-                household_id=household.id,
-                author_telegram_id=household.members[0],
-                booked_on=today,
-                amount=Money(100 + sequence * 7919 % 500_000, CURRENCY),
-                account_id=household.cards[0],
-                category_id=household.expense_categories[sequence % 4],
-                note="bench",
-            )
-            # Three round trips, as the bare loop's: the binding goes with the BEGIN, as
-            # the bot's units of work send it.
-            await connection.execute(
-                f"BEGIN; SELECT set_config('finance_bot.household', '{int(household.id)}', true)"
-            )
-            try:
-                await PostgresLedger(connection).add(
-                    entry, idempotency_key=f"bench:{household.id}:{tag}:{sequence}"
-                )
-            except BaseException:
-                await connection.execute("ROLLBACK")
-                raise
-            await connection.execute("COMMIT")
-
-        return await timed_concurrently(total, len(households), write)
+        yield opened
     finally:
         for connection in opened:
             await connection.close()
@@ -621,37 +641,46 @@ async def households_apart_figures(
         )
         for index in range(writers)
     ]
-    await application_writes(
-        uow_factory, apart, total=50, writers=writers, tag="warm", booked_on=today
-    )
-    await bare_writes(url, total=50, connections=writers)
     # Beside the bare loop and record(), the floor under record(): the ledger's own storing
-    # statement in the bare loop's place, with the database's checks and without them (a
-    # superuser's run only). What lies between the floor and the bare loop is the write the
-    # ledger makes; between record() and the floor, the application around it.
-    unchecked = await superuser(url)
-    figures: dict[str, Callable[[str], Awaitable[Run]]] = {
-        "bare INSERT+COMMIT": lambda tag: bare_writes(url, total=share, connections=writers),
-        "the storing statement alone": lambda tag: storing_statements(
-            url, apart, total=share, checked=True, tag=tag
-        ),
-        "  the same, the database's checks off": lambda tag: storing_statements(
-            url, apart, total=share, checked=False, tag=tag
-        ),
-        "record()": lambda tag: application_writes(
-            uow_factory, apart, total=share, writers=writers, tag=tag, booked_on=today
-        ),
-    }
-    if not unchecked:
-        del figures["  the same, the database's checks off"]
-    runs = {name: Run(0, 0.0, []) for name in figures}
-    wal = dict.fromkeys(figures, 0)
-    for index in range(rounds):
-        share = writes // rounds + (index < writes % rounds)
-        for name, figure in figures.items():
-            async with wal_written(url) as written:
-                runs[name] += await figure(f"apart{index}:{len(name)}")
-            wal[name] += written[0]
+    # statement in the bare loop's place, and (a superuser's run only) as its own
+    # transaction, with the database's checks and without. What lies between the floor and
+    # the bare loop is the write the ledger makes; between record() and the floor, the
+    # application around it (docs/adr/0029).
+    async with contextlib.AsyncExitStack() as held:
+        checking = await held.enter_async_context(checking_connections(url, writers))
+        figures: dict[str, Callable[[str, int], Awaitable[Run]]] = {
+            "bare INSERT+COMMIT": lambda tag, count: bare_writes(
+                url, total=count, connections=writers
+            ),
+            "the storing statement alone": lambda tag, count: storing_statements(
+                checking, apart, total=count, tag=tag
+            ),
+        }
+        if as_superuser := await superuser(url):
+            unchecked = await held.enter_async_context(
+                checking_connections(url, writers, checked=False)
+            )
+            figures |= {
+                "  the same, its own transaction (one round trip)": lambda tag, count: (
+                    storing_statements(checking, apart, total=count, tag=tag, own_transaction=True)
+                ),
+                "  the same, the database's checks off": lambda tag, count: storing_statements(
+                    unchecked, apart, total=count, tag=tag, own_transaction=True
+                ),
+            }
+        figures["record()"] = lambda tag, count: application_writes(
+            uow_factory, apart, total=count, writers=writers, tag=tag, booked_on=today
+        )
+        for name, figure in figures.items():  # warm each connection's statements
+            await figure(f"warm:{len(name)}", 5 * writers)
+        runs = {name: Run(0, 0.0, []) for name in figures}
+        wal = dict.fromkeys(figures, 0)
+        for index in range(rounds):
+            share = writes // rounds + (index < writes % rounds)
+            for name, figure in figures.items():
+                async with wal_written(url) as written:
+                    runs[name] += await figure(f"apart{index}:{len(name)}", share)
+                wal[name] += written[0]
     bare, app = runs["bare INSERT+COMMIT"], runs["record()"]
     for name, run in runs.items():
         what = {
@@ -674,8 +703,8 @@ async def households_apart_figures(
         f"{ratio:8.2f}",
         f"target >= {RATIO_TARGET:g}: {verdict(ratio >= RATIO_TARGET)}",
     )
-    if not unchecked:
-        line("  (the run with the database's checks off takes a superuser's URL: skipped)", "")
+    if not as_superuser:
+        line("  (the storing statement's own transaction, checked and not, takes a superuser)", "")
     line(
         "  the client's ceiling: 1 / its CPU per write",
         f"{1000 / max(app.cpu_ms_each, 1e-9):8.0f} /s",
