@@ -115,7 +115,9 @@ class WebhookServer:
         given = request.headers.get(SECRET_HEADER)
         if given is None:
             return web.Response(status=401, text="secret token missing")
-        if not hmac.compare_digest(given.encode(), self._secret):
+        # The header's bytes as sent: aiohttp decodes them as UTF-8 with surrogateescape, so
+        # a value that is not UTF-8 comes back whole here instead of failing to encode.
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self._secret):
             return web.Response(status=403, text="secret token does not match")
         if self._stopping.is_set():
             return web.Response(status=503, text="shutting down")  # another replica, or later
