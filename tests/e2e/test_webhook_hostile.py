@@ -82,6 +82,10 @@ async def test_hostile_requests_get_a_4xx_that_says_why_and_write_nothing(
             (secret_header(secret), b"250 \xd0\xba\xd0\xb0\xd1\x84\xd0\xb5", 400),
             (secret_header(secret), b"[" + body + b"]", 400),
             (secret_header(secret), json.dumps({"message": update["message"]}).encode(), 400),
+            # Nested past what the parser can follow, in a field nobody reads.
+            (secret_header(secret), body[:-1] + b', "x": ' + b"[" * 100_000 + b"]}", 400),
+            # A charset no decoder knows, for the update itself.
+            (secret_header(secret, b"application/json; charset=x-unknown"), body, 400),
             # Over the size an update may have, with the update in front.
             (secret_header(secret), body[:-1] + b', "x": "' + b"a" * 2**20 + b'"}', 413),
         ]

@@ -123,7 +123,10 @@ class WebhookServer:
             return web.Response(status=503, text="shutting down")  # another replica, or later
         try:
             body = await request.json(loads=json.loads)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, LookupError, RecursionError):
+            # Not JSON, not in its charset (UnicodeDecodeError is a ValueError), a charset
+            # no codec knows (LookupError), or nested deeper than the parser follows: a
+            # retry would fail alike, so a 400, not the 500 that asks for one.
             return web.Response(status=400, text="not a JSON update")
         try:
             update = Update.model_validate(body, context={"bot": self._bot})
