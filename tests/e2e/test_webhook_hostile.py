@@ -104,3 +104,37 @@ async def test_hostile_requests_get_a_4xx_that_says_why_and_write_nothing(
         assert json.loads(reply)["method"] == "sendMessage"
 
     assert await transaction_count(fresh_database_url) == 1
+
+
+async def test_one_update_posted_to_two_replicas_at_once_is_one_entry_answered_alike(
+    fake: FakeTelegram, fresh_database_url: str
+) -> None:
+    """As a load balancer may do when its first try seemed lost: the same update at two
+    replicas at the same moment, which share no lock but the database's. The first line
+    founds the household, the race that writes the most."""
+    async with (
+        webhook_bot(fake, fresh_database_url) as (_, first),
+        webhook_bot(fake, fresh_database_url) as (_, second),
+    ):
+        fake.webhook.delete()  # the test is the load balancer now
+        for units in (250, 100, 40):
+            update_id = fake.send_text(ALICE, f"{units} кафе", first_name="Алиса")
+            update = fake.update_json(update_id)
+            answers = await asyncio.gather(
+                *(post_update(url, update) for url in (first, second, first, second))
+            )
+            assert {status for status, _ in answers} == {200}, answers
+            assert len({json.loads(body)["text"] for _, body in answers}) == 1, answers
+
+    rows = await ledger_rows(
+        fresh_database_url,
+        "SELECT t.number, p.amount_minor FROM transactions t"
+        " JOIN postings p ON p.transaction_id = t.id AND p.direction = 'debit'"
+        " ORDER BY t.number",
+    )
+    assert [(row["number"], row["amount_minor"]) for row in rows] == [
+        (1, 25_000),
+        (2, 10_000),
+        (3, 4_000),
+    ]
+    assert (await row_counts(fresh_database_url))["households"] == 1
