@@ -1,9 +1,11 @@
-"""Requests to the webhook that Telegram never makes (SPEC §15, docs/adr/0020).
+"""The webhook's paths nobody walks on a good day (SPEC §15, docs/adr/0020).
 
 A forger without the secret, or a sender with it whose request cannot be an update, gets
 a 4xx that says why: no 5xx, which asks for the same request again, and no write. The
 books are compared table by table, before and after; the same update sent properly
-afterwards is served, so each refusal was the request's own.
+afterwards is served, so each refusal was the request's own. And two deliveries of one
+update at two replicas at once, or a database failing inside an update's transaction,
+still leave the entry in the books once.
 """
 
 from __future__ import annotations
@@ -12,15 +14,19 @@ import asyncio
 import json
 from urllib.parse import urlsplit
 
+import asyncpg
 import pytest
 
 from finance_bot.sandbox.fake_api import FakeTelegram
+from tests.e2e.processes import eventually
 from tests.e2e.support import ALICE, ledger_rows, transaction_count
+from tests.e2e.test_webhook import lock_waits
 from tests.e2e.webhooks import SECRET, post_update, webhook_bot
 
 pytestmark = pytest.mark.postgres
 
 UPDATE_JSON = "application/json"
+WAIT = 60.0
 
 
 async def raw_request(
@@ -138,3 +144,41 @@ async def test_one_update_posted_to_two_replicas_at_once_is_one_entry_answered_a
         (3, 4_000),
     ]
     assert (await row_counts(fresh_database_url))["households"] == 1
+
+
+async def test_a_backend_killed_inside_the_updates_transaction_is_a_503_and_the_retry_books_once(
+    fake: FakeTelegram, fresh_database_url: str
+) -> None:
+    """The database fails in the middle of the update's unit of work, not before it: the
+    answer asks for the update again, nothing of the attempt stays, and the retry books
+    the line once."""
+    async with webhook_bot(fake, fresh_database_url) as (_, url):
+        fake.webhook.delete()  # the test is Telegram now
+        update = fake.update_json(fake.send_text(ALICE, "10 кафе", first_name="Алиса"))
+        assert (await post_update(url, update))[0] == 200
+        before = await row_counts(fresh_database_url)
+
+        update = fake.update_json(fake.send_text(ALICE, "250 кафе", first_name="Алиса"))
+        holder = await asyncpg.connect(fresh_database_url)
+        try:
+            async with holder.transaction():
+                await holder.execute("LOCK TABLE transactions IN SHARE MODE")
+                posted = asyncio.create_task(post_update(url, update))
+                await eventually(lambda: lock_waits(holder), timeout=WAIT, what="the entry waiting")
+                killed = await holder.fetchval(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_locks"
+                    " WHERE NOT granted AND pid <> pg_backend_pid()"
+                )
+                assert killed == 1
+                assert await asyncio.wait_for(posted, timeout=WAIT) == (503, "try again")
+        finally:
+            await holder.close()
+        assert await row_counts(fresh_database_url) == before
+
+        served, reply = await post_update(url, update)
+        assert served == 200
+        assert json.loads(reply)["text"].startswith("#2 ")
+        assert (await post_update(url, update))[1] == reply  # and again: the stored answer
+
+    assert await transaction_count(fresh_database_url) == 2
+    assert fake.calls("sendMessage") == []  # every reply was in an answer
