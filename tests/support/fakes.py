@@ -990,6 +990,9 @@ class FakeMembership:
         member = self._s.data.members.get(telegram_id)
         return member.household_id if member is not None and not member.active else None
 
+    async def lock_person(self, telegram_id: int) -> None:
+        return None
+
     async def redeem_invite(
         self, code_hash: bytes, telegram_id: int, now: datetime
     ) -> int | InviteRefusal:

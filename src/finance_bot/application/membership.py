@@ -132,6 +132,9 @@ async def join_by_invite(
                 if stored is not None and "joined" in stored:
                     return await _replay(uow, stored, telegram_id)
             return JoinRefusal(redeemed.value)
+        # Another joining of theirs at this moment (a founding /start, another link)
+        # commits first; then they are a member, refused below.
+        await uow.membership.lock_person(telegram_id)
         if await uow.membership.household_of(telegram_id) is not None:
             return JoinRefusal.MEMBER  # joined meanwhile: the invitation stays unused
         replayed = await _replayed(uow, idempotency_key, telegram_id)
@@ -166,6 +169,8 @@ async def found_own_household(
         replayed = await _replayed(uow, idempotency_key, telegram_id)
         if replayed is not None:
             return replayed
+        # Two /start at once: the second waits for the first to commit, then finds it.
+        await uow.membership.lock_person(telegram_id)
         existing = await joined_meanwhile(uow, telegram_id)
         if existing is not None:  # two /start at once: the first one founded it
             return Joined(existing, founded=False)

@@ -230,6 +230,11 @@ class MembershipRepository(Protocol):
         """For a person in no household now: the household they left last, if any."""
         ...
 
+    async def lock_person(self, telegram_id: int) -> None:
+        """Until the unit of work ends, no other joining of this person (by invitation or
+        founding) goes on: a second one waits, then finds the first one's membership."""
+        ...
+
     async def redeem_invite(
         self, code_hash: bytes, telegram_id: int, now: datetime
     ) -> int | InviteRefusal:

@@ -25,6 +25,9 @@ from finance_bot.adapters.postgres.lent_connection import durable
 from finance_bot.adapters.postgres.words_cache import WordsCache
 from finance_bot.ports.records import HouseholdSettings, InviteRefusal, Member, Membership
 
+# Any fixed number will do; the same in every finance-bot process ("join").
+_JOINING_LOCK = 0x6A6F696E
+
 
 class PostgresMembership:
     def __init__(self, connection: asyncpg.Connection, words: WordsCache | None = None) -> None:
@@ -93,6 +96,17 @@ class PostgresMembership:
             "SELECT former_household($1)", telegram_id
         )
         return household_id
+
+    async def lock_person(self, telegram_id: int) -> None:
+        """One joining a person at a time, until the transaction ends. Without it two at
+        once (a double tap, two replicas) both find the person in no household, and the
+        second fails on the index that allows one active membership (migration 0014)
+        instead of being answered. Ids that share a key only wait for each other."""
+        await self._connection.execute(
+            "SELECT pg_advisory_xact_lock($1, ($2::bigint % 2147483647)::integer)",
+            _JOINING_LOCK,
+            telegram_id,
+        )
 
     async def redeem_invite(
         self, code_hash: bytes, telegram_id: int, now: datetime

@@ -1,0 +1,167 @@
+"""Signing up under pressure (docs/product.md §14, docs/adr/0022, 0025), on real PostgreSQL:
+people racing for one invitation, one person's joinings racing each other, an invitation
+outliving the member who made it, and the base currency racing the household's first
+entry. Judged by the rows the database holds, read as the superuser."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from finance_bot.adapters.postgres.roles import APP, login_url
+from finance_bot.application import membership
+from finance_bot.ports.records import Member
+from tests.support.household import PostgresWorld, ledger_world
+
+pytestmark = pytest.mark.postgres
+
+NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
+ALICE, CAROL, DAVE, ERIN, MALLORY = 101, 202, 303, 404, 505
+
+
+@pytest.fixture
+async def world(fresh_database_url: str) -> AsyncIterator[PostgresWorld]:
+    """As the bot's own role, held to the households' policies (docs/adr/0021)."""
+    async with ledger_world(login_url(fresh_database_url, APP)) as opened:
+        assert isinstance(opened, PostgresWorld)
+        yield opened
+
+
+@pytest.fixture
+async def admin(fresh_database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """The superuser's connection, which sees every household: to judge."""
+    connection = await asyncpg.connect(fresh_database_url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+async def founded(world: PostgresWorld, telegram_id: int) -> Member:
+    joined = await membership.found_own_household(
+        telegram_id,
+        currency="UAH",
+        timezone="Europe/Kyiv",
+        language="en",
+        uow_factory=world.uow_factory,
+    )
+    assert isinstance(joined, membership.Joined)
+    return joined.membership.member
+
+
+async def invited(
+    world: PostgresWorld, telegram_id: int, code: str, key: str | None = None
+) -> membership.Joined | membership.JoinRefusal:
+    return await membership.join_by_invite(
+        telegram_id,
+        code,
+        now=NOW,
+        language="en",
+        uow_factory=world.uow_factory,
+        idempotency_key=key,
+    )
+
+
+async def memberships(admin: asyncpg.Connection) -> list[tuple[int, int, bool]]:
+    """(person, household, active) of every row of `members`."""
+    rows = await admin.fetch(
+        "SELECT telegram_id, household_id, left_at IS NULL AS active FROM members"
+        " ORDER BY telegram_id, household_id"
+    )
+    return [(row["telegram_id"], row["household_id"], row["active"]) for row in rows]
+
+
+async def test_three_people_with_one_code_at_once_let_exactly_one_in(
+    world: PostgresWorld, admin: asyncpg.Connection
+) -> None:
+    alice = await founded(world, ALICE)
+    code = await membership.make_invite(ALICE, now=NOW, uow_factory=world.uow_factory)
+    results = await asyncio.gather(
+        *(invited(world, person, code, f"tg:1:m:{person}:1") for person in (CAROL, DAVE, ERIN))
+    )
+    winners = [r.membership.member.telegram_id for r in results if isinstance(r, membership.Joined)]
+    assert len(winners) == 1
+    assert sorted(r for r in results if isinstance(r, membership.JoinRefusal)) == [
+        membership.JoinRefusal.USED,
+        membership.JoinRefusal.USED,
+    ]
+    [winner] = winners
+    home = alice.household_id
+    assert await memberships(admin) == sorted([(ALICE, home, True), (winner, home, True)])
+    used = await admin.fetch("SELECT used_by_telegram_id FROM invites")
+    assert [row[0] for row in used] == [winner]
+    # The losers own nothing anywhere: no accounts made and rolled back half-way.
+    losers = [p for p in (CAROL, DAVE, ERIN) if p != winner]
+    assert (
+        await admin.fetchval(
+            "SELECT count(*) FROM accounts WHERE owner_telegram_id = ANY($1::bigint[])", losers
+        )
+        == 0
+    )
+
+
+async def test_one_person_starting_three_times_at_once_founds_one_household(
+    world: PostgresWorld, admin: asyncpg.Connection
+) -> None:
+    """Three updates (three keys: a double tap, replicas behind a load balancer) of one
+    stranger's bare /start: one household, and every update gets a friendly answer."""
+    results = await asyncio.gather(
+        *(
+            membership.found_own_household(
+                MALLORY,
+                currency="UAH",
+                timezone="Europe/Kyiv",
+                language="en",
+                uow_factory=world.uow_factory,
+                idempotency_key=f"tg:1:m:{MALLORY}:{n}",
+            )
+            for n in range(3)
+        )
+    )
+    assert all(isinstance(r, membership.Joined) for r in results)
+    assert sorted(r.founded for r in results if isinstance(r, membership.Joined)) == [
+        False,
+        False,
+        True,
+    ]
+    [household] = [row[0] for row in await admin.fetch("SELECT id FROM households")]
+    assert await memberships(admin) == [(MALLORY, household, True)]
+    assert {r.membership.household.id for r in results if isinstance(r, membership.Joined)} == {
+        household
+    }
+
+
+async def test_an_invitation_racing_a_founding_of_one_person_makes_one_membership(
+    world: PostgresWorld, admin: asyncpg.Connection
+) -> None:
+    """Carol opens Alice's link and, at once, sends a bare /start (SIGNUP=open): she ends
+    up in exactly one household, and the invitation is used only if it was that one."""
+    alice = await founded(world, ALICE)
+    code = await membership.make_invite(ALICE, now=NOW, uow_factory=world.uow_factory)
+    by_code, by_start = await asyncio.gather(
+        invited(world, CAROL, code, "tg:1:m:202:1"),
+        membership.found_own_household(
+            CAROL,
+            currency="UAH",
+            timezone="Europe/Kyiv",
+            language="en",
+            uow_factory=world.uow_factory,
+            idempotency_key="tg:1:m:202:2",
+        ),
+    )
+    assert isinstance(by_start, membership.Joined)
+    [(_, household, active)] = [m for m in await memberships(admin) if m[0] == CAROL]
+    assert active
+    used = await admin.fetchval("SELECT count(*) FROM invites WHERE used_at IS NOT NULL")
+    if household == alice.household_id:  # the invitation won; the /start found her in
+        assert isinstance(by_code, membership.Joined)
+        assert used == 1
+        assert await admin.fetchval("SELECT count(*) FROM households") == 1
+    else:  # the founding won; the invitation stays unused
+        assert by_code is membership.JoinRefusal.MEMBER
+        assert used == 0
+        assert await admin.fetchval("SELECT count(*) FROM households") == 2
