@@ -427,3 +427,22 @@ async def test_a_redelivered_founding_start_founds_one_household(
     # A /start of her own later is no founding: the usual greeting.
     assert "first member" not in (await carol.say("/start")).text
     assert await counts(open_bot) == (1, 1, 0)
+
+
+async def test_who_leaves_cannot_come_back_through_a_link_they_made(
+    invite_bot: RunningBot, fake: FakeTelegram, alice: Person
+) -> None:
+    carol = Person(fake, CAROL, "Carol", language_code="en")
+    await carol.say(f"/start {await invitation(alice)}")
+    own = await invitation(carol)  # made while a member, never sent on
+    await carol.say("100 cafe")
+    await _leave(carol)
+    before = await counts(invite_bot)
+    refused = await carol.say(f"/start {own}")
+    assert "the member who made it has left" in refused.text
+    assert await counts(invite_bot) == before
+    assert "Carol" not in (await alice.say("/members")).text
+    unused = await ledger_rows(
+        invite_bot.database_url, "SELECT count(*) AS n FROM invites WHERE used_at IS NULL"
+    )
+    assert unused[0]["n"] == 1  # hers, refused and still unused

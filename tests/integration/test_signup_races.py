@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import asyncpg
 import pytest
 
 from finance_bot.adapters.postgres.roles import APP, login_url
 from finance_bot.application import membership
+from finance_bot.domain.commands import RecordExpense
+from finance_bot.domain.money import Money
 from finance_bot.ports.records import Member
 from tests.support.household import PostgresWorld, ledger_world
 
@@ -165,3 +167,53 @@ async def test_an_invitation_racing_a_founding_of_one_person_makes_one_membershi
         assert by_code is membership.JoinRefusal.MEMBER
         assert used == 0
         assert await admin.fetchval("SELECT count(*) FROM households") == 2
+
+
+async def test_an_invitation_is_withdrawn_when_the_member_who_made_it_leaves(
+    world: PostgresWorld, admin: asyncpg.Connection
+) -> None:
+    """Who leaves keeps nothing: not a link back in for themselves, nor one that lets
+    anyone into the books once the last member has gone. A household is never deleted;
+    its entries stay, and an invitation of a member still in it keeps working."""
+    alice = await founded(world, ALICE)
+    home = alice.household_id
+    joined = await invited(
+        world, CAROL, await membership.make_invite(ALICE, now=NOW, uow_factory=world.uow_factory)
+    )
+    assert isinstance(joined, membership.Joined)
+    carols = await membership.make_invite(CAROL, now=NOW, uow_factory=world.uow_factory)
+    alices = await membership.make_invite(ALICE, now=NOW, uow_factory=world.uow_factory)
+    last = await membership.make_invite(ALICE, now=NOW, uow_factory=world.uow_factory)
+    accounts = await world.accounts(ALICE)
+    for author in (ALICE, CAROL):
+        await world.record(
+            RecordExpense(Money(25000, "UAH"), accounts["cafe"].id, None, date(2026, 12, 1)),
+            author,
+        )
+    entries = await admin.fetch("SELECT id FROM transactions WHERE household_id = $1", home)
+    assert len(entries) == 2
+
+    await membership.leave(CAROL, whitelist=frozenset(), uow_factory=world.uow_factory)
+    assert await invited(world, CAROL, carols) is membership.JoinRefusal.WITHDRAWN
+    assert await invited(world, ERIN, carols) is membership.JoinRefusal.WITHDRAWN
+    assert isinstance(await invited(world, DAVE, alices), membership.Joined)  # Alice's works
+    for person in (DAVE, ALICE):  # everyone goes; Alice is the last
+        await membership.leave(person, whitelist=frozenset(), uow_factory=world.uow_factory)
+    assert await invited(world, MALLORY, last) is membership.JoinRefusal.WITHDRAWN
+
+    assert await memberships(admin) == [
+        (ALICE, home, False),
+        (CAROL, home, False),
+        (DAVE, home, False),
+    ]
+    used = await admin.fetch("SELECT used_by_telegram_id FROM invites WHERE used_at IS NOT NULL")
+    assert sorted(row[0] for row in used) == [CAROL, DAVE]
+    assert await admin.fetch("SELECT id FROM households") == [(home,)]
+    assert await admin.fetch("SELECT id FROM transactions WHERE household_id = $1", home) == (
+        entries
+    )
+    # Who was in it sees none of it: a unit of work for Alice is bound to nothing.
+    async with world.uow_factory(transactional=False, person=ALICE) as uow:
+        assert await uow.membership.membership(ALICE) is None
+        assert await uow.directory.members(home) == []
+        assert await uow.directory.accounts(home) == []

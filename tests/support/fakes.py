@@ -75,7 +75,8 @@ class FakeState:
     currencies: dict[int, str] = field(default_factory=dict)  # household id -> base currency
     # household id -> (time zone, language) of its own (/settings); absent: the deployment's
     household_choices: dict[int, tuple[str | None, str | None]] = field(default_factory=dict)
-    invites: dict[bytes, tuple[int, datetime, bool]] = field(default_factory=dict)  # hh, exp, used
+    # household, expiry, used, inviter
+    invites: dict[bytes, tuple[int, datetime, bool, int]] = field(default_factory=dict)
     members: dict[int, Member] = field(default_factory=dict)  # a person's latest membership
     member_since: dict[int, int] = field(default_factory=dict)  # telegram id -> "created_at"
     # The rows of households a person left before joining another: (row, "created_at").
@@ -295,7 +296,7 @@ class FakeDirectory:
     async def add_invite(
         self, code_hash: bytes, household_id: int, inviter_telegram_id: int, expires_at: datetime
     ) -> None:
-        self._s.data.invites[code_hash] = (household_id, expires_at, False)
+        self._s.data.invites[code_hash] = (household_id, expires_at, False, inviter_telegram_id)
 
     async def leave(self, telegram_id: int, household_id: int) -> None:
         data = self._s.data
@@ -999,12 +1000,15 @@ class FakeMembership:
         found = self._s.data.invites.get(code_hash)
         if found is None:
             return InviteRefusal.UNKNOWN
-        household_id, expires_at, used = found
+        household_id, expires_at, used, inviter = found
         if used:
             return InviteRefusal.USED
         if expires_at <= now:
             return InviteRefusal.EXPIRED
-        self._s.data.invites[code_hash] = (household_id, expires_at, True)
+        member = self._s.data.members.get(inviter)
+        if member is None or not member.active or member.household_id != household_id:
+            return InviteRefusal.WITHDRAWN
+        self._s.data.invites[code_hash] = (household_id, expires_at, True, inviter)
         return household_id
 
     async def found_household(self, currency: str, timezone: str) -> int:

@@ -52,6 +52,7 @@ class JoinRefusal(StrEnum):
     UNKNOWN = InviteRefusal.UNKNOWN.value  # forged, mistyped, never made
     USED = InviteRefusal.USED.value
     EXPIRED = InviteRefusal.EXPIRED.value
+    WITHDRAWN = InviteRefusal.WITHDRAWN.value
     MEMBER = "member"  # they became a member elsewhere meanwhile: one household a person
     LEFT = "left"  # the same update again, after they left the household it joined them to
 

@@ -51,6 +51,7 @@ class InviteRefusal(StrEnum):
     UNKNOWN = "unknown"  # forged, mistyped, or never made
     USED = "used"
     EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"  # the member who made it has left the household
 
 
 @dataclass(frozen=True, slots=True)
