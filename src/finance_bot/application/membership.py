@@ -12,12 +12,14 @@ so Telegram delivering the same `/start` again is answered as the first time was
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from importlib import resources
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -265,9 +267,19 @@ async def settings_of(telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> Ho
         return await uow.directory.household_settings(member.household_id)
 
 
+@functools.cache
+def _iana_zones() -> frozenset[str]:
+    """The zone names of the tzdata package, a dependency of every replica. zoneinfo alone
+    also loads any file of the host's zoneinfo directory: "localtime" (the machine's own
+    zone, whichever that is), "posix/...", "right/...". Kept for a household, such a name
+    means another day on another host, or none at all where the file is missing, and the
+    household's day (its entries, its digests) could not be read there."""
+    return frozenset(resources.files("tzdata").joinpath("zones").read_text("utf-8").split())
+
+
 def known_zone(name: str) -> str:
     """An IANA time zone name as zoneinfo knows it, or ZoneUnknown."""
-    if not name or len(name) > 64:
+    if not name or len(name) > 64 or name not in _iana_zones():
         raise ZoneUnknown(name)
     try:
         return ZoneInfo(name).key
