@@ -217,3 +217,53 @@ async def test_an_invitation_is_withdrawn_when_the_member_who_made_it_leaves(
         assert await uow.membership.membership(ALICE) is None
         assert await uow.directory.members(home) == []
         assert await uow.directory.accounts(home) == []
+
+
+async def _until_someone_waits_for_a_lock(admin: asyncpg.Connection) -> None:
+    for _ in range(200):
+        waiting = await admin.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        if waiting:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("nobody waited")
+
+
+async def test_a_base_currency_change_racing_the_first_entry_leaves_no_entry_in_the_old_one(
+    world: PostgresWorld, admin: asyncpg.Connection
+) -> None:
+    """Alice's /settings currency EUR has locked the household and moved its accounts;
+    Carol's first line, read against the accounts in UAH, is stored meanwhile. The
+    database refuses it: no entry in hryvnias on accounts now in euros, nothing half-made."""
+    alice = await founded(world, ALICE)
+    home = alice.household_id
+    joined = await invited(
+        world, CAROL, await membership.make_invite(ALICE, now=NOW, uow_factory=world.uow_factory)
+    )
+    assert isinstance(joined, membership.Joined)
+    cafe = (await world.accounts(CAROL))["cafe"].id
+    line = RecordExpense(Money(25000, "UAH"), cafe, None, date(2026, 12, 1))
+    async with world.uow_factory(person=ALICE) as settings:
+        assert await settings.directory.change_base_currency(home, "EUR")
+        entry = asyncio.create_task(world.record(line, CAROL))
+        await _until_someone_waits_for_a_lock(admin)
+        await settings.commit()
+    with pytest.raises(asyncpg.IntegrityConstraintViolationError):
+        await entry
+    assert await admin.fetchval("SELECT currency FROM households WHERE id = $1", home) == "EUR"
+    currencies = await admin.fetch(
+        "SELECT DISTINCT currency FROM accounts WHERE household_id = $1", home
+    )
+    assert [row[0] for row in currencies] == ["EUR"]
+    assert await admin.fetchval("SELECT count(*) FROM transactions") == 0
+    assert await admin.fetchval("SELECT count(*) FROM postings") == 0
+    assert await admin.fetchval("SELECT last_transaction_number FROM households") == 0
+    # Her next line is read afresh: in euros, #1.
+    again = await world.record(
+        RecordExpense(Money(25000, "EUR"), cafe, None, line.booked_on), CAROL
+    )
+    assert again.number == 1
+    with pytest.raises(membership.BaseCurrencyFixed):
+        await membership.set_base_currency(ALICE, "UAH", uow_factory=world.uow_factory)
