@@ -446,3 +446,48 @@ async def test_who_leaves_cannot_come_back_through_a_link_they_made(
         invite_bot.database_url, "SELECT count(*) AS n FROM invites WHERE used_at IS NULL"
     )
     assert unused[0]["n"] == 1  # hers, refused and still unused
+
+
+async def test_a_leave_button_of_a_household_left_before_leaves_no_other(
+    open_bot: RunningBot, fake: FakeTelegram
+) -> None:
+    """Carol asks /leave twice in her own household and leaves through the second
+    question; in Dave's household now, she presses Leave on the first one, still in the
+    chat. It asked about the household she has left: she stays in Dave's."""
+    carol = Person(fake, CAROL, "Carol", language_code="en")
+    dave = Person(fake, DAVE, "Dave", language_code="en")
+    await carol.say("/start")
+    await dave.say("/start")
+    old = await carol.say("/leave")
+    await _leave(carol)
+    assert "joined the household" in (await carol.say(f"/start {await invitation(dave)}")).text
+    before = await ledger_rows(
+        open_bot.database_url,
+        "SELECT household_id, left_at IS NULL AS active FROM members WHERE telegram_id = $1"
+        " ORDER BY household_id",
+        CAROL,
+    )
+    pressed = await carol.press(old, "Leave")
+    assert "you have left" not in pressed.text.lower()
+    assert "does nothing any more" in pressed.text
+    after = await ledger_rows(
+        open_bot.database_url,
+        "SELECT household_id, left_at IS NULL AS active FROM members WHERE telegram_id = $1"
+        " ORDER BY household_id",
+        CAROL,
+    )
+    assert [tuple(row) for row in after] == [tuple(row) for row in before]
+    assert [row["active"] for row in after] == [False, True]
+    # A question of the first form, which named no household, leaves nobody either.
+    question = next(m for m in old.messages if m.get("reply_markup"))
+    await carol.processed(fake.press_button(CAROL, question["message_id"], "l:1"))
+    assert (
+        await ledger_rows(
+            open_bot.database_url,
+            "SELECT household_id, left_at IS NULL AS active FROM members WHERE telegram_id = $1"
+            " ORDER BY household_id",
+            CAROL,
+        )
+        == after
+    )
+    assert "Carol" in (await dave.say("/members")).text

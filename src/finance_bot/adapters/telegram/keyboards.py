@@ -48,20 +48,26 @@ class SettleButton(CallbackData, prefix="s"):
 
 
 class LeaveButton(CallbackData, prefix="l"):
-    """/leave's confirmation: True leaves, False stays."""
+    """/leave's confirmation: True leaves, False stays. It names the household it asked
+    about: a question left in the chat from a household the person has left since must
+    not take them out of the one they are in now. (A button of the first form, "l:1",
+    names none: it no longer unpacks, so it is answered as a stale button.)"""
 
     confirmed: bool
+    household: Id
 
 
-def leave_keyboard(t: Translator) -> InlineKeyboardMarkup:
+def leave_keyboard(t: Translator, household_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
                 InlineKeyboardButton(
-                    text=t("leave_button_yes"), callback_data=LeaveButton(confirmed=True).pack()
+                    text=t("leave_button_yes"),
+                    callback_data=LeaveButton(confirmed=True, household=household_id).pack(),
                 ),
                 InlineKeyboardButton(
-                    text=t("leave_button_no"), callback_data=LeaveButton(confirmed=False).pack()
+                    text=t("leave_button_no"),
+                    callback_data=LeaveButton(confirmed=False, household=household_id).pack(),
                 ),
             ]
         ]

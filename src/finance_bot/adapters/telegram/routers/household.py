@@ -64,11 +64,17 @@ async def leave(message: Message, ctx: ChatContext) -> None:
     if ctx.member.telegram_id in ctx.services.whitelist:
         await ctx.answer(message, ctx.t("leave_whitelisted"))
         return
-    await ctx.answer(message, ctx.t("leave_confirm"), leave_keyboard(ctx.t))
+    await ctx.answer(
+        message, ctx.t("leave_confirm"), leave_keyboard(ctx.t, ctx.member.household_id)
+    )
 
 
 async def leave_button(query: CallbackQuery, callback_data: LeaveButton, ctx: ChatContext) -> None:
-    if not callback_data.confirmed:
+    if callback_data.household != ctx.member.household_id:
+        # Asked in a household they have left since: this one was never asked about.
+        ctx.parse_error()
+        text = ctx.t("callback_stale")
+    elif not callback_data.confirmed:
         text = ctx.t("leave_cancelled")
     elif ctx.member.telegram_id in ctx.services.whitelist:
         text = ctx.t("leave_whitelisted")
