@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import asyncpg
 import pytest
@@ -16,7 +17,9 @@ from finance_bot.adapters.postgres.migrator import available_migrations, migrate
 from finance_bot.adapters.postgres.roles import APP, login_url
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from finance_bot.application import membership
+from finance_bot.application.directory import add_account
 from finance_bot.application.household import join_whitelisted
+from finance_bot.application.rates import set_rate
 from finance_bot.application.recurring import (
     add_rule,
     household_days,
@@ -238,6 +241,50 @@ async def test_the_base_currency_changes_only_while_nothing_is_recorded(
     assert [(r["currencies"], r["currency"]) for r in rows] == [(["EUR"], "EUR"), (["UAH"], "UAH")]
     with pytest.raises(membership.ZoneUnknown):
         await membership.set_timezone(101, "Europe/Atlantis", uow_factory=world.uow_factory)
+
+
+async def test_a_base_currency_change_keeps_each_conversion_account_in_its_own_currency(
+    world: PostgresWorld,
+    admin: asyncpg.Connection,
+) -> None:
+    """A dollar account made before the first entry brings the conversion accounts for
+    USD and the base, UAH. /settings currency EUR moves the accounts in UAH, but the UAH
+    conversion account is UAH's: moved, it kept its code, and every later entry from an
+    account in hryvnias was refused by the database (its leg in UAH on an EUR account)."""
+    await founded(world, 101)
+    await add_account(101, "dollars", shared=False, currency="USD", uow_factory=world.uow_factory)
+    assert await membership.set_base_currency(101, "EUR", uow_factory=world.uow_factory) == "EUR"
+    conversions = await admin.fetch(
+        "SELECT code, currency FROM accounts WHERE type = 'equity' ORDER BY code"
+    )
+    assert [tuple(row) for row in conversions] == [
+        ("conversion:UAH", "UAH"),
+        ("conversion:USD", "USD"),
+    ]
+    hryvnias = await add_account(
+        101, "hryvnias", shared=False, currency="UAH", uow_factory=world.uow_factory
+    )
+    await set_rate(
+        101,
+        "UAH",
+        Decimal("0.02"),
+        today=date(2026, 12, 1),
+        idempotency_key=None,
+        uow_factory=world.uow_factory,
+    )
+    cafe = (await world.accounts(101))["cafe"].id
+    spent = RecordExpense(Money(100000, "UAH"), cafe, hryvnias.id, date(2026, 12, 2))
+    assert (await world.record(spent, 101)).number == 1
+    legs = await admin.fetch(
+        "SELECT a.code, p.currency, p.amount_minor FROM postings p"
+        "  JOIN accounts a ON a.id = p.account_id ORDER BY p.currency, a.code NULLS FIRST"
+    )
+    assert [tuple(row) for row in legs] == [
+        ("cafe", "EUR", 2000),
+        ("conversion:EUR", "EUR", 2000),
+        (None, "UAH", 100000),
+        ("conversion:UAH", "UAH", 100000),
+    ]
 
 
 async def test_rules_are_numbered_per_household_and_due_on_each_households_own_day(

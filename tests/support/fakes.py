@@ -288,7 +288,9 @@ class FakeDirectory:
             return False
         old = data.currencies[household_id]
         for account in list(data.accounts.values()):
-            if account.household_id == household_id and account.currency == old:
+            own_conversion = account.code == f"conversion:{old}"  # stays the old base's
+            in_old = account.household_id == household_id and account.currency == old
+            if in_old and not own_conversion:
                 data.accounts[account.id] = replace(account, currency=currency)
         data.currencies[household_id] = currency
         return True

@@ -188,8 +188,13 @@ class PostgresDirectory:
         )
         if recorded:
             return False
+        # Every account in the old base takes the new one, but for the old base's own
+        # conversion account (made with an account in another currency): moved, it would
+        # keep its code, and each later entry in the old currency would post to it in a
+        # currency it no longer holds, refused by the database for good.
         await self._connection.execute(
-            "UPDATE accounts SET currency = $3 WHERE household_id = $1 AND currency = $2",
+            "UPDATE accounts SET currency = $3 WHERE household_id = $1 AND currency = $2"
+            " AND code IS DISTINCT FROM 'conversion:' || $2",
             household_id,
             old,
             currency,
