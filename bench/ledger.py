@@ -3,9 +3,9 @@
 Run as ``python bench/ledger.py [--database-url URL] [--transactions 100000]``.
 
 Without --database-url and without DATABASE_URL it starts the embedded PostgreSQL in a
-temporary directory; a URL given must be a superuser's. Either way it works only in a throwaway database of its own
-(``bench_<random>``), created and migrated here and dropped at the end, so it never
-touches real data.
+temporary directory; a URL given must be a superuser's. Either way it works only in a
+throwaway database of its own (``bench_<random>``), created and migrated here and dropped
+at the end, so it never touches real data.
 
 1. Expenses recorded per second through ``application.recording.record`` (an idempotency
    key per write, like the bot), with 1 and with N concurrent writers, and the latency of
