@@ -37,6 +37,9 @@ from tests.support.household import PostgresWorld, ledger_world
 pytestmark = pytest.mark.postgres
 
 [SIGNUP_MIGRATION] = [m.version for m in available_migrations() if m.name.endswith("membership")]
+[CONVERSIONS_MIGRATION] = [
+    m.version for m in available_migrations() if m.name.endswith("keep_their_currency")
+]
 
 
 async def test_the_migration_numbers_rules_per_household_in_id_order(
@@ -254,13 +257,68 @@ async def test_a_base_currency_change_keeps_each_conversion_account_in_its_own_c
     await founded(world, 101)
     await add_account(101, "dollars", shared=False, currency="USD", uow_factory=world.uow_factory)
     assert await membership.set_base_currency(101, "EUR", uow_factory=world.uow_factory) == "EUR"
-    conversions = await admin.fetch(
-        "SELECT code, currency FROM accounts WHERE type = 'equity' ORDER BY code"
-    )
-    assert [tuple(row) for row in conversions] == [
+    assert await _conversion_accounts(admin) == [
         ("conversion:UAH", "UAH"),
         ("conversion:USD", "USD"),
     ]
+    await _hryvnias_are_spent_through_their_conversion_account(world, admin)
+
+
+async def test_a_conversion_account_an_earlier_base_change_moved_is_put_back(
+    empty_database_url: str,
+) -> None:
+    """A database the release before left: its /settings currency EUR had moved the UAH
+    conversion account into EUR, code and all. The migration puts it back in UAH and moves
+    nothing else; hryvnias are spent again; and the database refuses such a move from now on,
+    whoever asks."""
+    admin = await asyncpg.connect(empty_database_url)
+    try:
+        await migrate_up_to_before(admin, CONVERSIONS_MIGRATION)
+        async with ledger_world(empty_database_url) as previous:
+            await founded(previous, 101)
+            await add_account(
+                101, "dollars", shared=False, currency="USD", uow_factory=previous.uow_factory
+            )
+        household = await admin.fetchval("SELECT household_id FROM members WHERE telegram_id = 101")
+        # What the release before did on /settings currency EUR.
+        await admin.execute(
+            "UPDATE accounts SET currency = 'EUR' WHERE household_id = $1 AND currency = 'UAH'",
+            household,
+        )
+        await admin.execute("UPDATE households SET currency = 'EUR' WHERE id = $1", household)
+        assert await _conversion_accounts(admin) == [
+            ("conversion:UAH", "EUR"),
+            ("conversion:USD", "USD"),
+        ]
+        others = "SELECT id, currency FROM accounts WHERE code IS DISTINCT FROM 'conversion:UAH'"
+        untouched = await admin.fetch(others)
+        await migrate(admin)
+        assert await _conversion_accounts(admin) == [
+            ("conversion:UAH", "UAH"),
+            ("conversion:USD", "USD"),
+        ]
+        assert await admin.fetch(others) == untouched
+        async with ledger_world(login_url(empty_database_url, APP)) as bot:
+            await _hryvnias_are_spent_through_their_conversion_account(bot, admin)
+        for change in ("currency = 'EUR'", "code = 'conversion:EUR'"):
+            with pytest.raises(asyncpg.CheckViolationError):
+                await admin.execute(f"UPDATE accounts SET {change} WHERE code = 'conversion:USD'")
+    finally:
+        await admin.close()
+
+
+async def _conversion_accounts(admin: asyncpg.Connection) -> list[tuple[str, str]]:
+    rows = await admin.fetch(
+        "SELECT code, currency FROM accounts WHERE type = 'equity' ORDER BY code"
+    )
+    return [(row["code"], row["currency"]) for row in rows]
+
+
+async def _hryvnias_are_spent_through_their_conversion_account(
+    world: PostgresWorld, admin: asyncpg.Connection
+) -> None:
+    """Member 101, in a household on EUR, spends 1 000 hryvnias from a new account in them:
+    entry #1, its UAH legs on the UAH conversion account."""
     hryvnias = await add_account(
         101, "hryvnias", shared=False, currency="UAH", uow_factory=world.uow_factory
     )
