@@ -220,7 +220,10 @@ async def test_an_invitation_is_withdrawn_when_the_member_who_made_it_leaves(
 
 
 async def _until_someone_waits_for_a_lock(admin: asyncpg.Connection) -> None:
-    for _ in range(200):
+    # A deadline, not a count of tries: on a loaded machine the other task may take a
+    # while to reach the lock, and only never reaching it is a failure.
+    deadline = asyncio.get_running_loop().time() + 30
+    while asyncio.get_running_loop().time() < deadline:
         waiting = await admin.fetchval(
             "SELECT count(*) FROM pg_stat_activity"
             " WHERE datname = current_database() AND wait_event_type = 'Lock'"
