@@ -72,9 +72,7 @@ def post(server: WebhookServer, body: dict[str, Any]) -> asyncio.Task[web.Respon
 async def test_another_chat_arriving_as_a_turn_passes_on_does_not_unlock_the_chat() -> None:
     held = Held()
     bot = Bot("42:TEST")
-    server = WebhookServer(
-        bot, held, secret=SECRET, host="127.0.0.1", port=0, inline_replies=False
-    )
+    server = WebhookServer(bot, held, secret=SECRET, host="127.0.0.1", port=0, inline_replies=False)
     try:
         first = post(server, message(1, 10))
         await settle()

@@ -20,10 +20,13 @@ the updates away from the webhook, or from the other replicas.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
@@ -57,6 +60,14 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 REMEMBERED_ATTEMPTS = 10_000
 
 
+@dataclass
+class _ChatTurn:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Requests holding the lock or waiting for it. An unlocked lock may still have a waiter
+    # that was woken and has not run yet: only at zero is the lock nobody's.
+    users: int = 0
+
+
 class WebhookServer:
     """The webhook endpoint of one replica, feeding the same dispatcher the poller feeds."""
 
@@ -83,7 +94,7 @@ class WebhookServer:
         self._stopping = asyncio.Event()
         self._rejected: TokenRejected | None = None
         self._attempts: OrderedDict[int, int] = OrderedDict()
-        self._chats: dict[str, asyncio.Lock] = {}
+        self._chats: dict[str, _ChatTurn] = {}
         self.port: int | None = None  # the real one once listening (0 asks for any)
 
     def healthy(self, now: float) -> bool:
@@ -132,7 +143,7 @@ class WebhookServer:
             update = Update.model_validate(body, context={"bot": self._bot})
         except ValidationError:
             return self._undecodable(body)
-        async with self._chat_lock(chat_key(update)):
+        async with self._chat_turn(chat_key(update)):
             return await self._handle(update)
 
     def _undecodable(self, body: object) -> web.Response:
@@ -181,13 +192,19 @@ class WebhookServer:
             status=200, body=answer_body(self._bot, held), content_type=CONTENT_TYPE
         )
 
-    def _chat_lock(self, key: str) -> asyncio.Lock:
-        lock = self._chats.get(key)
-        if lock is None:
-            # Idle chats' locks are dropped, so the table holds the chats in hand only.
-            self._chats = {k: v for k, v in self._chats.items() if v.locked()}
-            lock = self._chats[key] = asyncio.Lock()
-        return lock
+    @contextlib.asynccontextmanager
+    async def _chat_turn(self, key: str) -> AsyncIterator[None]:
+        """The chat's requests one at a time, in the order they arrived."""
+        turn = self._chats.setdefault(key, _ChatTurn())
+        turn.users += 1
+        try:
+            async with turn.lock:
+                yield
+        finally:
+            turn.users -= 1
+            if turn.users == 0:
+                # Idle chats' turns are dropped, so the table holds the chats in hand only.
+                del self._chats[key]
 
     def _remember(self, update_id: int, attempts: int) -> None:
         self._attempts[update_id] = attempts
