@@ -10,12 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from typing import Any
 
 import pytest
 
+from finance_bot.adapters.telegram import replies
+from finance_bot.adapters.telegram.routers import capture
 from finance_bot.sandbox.fake_api import FakeTelegram
+from tests.e2e.conftest import PollingLog
 from tests.e2e.processes import BotProcess, eventually
-from tests.e2e.support import ALICE, BOB, RunningBot, transaction_count
+from tests.e2e.support import (
+    ALICE,
+    BOB,
+    RunningBot,
+    running_bot,
+    settings_for,
+    transaction_count,
+)
 from tests.e2e.test_delivery import assert_books_hold, confirmations_of, say
 from tests.e2e.webhooks import numbered_amounts
 
@@ -96,3 +107,58 @@ async def test_killed_while_a_slow_update_is_in_flight_it_is_handled_once_after_
     for units in (31, 32):
         assert confirmations_of(fake, BOB, units) >= 1  # done above the offset: may repeat
     assert await transaction_count(fresh_database_url) == 3
+
+
+def confirming_fails_for(monkeypatch: pytest.MonkeyPatch, who: int) -> list[int]:
+    """Building a confirmation for `who` fails as if the database were out of reach (after
+    the entry committed), for as long as the returned list is not emptied."""
+    real = replies.confirmation_reply
+    failing = [who]
+
+    async def confirmation(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        if ctx.member.telegram_id in failing:
+            raise ConnectionRefusedError("database out of reach")
+        return await real(ctx, *args, **kwargs)
+
+    monkeypatch.setattr(capture, "confirmation_reply", confirmation)
+    return failing
+
+
+async def test_stopped_while_a_chat_retries_its_update_the_chat_is_resumed_once_after_restart(
+    fake: FakeTelegram,
+    fresh_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    polling_log: PollingLog,
+) -> None:
+    failing = confirming_fails_for(monkeypatch, ALICE)
+    settings = settings_for(fake, fresh_database_url)
+    async with running_bot(settings):
+        alice_first = say(fake, ALICE, "11 кафе")  # committed, then retried without end
+        alice_next = say(fake, ALICE, "12 кафе")  # waits behind it in Alice's lane
+        bob_ids = [say(fake, BOB, f"{units} кафе") for units in (21, 22)]
+        await fake.wait_for(lambda: answered(fake, BOB) == 2, timeout=WAIT)
+        await eventually(
+            lambda: polling_log.count("update will be retried", "ConnectionRefusedError") >= 2,
+            timeout=WAIT,
+            what="Alice's update retried",
+        )
+    # Stopping cut the retry short: neither Alice's update in hand nor the one behind it
+    # was acknowledged, and the one behind it was never started.
+    assert fake.confirmed_offset <= alice_first < alice_next
+    assert {alice_first, alice_next, *bob_ids} <= set(fake.pending_update_ids())
+    await assert_books_hold(fresh_database_url, [11, 21, 22])
+    assert answered(fake, ALICE) == 0
+
+    failing.clear()
+    async with running_bot(settings):
+        await fake.wait_for(
+            lambda: fake.confirmed_offset > max(bob_ids) and not fake.pending_update_ids(),
+            timeout=WAIT,
+        )
+
+    await assert_books_hold(fresh_database_url, [11, 12, 21, 22])
+    assert [units for _, units in await numbered_amounts(fresh_database_url, ALICE)] == [11, 12]
+    assert confirmations_of(fake, ALICE, 11) == 1  # the replay's, from the stored result
+    assert confirmations_of(fake, ALICE, 12) == 1
+    for units in (21, 22):
+        assert confirmations_of(fake, BOB, units) >= 1  # done above the offset: may repeat
