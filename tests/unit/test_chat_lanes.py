@@ -103,6 +103,31 @@ async def test_stopping_finishes_what_is_in_hand_and_starts_nothing_new() -> Non
     assert lanes.unfinished == {2}
 
 
+class Refused(Exception):
+    pass
+
+
+async def test_a_lane_that_raises_stops_every_lane_and_leaves_its_updates_unfinished() -> None:
+    handle = Handler()
+
+    async def refusing(item: Update) -> bool:
+        if item.update_id == 2:
+            raise Refused  # as a token Telegram refuses: no retry can help
+        return await handle(item)
+
+    lanes = ChatLanes(refusing, stopping=asyncio.Event(), limit=2)
+    # Chat 10 in hand, chat 20 refused with one more queued, chat 30 waiting for a slot.
+    for item in (update(1, 10), update(2, 20), update(3, 30), update(4, 20)):
+        lanes.add(item)
+    await settle()
+    assert isinstance(lanes.error, Refused)
+    for update_id in (1, 3, 4):
+        handle.gate(update_id).set()  # nothing but the stop holds 3 and 4 back
+    await lanes.close()
+    assert handle.started == handle.finished == [1]  # chat 30 never started
+    assert lanes.unfinished == {2, 3, 4}  # the offset may not pass the refused one
+
+
 def test_a_press_belongs_to_the_chat_of_its_message() -> None:
     press = Update.model_validate(
         {
