@@ -3,8 +3,11 @@ conversion as a price; the period words (docs/adr/0018)."""
 
 from __future__ import annotations
 
+import unicodedata
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -13,10 +16,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from finance_bot.adapters.export.accounts import beancount_component, hledger_component
+from finance_bot.adapters.export.ledger_journal import LedgerJournalWriter
 from finance_bot.adapters.export.legs import journal_legs
 from finance_bot.adapters.postgres.export import base_amount
 from finance_bot.application.export import export_period, period_label
 from finance_bot.ports.export import ExportedConversion, ExportedPosting
+from tests.support.export_tools import hledger_balances, run, tool
 
 names = st.text(min_size=1, max_size=30)
 
@@ -35,6 +40,7 @@ def test_every_name_becomes_one_hledger_takes(name: str) -> None:
     assert not any(c in component for c in "\t\r\n")
     assert component == component.strip()
     assert component[0] not in "([*!;#"
+    assert all(c == " " for c in component if unicodedata.category(c) == "Zs")
 
 
 @given(names, names)
@@ -64,6 +70,35 @@ def test_names_as_written(name: str, beancount: str, hledger: str) -> None:
     assert hledger_component(name).startswith(hledger)
     unchanged = name in (beancount, hledger)
     assert unchanged or len(beancount_component(name)) > len(beancount)
+
+
+# hledger's parser takes every Unicode space (Haskell's isSpace) for a space: one inside a
+# name is read back as " ", two in a row end the name. An imported file can hold them.
+SPACED_NAMES = [
+    "кафе бар",
+    "кафе\u00a0бар",
+    "кафе\u00a0 бар",
+    "кафе\u2003\u2003бар",
+    "кафе\u3000бар",
+]
+
+
+def test_names_with_unicode_spaces_stay_apart_in_hledger(tmp_path: Path) -> None:
+    journal = tmp_path / "books.journal"
+    with journal.open("w", encoding="utf-8") as out:
+        writer = LedgerJournalWriter(out)
+        for number, name in enumerate(SPACED_NAMES, 1):
+            spent = replace(_leg(f"{number}.00", "UAH", conversion=False), account_name=name)
+            spent = replace(spent, account_type="expense", number=number)
+            paid = replace(spent, account_name="card", account_type="asset", amount=-spent.amount)
+            paid = replace(paid, transaction_id=spent.transaction_id)
+            writer.transaction([spent, paid], dated=spent.booked_on)
+        writer.finish()
+    run(tool("hledger"), "-f", str(journal), "check", "--strict")
+    spending = hledger_balances(journal, "^Expenses:")
+    assert sorted(spending.values(), key=lambda found: found["UAH"]) == [
+        {"UAH": Decimal(number)} for number in range(1, len(SPACED_NAMES) + 1)
+    ]
 
 
 def _leg(
