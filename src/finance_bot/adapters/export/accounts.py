@@ -38,9 +38,15 @@ _HLEDGER_UNSAFE = re.compile(r"[:\t\r\n\x00-\x1f\x7f]+")
 _HLEDGER_BAD_START = frozenset("([*!;#")
 
 
+def _plain_spaces(text: str) -> str:
+    """Every Unicode space as " ": hledger reads any of them (a no-break space, an em
+    space...) as a space, so one would merge "a\u00a0b" into "a b" and two end the name."""
+    return "".join(" " if unicodedata.category(c) == "Zs" else c for c in text)
+
+
 def hledger_component(name: str) -> str:
     """hledger takes any Unicode; ":" separates components, two spaces end the name."""
-    text = unicodedata.normalize("NFC", name)
+    text = _plain_spaces(unicodedata.normalize("NFC", name))
     cleaned = _SPACES.sub(" ", _HLEDGER_UNSAFE.sub("-", text)).strip()
     if not cleaned or cleaned[0] in _HLEDGER_BAD_START:
         cleaned = "X-" + cleaned
