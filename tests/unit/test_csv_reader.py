@@ -166,6 +166,11 @@ REFUSED = {
     "number zero": (setting_all(5, 8, "number", "0"), 14, "not a positive whole number"),
     "number with a leading zero": (setting_all(5, 8, "number", "03"), 14, "positive whole"),
     "no such day": (setting_all(5, 8, "date", "2026-02-30"), 14, "not a date"),
+    # The chat books 2000-01-01 to today and reports 2000 to 2100 (docs/adr/0012): a day
+    # outside would count in /balance and show in no /month, /year or `export --period`.
+    "a day before 2000": (setting_all(5, 8, "date", "1999-12-31"), 14, "years 2000 to 2100"),
+    "year one": (setting_all(5, 8, "date", "0001-01-01"), 14, "years 2000 to 2100"),
+    "a day past 2100": (setting_all(9, 12, "date", "2101-01-01"), 18, "years 2000 to 2100"),
     "an unknown kind": (setting_all(5, 8, "kind", "gift"), 14, "kind 'gift' is not one of"),
     "an unknown account type": (setting(6, "account_type", "savings"), 15, "'savings'"),
     "an unknown currency": (setting(6, "currency", "XYZ"), 15, "not a known ISO 4217"),
