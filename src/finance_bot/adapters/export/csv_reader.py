@@ -23,6 +23,7 @@ from uuid import UUID
 from finance_bot.domain import currencies
 from finance_bot.domain.errors import LedgerRuleViolation
 from finance_bot.domain.money import Money
+from finance_bot.domain.periods import EARLIEST_DAY, LATEST_REPORT_YEAR, reportable
 from finance_bot.domain.transactions import Conversion
 from finance_bot.ports.books_import import BooksRefused
 from finance_bot.ports.export import ExportedConversion, ExportedPosting
@@ -286,9 +287,18 @@ def _date(line: int, text: str) -> date:
     try:
         if not _DATE.fullmatch(text):
             raise ValueError(text)
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise BooksRefused(line, f"date {text!r} is not a date written YYYY-MM-DD") from None
+    # Only what the reports can show (docs/adr/0012): another day would count in /balance
+    # and in no /month, /year or `export --period`.
+    if not reportable(day):
+        raise BooksRefused(
+            line,
+            f"date {text!r} is outside the years {EARLIEST_DAY.year} to {LATEST_REPORT_YEAR} "
+            "the books are kept for",
+        )
+    return day
 
 
 def _currency(line: int, name: str, text: str) -> str:
