@@ -165,6 +165,12 @@ REFUSED = {
     ),
     "number zero": (setting_all(5, 8, "number", "0"), 14, "not a positive whole number"),
     "number with a leading zero": (setting_all(5, 8, "number", "03"), 14, "positive whole"),
+    # bigint's last: the household's next entry would have no number left (it fails, always)
+    "the last number there is": (
+        setting_all(9, 12, "number", str(2**63 - 1)),
+        18,
+        "no room for the entries after it",
+    ),
     "no such day": (setting_all(5, 8, "date", "2026-02-30"), 14, "not a date"),
     # The chat books 2000-01-01 to today and reports 2000 to 2100 (docs/adr/0012): a day
     # outside would count in /balance and show in no /month, /year or `export --period`.
