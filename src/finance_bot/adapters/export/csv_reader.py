@@ -38,6 +38,9 @@ HEADER: Final = [
 _KINDS: Final = frozenset({"expense", "income", "transfer", "reversal"})
 _ACCOUNT_TYPES: Final = frozenset({"asset", "liability", "equity", "income", "expense"})
 _BIGINT_MAX: Final = 2**63 - 1
+# A transaction number a household can go on from: far past any (a thousand entries a
+# second for thirty years), far below bigint's end, where its next entry would fail.
+_NUMBER_MAX: Final = 10**12
 _ID: Final = re.compile(r"[1-9][0-9]{0,18}")
 _DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _AMOUNT: Final = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.([0-9]+))?")
@@ -272,6 +275,10 @@ def _uuid(line: int, name: str, text: str) -> UUID:
 def _number(line: int, text: str) -> int:
     if not _ID.fullmatch(text) or int(text) > _BIGINT_MAX:
         raise BooksRefused(line, f"number {text!r} is not a positive whole number")
+    if int(text) > _NUMBER_MAX:
+        raise BooksRefused(
+            line, f"number {text!r} is past {_NUMBER_MAX}: no room for the entries after it"
+        )
     return int(text)
 
 
