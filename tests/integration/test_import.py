@@ -26,6 +26,7 @@ from finance_bot.adapters.export.csv_reader import read_csv
 from finance_bot.adapters.postgres.books_import import books_store
 from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.adapters.postgres.roles import APP, OWNER, login_url
+from finance_bot.adapters.postgres.unit_of_work import create_pool
 from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.adapters.telegram.report_views import balance_text, period_report_text
 from finance_bot.application.books_import import Imported, import_books
@@ -35,6 +36,16 @@ from finance_bot.domain.periods import PeriodKind
 from finance_bot.ports.books_import import BooksRefused
 from tests.support.books_csv import household_csv
 from tests.support.databases import DatabaseServer
+from tests.support.export_tools import (
+    beancount_balances,
+    beancount_month,
+    bot_balances,
+    bot_month,
+    check_files,
+    export_files,
+    hledger_balances,
+    hledger_month,
+)
 from tests.support.foreign import NOVEMBER, TODAY, add_account, foreign_month, money
 from tests.support.household import LedgerWorld, ledger_world, uah
 
@@ -417,6 +428,67 @@ async def test_the_command_line_imports_and_refuses(
     code, out, err = await _cli("import", str(good), environment=environment)
     assert code == 0
     assert "imported 0 transaction(s)" in out
+
+
+# Names no chat makes (its names are single-spaced, at most 40 characters, and start with
+# no digit, "@", "#", "/", "+" or "-"), but a file may hold: each tool's syntax, Unicode
+# spaces hledger reads as spaces, a keyword, a formula, a very long name.
+HOSTILE_NAMES = [
+    "* starred",
+    "; not a comment",
+    '"quoted" \\ slash',
+    "tab\there",
+    "line\nbreak",
+    "two  spaces",
+    "no\u00a0break\u00a0 space",
+    "em\u2003\u2003space",
+    "open",
+    "=HYPERLINK(1)",
+    "1 #hash @at",
+    "ａｂｃ wide " + "ф" * 300,
+]
+
+
+async def test_names_no_chat_makes_load_and_export_as_the_tools_read_them(
+    books: Books, fresh_database_url: str, tmp_path: Path
+) -> None:
+    """Every account of the books renamed awkwardly in the file: it loads, and the journals
+    the loaded books export pass hledger's and bean-check's checks with the bot's figures."""
+    rows = _rows(books.text)
+    keys = sorted({(row[6], row[7], row[9]) for row in rows[1:] if not row[8].startswith("conv")})
+    assert len(keys) >= len(HOSTILE_NAMES)  # every name is given to an account
+    renamed = dict(zip(keys, HOSTILE_NAMES, strict=False))
+    for row in rows[1:]:
+        row[6] = renamed.get((row[6], row[7], row[9]), row[6])
+    text = _text(rows)
+
+    imported = await load(fresh_database_url, text)
+
+    assert imported.household_id is not None
+    assert await household_csv(fresh_database_url, imported.household_id) == text
+    assert await check(fresh_database_url) == []
+    pool = await create_pool(fresh_database_url, min_size=1, max_size=1)
+    try:
+        files = await export_files(pool, imported.household_id, tmp_path)
+    finally:
+        await pool.close()
+    check_files(files)
+    people = [books.alice, books.bob]
+    async with ledger_world(as_app(fresh_database_url)) as world:
+        factory = world.uow_factory
+        for month in (date(2026, 10, 1), NOVEMBER):
+            assert hledger_month(files.journal, month, "UAH") == await bot_month(
+                books.alice, month, "UAH", factory, beancount=False
+            )
+            assert beancount_month(files.beancount, month, "UAH") == await bot_month(
+                books.alice, month, "UAH", factory, beancount=True
+            )
+        assert hledger_balances(files.journal, "^Assets:", "^Liabilities:") == await bot_balances(
+            people, "UAH", factory, beancount=False
+        )
+        assert beancount_balances(files.beancount) == await bot_balances(
+            people, "UAH", factory, beancount=True
+        )
 
 
 async def _cli(*arguments: str, environment: dict[str, str]) -> tuple[int, str, str]:
