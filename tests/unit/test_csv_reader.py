@@ -236,6 +236,13 @@ REFUSED = {
     ),
     "a void not answered": (setting_all(1, 2, "voided_by", ""), 8, "does not show voided"),
     "another name for the author": (setting_all(9, 12, "author_name", "Alice"), 18, "named"),
+    # PostgreSQL's text holds no NUL: in a name it broke the import with a database error
+    "a NUL in a name": (
+        setting_all(9, 12, "author_name", "Bo\x00b"),
+        18,
+        "author_name holds a NUL character",
+    ),
+    "a NUL in a note": (setting_all(3, 4, "note", "\x00"), 8, "note holds a NUL character"),
     "one code, two accounts": (setting(10, "account", "⇄ UAH 2"), 19, "account code"),
 }
 
