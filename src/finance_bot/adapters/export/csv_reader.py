@@ -112,6 +112,13 @@ class _Reader:
         if len(row) != len(HEADER):
             raise BooksRefused(line, f"{len(row)} fields where {len(HEADER)} are expected")
         fields = dict(zip(HEADER, row, strict=True))
+        for name, value in fields.items():
+            # PostgreSQL's text cannot hold one: refused here, with its line, not by the
+            # database halfway through the load.
+            if "\x00" in value:
+                raise BooksRefused(
+                    line, f"{name} holds a NUL character, which the books cannot keep"
+                )
         posting = self._posting(line, fields)
         current = self._open
         if current is not None and current.postings[0].transaction_id == posting.transaction_id:
