@@ -331,6 +331,21 @@ def _nul_in_a_name(text: str) -> tuple[str, int, str]:
     return _text(rows), 2, "author_name holds a NUL character"
 
 
+def _repeated_rows(text: str) -> tuple[str, int, str]:
+    """A plain entry's two rows pasted twice: it balances, and once loaded it counted twice."""
+    rows = _rows(text)
+    at = next(
+        i
+        for i in range(1, len(rows) - 1)
+        if rows[i][0] == rows[i + 1][0]
+        and rows[i][0] not in (rows[i - 1][0], rows[i + 2][0] if i + 2 < len(rows) else "")
+        and not any(rows[i][16:])  # no void link, no conversion
+    )
+    rows[at + 2 : at + 2] = [list(rows[at]), list(rows[at + 1])]
+    tampered = _text(rows)
+    return tampered, _line_of_row(tampered, at + 2), f"row on line {_line_of_row(text, at)}"
+
+
 TAMPERINGS = [
     _unbalanced,
     _unknown_account_type,
@@ -338,6 +353,7 @@ TAMPERINGS = [
     _truncated,
     _tampered_amount,
     _nul_in_a_name,
+    _repeated_rows,
 ]
 
 

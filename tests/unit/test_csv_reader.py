@@ -213,6 +213,12 @@ REFUSED = {
         "number 3 after 4: out of ledger order",
     ),
     "one row": (dropping(2), 2, "at least two rows"),
+    # both legs pasted twice: balanced, but the bot writes no row twice (the entry doubled)
+    "rows repeated": (
+        reordering(1, 2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
+        8,
+        "repeats its transaction's row on line 2",
+    ),
     "unbalanced": (setting(6, "amount", "-16.00"), 14, "unbalanced in USD by -1.00"),
     "two currencies without a conversion": (
         setting_all(5, 8, "conversion_from", ""),
