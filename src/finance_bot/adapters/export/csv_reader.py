@@ -87,6 +87,7 @@ class _Open:
     line: int
     fields: dict[str, str]
     postings: list[ExportedPosting] = field(default_factory=list)
+    rows: dict[ExportedPosting, int] = field(default_factory=dict)  # each row's line
 
 
 class _Reader:
@@ -128,7 +129,13 @@ class _Reader:
                         line,
                         f"{name} differs from the transaction's first row (line {current.line})",
                     )
+            # The bot writes no posting twice: rows pasted again would balance and count twice.
+            if posting in current.rows:
+                raise BooksRefused(
+                    line, f"it repeats its transaction's row on line {current.rows[posting]}"
+                )
             current.postings.append(posting)
+            current.rows[posting] = line
             return
         if current is not None:
             self._close(current)
@@ -144,7 +151,7 @@ class _Reader:
             )
         self._last_number = posting.number
         self._lines[posting.transaction_id] = line
-        self._open = _Open(line, fields, [posting])
+        self._open = _Open(line, fields, [posting], {posting: line})
 
     def finish(self) -> ReadBooks:
         if not self._header_seen:
