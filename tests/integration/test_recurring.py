@@ -390,3 +390,66 @@ async def test_a_budget_a_scheduled_entry_crosses_is_announced_with_it(
     [notice] = told
     alerts = [BudgetAlert.from_json(dict(alert)) for alert in notice.alerts]
     assert [(a.category_id, a.threshold_pct) for a in alerts] == [(housing, 100)]
+
+
+async def rule_ids(world: PostgresWorld, household_id: int) -> dict[int, tuple[int, bool]]:
+    """Each rule of the household by its number: (its id, whether it is stopped)."""
+    async with world.pool.acquire() as connection:
+        rows = await connection.fetch(
+            "SELECT number, id, stopped_at IS NOT NULL AS stopped FROM recurring_rules"
+            " WHERE household_id = $1",
+            household_id,
+        )
+    return {r["number"]: (r["id"], r["stopped"]) for r in rows}
+
+
+async def test_a_refused_rule_stops_itself_not_the_rule_numbered_like_its_id(
+    world: PostgresWorld,
+) -> None:
+    """Numbers are each household's own, ids the table's: in a second household rule #1
+    has another id. When #1 can never be recorded again it is #1 that stops — not #2, the
+    rule whose number happens to equal #1's id — and #2 goes on recording."""
+    (alice, _) = await world.new_household()
+    alice_coffee = (await world.accounts(alice))["coffee"].id
+    start = date(2026, 1, 1)
+    await new_rule(
+        world,
+        alice,
+        Schedule(Every.MONTH, 1),
+        RecordExpense(uah(40), alice_coffee, None, start),
+        starts_on=start,
+    )
+    (bob, _) = await world.new_household()
+    household = await world.household_of(bob)
+    accounts = await world.accounts(bob)
+    savings = await add_account(bob, "копилка", shared=False, uow_factory=world.uow_factory)
+    doomed = await new_rule(
+        world,
+        bob,
+        Schedule(Every.MONTH, 1),
+        RecordExpense(uah(100), accounts["housing"].id, savings.id, start),
+        starts_on=start,
+    )
+    rent_rule = await new_rule(
+        world,
+        bob,
+        Schedule(Every.MONTH, 1),
+        rent(world, accounts["housing"].id, start),
+        starts_on=start,
+    )
+    ids = await rule_ids(world, household)
+    assert (doomed, rent_rule) == (1, 2)
+    assert ids[doomed][0] == rent_rule  # the trap: #1's id is #2's number
+    await archive_account(bob, "копилка", uow_factory=world.uow_factory)
+
+    await record_due(date(2026, 3, 1), uow_factory=factory(world), ids=world.ids)
+
+    ids = await rule_ids(world, household)
+    assert ids[doomed][1]  # stopped
+    assert not ids[rent_rule][1]
+    views = await list_rules(bob, today=date(2026, 3, 1), uow_factory=factory(world))
+    assert [v.number for v in views] == [rent_rule]
+    expected = [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
+    assert await ledger_of(world, ids[rent_rule][0]) == [(d, d, 1_200_000) for d in expected]
+    assert await ledger_of(world, ids[doomed][0]) == []
+    await sound(world)

@@ -272,8 +272,8 @@ async def record_occurrence(
             )
             if not claimed:
                 return "taken"
-            if lasting:
-                await uow.recurring.stop(rule.household_id, rule.id)
+            if lasting:  # by its number in the household: `stop` is what `/every off N` uses
+                await uow.recurring.stop(rule.household_id, rule.number)
             await uow.commit()
         return "stopped" if lasting else "skipped"
 
