@@ -15,9 +15,11 @@ from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from finance_bot.application.budgets import set_budget
 from finance_bot.application.directory import add_account, archive_account
+from finance_bot.application.membership import set_timezone
 from finance_bot.application.recurring import (
     add_rule,
     announce,
+    household_days,
     list_rules,
     record_due,
     stop_rule,
@@ -452,4 +454,45 @@ async def test_a_refused_rule_stops_itself_not_the_rule_numbered_like_its_id(
     expected = [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
     assert await ledger_of(world, ids[rent_rule][0]) == [(d, d, 1_200_000) for d in expected]
     assert await ledger_of(world, ids[doomed][0]) == []
+    await sound(world)
+
+
+async def test_a_household_moving_its_time_zone_back_and_forth_books_each_day_once(
+    world: PostgresWorld,
+) -> None:
+    """The scheduler's round (`household_days`, then `record_due`) while the household
+    hops from Kyiv to Kiritimati (UTC+14, a day ahead) to Pago Pago (UTC-11, a day
+    behind) and home: a day already booked is never booked again when the household's
+    day goes back, and no day is skipped when it jumps ahead."""
+    (alice, _) = await world.new_household()
+    coffee = (await world.accounts(alice))["coffee"].id
+    start = date(2026, 11, 29)
+    rule = await new_rule(
+        world,
+        alice,
+        Schedule(Every.DAY),
+        RecordExpense(uah(40), coffee, None, start),
+        starts_on=start,
+    )
+
+    async def tick(now: datetime, zone: str | None) -> list[date]:
+        if zone is not None:
+            await set_timezone(alice, zone, uow_factory=world.uow_factory)
+        days = await household_days(now, uow_factory=factory(world))
+        await record_due(local_day(now, KYIV), uow_factory=factory(world), ids=world.ids, days=days)
+        return [due for due, _, _ in await ledger_of(world, rule)]
+
+    noon = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    assert await tick(noon, None) == [date(2026, 11, 29), date(2026, 11, 30)]
+    ahead = [date(2026, 11, 29), date(2026, 11, 30), date(2026, 12, 1)]
+    assert await tick(noon, "Pacific/Kiritimati") == ahead  # 1 December there
+    assert await tick(noon, "Pacific/Pago_Pago") == ahead  # 30 November there, again
+    assert await tick(noon + timedelta(hours=13), "Europe/Kyiv") == ahead  # 1 Dec in Kyiv
+    assert await tick(noon + timedelta(days=1), "Pacific/Kiritimati") == [
+        *ahead,
+        date(2026, 12, 2),  # 2 December, 02:00 there
+    ]
+    for due, booked, amount in await ledger_of(world, rule):
+        assert (booked, amount) == (due, 4000)
+    assert await transactions_count(world, await world.household_of(alice)) == 4
     await sound(world)
