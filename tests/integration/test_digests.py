@@ -19,6 +19,7 @@ from finance_bot.adapters.telegram.digests import DigestJob
 from finance_bot.adapters.telegram.i18n import Catalog
 from finance_bot.application.budgets import set_budget
 from finance_bot.application.digests import pending_digests, set_digest
+from finance_bot.application.membership import set_timezone
 from finance_bot.domain.digests import DigestKind, DigestSchedule
 from tests.support.household import Household, PostgresWorld, ledger_world, uah
 
@@ -377,3 +378,47 @@ async def test_someone_taken_off_the_whitelist_gets_no_more_digests(
     assert sent.to(home.alice) == []
     assert len(sent.to(home.bob)) == 1
     assert [row[0] for row in await log_rows(world)] == [home.bob]
+
+
+# --- the household's own time zone ---
+
+
+async def test_a_daily_digest_follows_the_households_zone_and_a_move_sends_no_day_twice(
+    world: PostgresWorld, home: Household
+) -> None:
+    """The deployment is in Kyiv; the household first in Kiritimati (UTC+14), then in
+    Pago Pago (UTC-11), then back: each digest goes at 21:00 of the household's own day,
+    reports that day, and a day already reported is not reported again when the move
+    turns the household's clock back by a day."""
+    await set_timezone(home.alice, "Pacific/Kiritimati", uow_factory=world.uow_factory)
+    await home.spend(111, "cafe", on=date(2026, 12, 2))
+    await home.spend(222, "cafe", on=date(2026, 12, 3))
+    utc = datetime(2026, 12, 2, 6, 59, tzinfo=UTC)  # 20:59 on the 2nd in Kiritimati
+    await subscribe(world, home.bob, DAILY, since=utc - timedelta(hours=1))
+    sent = Recorder()
+
+    await job(world, sent).run(utc)
+    assert sent.to(home.bob) == []
+    await job(world, sent).run(utc + timedelta(minutes=1))  # 21:00 there
+    assert len(sent.to(home.bob)) == 1
+    await job(world, sent).run(kyiv(2026, 12, 2, 21, 0))  # Kyiv's 21:00: not the household's
+    await set_timezone(home.alice, "Pacific/Pago_Pago", uow_factory=world.uow_factory)
+    utc = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)  # 21:00 on the 2nd in Pago Pago
+    await job(world, sent).run(utc)  # the 2nd again, there: reported already
+    await job(world, sent).run(utc + timedelta(days=1))  # the 3rd
+    await set_timezone(home.alice, "Pacific/Kiritimati", uow_factory=world.uow_factory)
+    await job(world, sent).run(utc + timedelta(days=1, minutes=1))  # the 4th, 22:01 there
+
+    days = [text.splitlines()[1] for text in sent.to(home.bob)]
+    assert days == ["Today, 2026-12-02", "Today, 2026-12-03", "Today, 2026-12-04"]
+    first, second, third = sent.to(home.bob)
+    assert "111.00" in first
+    assert "222" not in first
+    assert "222.00" in second
+    assert "111" not in second
+    assert CATALOG.translator("en")("report_nothing") in third
+    assert [row[2] for row in await log_rows(world)] == [
+        date(2026, 12, 2),
+        date(2026, 12, 3),
+        date(2026, 12, 4),
+    ]
