@@ -487,6 +487,9 @@ async def test_a_household_moving_its_time_zone_back_and_forth_books_each_day_on
     ahead = [date(2026, 11, 29), date(2026, 11, 30), date(2026, 12, 1)]
     assert await tick(noon, "Pacific/Kiritimati") == ahead  # 1 December there
     assert await tick(noon, "Pacific/Pago_Pago") == ahead  # 30 November there, again
+    # `/recurring` there and then: the next date not booked yet, not 1 December again.
+    (view,) = await list_rules(alice, today=date(2026, 11, 30), uow_factory=factory(world))
+    assert view.next_due == date(2026, 12, 2)
     assert await tick(noon + timedelta(hours=13), "Europe/Kyiv") == ahead  # 1 Dec in Kyiv
     assert await tick(noon + timedelta(days=1), "Pacific/Kiritimati") == [
         *ahead,

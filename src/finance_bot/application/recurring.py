@@ -26,6 +26,7 @@ from finance_bot.domain.schedules import (
     RuleText,
     Schedule,
     first_due,
+    following_due,
     local_day,
     occurrences,
 )
@@ -178,7 +179,12 @@ def _next_due(schedule: Schedule, starts_on: date, dealt: set[date], today: date
     for due in occurrences(schedule, starts_on, today):
         if due not in dealt:
             return due  # overdue: the scheduler is about to record it
-    return first_due(schedule, max(starts_on, today + timedelta(days=1)))
+    due = first_due(schedule, max(starts_on, today + timedelta(days=1)))
+    # A date after today may be booked already: the household's day was later before it
+    # moved its time zone west (Kiritimati to Pago Pago), and that date stays booked.
+    while due in dealt:
+        due = following_due(schedule, due)
+    return due
 
 
 async def _member(uow: RecurringUnitOfWork, telegram_id: int) -> Member:
