@@ -154,6 +154,61 @@ def test_21_00_on_the_dst_days_is_21_00_local() -> None:
         assert digest.local_day == day
 
 
+# --- zones whose clocks move at midnight ---
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [
+        ("America/Santiago", date(2026, 9, 6)),  # 00:00 -04 becomes 01:00 -03
+        ("Asia/Beirut", date(2026, 3, 29)),  # 00:00 +02 becomes 01:00 +03
+        ("America/Havana", date(2026, 3, 8)),  # 00:00 -05 becomes 01:00 -04
+    ],
+)
+def test_a_digest_at_a_midnight_the_clocks_skip_falls_due_once_just_after(
+    zone: str, day: date
+) -> None:
+    """`/digest daily 00:00` on the day that has no midnight: due once, at 01:00 new
+    time, the instant the day begins, and it reports that day."""
+    local = ZoneInfo(zone)
+    schedule = DigestSchedule.of(DigestKind.DAILY, time(0, 0))
+    start = datetime.combine(day, time(12, 0), tzinfo=local).astimezone(UTC) - timedelta(days=1)
+    seen: dict[date, datetime] = {}
+    for minute in range(0, 2 * 24 * 60, 5):
+        now = start + timedelta(minutes=minute)
+        digest = digest_due(schedule, now, local, since=start)
+        if digest is not None:
+            seen.setdefault(digest.period_start, now)
+    assert sorted(seen) == [day, day + timedelta(days=1)]  # noon before to noon after
+    first = seen[day].astimezone(local)
+    assert (first.date(), first.hour, first.minute) == (day, 1, 0)
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [
+        ("America/Santiago", date(2026, 4, 4)),  # 23:59 -03 is followed by 23:00 -04
+        ("Asia/Beirut", date(2026, 10, 24)),  # 23:59 +03 is followed by 23:00 +02
+    ],
+)
+def test_a_digest_in_an_hour_that_comes_twice_before_midnight_goes_once(
+    zone: str, day: date
+) -> None:
+    """`/digest daily 23:30` on the day whose last hour repeats: due at the first 23:30,
+    and the second 23:30 is the same digest, the same day, not a new one."""
+    local = ZoneInfo(zone)
+    schedule = DigestSchedule.of(DigestKind.DAILY, time(23, 30))
+    first = datetime(day.year, day.month, day.day, 23, 30, tzinfo=local).astimezone(UTC)
+    second = datetime(day.year, day.month, day.day, 23, 30, fold=1, tzinfo=local)
+    assert second.astimezone(UTC) - first == timedelta(hours=1)
+    for now in (first, second.astimezone(UTC), first + timedelta(hours=2)):
+        digest = digest_due(schedule, now, local, since=first - timedelta(days=2))
+        assert digest is not None
+        assert digest.due_at == first
+        assert digest.period == Period.containing(PeriodKind.DAY, day)
+    assert digest_due(schedule, first - timedelta(minutes=1), local, since=first) is None
+
+
 # --- properties ---
 
 moments = st.datetimes(
@@ -168,7 +223,21 @@ schedules = st.one_of(
     st.just(WEEKLY),
     st.just(MONTHLY),
 )
-zones = st.sampled_from([KYIV, ZoneInfo("UTC"), ZoneInfo("America/New_York")])
+zones = st.sampled_from(
+    [
+        KYIV,
+        ZoneInfo("UTC"),
+        ZoneInfo("America/New_York"),
+        # Midnight does not exist on the day the clocks go forward there, and the hour
+        # before midnight comes twice on the day they go back.
+        ZoneInfo("America/Santiago"),
+        ZoneInfo("America/Havana"),
+        ZoneInfo("Asia/Beirut"),
+        ZoneInfo("Australia/Lord_Howe"),  # a half-hour change
+        ZoneInfo("Pacific/Kiritimati"),  # UTC+14: a day ahead of most of the world
+        ZoneInfo("Pacific/Pago_Pago"),  # UTC-11
+    ]
+)
 
 
 @given(schedules, moments, zones)
