@@ -138,7 +138,7 @@ def test_digests_due_before_the_setting_are_not_the_persons() -> None:
 def test_on_the_days_the_clocks_move_each_daily_digest_falls_due_once(day: date, at: time) -> None:
     schedule = DigestSchedule.of(DigestKind.DAILY, at)
     start = datetime.combine(day, time(0, 0), tzinfo=KYIV).astimezone(UTC) - timedelta(hours=2)
-    seen = []
+    seen: list[date] = []
     for minute in range(0, 30 * 60, 5):  # every five minutes for thirty hours
         period = due(schedule, start + timedelta(minutes=minute))
         if period is not None and (not seen or seen[-1] != period):
