@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from finance_bot.domain.periods import EARLIEST_DAY
 from finance_bot.domain.schedules import (
     Every,
     RuleText,
@@ -19,6 +20,7 @@ from finance_bot.domain.schedules import (
     first_due,
     local_day,
     occurrences,
+    read_from,
     read_rule,
 )
 
@@ -169,6 +171,29 @@ def test_splitting_a_span_changes_nothing(schedule: Schedule, a: date, b: date) 
         occurrences(schedule, middle + timedelta(days=1), end)
     )
     assert whole == parts
+
+
+@given(days, st.one_of(st.just(date(2000, 2, 29)), st.dates(date(2000, 1, 1), date(2000, 12, 31))))
+def test_from_a_day_and_month_is_the_latest_such_day_not_after_today(
+    today: date, day_and_month: date
+) -> None:
+    """`from DD.MM` without a year: that day of the latest year it has been, 29.02 that
+    of the last leap year; never after today, never before the ledger's first day."""
+    since = read_from(f"{day_and_month.day:02}.{day_and_month.month:02}", today=today)
+    later = [
+        candidate
+        for year in range(EARLIEST_DAY.year, today.year + 1)
+        if (candidate := _day_of(year, day_and_month)) is not None
+        and EARLIEST_DAY <= candidate <= today
+    ]
+    assert since == (max(later) if later else None)
+
+
+def _day_of(year: int, day_and_month: date) -> date | None:
+    try:
+        return day_and_month.replace(year=year)
+    except ValueError:  # 29.02 in a common year
+        return None
 
 
 @pytest.mark.parametrize(
