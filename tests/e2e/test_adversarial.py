@@ -23,6 +23,7 @@ from tests.e2e.support import (
     ledger_rows,
     running_bot,
     settings_for,
+    spending_of,
     transaction_count,
 )
 
@@ -290,6 +291,31 @@ async def test_several_lines_are_several_entries_all_or_none(
     assert await transaction_count(bot.database_url) == 3
     notes = await ledger_rows(bot.database_url, "SELECT note FROM transactions ORDER BY number")
     assert [row["note"] for row in notes] == ["", "", "шаурма"]
+
+
+async def test_invisible_marks_neither_hide_a_category_nor_break_a_list(
+    bot: RunningBot, alice: Person
+) -> None:
+    """Right-to-left keyboards and text copied out of other apps carry marks no one sees:
+    a left-to-right mark after "кафе", an amount inside bidi isolates, a line holding only
+    a mark. None of them may file the cafe under "other" or refuse the list."""
+    reply = await alice.say("250 кафе\u200e\n\u200f\n\u2068300\u2069 такси")
+    assert "#1 " in reply.text
+    assert "#2 " in reply.text
+    assert " · кафе · " in reply.text
+    assert " · такси · " in reply.text
+    rows = await ledger_rows(
+        bot.database_url,
+        "SELECT t.number, t.note, a.code, p.amount_minor FROM transactions t"
+        " JOIN postings p ON p.transaction_id = t.id JOIN accounts a ON a.id = p.account_id"
+        " WHERE a.type = 'expense' ORDER BY t.number",
+    )
+    assert [(r["number"], r["note"], r["code"], r["amount_minor"]) for r in rows] == [
+        (1, "", "cafe", 25000),
+        (2, "", "taxi", 30000),
+    ]
+    assert await spending_of(bot.database_url, "other") == 0
+    assert errors_counted(bot) == 0
 
 
 # 9. Settings

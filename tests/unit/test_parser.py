@@ -274,6 +274,18 @@ LINES: list[tuple[str, ParseResult]] = [
     ("250 кафе ##работа", expense("250", CAFE, tags=("работа",))),
     # the note keeps the user's spelling, single-spaced
     ("250   кафе\tужин  с   Машей", expense("250", CAFE, note="ужин с Машей")),
+    # marks no one sees, from RTL keyboards or text copied out of other apps, change nothing
+    ("250 кафе\u200e", expense("250", CAFE)),  # left-to-right mark
+    ("\u200f250 кафе", expense("250", CAFE)),  # right-to-left mark
+    ("\u2068250\u2069 кафе", expense("250", CAFE)),  # a number copied inside an isolate
+    ("\ufeff250 кафе", expense("250", CAFE)),  # byte order mark
+    ("250 \u200bкафе нал", expense("250", CAFE, CASH)),  # zero-width space
+    ("250 бизнес\u2060 ланч", expense("250", BUSINESS_LUNCH)),  # word joiner
+    ("250 кафе ужин\u00ad", expense("250", CAFE, note="ужин")),  # soft hyphen
+    ("1000 карта\u200e > нал", transfer("1000", CARD, CASH)),
+    ("\u200e", error(Reason.NO_AMOUNT)),
+    # ...but joiners are part of what is written: an emoji's zero-width joiner stays
+    ("250 кафе 👩\u200d👧", expense("250", CAFE, note="👩\u200d👧")),
 ]
 
 
@@ -318,6 +330,7 @@ AMOUNTS: list[tuple[str, Money | ParseError]] = [
     ("0", error(Reason.AMOUNT_NOT_POSITIVE, "0")),
     ("1e5", error(Reason.INVALID_AMOUNT, "1e5")),
     ("10.001", error(Reason.TOO_MANY_DECIMALS, "10.001")),
+    ("\u20663 000\u2069", uah("3000")),
 ]
 
 

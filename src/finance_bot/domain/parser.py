@@ -9,6 +9,8 @@ The finer rules, beyond what docs/product.md §2 says:
 
 - Words are split on any Unicode whitespace, so "1\\u00a0500" (a no-break space, as some
   keyboards insert) groups thousands like "1 500". Amount syntax: see ``amounts``.
+- Invisible marks (bidi marks and isolates, zero-width space, word joiner, byte order mark,
+  soft hyphen) are dropped before anything is read: "250 кафе\\u200e" is the cafe.
 - "250 2 кофе" is 250 and "2" fills the category slot as an unknown word (no guessing
   that the number is a count); likewise "1 50" is 1 with the unknown word "50", while
   "250 100" is 250100 because "100" is a valid three-digit group.
@@ -92,7 +94,7 @@ from finance_bot.domain.currencies import scale
 from finance_bot.domain.money import Money
 from finance_bot.domain.periods import EARLIEST_DAY
 
-__all__ = ["parse_amount", "parse_line", "parse_rate", "parse_transfer_arguments"]
+__all__ = ["parse_amount", "parse_line", "parse_rate", "parse_transfer_arguments", "visible"]
 
 _DATE_WORDS: Final[dict[str, int]] = {  # normalized word(s) -> days before today
     "сегодня": 0,
@@ -114,6 +116,14 @@ _TAG_TRAILING: Final = ".,;:!?"
 _RATE: Final = re.compile(r"(?P<sign>[+-]?)(?P<int>[0-9]+)(?:[.,](?P<frac>[0-9]+))?")
 _RATE_DECIMALS: Final = 6
 _RATE_LIMIT: Final = 10**6
+# Marks no one sees that RTL keyboards and text copied out of other apps carry: bidi marks,
+# embeddings and isolates, zero-width space, word joiner and its kin, the byte order mark,
+# the soft hyphen. Left in, "кафе\u200e" names no category (and re-filing it would teach
+# the invisible word as an alias) and "\u2068250\u2069" is no amount. The zero-width
+# joiners U+200C and U+200D stay: emoji and some scripts' words are made with them.
+_INVISIBLE: Final = re.compile(
+    "[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,12 +187,17 @@ def parse_transfer_arguments(
     return _finish_transfer(head, source, words[used:], vocabulary, today=today, currency=currency)
 
 
+def visible(text: str) -> str:
+    """``text`` without the invisible marks that would make a word or a number unreadable."""
+    return _INVISIBLE.sub("", text)
+
+
 def parse_amount(text: str, currency: str) -> Money | ParseError:
     """The whole of ``text`` as one amount, e.g. the limit in "/budget кафе 3000".
 
     No currency is read: such limits are in ``currency`` (categories keep the base one).
     """
-    line = " ".join(text.split())
+    line = " ".join(visible(text).split())
     scanned = scan_amount(line, currencies=False)
     if isinstance(scanned, ParseError):
         return scanned
@@ -197,7 +212,7 @@ def parse_amount(text: str, currency: str) -> Money | ParseError:
 def parse_rate(text: str) -> Decimal | ParseError:
     """A conversion rate as typed after "/rate USD": "41.50", "41,5"; units of the base
     currency per one unit of the other. Above zero, below 10^6, at most six decimals."""
-    word = text.strip()
+    word = visible(text).strip()
     match = _RATE.fullmatch(word)
     if match is None:
         return ParseError(no_number_reason(word.lstrip("+-")), word)
@@ -213,7 +228,7 @@ def parse_rate(text: str) -> Decimal | ParseError:
 
 
 def _read_head(text: str, vocabulary: Vocabulary, *, today: date) -> _Head | ParseError:
-    tokens = text.split()
+    tokens = visible(text).split()
     leading = _leading_date(tokens, today)
     if isinstance(leading, ParseError):
         return leading

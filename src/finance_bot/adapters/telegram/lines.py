@@ -8,7 +8,7 @@ from finance_bot.adapters.telegram.context import ChatContext
 from finance_bot.adapters.telegram.presenters import confirmation, parse_error_text, short
 from finance_bot.adapters.telegram.replies import send_budget_alerts
 from finance_bot.domain.commands import ParseError, RecordCommand, Vocabulary
-from finance_bot.domain.parser import parse_line
+from finance_bot.domain.parser import parse_line, visible
 
 
 async def record_lines(
@@ -19,7 +19,7 @@ async def record_lines(
     today = ctx.services.local_date(message.date)
     commands: list[RecordCommand] = []
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+        if not visible(line).strip():  # a line holding only an invisible mark is blank too
             continue
         parsed = parse_line(
             line, vocabulary, today=today, currency=default_currency(vocabulary, ctx)

@@ -16,7 +16,7 @@ from finance_bot.adapters.telegram.presenters import parse_error_text
 from finance_bot.adapters.telegram.replies import confirmation_reply, send_budget_alerts
 from finance_bot.application.results import Recorded
 from finance_bot.domain.commands import ParseError, RecordCommand, RecordExpense, RecordIncome
-from finance_bot.domain.parser import parse_line, parse_transfer_arguments
+from finance_bot.domain.parser import parse_line, parse_transfer_arguments, visible
 
 
 def capture_router() -> Router:
@@ -46,7 +46,7 @@ async def line(message: Message, ctx: ChatContext) -> None:
     assert message.text is not None
     today = ctx.services.local_date(message.date)
     vocabulary = await ctx.books.vocabulary()
-    if len([line for line in message.text.splitlines() if line.strip()]) > 1:
+    if len([line for line in message.text.splitlines() if visible(line).strip()]) > 1:
         await record_lines(message, message.text, vocabulary, ctx)
         return
     parsed = parse_line(
