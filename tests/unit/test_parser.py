@@ -286,6 +286,10 @@ LINES: list[tuple[str, ParseResult]] = [
     ("\u200e", error(Reason.NO_AMOUNT)),
     # ...but joiners are part of what is written: an emoji's zero-width joiner stays
     ("250 кафе 👩\u200d👧", expense("250", CAFE, note="👩\u200d👧")),
+    # a typographic minus or dash is a sign, not a missing amount: the number is refused
+    ("\u2212250 кафе", error(Reason.INVALID_AMOUNT, "\u2212250")),
+    ("\u2013250 кафе", error(Reason.INVALID_AMOUNT, "\u2013250")),
+    ("\u2212 кафе", error(Reason.NO_AMOUNT, "\u2212")),
 ]
 
 

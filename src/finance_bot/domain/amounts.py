@@ -48,6 +48,8 @@ _OPERATOR: Final = re.compile(r" ?(?P<op>[+-]) ?")
 _PREFIX: Final = re.compile(r"(?P<mark>[^\s0-9+\-.,]+) ?")
 _STARTS: Final = re.compile(r"[+-]?(?P<mark>[^\s0-9+\-.,]*)(?P<digit>[0-9])?")
 _DIGIT: Final = re.compile(r"[0-9]")
+# Minus signs and dashes of typography, which are not the "-" an amount may begin with.
+_DASHES: Final = frozenset("\u2012\u2013\u2014\u2212\ufe63\uff0d")
 # Twelve significant digits reach 999 999 999 999; one more cannot be below 10^12.
 _MAX_INT_DIGITS: Final = len(str(MAX_MAJOR_UNITS - 1))
 
@@ -186,6 +188,10 @@ def starts_amount(words: Sequence[str]) -> bool:
 def no_number_reason(text: str) -> ParseErrorReason:
     """Tell a mistyped number (INVALID_AMOUNT) from a line with no number (NO_AMOUNT)."""
     if text[:1].isdigit():  # any script's digit: the user did type a number
+        return ParseErrorReason.INVALID_AMOUNT
+    if text[:1] in _DASHES and text[1:2].isdigit():
+        # "−250" copied from a bank app (or this bot's own replies): a signed number, which
+        # the hint for a line without one ("write an amount") would not explain.
         return ParseErrorReason.INVALID_AMOUNT
     if text[:1] in (".", ",") and text[1:2].isdigit():  # ".5"
         return ParseErrorReason.INVALID_AMOUNT
