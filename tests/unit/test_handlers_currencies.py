@@ -151,7 +151,21 @@ def test_addaccount_reads_a_code_only_when_written_as_one(
 @pytest.mark.parametrize(
     ("rate", "language", "text"),
     [("41.5", "ru", "41,50"), ("41.49873", "en", "41.4987"), ("0.0241", "en", "0.0241"),
-     ("150", "en", "150.00")],
+     ("150", "en", "150.00"),
+     # below 0.01 three significant digits show, however many decimals that takes
+     ("0.000001", "ru", "0,000001"), ("0.00004", "en", "0.00004"),
+     ("0.0024096", "en", "0.00241"), ("1.00000000000001E-14", "en", "0.00000000000001")],
 )  # fmt: skip
 def test_rates_show_two_to_four_decimals(rate: str, language: str, text: str) -> None:
     assert rate_number(Decimal(rate), language) == text
+
+
+async def test_a_tiny_rate_is_never_shown_as_zero() -> None:
+    """/rate takes six decimals (1 ₫ is worth about 0,0016 ₴): what was set is what is said."""
+    home = await fake_world().household()
+
+    [said] = await _say(home, "/rate USD 0.000001")
+    [listed] = await _say(home, "/rates")
+
+    assert said == "Курс с 10.05.2024: 1 $ = 0,000001 ₴."
+    assert "1 $ = 0,000001 ₴ с 10.05.2024 (задан вручную)" in listed

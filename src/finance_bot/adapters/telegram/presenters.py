@@ -27,6 +27,8 @@ TELEGRAM_TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_ANSWER_LIMIT = 200
 _DETAIL_LIMIT = 40  # a parse error quotes at most this much of the user's line
+_RATE_PLACES = 4  # decimals a rate is shown with at most, unless it is tiny
+_RATE_DIGITS = 3  # significant digits a tiny rate keeps
 
 _DEFAULT_NAMES = {d.code: d.names for d in (*DEFAULT_CATEGORIES, *DEFAULT_ACCOUNTS)}
 
@@ -108,8 +110,11 @@ def rate_text(unit: str, rate: Decimal, quote: str, t: Translator) -> str:
 
 
 def rate_number(rate: Decimal, language: str) -> str:
-    """At least two decimals, at most four: 41,50 · 41,4987 · 0,0241."""
-    shown = rate.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN).normalize()
+    """At least two decimals, at most four: 41,50 · 41,4987 · 0,0241; below 0,01 three
+    significant digits, however many decimals that takes: 0,00241 · 0,000001. /rate takes
+    six decimals and an exchange may make a smaller rate still: four would say 0,00."""
+    places = max(_RATE_PLACES, _RATE_DIGITS - 1 - rate.adjusted())
+    shown = rate.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN).normalize()
     if -shown.as_tuple().exponent < 2:  # type: ignore[operator]
         shown = shown.quantize(Decimal("0.01"))
     text = f"{shown:f}"
