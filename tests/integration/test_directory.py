@@ -9,7 +9,7 @@ import pytest
 
 from finance_bot.application import directory, household
 from finance_bot.application.household import join_household, vocabulary_for
-from finance_bot.domain.accounts import AccountType
+from finance_bot.domain.accounts import AccountType, visible
 from finance_bot.domain.commands import RecordExpense, Vocabulary
 from finance_bot.domain.errors import (
     AccountArchived,
@@ -113,6 +113,47 @@ async def test_new_category_and_aliases_reach_the_vocabulary(world: LedgerWorld)
     assert not await directory.remove_alias(alice, "корм", uow_factory=uow)
     with pytest.raises(InvalidName):
         await directory.remove_alias(alice, "питомцы", uow_factory=uow)
+
+
+async def test_names_made_of_invisible_marks_are_refused_and_marks_never_hide_a_taken_name(
+    world: LedgerWorld,
+) -> None:
+    """A line drops marks no one sees (a zero-width space, a bidi mark), so a name that
+    holds them could never be typed: "нал\u200e" beside "нал" would be an account no line
+    reaches, and "\u200b" one whose name no one can read."""
+    (alice, _) = await world.new_household()
+    uow = world.uow_factory
+    before = {a.id for a in (await directory.list_accounts(alice, uow_factory=uow)).accounts}
+    with pytest.raises(InvalidName):
+        await directory.add_account(alice, "\u200b", shared=False, currency="UAH", uow_factory=uow)
+    with pytest.raises(InvalidName):
+        await directory.add_category(
+            alice, "\u200e", [], kind=AccountType.EXPENSE, currency="UAH", uow_factory=uow
+        )
+    with pytest.raises(InvalidName):
+        await directory.add_aliases(alice, "кафе", ["\u2060"], uow_factory=uow)
+    with pytest.raises(NameAlreadyTaken):
+        await directory.add_account(
+            alice, "наличные\u200e", shared=False, currency="UAH", uow_factory=uow
+        )
+    kept = await directory.add_account(
+        alice, "\u2068Копилка\u2069", shared=False, currency="UAH", uow_factory=uow
+    )
+    assert kept.name == "Копилка"
+    chosen = await directory.set_default_account(alice, "копилка\u200f", uow_factory=uow)
+    assert chosen.id == kept.id
+    await directory.add_aliases(alice, "кафе", ["ка\u200bфешка"], uow_factory=uow)
+    after = {a.id for a in (await directory.list_accounts(alice, uow_factory=uow)).accounts}
+    assert after == before | {kept.id}
+    async with uow() as unit:
+        member = await unit.directory.member(alice)
+        assert member is not None
+        vocabulary = await vocabulary_for(unit, member)
+    cafe = (await world.accounts(alice))["cafe"].id
+    assert vocabulary.expense_aliases["кафешка"] == cafe
+    assert vocabulary.account_names["копилка"] == kept.id
+    words = [*vocabulary.expense_aliases, *vocabulary.income_aliases, *vocabulary.account_names]
+    assert [word for word in words if visible(word) != word] == []
 
 
 async def test_language_is_remembered(world: LedgerWorld) -> None:

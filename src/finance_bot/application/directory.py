@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from finance_bot.application.household import require_member, visible_to, vocabulary_for
-from finance_bot.domain.accounts import Account, AccountType, normalize_name
+from finance_bot.domain.accounts import Account, AccountType, normalize_name, visible
 from finance_bot.domain.currencies import is_known
 from finance_bot.domain.errors import (
     DefaultAccountKept,
@@ -35,7 +35,8 @@ class CategoryView:
 
 
 def _clean_name(name: str) -> str:
-    cleaned = " ".join(name.split())
+    # Without invisible marks: a line drops them, so a name holding one could never be typed.
+    cleaned = " ".join(visible(name).split())
     if (
         not cleaned
         or len(cleaned) > MAX_NAME_LENGTH

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
+from typing import Final
+
+# Marks no one sees that RTL keyboards and text copied out of other apps carry: bidi marks,
+# embeddings and isolates, zero-width space, word joiner and its kin, the byte order mark,
+# the soft hyphen. Left in, "кафе\u200e" names no category (and re-filing it would teach
+# the invisible word as an alias) and "\u2068250\u2069" is no amount. The zero-width
+# joiners U+200C and U+200D stay: emoji and some scripts' words are made with them.
+_INVISIBLE: Final = re.compile(
+    "[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 
 class AccountType(enum.StrEnum):
@@ -46,5 +57,11 @@ class Account:
 
 
 def normalize_name(text: str) -> str:
-    """The form in which names and aliases are compared: case-folded, ё = е, single spaces."""
-    return " ".join(text.casefold().replace("ё", "е").split())
+    """The form in which names and aliases are compared: case-folded, ё = е, single spaces,
+    no invisible marks (a name typed with one is the name typed without it)."""
+    return " ".join(visible(text).casefold().replace("ё", "е").split())
+
+
+def visible(text: str) -> str:
+    """``text`` without the invisible marks that would make a word or a number unreadable."""
+    return _INVISIBLE.sub("", text)

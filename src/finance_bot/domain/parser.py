@@ -80,6 +80,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Final
 
+from finance_bot.domain.accounts import visible
 from finance_bot.domain.amounts import ScannedAmount, no_number_reason, scan_amount, starts_amount
 from finance_bot.domain.commands import (
     ParseError,
@@ -94,7 +95,7 @@ from finance_bot.domain.currencies import scale
 from finance_bot.domain.money import Money
 from finance_bot.domain.periods import EARLIEST_DAY
 
-__all__ = ["parse_amount", "parse_line", "parse_rate", "parse_transfer_arguments", "visible"]
+__all__ = ["parse_amount", "parse_line", "parse_rate", "parse_transfer_arguments"]
 
 _DATE_WORDS: Final[dict[str, int]] = {  # normalized word(s) -> days before today
     "сегодня": 0,
@@ -116,14 +117,6 @@ _TAG_TRAILING: Final = ".,;:!?"
 _RATE: Final = re.compile(r"(?P<sign>[+-]?)(?P<int>[0-9]+)(?:[.,](?P<frac>[0-9]+))?")
 _RATE_DECIMALS: Final = 6
 _RATE_LIMIT: Final = 10**6
-# Marks no one sees that RTL keyboards and text copied out of other apps carry: bidi marks,
-# embeddings and isolates, zero-width space, word joiner and its kin, the byte order mark,
-# the soft hyphen. Left in, "кафе\u200e" names no category (and re-filing it would teach
-# the invisible word as an alias) and "\u2068250\u2069" is no amount. The zero-width
-# joiners U+200C and U+200D stay: emoji and some scripts' words are made with them.
-_INVISIBLE: Final = re.compile(
-    "[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,11 +178,6 @@ def parse_transfer_arguments(
         return _amount_first(head, currency, unknown)
     source, used = found
     return _finish_transfer(head, source, words[used:], vocabulary, today=today, currency=currency)
-
-
-def visible(text: str) -> str:
-    """``text`` without the invisible marks that would make a word or a number unreadable."""
-    return _INVISIBLE.sub("", text)
 
 
 def parse_amount(text: str, currency: str) -> Money | ParseError:

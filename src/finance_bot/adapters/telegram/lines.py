@@ -7,8 +7,9 @@ from aiogram.types import Message
 from finance_bot.adapters.telegram.context import ChatContext
 from finance_bot.adapters.telegram.presenters import confirmation, parse_error_text, short
 from finance_bot.adapters.telegram.replies import send_budget_alerts
+from finance_bot.domain.accounts import visible
 from finance_bot.domain.commands import ParseError, RecordCommand, Vocabulary
-from finance_bot.domain.parser import parse_line, visible
+from finance_bot.domain.parser import parse_line
 
 
 async def record_lines(

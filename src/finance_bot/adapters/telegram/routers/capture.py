@@ -15,8 +15,9 @@ from finance_bot.adapters.telegram.lines import default_currency, record_lines
 from finance_bot.adapters.telegram.presenters import parse_error_text
 from finance_bot.adapters.telegram.replies import confirmation_reply, send_budget_alerts
 from finance_bot.application.results import Recorded
+from finance_bot.domain.accounts import visible
 from finance_bot.domain.commands import ParseError, RecordCommand, RecordExpense, RecordIncome
-from finance_bot.domain.parser import parse_line, parse_transfer_arguments, visible
+from finance_bot.domain.parser import parse_line, parse_transfer_arguments
 
 
 def capture_router() -> Router:
