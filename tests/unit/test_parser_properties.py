@@ -105,6 +105,25 @@ def test_near_valid_lines_give_a_command_or_a_parse_error(words: list[str], gap:
     assert_well_formed(transfer, text=line)
 
 
+# What right-to-left keyboards and text copied out of other apps slip in unseen.
+INVISIBLE_MARKS = "\u00ad\u061c\u200b\u200e\u200f\u202a\u202c\u202e\u2060\u2066\u2068\u2069\ufeff"
+
+
+@PROPERTY
+@given(st.lists(WORDS, min_size=1, max_size=8), st.data())
+def test_invisible_marks_anywhere_change_nothing(words: list[str], data: st.DataObject) -> None:
+    line = " ".join(words)
+    marked = line
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(marked)))
+        marked = marked[:at] + data.draw(st.sampled_from(INVISIBLE_MARKS)) + marked[at:]
+    for parse in (parse_line, parse_transfer_arguments):
+        assert parse(marked, VOCABULARY, today=TODAY, currency="UAH") == parse(
+            line, VOCABULARY, today=TODAY, currency="UAH"
+        )
+    assert parse_amount(marked, "UAH") == parse_amount(line, "UAH")
+
+
 @st.composite
 def rendered_amounts(draw: st.DrawFn) -> tuple[int, str]:
     """A positive amount in minor units and one of the ways a person may type it."""
