@@ -11,9 +11,10 @@ from typing import Final
 # embeddings and isolates, zero-width space, word joiner and its kin, the byte order mark,
 # the soft hyphen. Left in, "кафе\u200e" names no category (and re-filing it would teach
 # the invisible word as an alias) and "\u2068250\u2069" is no amount. The zero-width
-# joiners U+200C and U+200D stay: emoji and some scripts' words are made with them.
+# joiners U+200C and U+200D stay, as does the Mongolian vowel separator: emoji and some
+# scripts' words are made with them.
 _INVISIBLE: Final = re.compile(
-    "[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+    "[\u00ad\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 )
 
 
