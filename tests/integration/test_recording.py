@@ -8,8 +8,10 @@ from datetime import date
 
 import pytest
 
+from finance_bot.adapters.postgres.check import check_ledger
 from finance_bot.application import directory, reports
 from finance_bot.application.household import vocabulary_for
+from finance_bot.application.results import Voided
 from finance_bot.domain.commands import RecordExpense, RecordIncome, RecordTransfer
 from finance_bot.domain.errors import (
     AlreadyVoided,
@@ -21,7 +23,13 @@ from finance_bot.domain.errors import (
     TransactionNotFound,
     UnknownAccount,
 )
-from tests.support.household import LedgerWorld, expense_command, new_telegram_id, uah
+from tests.support.household import (
+    LedgerWorld,
+    PostgresWorld,
+    expense_command,
+    new_telegram_id,
+    uah,
+)
 
 pytestmark = pytest.mark.postgres
 DAY = date(2026, 11, 20)
@@ -132,6 +140,56 @@ async def test_undo_voids_the_authors_last_transaction(world: LedgerWorld) -> No
     with pytest.raises(AlreadyVoided):
         await world.undo(alice)
     assert await world.balance(accounts["cafe"].id) == 2000
+
+
+async def test_undo_pressed_twice_at_once_beside_the_button_voids_the_last_entry_once(
+    world: LedgerWorld,
+) -> None:
+    """/undo sent twice and the entry's Undo button pressed, all at once, while the partner
+    undoes their own: each person's latest entry is voided exactly once, and the two
+    presses that lose hear "already undone"; the earlier entry is untouched."""
+    assert isinstance(world, PostgresWorld)
+    (alice, bob) = await world.new_household()
+    accounts = await world.accounts(alice)
+    cafe, card = accounts["cafe"].id, accounts["card"].id
+    earlier = await world.record(expense_command(uah(10), cafe, on=DAY), alice)
+    bobs = await world.record(expense_command(uah(20), cafe, on=DAY), bob)
+    latest = await world.record(expense_command(uah(30), cafe, on=DAY), alice)
+
+    outcomes = await asyncio.gather(
+        world.undo(alice),
+        world.void(latest.number, alice),
+        world.undo(alice),
+        world.undo(bob),
+        return_exceptions=True,
+    )
+
+    voided = [o for o in outcomes[:3] if isinstance(o, Voided)]
+    assert [v.number for v in voided] == [latest.number]
+    assert all(isinstance(o, AlreadyVoided) for o in outcomes[:3] if o not in voided)
+    assert isinstance(outcomes[3], Voided)
+    assert outcomes[3].number == bobs.number
+    async with world.pool.acquire() as connection:
+        rows = await connection.fetch(
+            """
+            SELECT t.number, t.kind, v.number AS voided_by FROM transactions t
+              LEFT JOIN transactions v ON v.id = t.voided_by_transaction_id
+             WHERE t.household_id = (SELECT household_id FROM accounts WHERE id = $1)
+             ORDER BY t.number
+            """,
+            cafe,
+        )
+        assert await check_ledger(connection) == []
+    kinds = [(r["number"], r["kind"], r["voided_by"] is not None) for r in rows]
+    assert kinds == [
+        (earlier.number, "expense", False),
+        (bobs.number, "expense", True),
+        (latest.number, "expense", True),
+        (4, "reversal", False),
+        (5, "reversal", False),
+    ]
+    assert await world.balance(cafe) == 1000
+    assert await world.balance(card) == -1000
 
 
 async def test_refile_moves_the_amount_and_teaches_the_unknown_word(world: LedgerWorld) -> None:
