@@ -58,9 +58,8 @@ class Account:
 
 
 def normalize_name(text: str) -> str:
-    """The form in which names and aliases are compared: case-folded, ё = е, single spaces,
-    no invisible marks (a name typed with one is the name typed without it)."""
-    return " ".join(visible(text).casefold().replace("ё", "е").split())
+    """The form in which names and aliases are compared: case-folded, ё = е, single spaces."""
+    return " ".join(text.casefold().replace("ё", "е").split())
 
 
 def visible(text: str) -> str:
