@@ -6,7 +6,6 @@ scheduled entries on each household's own day."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -95,21 +94,8 @@ async def test_the_migration_numbers_rules_per_household_in_id_order(
 
 
 @pytest.fixture
-async def world(fresh_database_url: str) -> AsyncIterator[PostgresWorld]:
-    """As the bot's own role, held to the households' policies (docs/adr/0021)."""
-    async with ledger_world(login_url(fresh_database_url, APP)) as opened:
-        assert isinstance(opened, PostgresWorld)
-        yield opened
-
-
-@pytest.fixture
-async def admin(fresh_database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """The superuser's connection, which sees every household: to judge."""
-    connection = await asyncpg.connect(fresh_database_url)
-    try:
-        yield connection
-    finally:
-        await connection.close()
+def world(bot_world: PostgresWorld) -> PostgresWorld:
+    return bot_world
 
 
 async def founded(world: PostgresWorld, telegram_id: int, zone: str = "Europe/Kyiv") -> Member:

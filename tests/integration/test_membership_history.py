@@ -6,7 +6,6 @@ former one; digests are each household's own."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time
 
 import asyncpg
@@ -23,7 +22,7 @@ from finance_bot.ports.records import DigestSubscription
 from tests.integration.test_backup import _columns, _tables
 from tests.integration.test_household_currency import _household, _reports
 from tests.support.databases import migrate_up_to_before
-from tests.support.household import PostgresWorld, ledger_world
+from tests.support.household import PostgresWorld
 
 pytestmark = pytest.mark.postgres
 
@@ -168,11 +167,8 @@ async def test_the_database_refuses_a_second_active_membership(fresh_database_ur
 
 
 @pytest.fixture
-async def world(fresh_database_url: str) -> AsyncIterator[PostgresWorld]:
-    """As the bot's own role, held to the households' policies (docs/adr/0021)."""
-    async with ledger_world(login_url(fresh_database_url, APP)) as opened:
-        assert isinstance(opened, PostgresWorld)
-        yield opened
+def world(bot_world: PostgresWorld) -> PostgresWorld:
+    return bot_world
 
 
 async def test_each_household_sees_only_its_own_digests_of_a_person_who_moved(

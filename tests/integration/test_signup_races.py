@@ -6,18 +6,16 @@ entry. Judged by the rows the database holds, read as the superuser."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import asyncpg
 import pytest
 
-from finance_bot.adapters.postgres.roles import APP, login_url
 from finance_bot.application import membership
 from finance_bot.domain.commands import RecordExpense
 from finance_bot.domain.money import Money
 from finance_bot.ports.records import Member
-from tests.support.household import PostgresWorld, ledger_world
+from tests.support.household import PostgresWorld
 
 pytestmark = pytest.mark.postgres
 
@@ -26,21 +24,8 @@ ALICE, CAROL, DAVE, ERIN, MALLORY = 101, 202, 303, 404, 505
 
 
 @pytest.fixture
-async def world(fresh_database_url: str) -> AsyncIterator[PostgresWorld]:
-    """As the bot's own role, held to the households' policies (docs/adr/0021)."""
-    async with ledger_world(login_url(fresh_database_url, APP)) as opened:
-        assert isinstance(opened, PostgresWorld)
-        yield opened
-
-
-@pytest.fixture
-async def admin(fresh_database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """The superuser's connection, which sees every household: to judge."""
-    connection = await asyncpg.connect(fresh_database_url)
-    try:
-        yield connection
-    finally:
-        await connection.close()
+def world(bot_world: PostgresWorld) -> PostgresWorld:
+    return bot_world
 
 
 async def founded(world: PostgresWorld, telegram_id: int) -> Member:
