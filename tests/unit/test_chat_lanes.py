@@ -9,21 +9,11 @@ from aiogram.types import Update
 
 from finance_bot.adapters.telegram.chat_order import chat_key
 from finance_bot.adapters.telegram.lanes import ChatLanes
+from tests.support.updates import text_message
 
 
 def update(update_id: int, chat_id: int) -> Update:
-    return Update.model_validate(
-        {
-            "update_id": update_id,
-            "message": {
-                "message_id": update_id,
-                "date": 0,
-                "chat": {"id": chat_id, "type": "private"},
-                "from": {"id": chat_id, "is_bot": False, "first_name": "x"},
-                "text": "1 кафе",
-            },
-        }
-    )
+    return Update.model_validate(text_message(update_id, chat_id))
 
 
 class Handler:

@@ -11,21 +11,9 @@ from aiogram.types import Update
 from aiohttp import web
 
 from finance_bot.adapters.telegram.webhook import SECRET_HEADER, WebhookServer
+from tests.support.updates import text_message
 
 SECRET = "s3cret"
-
-
-def message(update_id: int, chat_id: int) -> dict[str, Any]:
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "date": 0,
-            "chat": {"id": chat_id, "type": "private"},
-            "from": {"id": chat_id, "is_bot": False, "first_name": "x"},
-            "text": "1 кафе",
-        },
-    }
 
 
 class Posted:
@@ -74,18 +62,18 @@ async def test_another_chat_arriving_as_a_turn_passes_on_does_not_unlock_the_cha
     bot = Bot("42:TEST")
     server = WebhookServer(bot, held, secret=SECRET, host="127.0.0.1", port=0, inline_replies=False)
     try:
-        first = post(server, message(1, 10))
+        first = post(server, text_message(1, 10))
         await settle()
-        second = post(server, message(2, 10))  # waits for the first: the same chat
+        second = post(server, text_message(2, 10))  # waits for the first: the same chat
         await settle()
         assert held.in_hand == {1}
         # The first is done; the second is woken, and before it runs another chat arrives.
         held.gate(1).set()
-        other = post(server, message(3, 20))
+        other = post(server, text_message(3, 20))
         await settle()
         assert held.in_hand == {2, 3}
         # A third of chat 10 arrives while the second is in hand: it must wait its turn.
-        third = post(server, message(4, 10))
+        third = post(server, text_message(4, 10))
         await settle()
         assert held.in_hand == {2, 3}, "two updates of one chat in hand at once"
         for update_id in (2, 3, 4):
