@@ -267,6 +267,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_async(run_sandbox(settings))
         return 0
     configure_logging(settings.log_level)
+    try:
+        return _command(arguments, settings)
+    except Exception:
+        # Not Python's own traceback: it prints the error's message, which may quote what
+        # the log must not show — the token in a Bot API proxy's error page, a piece of a
+        # database password a URL parser choked on. The log keeps its type and stack.
+        log.exception("finance-bot stopped by an unexpected error")
+        return 1
+
+
+def _command(arguments: argparse.Namespace, settings: Settings) -> int:
     if arguments.command == "run":
         return _run(settings)
     if arguments.command == "migrate":

@@ -1,0 +1,88 @@
+"""A command that fails for a reason nobody foresaw ends with exit code 1 and the failure in
+the JSON log — its type and stack — never with a bare traceback, whose messages may quote
+the bot token or a database password (README, "When things fail")."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from urllib.parse import quote
+
+import pytest
+from aiohttp import web
+
+# Shaped like a real one, so that the bot accepts it and puts it in every request's path.
+TOKEN = "987654:CliFailure-secret_TOKEN"
+WEBHOOK_SECRET = "cli-failure-webhook-secret"
+
+
+@pytest.fixture
+async def echoing_proxy() -> AsyncIterator[str]:
+    """A Bot API behind a proxy whose error page quotes the path it could not forward: the
+    path `/bot<token>/<method>` — and so the token — is in the answer the bot cannot decode."""
+
+    async def unavailable(request: web.Request) -> web.Response:
+        return web.Response(status=502, text=f"upstream unavailable: {request.path}")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", unavailable)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def finance_bot(*arguments: str, env: dict[str, str]) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "finance_bot",
+        *arguments,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def assert_no_secret(text: str, *secrets: str) -> None:
+    for secret in secrets:
+        for shown in (secret, quote(secret, safe=""), json.dumps(secret)[1:-1]):
+            assert shown not in text
+    assert TOKEN.split(":")[1] not in text  # the token's secret half, alone
+
+
+@pytest.mark.parametrize(
+    "command", [["set-webhook", "https://bot.example.org/telegram/webhook"], ["delete-webhook"]]
+)
+async def test_a_webhook_command_failing_logs_the_error_type_not_the_token(
+    echoing_proxy: str, command: list[str]
+) -> None:
+    code, out, err = await finance_bot(
+        *command,
+        env={
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE": echoing_proxy,
+            "WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "LOG_LEVEL": "INFO",
+        },
+    )
+
+    assert code == 1
+    assert out == ""
+    assert "Traceback" not in err
+    assert_no_secret(err, TOKEN, WEBHOOK_SECRET)
+    [record] = [json.loads(line) for line in err.splitlines()]
+    assert record["level"] == "error"
+    assert record["exception"] == "ClientDecodeError"
+    assert record["stack"]
