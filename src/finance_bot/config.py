@@ -32,6 +32,18 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "finance-bot"
 
 
+def _ports_readable(url: str) -> bool:
+    """Whether every host of a PostgreSQL URL (`host:port,host:port`) has a numeric port or
+    none."""
+    hosts = urlsplit(url).netloc.rpartition("@")[2]
+    try:
+        for host in hosts.split(","):
+            _ = urlsplit(f"//{host}").port
+    except ValueError:
+        return False
+    return True
+
+
 class Settings(BaseSettings):
     # hide_input_in_errors: an error about one setting would otherwise print every value read,
     # tokens, secrets and database passwords among them.
@@ -112,6 +124,21 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator(
+        "database_url", "database_owner_url", "database_backup_url", "database_admin_url"
+    )
+    @classmethod
+    def _database_url_parses(cls, value: SecretStr | None) -> SecretStr | None:
+        # An unescaped / # or ? in the password ends the URL's host part early, and the
+        # driver would then report the password's first part as the port it could not read,
+        # in an error message. Refused here, where the error names the setting and hides it.
+        if value is not None and not _ports_readable(value.get_secret_value()):
+            raise ValueError(
+                "not a postgresql:// URL the driver can read: its port is not a number; "
+                "percent-encode / # ? @ in the user name and password (%2F %23 %3F %40)"
+            )
+        return value
 
     @field_validator("signup", mode="before")
     @classmethod
