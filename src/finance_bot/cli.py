@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import asyncpg
+from aiogram.exceptions import TelegramBadRequest
 from pydantic import ValidationError
 
 from finance_bot.adapters.observability.logs import configure_logging
@@ -242,6 +243,18 @@ def _report(violations: Sequence[Violation], *, ok: str, failed: str) -> int:
     return 1
 
 
+def _set_webhook(settings: Settings, url: str, *, max_connections: int) -> int:
+    try:
+        run_async(set_webhook(settings, url, max_connections=max_connections))
+    except TelegramBadRequest as refused:
+        # Telegram's own words about the URL or the limits: what the operator must fix. They
+        # quote neither the token (not part of what it reads) nor the secret.
+        print(f"set-webhook refused by Telegram: {refused.message}", file=sys.stderr)
+        return 1
+    print("webhook set; run the bot with BOT_MODE=webhook")
+    return 0
+
+
 def _run(settings: Settings) -> int:
     try:
         run_async(run_bot(settings))
@@ -299,9 +312,7 @@ def _command(arguments: argparse.Namespace, settings: Settings) -> int:
     if arguments.command == "setup-roles":
         return run_async(_setup_roles(settings))
     if arguments.command == "set-webhook":
-        run_async(set_webhook(settings, arguments.url, max_connections=arguments.max_connections))
-        print("webhook set; run the bot with BOT_MODE=webhook")
-        return 0
+        return _set_webhook(settings, arguments.url, max_connections=arguments.max_connections)
     if arguments.command == "delete-webhook":
         run_async(delete_webhook(settings))
         print("webhook deleted; run the bot with BOT_MODE=polling")

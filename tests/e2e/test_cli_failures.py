@@ -14,6 +14,8 @@ from urllib.parse import quote
 import pytest
 from aiohttp import web
 
+from finance_bot.sandbox.fake_api import FakeTelegram
+
 # Shaped like a real one, so that the bot accepts it and puts it in every request's path.
 TOKEN = "987654:CliFailure-secret_TOKEN"
 WEBHOOK_SECRET = "cli-failure-webhook-secret"
@@ -88,3 +90,24 @@ async def test_a_webhook_command_failing_logs_the_error_type_not_the_token(
     [record] = [r for r in records if r["level"] == "error"]
     assert record["exception"] == "ClientDecodeError"
     assert record["stack"]
+
+
+async def test_a_webhook_telegram_refuses_says_why_and_nothing_secret(fake: FakeTelegram) -> None:
+    code, out, err = await finance_bot(
+        "set-webhook",
+        "ftp://bot.example.org/telegram/webhook",
+        env={
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE": fake.base_url,
+            "WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "LOG_LEVEL": "INFO",
+        },
+    )
+
+    assert code == 1
+    assert out == ""
+    # Telegram's own words about the request: what the operator must fix.
+    assert "set-webhook refused by Telegram: Bad Request: bad webhook: An HTTPS URL" in err
+    assert "Traceback" not in err
+    assert_no_secret(err, TOKEN, WEBHOOK_SECRET)
+    assert fake.webhook.webhook is None
