@@ -9,12 +9,14 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from aiohttp import web
 
 from finance_bot.sandbox.fake_api import FakeTelegram
+from tests.e2e.processes import BotProcess
 
 # Shaped like a real one, so that the bot accepts it and puts it in every request's path.
 TOKEN = "987654:CliFailure-secret_TOKEN"
@@ -111,3 +113,25 @@ async def test_a_webhook_telegram_refuses_says_why_and_nothing_secret(fake: Fake
     assert "Traceback" not in err
     assert_no_secret(err, TOKEN, WEBHOOK_SECRET)
     assert fake.webhook.webhook is None
+
+
+@pytest.mark.postgres
+async def test_the_bot_stopped_by_an_answer_it_cannot_read_logs_no_token(
+    echoing_proxy: str, fresh_database_url: str, tmp_path: Path
+) -> None:
+    # Its first request, deleteWebhook, gets the proxy's page: not a Bot API answer at all.
+    bot = BotProcess(
+        api_base=echoing_proxy, database_url=fresh_database_url, data_dir=tmp_path, token=TOKEN
+    )
+    try:
+        bot.start()
+        code = await bot.wait(timeout=60)
+    finally:
+        bot.ensure_dead()
+
+    assert code == 1
+    text = bot.log_text()
+    assert "Traceback" not in text
+    assert_no_secret(text, TOKEN)
+    [record] = [r for r in bot.log_records() if r["level"] == "error"]
+    assert record["exception"] == "ClientDecodeError"
