@@ -32,10 +32,13 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "finance-bot"
 
 
-def _ports_readable(url: str) -> bool:
-    """Whether every host of a PostgreSQL URL (`host:port,host:port`) has a numeric port or
-    none."""
-    hosts = urlsplit(url).netloc.rpartition("@")[2]
+def _hosts_readable(url: str) -> bool:
+    """Whether the driver finds the hosts where they are meant to be: after the one `@`,
+    each (`host:port,host:port`) with a numeric port or none."""
+    netloc = urlsplit(url).netloc
+    if netloc.count("@") > 1:
+        return False  # the driver splits at the first one: the password's rest is a host
+    hosts = netloc.rpartition("@")[2]
     try:
         for host in hosts.split(","):
             _ = urlsplit(f"//{host}").port
@@ -132,11 +135,12 @@ class Settings(BaseSettings):
     def _database_url_parses(cls, value: SecretStr | None) -> SecretStr | None:
         # An unescaped / # or ? in the password ends the URL's host part early, and the
         # driver would then report the password's first part as the port it could not read,
-        # in an error message. Refused here, where the error names the setting and hides it.
-        if value is not None and not _ports_readable(value.get_secret_value()):
+        # in an error message; after an unescaped @ it would look the password's rest up as a
+        # host name. Refused here, where the error names the setting and hides its value.
+        if value is not None and not _hosts_readable(value.get_secret_value()):
             raise ValueError(
-                "not a postgresql:// URL the driver can read: its port is not a number; "
-                "percent-encode / # ? @ in the user name and password (%2F %23 %3F %40)"
+                "not a postgresql:// URL the driver reads as meant: percent-encode / # ? @ "
+                "in the user name and password (%2F %23 %3F %40)"
             )
         return value
 

@@ -1,6 +1,7 @@
-"""The DATABASE_*_URL settings: a URL the driver could not take apart is refused as a bad
-setting, naming it and showing nothing of its value — not left for the driver to report
-a piece of the password as the port it could not read."""
+"""The DATABASE_*_URL settings: a URL the driver would take apart elsewhere than meant is
+refused as a bad setting, naming it and showing nothing of its value — not left for the
+driver to report a piece of the password as the port it could not read, or to look one up
+as a host name."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def settings(**values: object) -> Settings:
 
 
 @pytest.mark.parametrize("setting", SETTINGS)
-@pytest.mark.parametrize("mark", ["/", "#", "?"])
+@pytest.mark.parametrize("mark", ["/", "#", "?", "@"])
 def test_a_password_with_an_unescaped_mark_is_refused_without_showing_it(
     setting: str, mark: str
 ) -> None:
