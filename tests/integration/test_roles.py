@@ -25,6 +25,7 @@ from finance_bot.adapters.postgres.roles import (
     setup_roles,
 )
 from tests.support.databases import DatabaseServer
+from tests.support.foreign import money, spend_foreign
 from tests.support.household import expense_command, ledger_world, uah
 
 pytestmark = pytest.mark.postgres
@@ -171,6 +172,89 @@ async def test_the_balance_cache_cannot_be_forged_through_a_trigger_of_its_own(
     with pytest.raises(Refused):
         await app.execute("INSERT INTO lever VALUES (1)")
     assert await check_ledger(app) == []
+
+
+async def test_the_foreign_totals_cannot_be_forged_through_the_function_that_keeps_them(
+    fresh_database_url: str,
+) -> None:
+    """The conversion triggers count a foreign amount through ledger_count_foreign_part,
+    which the bot's role may execute like every function of the schema. Run with the
+    owner's rights, called from a temporary table's trigger (depth 2 passes the guard on
+    the totals), it added any multiple of an entry's amount to the cache."""
+    url = as_role(fresh_database_url, APP)
+    async with ledger_world(url) as world:
+        home = await world.household()
+        await spend_foreign(home, money("20", "EUR"), "45.65", "cafe")
+    app = await asyncpg.connect(url)
+    try:
+        await app.execute(
+            "SELECT set_config('finance_bot.household', $1::text, false)", str(home.id)
+        )
+        before = await app.fetch("SELECT * FROM category_day_foreign_totals ORDER BY 1, 2, 3")
+        entry = await app.fetchval("SELECT transaction_id FROM conversions")
+        await app.execute(
+            """
+            CREATE TEMP TABLE lever (entry uuid);
+            CREATE FUNCTION pg_temp.pull() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM public.ledger_count_foreign_part(NEW.entry, 1000);
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER pull AFTER INSERT ON lever
+                FOR EACH ROW EXECUTE FUNCTION pg_temp.pull();
+            """
+        )
+        with pytest.raises(Refused):
+            await app.execute("INSERT INTO lever VALUES ($1)", entry)
+        with pytest.raises(Refused):
+            await app.execute("SELECT ledger_count_foreign_part($1, 1000)", entry)
+        assert await app.fetch("SELECT * FROM category_day_foreign_totals ORDER BY 1, 2, 3") == (
+            before
+        )
+        assert await check_ledger(app) == []
+    finally:
+        await app.close()
+
+
+# The functions the bot calls that run with the owner's rights: each answers with ids or
+# counts, or does one narrow thing it checks itself (docs/adr/0021, 0022, 0012). Any other
+# function running as the owner is a trigger's, which no one can call directly.
+DEFINER_ENTRY_POINTS = {
+    "first_household",
+    "former_household",
+    "household_ids",
+    "household_of_any",
+    "household_summaries",
+    "household_zones",
+    "households_with_digests",
+    "households_with_live_rules",
+    "households_with_unsent_notices",
+    "member_household",
+    "prune_idempotency_keys",
+    "redeem_invite",
+}
+
+
+async def test_the_bot_calls_no_function_with_the_owners_rights_but_its_entry_points(
+    fresh_database_url: str,
+) -> None:
+    """A helper of the triggers that runs as the owner writes what the bot's role may not:
+    it must not be callable by that role (it needs no rights of its own, being called from
+    a trigger function that already runs as the owner)."""
+    connection = await asyncpg.connect(fresh_database_url)
+    try:
+        callable_as_owner = await connection.fetch(
+            """
+            SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = 'public' AND p.prosecdef
+               AND p.prorettype <> 'trigger'::regtype
+               AND has_function_privilege($1, p.oid, 'EXECUTE')
+            """,
+            APP,
+        )
+    finally:
+        await connection.close()
+    assert {row["proname"] for row in callable_as_owner} == DEFINER_ENTRY_POINTS
 
 
 async def test_every_table_has_a_decision_for_the_bot(fresh_database_url: str) -> None:

@@ -1,0 +1,11 @@
+-- The foreign-currency totals change only through the ledger's triggers (migration 0007),
+-- which count an entry through ledger_count_foreign_part. That helper ran with the owner's
+-- rights, and the bot's role may execute every function of the schema (grants.sql): called
+-- from a trigger on a temporary table of the bot's own, deep enough for the guard on the
+-- totals to let it through, it added any multiple of any entry's amount to the cache.
+--
+-- Its callers, ledger_count_conversion and ledger_roll_out_voided_foreign, already run as
+-- the owner, and a function they call runs as whoever they run as: the helper needs no
+-- rights of its own. Called by the bot's role, it now has that role's rights, which do not
+-- include writing the totals.
+ALTER FUNCTION ledger_count_foreign_part(uuid, integer) SECURITY INVOKER;
