@@ -32,6 +32,7 @@ from finance_bot.adapters.backup import (
 from finance_bot.adapters.backup import crypto as backup_crypto
 from finance_bot.adapters.backup.tools import client_tool, run_tool
 from finance_bot.adapters.postgres.check import check_ledger
+from finance_bot.adapters.postgres.roles import APP, login_url
 from finance_bot.application.budgets import budget_progress, set_budget
 from finance_bot.application.reports import PeriodReport, balances, period_report
 from finance_bot.bootstrap import backup_options
@@ -239,6 +240,30 @@ async def test_a_restored_ledger_keeps_working_and_keeps_its_guards(
             with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="append-only"):
                 await connection.execute("DELETE FROM postings")
             assert await last_good_backup_at(connection) is None  # the dump predates its row
+
+
+async def test_a_large_object_of_the_bots_role_does_not_stop_the_backups(
+    fresh_database_url: str,
+    empty_database_url: str,
+    database_server: DatabaseServer,
+    tmp_path: Path,
+) -> None:
+    """Any role may make a large object, and only its owner may read it: one made with the
+    bot's credentials made every nightly dump fail ("permission denied for large object").
+    finance-bot keeps nothing in large objects; the backup leaves them out."""
+    people = await _populate(fresh_database_url)
+    bot = await asyncpg.connect(login_url(fresh_database_url, APP))
+    try:
+        await bot.execute("SELECT lo_from_bytea(0, 'planted')")
+    finally:
+        await bot.close()
+    options = _options(tmp_path, database_server)
+
+    done = await run_backup(fresh_database_url, options)
+
+    assert await restore(empty_database_url, str(done.path), options) == []
+    assert await _tables(empty_database_url) == await _tables(fresh_database_url)
+    assert await _reports(empty_database_url, people) == await _reports(fresh_database_url, people)
 
 
 async def test_encrypted_backup_round_trip(

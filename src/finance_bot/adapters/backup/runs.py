@@ -133,9 +133,13 @@ def _write_backup(url: str, options: BackupOptions, name: str) -> Path:
         pg_dump = client_tool("pg_dump", options.client_bin_dir)
         # Row-level security on (docs/adr/0021): the dump role's own policy shows it every
         # household's rows; off, pg_dump would stop at the first table with policies.
+        # -B (--no-blobs, --no-large-objects since PostgreSQL 17): finance-bot keeps nothing
+        # in large objects, yet any role may make one that only it can read; one made with
+        # the bot's credentials would fail every dump for lack of the right to read it.
         arguments = [
             "--format=custom",
             "--enable-row-security",
+            "-B",
             "--no-password",
             f"--file={plain}",
             f"--dbname={address}",
