@@ -266,6 +266,32 @@ async def test_a_large_object_of_the_bots_role_does_not_stop_the_backups(
     assert await _reports(empty_database_url, people) == await _reports(fresh_database_url, people)
 
 
+async def test_a_lock_held_with_the_bots_credentials_fails_the_backup_instead_of_hanging_it(
+    fresh_database_url: str,
+    database_server: DatabaseServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bot's role may lock a table it deletes from (budgets) against everyone. pg_dump
+    waited for that lock for ever: no failure, no retry, a container still "healthy". It
+    now gives up, and the nightly job's retries and health check take over."""
+    from finance_bot.adapters.backup import runs
+
+    monkeypatch.setattr(runs, "_LOCK_WAIT", "1s")
+    bot = await asyncpg.connect(login_url(fresh_database_url, APP))
+    try:
+        async with bot.transaction():
+            await bot.execute("LOCK TABLE budgets IN ACCESS EXCLUSIVE MODE")
+            with pytest.raises(BackupError, match=r"pg_dump failed.*LOCK TABLE"):
+                await asyncio.wait_for(
+                    run_backup(fresh_database_url, _options(tmp_path, database_server)), 30
+                )
+    finally:
+        await bot.close()
+    assert _listing(tmp_path) == []
+    assert await _backup_runs(fresh_database_url) == []
+
+
 async def test_encrypted_backup_round_trip(
     fresh_database_url: str,
     empty_database_url: str,

@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 _NAME = re.compile(r"^finance-bot-(\d{8}T\d{6}Z)\.dump(?:\.enc)?$")
 _STAMP = "%Y%m%dT%H%M%SZ"
 _STALE_TEMP_AGE = timedelta(days=1)  # far longer than any backup run takes
+# How long pg_dump waits for a table's lock at its start. The bot's own role may lock a
+# table it deletes from against everyone; waited for without end, a backup would hang
+# with nothing failed and nothing retried. A migration holds its locks for seconds.
+_LOCK_WAIT = "2min"
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,7 @@ def _write_backup(url: str, options: BackupOptions, name: str) -> Path:
             "--format=custom",
             "--enable-row-security",
             "-B",
+            f"--lock-wait-timeout={_LOCK_WAIT}",
             "--no-password",
             f"--file={plain}",
             f"--dbname={address}",
