@@ -143,6 +143,29 @@ async def test_the_runtime_role_may_set_the_void_link_only_as_the_trigger_allows
     assert await check_ledger(app) == []
 
 
+async def test_the_runtime_role_cannot_wind_the_entry_numbers_back(
+    app: asyncpg.Connection, populated: str
+) -> None:
+    """It holds UPDATE of the counter to number entries. Wound back below the last entry's
+    number, every later entry of the household collided with an existing one and was
+    refused, for good: the household could record nothing more."""
+    household = await app.fetchval("SELECT first_household()")
+    before = await app.fetchval(
+        "SELECT last_transaction_number FROM households WHERE id = $1", household
+    )
+    with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="only goes forward"):
+        await app.execute(
+            "UPDATE households SET last_transaction_number = 0 WHERE id = $1", household
+        )
+    assert (
+        await app.fetchval(
+            "SELECT last_transaction_number FROM households WHERE id = $1", household
+        )
+        == before
+    )
+    assert await check_ledger(app) == []
+
+
 async def test_a_grant_the_runtime_role_gives_itself_changes_nothing(
     app: asyncpg.Connection,
 ) -> None:

@@ -9,3 +9,17 @@
 -- rights of its own. Called by the bot's role, it now has that role's rights, which do not
 -- include writing the totals.
 ALTER FUNCTION ledger_count_foreign_part(uuid, integer) SECURITY INVOKER;
+
+-- The bot's role numbers entries by UPDATE of households.last_transaction_number, the one
+-- privilege it needs for that. Wound back below the last entry's number, every later entry
+-- of the household collided with one already numbered and was refused, for good. The
+-- counter only ever goes forward: the bot adds one, `import` takes the greater.
+CREATE FUNCTION ledger_number_only_forward() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'household %: the entry number only goes forward', OLD.id
+        USING ERRCODE = 'integrity_constraint_violation';
+END $$;
+CREATE TRIGGER households_number_only_forward
+    BEFORE UPDATE OF last_transaction_number ON households
+    FOR EACH ROW WHEN (NEW.last_transaction_number < OLD.last_transaction_number)
+    EXECUTE FUNCTION ledger_number_only_forward();
