@@ -239,6 +239,75 @@ async def test_the_foreign_totals_cannot_be_forged_through_the_function_that_kee
         await app.close()
 
 
+# A temporary table is found before the schema's own by an unqualified name, so one of the
+# bot's own could stand in for the table a guard reads. Each attack: the stand-in, then the
+# statement its guard let through.
+SHADOWED = {
+    "a category in a foreign currency": (
+        "CREATE TEMP TABLE households AS SELECT id, 'USD'::char(3) AS currency"
+        " FROM public.households",
+        "INSERT INTO accounts (household_id, type, code, name, name_key, currency)"
+        " VALUES (current_household(), 'expense', 'planted', 'planted', 'planted', 'USD')",
+    ),
+    "a conversion written after its entry": (
+        "CREATE TEMP TABLE transactions AS SELECT id, household_id FROM public.transactions",
+        "INSERT INTO conversions (transaction_id, from_currency, from_amount_minor,"
+        " to_currency, to_amount_minor, rate)"
+        " SELECT id, 'EUR', 100000000, 'UAH', 1, 0.00000001 FROM pg_temp.transactions"
+        " ORDER BY id LIMIT 1",
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", SHADOWED.values(), ids=SHADOWED.keys())
+async def test_a_temporary_table_cannot_stand_in_for_the_one_a_guard_reads(
+    app: asyncpg.Connection, populated: str, attack: tuple[str, str]
+) -> None:
+    before = await _ledger(populated)
+    stand_in, statement = attack
+    # One query string, so one transaction: the stand-in's rows carry this transaction's
+    # id (xmin), which is what the conversion's guard looks for in its entry.
+    with pytest.raises(asyncpg.IntegrityConstraintViolationError):
+        await app.execute(f"{stand_in}; {statement}")
+    assert await _ledger(populated) == before
+    assert await check_ledger(app) == []
+
+
+# Functions that read no table, so need no fixed search path: the policies' binding (a SQL
+# function left inlinable) and guards that look only at the row they are given.
+READ_NO_TABLE = {
+    "current_household",
+    "ledger_balance_by_postings_only",
+    "ledger_number_only_forward",
+    "ledger_refuse_change",
+    "ledger_transaction_void_link_only",
+}
+
+
+async def test_every_function_that_reads_a_table_fixes_its_search_path(
+    fresh_database_url: str,
+) -> None:
+    """Run by the bot's role, a function finds tables by its search path, where the role's
+    temporary tables come first unless the path says otherwise."""
+    connection = await asyncpg.connect(fresh_database_url)
+    try:
+        rows = await connection.fetch(
+            """
+            SELECT p.proname, p.proconfig FROM pg_proc p
+              JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = 'public'
+            """
+        )
+    finally:
+        await connection.close()
+    unpinned = {
+        row["proname"]
+        for row in rows
+        if "search_path=public, pg_temp" not in (row["proconfig"] or [])
+    }
+    assert unpinned == READ_NO_TABLE
+
+
 # The functions the bot calls that run with the owner's rights: each answers with ids or
 # counts, or does one narrow thing it checks itself (docs/adr/0021, 0022, 0012). Any other
 # function running as the owner is a trigger's, which no one can call directly.

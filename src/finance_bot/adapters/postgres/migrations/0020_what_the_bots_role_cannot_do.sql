@@ -23,3 +23,18 @@ CREATE TRIGGER households_number_only_forward
     BEFORE UPDATE OF last_transaction_number ON households
     FOR EACH ROW WHEN (NEW.last_transaction_number < OLD.last_transaction_number)
     EXECUTE FUNCTION ledger_number_only_forward();
+
+-- A function without a search path of its own finds tables by its caller's, and by
+-- default a session's temporary tables come first. The guards below run as the bot's role
+-- when it writes: with a temporary `households` of its own it could make a category in
+-- a foreign currency, with a temporary `transactions` attach a conversion to an entry long
+-- after it was written. They now find only the schema's tables, as the owner's functions
+-- already do. (Functions that read no table keep no path: current_household() stays an
+-- SQL function the policies can inline.)
+ALTER FUNCTION ledger_account_immutable_fields() SET search_path = public, pg_temp;
+ALTER FUNCTION ledger_account_currency_fits() SET search_path = public, pg_temp;
+ALTER FUNCTION ledger_conversion_with_transaction() SET search_path = public, pg_temp;
+ALTER FUNCTION ledger_conversion_fits(conversions) SET search_path = public, pg_temp;
+ALTER FUNCTION ledger_conversion_rate_fits(conversions) SET search_path = public, pg_temp;
+ALTER FUNCTION ledger_mirrors(uuid, uuid) SET search_path = public, pg_temp;
+ALTER FUNCTION ledger_same_conversion(uuid, uuid) SET search_path = public, pg_temp;
