@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import stat
 import sys
 import tempfile
@@ -642,6 +643,81 @@ async def test_a_failed_backup_prunes_nothing_records_nothing_and_leaves_no_file
         await run_backup(missing, _options(tmp_path, database_server), clock=lambda: NOW)
     assert _listing(tmp_path) == ["finance-bot-20200101T000000Z.dump"]
     assert await _backup_runs(fresh_database_url) == []
+
+
+def _dying_pg_dump(directory: Path, good: Path, *, then: str) -> Path:
+    """A pg_dump that writes the first half of a real archive to its --file, then `then`
+    (a shell command: `kill -KILL $$` dies as a killed pg_dump would, `sleep 60` waits to
+    be killed with the whole backup run)."""
+    directory.mkdir()
+    script = directory / "pg_dump"
+    script.write_text(
+        "#!/bin/sh\n"
+        'for argument in "$@"; do case "$argument" in --file=*) file="${argument#--file=}";;'
+        " esac; done\n"
+        f'head -c {good.stat().st_size // 2} "{good}" > "$file"\n'
+        f"{then}\n"
+    )
+    script.chmod(0o755)
+    return directory
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a shell script stands in for pg_dump")
+async def test_a_backup_killed_midway_leaves_no_backup_and_keeps_the_last_good_one(
+    fresh_database_url: str, database_server: DatabaseServer, tmp_path: Path
+) -> None:
+    """pg_dump killed while writing fails the run; the whole run killed (the container
+    stopped for good, the machine gone) leaves only a hidden work file. Either way no name
+    of a backup appears, the last good backup is untouched and no run is recorded."""
+    await _populate(fresh_database_url)
+    backups = tmp_path / "backups"
+    good = await run_backup(
+        fresh_database_url, _options(backups, database_server), clock=lambda: NOW
+    )
+    kept = good.path.read_bytes()
+    later = NOW + timedelta(days=1)
+    killed = BackupOptions(
+        backups, client_bin_dir=_dying_pg_dump(tmp_path / "k", good.path, then="kill -KILL $$")
+    )
+
+    with pytest.raises(BackupError, match=r"pg_dump failed \(exit -9\)"):
+        await run_backup(fresh_database_url, killed, clock=lambda: later)
+
+    assert _listing(backups) == [good.path.name]
+    hanging = _dying_pg_dump(tmp_path / "h", good.path, then="sleep 60")
+    backup = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from finance_bot.adapters.backup import BackupOptions, run_backup\n"
+        "options = BackupOptions(Path(sys.argv[2]), client_bin_dir=Path(sys.argv[3]))\n"
+        "asyncio.run(run_backup(sys.argv[1], options))\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        backup,
+        fresh_database_url,
+        str(backups),
+        str(hanging),
+        start_new_session=True,
+    )
+    try:
+        for _ in range(200):  # until the half archive is written
+            work = [p for p in backups.iterdir() if p.name != good.path.name]
+            if work and work[0].stat().st_size > 0:
+                break
+            await asyncio.sleep(0.05)
+        os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        await process.wait()
+
+    left = [name for name in _listing(backups) if name != good.path.name]
+    assert len(left) == 1
+    assert left[0].startswith(".finance-bot-")
+    assert left[0].endswith(".partial")
+    assert backup_time(left[0]) is None  # neither restored by name nor pruned as a backup
+    assert good.path.read_bytes() == kept
+    assert [row[1] for row in await _backup_runs(fresh_database_url)] == [good.path.name]
 
 
 # --- S3-compatible storage ------------------------------------------------------------------
