@@ -41,7 +41,10 @@ from finance_bot.config import Settings
 from finance_bot.domain.commands import RecordIncome, RecordTransfer
 from finance_bot.domain.periods import PeriodKind
 from tests.support.databases import DatabaseServer
-from tests.support.household import expense_command, ledger_world, uah
+from tests.support.foreign import NOVEMBER as FOREIGN_NOVEMBER
+from tests.support.foreign import TODAY as FOREIGN_TODAY
+from tests.support.foreign import foreign_month
+from tests.support.household import Household, expense_command, ledger_world, uah
 
 pytestmark = pytest.mark.postgres
 TODAY = date(2026, 11, 20)
@@ -241,6 +244,50 @@ async def test_a_restored_ledger_keeps_working_and_keeps_its_guards(
             with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="append-only"):
                 await connection.execute("DELETE FROM postings")
             assert await last_good_backup_at(connection) is None  # the dump predates its row
+
+
+async def _month_reports(url: str, homes: list[Household]) -> list[PeriodReport]:
+    """Each household's November of tests/support/foreign.py, as the bot's role reads it."""
+    async with ledger_world(login_url(url, APP)) as world:
+        return [
+            await period_report(
+                home.alice,
+                PeriodKind.MONTH,
+                FOREIGN_NOVEMBER,
+                only_me=False,
+                today=FOREIGN_TODAY,
+                currency="UAH",
+                uow_factory=world.uow_factory,
+            )
+            for home in homes
+        ]
+
+
+async def test_a_round_trip_keeps_every_household_and_its_foreign_currencies(
+    fresh_database_url: str,
+    empty_database_url: str,
+    database_server: DatabaseServer,
+    tmp_path: Path,
+) -> None:
+    """Two households, written by the bot's role under row-level security, with
+    conversions and their cached foreign totals: the dump role's policy shows it both, and
+    the restore brings back what each one's month report reads."""
+    async with ledger_world(login_url(fresh_database_url, APP)) as world:
+        homes = [await world.household(), await world.household()]
+        for home in homes:
+            await foreign_month(home)
+    options = _options(tmp_path, database_server)
+
+    done = await run_backup(fresh_database_url, options)
+
+    assert await restore(empty_database_url, str(done.path), options) == []
+    source = await _tables(fresh_database_url)
+    assert len(source["conversions"]) == 2 * 7
+    assert await _tables(empty_database_url) == source
+    expected = await _month_reports(fresh_database_url, homes)
+    reports = await _month_reports(empty_database_url, homes)
+    assert reports == expected
+    assert reports[0].totals.spending == uah("2396.01")  # tests/support/foreign.py's month
 
 
 async def test_a_large_object_of_the_bots_role_does_not_stop_the_backups(
