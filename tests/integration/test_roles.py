@@ -110,6 +110,14 @@ RUNTIME_REFUSED = [
     "SELECT pg_ls_dir('.')",
     "ALTER DATABASE postgres SET session_replication_role = replica",
     "REFRESH MATERIALIZED VIEW reporting.currencies",
+    # Sequences it may draw from, never set; the words' version only triggers write.
+    "SELECT setval('households_id_seq', 1)",
+    "SELECT setval('words_versions', 1)",
+    "UPDATE households SET words_version = 0",
+    "SELECT lo_import('/etc/hostname')",
+    # The functions' rights and search paths (migration 0020) are the owner's to change.
+    "ALTER FUNCTION ledger_count_foreign_part(uuid, integer) SECURITY DEFINER",
+    "ALTER FUNCTION ledger_account_currency_fits() RESET search_path",
 ]
 
 
