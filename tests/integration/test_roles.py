@@ -247,6 +247,42 @@ async def test_the_foreign_totals_cannot_be_forged_through_the_function_that_kee
         await app.close()
 
 
+async def test_the_ledgers_own_trigger_functions_cannot_be_put_on_a_table_of_the_bots(
+    app: asyncpg.Connection, populated: str
+) -> None:
+    """A trigger fires its function whoever wrote the row; EXECUTE is checked only when the
+    trigger is made. With it, the bot's role could put the ledger's SECURITY DEFINER trigger
+    functions on a temporary table of its own and fire them as the owner with rows of its
+    choosing: here, taking an entry out of the category totals as its void would."""
+    before = await _ledger(populated)
+    totals = "SELECT * FROM category_day_totals ORDER BY 1, 2, 3, 4, 5"
+    kept = await app.fetch(totals)
+    entry = await app.fetchrow(
+        "SELECT id, household_id, booked_on, author_telegram_id FROM transactions"
+        " WHERE kind = 'expense' AND voided_by_transaction_id IS NULL"
+    )
+    await app.execute(
+        "CREATE TEMP TABLE lever (id uuid, household_id bigint, booked_on date,"
+        " author_telegram_id bigint)"
+    )
+    with pytest.raises(Refused):
+        await app.execute(
+            "CREATE TRIGGER pull AFTER INSERT ON lever"
+            " FOR EACH ROW EXECUTE FUNCTION public.ledger_roll_out_voided()"
+        )
+    await app.execute("INSERT INTO lever VALUES ($1, $2, $3, $4)", *entry)
+    assert await app.fetch(totals) == kept
+    assert await _ledger(populated) == before
+    assert await check_ledger(app) == []
+    # And none of them, present or to come: the role may execute no trigger function.
+    executable = await app.fetch(
+        "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE n.nspname = 'public' AND p.prorettype = 'trigger'::regtype"
+        "   AND has_function_privilege(p.oid, 'EXECUTE')"
+    )
+    assert [row["proname"] for row in executable] == []
+
+
 # A temporary table is found before the schema's own by an unqualified name, so one of the
 # bot's own could stand in for the table a guard reads. Each attack: the stand-in, then the
 # statement its guard let through.

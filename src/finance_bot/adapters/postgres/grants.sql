@@ -57,6 +57,22 @@ GRANT UPDATE (kind, send_at, since) ON digest_settings TO finance_bot_app;
 GRANT UPDATE (state, finished_at) ON digests_sent TO finance_bot_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO finance_bot_app;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO finance_bot_app;
+-- But no trigger function. A trigger fires its function whoever wrote the row, and EXECUTE
+-- is checked only when a trigger is made: held by the bot's role, it let that role put the
+-- ledger's SECURITY DEFINER trigger functions on a temporary table of its own and fire them
+-- as the owner with rows of its choosing (docs/adr/0030). The ledger's own triggers fire
+-- as before.
+DO $$
+DECLARE
+    trigger_function regprocedure;
+BEGIN
+    FOR trigger_function IN
+        SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+         WHERE n.nspname = 'public' AND p.prorettype = 'trigger'::regtype
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM finance_bot_app', trigger_function);
+    END LOOP;
+END $$;
 
 -- Backups: pg_dump reads every table, view and sequence; the job records its run.
 GRANT USAGE ON SCHEMA public, reporting TO finance_bot_dump;
