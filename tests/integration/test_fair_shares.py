@@ -9,7 +9,7 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
-from finance_bot.application import directory, rates, shares
+from finance_bot.application import directory, membership, rates, shares
 from finance_bot.application.household import enroll
 from finance_bot.domain.accounts import Account
 from finance_bot.domain.commands import RecordExpense, RecordTransfer
@@ -194,6 +194,22 @@ async def test_a_split_set_for_two_is_equal_again_once_a_third_joins(world: Ledg
         await enroll(uow, vera, home.id, language="en", currency="UAH")
         await uow.commit()
     assert await owed(home) == [(boris, anna, uah(300)), (vera, anna, uah(300))]
+
+
+async def test_who_left_shares_nothing_and_a_split_of_the_two_left_counts(
+    world: LedgerWorld,
+) -> None:
+    anna, boris, vera = await world.new_household(3, language="en")
+    home = Household(world, await world.household_of(anna), anna, boris, {})
+    await spend(home, vera, uah(300), "cafe")  # paid for everyone, then she left
+    await membership.leave(vera, whitelist=frozenset(), uow_factory=world.uow_factory)
+    await spend(home, anna, uah(900), "products")
+    # 1200 in common, shared by the two members now: 600 each. Anna paid 900, so Boris
+    # owes her 300; Vera is no member to owe or be owed (she cannot press Settle up).
+    assert await owed(home) == [(boris, anna, uah(300))]
+    await shares.set_split(anna, 25, uow_factory=world.uow_factory)
+    # Anna's 300 and Boris's 900: the split the two of them set is the one in force.
+    assert await owed(home) == [(boris, anna, uah(300 + 300))]
 
 
 async def test_settling_up_evens_the_balance_once_however_often_it_is_pressed(

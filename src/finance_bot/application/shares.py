@@ -192,7 +192,9 @@ def _settling_account(member: Member, accounts: list[Account], base: str) -> Acc
 async def _view(uow: UnitOfWork, household_id: int) -> SharesView:
     base = await uow.directory.household_currency(household_id)
     members = await uow.directory.members(household_id)
-    ids = [m.telegram_id for m in members]
+    # The members now share the common spending, as `/split` sets it for them: who left
+    # owes nothing and cannot settle, though what they paid still counts in the total.
+    ids = [m.telegram_id for m in members if m.active]
     facts = await uow.reports.share_facts(household_id, currency=base)
     handed = [
         (t.from_telegram_id, t.to_telegram_id, await _in_base(uow, household_id, t, base))
