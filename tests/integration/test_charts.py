@@ -10,6 +10,7 @@ import io
 import subprocess
 import sys
 import warnings
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -140,6 +141,42 @@ def test_many_categories_end_in_one_other_bar() -> None:
     assert t("chart_other", count=4) in found
     assert "Кино и театр 10" in found  # the eleventh largest keeps its own bar
     assert "Кино и театр 16" not in found
+
+
+def _longest_bar_px(image: Image.Image) -> int:
+    """The longest horizontal run of the bars' colour: the largest bar, as drawn."""
+    colour = (0x2F, 0x6D, 0xB5)
+    longest = 0
+    for y in range(image.height):
+        run = 0
+        for x in range(image.width):
+            run = run + 1 if image.getpixel((x, y)) == colour else 0
+            longest = max(longest, run)
+    return longest
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Ш" * 40,  # as long as a name may be typed, in the widest letters
+        "Совсем длинное название для всей семьи!!",
+        "x" * 200,  # longer than typed names, as an imported file may bring one
+    ],
+)
+def test_a_long_category_name_leaves_the_bars_their_room(name: str) -> None:
+    t = CATALOG.translator("ru")
+    chart = a_chart([4000, 1200])
+    accounts = dict(chart.report.accounts)
+    accounts[0] = Account(0, 1, AccountType.EXPENSE, name, "UAH", None)
+    report = replace(chart.report, accounts=accounts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a layout that could not fit warns
+        image = decoded(chart_png(replace(chart, report=report), t))
+    # The largest bar spans at least a third of the picture, as with short names; a label
+    # that takes the whole width squeezes bars and day lines into a sliver.
+    assert _longest_bar_px(image) >= WIDTH_PX // 3
+    found = texts(replace(chart, report=report), t)
+    assert any(text.startswith(name[:10]) for text in found)  # still recognisable
 
 
 def test_a_year_draws_every_day() -> None:

@@ -10,6 +10,7 @@ for threads, and the bot renders off the event loop (asyncio.to_thread).
 from __future__ import annotations
 
 import io
+import textwrap
 import threading
 from typing import TYPE_CHECKING, Final
 
@@ -30,6 +31,11 @@ MAX_BARS: Final = 12  # the rest of the categories go into one "other" bar
 _BAR_ROW_PX: Final = 72
 _LINES_PX: Final = 760
 _HEADER_PX: Final = 200
+# A bar's label is its category's name on at most two lines this wide: a name may be 40
+# letters (longer when imported), and one long line would take the width the bars and,
+# below them, the day-by-day lines need (the layout then gives up and squeezes both).
+_LABEL_CHARS: Final = 18
+_LABEL_LINES: Final = 2
 # The fonts inside matplotlib's own wheel, which cover Latin and Cyrillic and ₴: a server
 # without any system font draws the same picture.
 _FONT: Final = "DejaVu Sans"
@@ -84,7 +90,7 @@ def _bars(chart: SpendingChart, t: Translator) -> list[tuple[str, Money]]:
     """(label, amount) from the largest down; past MAX_BARS the rest are one bar."""
     report = chart.report
     lines = report.totals.by_category  # already largest first
-    shown = [(account_label(report.accounts[line.key], t), line.amount) for line in lines]
+    shown = [(_label(account_label(report.accounts[line.key], t)), line.amount) for line in lines]
     if len(shown) > MAX_BARS:
         rest = shown[MAX_BARS - 1 :]
         total = rest[0][1]
@@ -92,6 +98,15 @@ def _bars(chart: SpendingChart, t: Translator) -> list[tuple[str, Money]]:
             total = total + amount
         shown = [*shown[: MAX_BARS - 1], (t("chart_other", count=len(rest)), total)]
     return shown
+
+
+def _label(name: str) -> str:
+    """A name wrapped to fit beside its bar; what does not fit ends in an ellipsis."""
+    lines = textwrap.wrap(name, _LABEL_CHARS)
+    if len(lines) > _LABEL_LINES:
+        lines = lines[:_LABEL_LINES]
+        lines[-1] = lines[-1][: _LABEL_CHARS - 1] + "…"
+    return "\n".join(lines) or name
 
 
 def _draw_bars(axes: Axes, bars: list[tuple[str, Money]], t: Translator) -> None:
