@@ -157,3 +157,29 @@ async def test_budget_alerts_fire_once_per_threshold_per_month(world: LedgerWorl
     assert after.alerts == ()
     # 80 % and 100 % passed at once: one alert, naming the highest (issue 9)
     assert [a.threshold_pct for a in next_month.alerts] == [100]
+
+
+async def test_an_alert_once_though_a_voided_expense_is_entered_again(
+    world: LedgerWorld,
+) -> None:
+    (alice, bob) = await world.new_household()
+    cafe = (await world.accounts(alice))["cafe"].id
+    await set_budget(alice, cafe, uah(100), uow_factory=world.uow_factory)
+    crossing = await world.record(expense_command(uah(80), cafe, on=TODAY), alice)
+    assert [a.threshold_pct for a in crossing.alerts] == [80]  # exactly 80 % is past it
+    await world.void(crossing.number, alice)  # back to nothing spent
+    lines = await budget_progress(alice, TODAY, today=TODAY, uow_factory=world.uow_factory)
+    assert [line.spent for line in lines] == [uah(0)]
+    again = await world.record(expense_command(uah(80), cafe, on=TODAY), bob, key=f"{bob}:1")
+    assert again.alerts == ()  # 80 % was announced this month already
+    # exactly the limit, in an update Telegram then delivers again
+    full = await world.record(expense_command(uah(20), cafe, on=TODAY), bob, key=f"{bob}:2")
+    replayed = await world.record(expense_command(uah(20), cafe, on=TODAY), bob, key=f"{bob}:2")
+    assert [(a.threshold_pct, a.spent, a.limit) for a in full.alerts] == [(100, uah(100), uah(100))]
+    assert replayed.replayed
+    assert (replayed.number, replayed.alerts) == (full.number, full.alerts)
+    lines = await budget_progress(alice, TODAY, today=TODAY, uow_factory=world.uow_factory)
+    assert [(line.spent, line.remaining, line.used_pct) for line in lines] == [
+        (uah(100), uah(0), 100)
+    ]
+    assert lines[0].safe_per_day == uah(0)
