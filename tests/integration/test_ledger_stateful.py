@@ -311,6 +311,33 @@ class LedgerModel:
             "income_by_category": {k: v for k, v in income.items() if v},
         }
 
+    def foreign_parts(self, start: date, end: date, author: int | None) -> dict[int, Counter[str]]:
+        """What live entries typed (or paid) in another currency brought to each category,
+        in that currency: the source side of their conversions."""
+        parts: dict[int, Counter[str]] = {}
+        for t in self.transactions.values():
+            if not t.live or not start <= t.booked_on < end or t.category is None:
+                continue
+            if (author is not None and t.author != author) or t.conversion is None:
+                continue
+            currency, amount = t.conversion.source
+            if currency != CURRENCY:
+                parts.setdefault(t.category, Counter())[currency] += amount
+        return {category: +counter for category, counter in parts.items() if +counter}
+
+    def daily_spending(
+        self, start: date, end: date, categories: dict[int, AccountType]
+    ) -> dict[date, int]:
+        """Spending day by day, the line a chart draws."""
+        days: Counter[date] = Counter()
+        for t in self.transactions.values():
+            if not t.live or not start <= t.booked_on < end:
+                continue
+            for account_id, signed in t.postings:
+                if categories.get(account_id) is AccountType.EXPENSE:
+                    days[t.booked_on] += signed
+        return {day: amount for day, amount in days.items() if amount}
+
 
 def _reported(totals: PeriodTotals) -> dict[str, Any]:
     for money in (totals.spending, totals.income):
@@ -1136,9 +1163,23 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert report.only_telegram_id == author
                 expected = self.model.totals(month, end, self.account_types, author)
                 assert _reported(report.totals) == expected, (month, author)
+                typed = {
+                    category: Counter({part.currency: part.amount_minor for part in parts})
+                    for category, parts in report.foreign.items()
+                }
+                assert typed == self.model.foreign_parts(month, end, author), (month, author)
                 assert report.previous is not None
                 expected_before = self.model.totals(before, month, self.account_types, author)
                 assert _reported(report.previous) == expected_before, (before, author)
+            daily = self.run(self._daily_spending(month, end))
+            assert daily == self.model.daily_spending(month, end, self.account_types), month
+
+    async def _daily_spending(self, start: date, end: date) -> dict[date, int]:
+        async with self.w.uow_factory(transactional=False, household=self.household_id) as uow:
+            days = await uow.reports.daily_spending(
+                self.household_id, start, end, currency=CURRENCY
+            )
+        return {day: amount.amount_minor for day, amount in days.items()}
 
     @invariant()
     def numbers_are_gapless_and_rows_match_the_model(self) -> None:
