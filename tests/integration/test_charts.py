@@ -179,6 +179,20 @@ def test_a_long_category_name_leaves_the_bars_their_room(name: str) -> None:
     assert any(text.startswith(name[:10]) for text in found)  # still recognisable
 
 
+@pytest.mark.parametrize("name", ["$$", "долг $_$", "обед $ и $ ужин", r"a $\frac$ b"])
+def test_dollar_signs_in_a_category_name_are_drawn_as_typed(name: str) -> None:
+    # matplotlib reads text between two dollar signs as a formula: "$$" was an error,
+    # and "обед $ и $ ужин" lost its spaces to italics.
+    t = CATALOG.translator("en")
+    chart = a_chart([4000, 1200])
+    accounts = dict(chart.report.accounts)
+    accounts[0] = Account(0, 1, AccountType.EXPENSE, name, "UAH", None)
+    chart = replace(chart, report=replace(chart.report, accounts=accounts))
+    image = decoded(chart_png(chart, t))
+    assert image.width == WIDTH_PX
+    assert name in texts(chart, t)
+
+
 def test_a_year_draws_every_day() -> None:
     t = CATALOG.translator("ru")
     image = decoded(chart_png(a_chart([50000, 1], kind=PeriodKind.YEAR), t))

@@ -114,7 +114,9 @@ def _draw_bars(axes: Axes, bars: list[tuple[str, Money]], t: Translator) -> None
     values = [float(amount.to_decimal()) for _, amount in bars]
     positions = list(range(len(bars)))
     drawn = axes.barh(positions, values, color=_SPENT, height=0.65)
-    axes.set_yticks(positions, labels, fontsize=11, fontfamily=_FONT)
+    # Names are drawn as typed: matplotlib would read the text between two "$" as a
+    # formula, and fail on one such as "$$".
+    axes.set_yticks(positions, labels, fontsize=11, fontfamily=_FONT, parse_math=False)
     axes.invert_yaxis()  # the largest on top
     axes.bar_label(
         drawn,
