@@ -23,6 +23,7 @@ from finance_bot.adapters.telegram.charts import (
     chart_figure,
     chart_png,
 )
+from finance_bot.adapters.telegram.formatting import format_money
 from finance_bot.adapters.telegram.i18n import Catalog, Translator
 from finance_bot.application.reports import PeriodReport, SpendingChart
 from finance_bot.domain.accounts import Account, AccountType
@@ -191,6 +192,33 @@ def test_dollar_signs_in_a_category_name_are_drawn_as_typed(name: str) -> None:
     image = decoded(chart_png(chart, t))
     assert image.width == WIDTH_PX
     assert name in texts(chart, t)
+
+
+def _bars_drawn(image: Image.Image) -> int:
+    """How many bars the upper part of the picture shows: bands of rows that hold a run
+    of the bars' colour (the day-by-day line, below, is thinner and lower)."""
+    colour = (0x2F, 0x6D, 0xB5)
+    bands, inside = 0, False
+    for y in range(image.height * 3 // 10):
+        run = longest = 0
+        for x in range(image.width):
+            run = run + 1 if image.getpixel((x, y)) == colour else 0
+            longest = max(longest, run)
+        if longest >= 20 and not inside:
+            bands += 1
+        inside = longest >= 20
+    return bands
+
+
+@pytest.mark.parametrize("spent", [[4000, -1000], [-4000, -100], [-2, 5]])
+def test_a_category_below_zero_has_its_bar_too(spent: list[float]) -> None:
+    t = CATALOG.translator("ru")
+    chart = a_chart(spent)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        image = decoded(chart_png(chart, t))
+    assert _bars_drawn(image) == len(spent)
+    assert {format_money(uah(v), "ru") for v in spent} <= texts(chart, t)
 
 
 def test_a_year_draws_every_day() -> None:

@@ -126,8 +126,11 @@ def _draw_bars(axes: Axes, bars: list[tuple[str, Money]], t: Translator) -> None
         fontfamily=_FONT,
     )
     axes.set_title(t("chart_by_category"), loc="left", fontsize=12, fontfamily=_FONT)
-    # room on the right for the longest bar's amount
-    axes.set_xlim(0, max(values, default=1.0) * 1.3 or 1.0)
+    # Room beyond the longest bar for its amount. A category may come to less than nothing
+    # (a refund in books imported from elsewhere): its bar goes left of zero, and is drawn.
+    low, high = min(0.0, *values), max(0.0, *values)
+    room = 0.3 * ((high - low) or 1.0)
+    axes.set_xlim(low - room if low < 0 else 0.0, high + room if high > 0 or low == 0 else 0.0)
     axes.xaxis.set_visible(False)
     for side in ("top", "right", "bottom"):
         axes.spines[side].set_visible(False)
