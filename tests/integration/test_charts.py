@@ -221,6 +221,22 @@ def test_a_category_below_zero_has_its_bar_too(spent: list[float]) -> None:
     assert {format_money(uah(v), "ru") for v in spent} <= texts(chart, t)
 
 
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [("🍕 пицца", "пицца"), ("кофе ☕", "кофе ☕"), ("бар 🍺🍷 и 🎳", "бар и")],
+)
+def test_emoji_the_font_lacks_are_left_out_of_a_label(name: str, label: str) -> None:
+    t = CATALOG.translator("ru")
+    chart = a_chart([4000, 1200])
+    accounts = dict(chart.report.accounts)
+    accounts[0] = Account(0, 1, AccountType.EXPENSE, name, "UAH", None)
+    chart = replace(chart, report=replace(chart.report, accounts=accounts))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an empty box drawn for a glyph missing warns
+        decoded(chart_png(chart, t))
+    assert label in texts(chart, t)
+
+
 def test_a_year_draws_every_day() -> None:
     t = CATALOG.translator("ru")
     image = decoded(chart_png(a_chart([50000, 1], kind=PeriodKind.YEAR), t))

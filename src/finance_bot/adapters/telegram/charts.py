@@ -9,6 +9,7 @@ for threads, and the bot renders off the event loop (asyncio.to_thread).
 
 from __future__ import annotations
 
+import functools
 import io
 import textwrap
 import threading
@@ -102,11 +103,26 @@ def _bars(chart: SpendingChart, t: Translator) -> list[tuple[str, Money]]:
 
 def _label(name: str) -> str:
     """A name wrapped to fit beside its bar; what does not fit ends in an ellipsis."""
+    # Emoji are common in names ("🍕 пицца") and the font has none: each would be drawn as
+    # an empty box, so they are left out, unless the name is nothing else.
+    drawable = _drawable()
+    name = " ".join("".join(char for char in name if ord(char) in drawable).split()) or name
     lines = textwrap.wrap(name, _LABEL_CHARS)
     if len(lines) > _LABEL_LINES:
         lines = lines[:_LABEL_LINES]
         lines[-1] = lines[-1][: _LABEL_CHARS - 1] + "…"
     return "\n".join(lines) or name
+
+
+@functools.cache
+def _drawable() -> frozenset[int]:
+    """The characters the chart's font has glyphs for."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    font = font_manager.FontProperties(family=_FONT)
+    path = font_manager.findfont(font, fallback_to_default=False)
+    return frozenset(FT2Font(path).get_charmap())
 
 
 def _draw_bars(axes: Axes, bars: list[tuple[str, Money]], t: Translator) -> None:
