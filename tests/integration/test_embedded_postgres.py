@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,3 +136,35 @@ def test_after_the_bot_is_killed_the_next_start_keeps_the_rows_and_stops_the_ser
     assert rows == ["committed before the kill"]
     # The killed process is no user of the server any more: the last one that is stops it.
     assert _postmaster_pid(data_dir) is None
+
+
+def test_a_first_start_killed_during_initdb_leaves_a_directory_the_next_start_uses(
+    short_root: Path,
+) -> None:
+    data_dir = short_root / "data"
+    first = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(data_dir)],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: initdb dies with it, as on Ctrl-C
+    )
+    try:
+        # PG_VERSION is among initdb's first files and the cluster is far from done then.
+        while not any(data_dir.rglob("PG_VERSION")):
+            assert first.poll() is None, "the first start ended before initdb began"
+            time.sleep(0.01)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+
+    again = EmbeddedPostgres(data_dir)
+    try:
+        url = again.start()
+        asyncio.run(_execute(url, "CREATE TABLE note (id int PRIMARY KEY, text text)"))
+        asyncio.run(_execute(url, "INSERT INTO note VALUES (1, 'after the interrupted start')"))
+    finally:
+        again.stop()
+    third = EmbeddedPostgres(data_dir)
+    try:
+        assert asyncio.run(_fetch_notes(third.start())) == ["after the interrupted start"]
+    finally:
+        third.stop()

