@@ -46,11 +46,23 @@ time.sleep(120)
 def short_root() -> Iterator[Path]:
     """A short private directory: pytest's own are long enough to move the socket anyway."""
     root = Path(tempfile.mkdtemp(prefix="fb-emb-"))
+    sockets_before = _private_socket_dirs()
     try:
         yield root
     finally:
         _kill_any_server(root)
         shutil.rmtree(root, ignore_errors=True)
+        # The socket directories made for data directories whose path the shell would split
+        # are named by that path's inode: each test run's would stay behind.
+        for left in _private_socket_dirs() - sockets_before:
+            shutil.rmtree(left, ignore_errors=True)
+
+
+def _private_socket_dirs() -> set[Path]:
+    places = {Path(tempfile.gettempdir())}
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        places.add(Path(os.environ["XDG_RUNTIME_DIR"]))
+    return {found for place in places for found in place.glob("finance-bot-*") if found.is_dir()}
 
 
 def _postmaster_pid(data_dir: Path) -> int | None:
