@@ -3,7 +3,7 @@
 It speaks real HTTP on 127.0.0.1 — `POST /bot<token>/<method>` with multipart, urlencoded or
 JSON bodies — so the bot runs its production aiogram session and long-polling code unchanged.
 Tests play the users (send_text, press_button…), watch what the bot sent (messages_to, sent,
-wait_for) and inject faults (fail_next, drop_next, set_latency). After a setWebhook it
+wait_for) and inject faults (fail_next, drop_next, page_next, set_latency). After a setWebhook it
 pushes the updates to the bot instead, as Telegram does (fake_api_webhook.py), and makes
 the call an answer to one carries as if the bot had requested it (recorded `inline`).
 Everything lives on the one asyncio loop that started it.
@@ -56,10 +56,18 @@ class ApiCall:
 
 @dataclass
 class _Fault:
-    kind: Literal["fail", "drop"]
+    kind: Literal["fail", "drop", "page"]
     times: int
     error: ApiError | None = None
     processed: bool = False
+    status: int = 502  # of a "page": the proxy's own status
+
+
+# What a proxy or CDN in front of the Bot API answers when Telegram does not: its own HTML.
+ERROR_PAGE: Final = (
+    "<html><head><title>502 Bad Gateway</title></head>"
+    "<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
+)
 
 
 class FakeTelegram(BotApi):
@@ -371,6 +379,17 @@ class FakeTelegram(BotApi):
         """
         self._faults.setdefault(method.lower(), []).append(_Fault("drop", times, None, processed))
 
+    def page_next(
+        self, method: str, times: int = 1, *, status: int = 502, processed: bool = False
+    ) -> None:
+        """The next calls of method get a proxy's HTML error page, not a Bot API answer.
+
+        processed=True carries the call out first, as when the proxy gave up waiting for a
+        Telegram that did answer; by default the call never reached Telegram.
+        """
+        fault = _Fault("page", times, None, processed, status)
+        self._faults.setdefault(method.lower(), []).append(fault)
+
     def set_latency(self, method: str, seconds: float, *, chat_id: int | None = None) -> None:
         """Delay every reply to method ("*" for all methods) by seconds; 0 removes the delay.
 
@@ -424,6 +443,8 @@ class FakeTelegram(BotApi):
             request.protocol.force_close()
             return web.Response()
         status, body = answer
+        if isinstance(body, str):
+            return web.Response(status=status, text=body, content_type="text/html")
         return web.json_response(body, status=status)
 
     async def _webhook_call(self, webhook: Webhook, method: str, params: JSON) -> None:
@@ -435,9 +456,9 @@ class FakeTelegram(BotApi):
 
     async def _call(
         self, method: str, params: JSON, token: str, arrived: float, *, inline: bool = False
-    ) -> tuple[int, JSON] | None:
-        """One Bot API call, its faults and its record: the status and body of its reply,
-        None when the connection is to be dropped."""
+    ) -> tuple[int, JSON | str] | None:
+        """One Bot API call, its faults and its record: the status and body of its reply (a
+        str is a proxy's page), None when the connection is to be dropped."""
         name, handler = self.methods.get(method.lower(), (method, None))
         rejected = self._rejected_tokens.get(token)
         if rejected is not None:
@@ -448,10 +469,13 @@ class FakeTelegram(BotApi):
         if delay:
             await asyncio.sleep(delay)
         fault = self._take_fault(name)
-        if fault is not None and fault.kind == "drop":
+        if fault is not None and fault.kind in ("drop", "page"):
             if fault.processed and handler is not None:
                 with contextlib.suppress(ApiError):
                     await handler(params, token)
+            if fault.kind == "page":
+                self._record(ApiCall(name, params, arrived, fault.status, inline))
+                return fault.status, ERROR_PAGE
             self._record(ApiCall(name, params, arrived, None, inline))
             return None
         try:
