@@ -127,6 +127,63 @@ async def test_a_refused_token_exits_with_its_own_code_and_one_log_line(
 # A Bot API nobody answers at
 
 
+# A proxy in front of the Bot API answering with its own HTML page (a CDN's 502)
+
+
+async def test_an_error_page_at_start_up_is_waited_out_and_nothing_pending_is_lost(
+    fake: FakeTelegram, fresh_database_url: str
+) -> None:
+    lines = [(ALICE, 15), (BOB, 25)]
+    update_ids = [say(fake, who, f"{units} кафе") for who, units in lines]
+    fake.page_next("deleteWebhook", 2)
+    fake.page_next("getUpdates", 2, status=504)
+
+    async with running_bot(settings_for(fake, fresh_database_url)) as bot:
+        await fake.wait_for(
+            lambda: fake.confirmed_offset > update_ids[-1] and not fake.pending_update_ids(),
+            timeout=WAIT,
+        )
+        skipped = bot.app.metrics.registry.get_sample_value("finance_bot_updates_skipped_total")
+
+    assert [call.status for call in fake.calls("deleteWebhook")] == [502, 502, 200]
+    assert [call.status for call in fake.calls("getUpdates")][:2] == [504, 504]
+    assert True not in fake.webhook_deletions  # pending updates were never dropped
+    assert not skipped  # a page is no update: nothing is skipped for it
+    await assert_books_hold(fresh_database_url, [units for _, units in lines])
+    for who, units in lines:
+        assert confirmations_of(fake, who, units) == 1, units
+
+
+@pytest.mark.parametrize("processed", [False, True], ids=["not sent", "sent behind the page"])
+async def test_a_reply_answered_by_an_error_page_is_sent_again(
+    fake: FakeTelegram, fresh_database_url: str, processed: bool
+) -> None:
+    async with running_bot(settings_for(fake, fresh_database_url)):
+        fake.page_next("sendMessage", 2, processed=processed)
+        update_id = say(fake, ALICE, "15 кафе")
+        await fake.wait_for(lambda: fake.confirmed_offset > update_id, timeout=WAIT)
+
+    await assert_books_hold(fresh_database_url, [15])
+    statuses = [call.status for call in fake.calls("sendMessage")]
+    assert statuses.count(502) == 2
+    assert statuses.count(200) >= 1
+    # Behind the page Telegram may have sent it already: then it comes once more, at most
+    # once per page (the replies are at least once; the entries exactly once).
+    assert confirmations_of(fake, ALICE, 15) == (3 if processed else 1)
+
+
+async def test_a_refusal_in_telegrams_own_words_is_not_retried(
+    fake: FakeTelegram, fresh_database_url: str
+) -> None:
+    async with running_bot(settings_for(fake, fresh_database_url)):
+        fake.fail_next("sendMessage", status=403)  # the person blocked the bot
+        update_id = say(fake, ALICE, "15 кафе")
+        await fake.wait_for(lambda: fake.confirmed_offset > update_id, timeout=WAIT)
+
+    await assert_books_hold(fresh_database_url, [15])
+    assert [call.status for call in fake.calls("sendMessage")].count(403) == 1
+
+
 def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -7,6 +7,7 @@ import contextlib
 import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Iterator
+from http import HTTPStatus
 from typing import Any
 
 from aiogram import Bot
@@ -14,7 +15,9 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
+    TelegramEntityTooLarge,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -99,6 +102,55 @@ class RetryRequests(BaseRequestMiddleware):
         raise AssertionError("unreachable")
 
 
+class BotApiSession(AiohttpSession):
+    """aiogram's session, telling an answer that is not the Bot API's from one that is.
+
+    A proxy or CDN in front of Telegram answers for it when Telegram does not: an HTML
+    "502 Bad Gateway" page, a 504 after its own timeout, a body cut short. aiogram raises
+    ClientDecodeError for all of them, which no retry covers: the bot stopped at its first
+    deleteWebhook, and a reply that met one was dropped. Such an answer says only that
+    Telegram could not be heard, like a dropped connection, so it is raised as the transient
+    error its status stands for. An answer in Telegram's own JSON is aiogram's to read: a
+    4xx stays a refusal, and a result aiogram cannot model stays ClientDecodeError.
+    """
+
+    def check_response(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        status_code: int,
+        content: str,
+    ) -> Response[TelegramType]:
+        try:
+            return super().check_response(bot, method, status_code, content)
+        except ClientDecodeError:
+            if self._from_telegram(content):
+                raise
+            # Without the page as cause: it may quote the request's path, and so the token.
+            raise _not_from_telegram(method, status_code) from None
+
+    def _from_telegram(self, content: str) -> bool:
+        """Whether the body is a Bot API answer: a JSON object with its boolean `ok`."""
+        try:
+            body = self.json_loads(content)
+        except ValueError:
+            return False
+        return isinstance(body, dict) and isinstance(body.get("ok"), bool)
+
+
+def _not_from_telegram(method: TelegramMethod[Any], status: int) -> TelegramAPIError:
+    """The error an answer not in the Bot API's words stands for, by its HTTP status alone."""
+    message = f"HTTP {status}: not a Bot API answer"
+    if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+        # A proxy's body-size limit: the same request would be refused again.
+        return TelegramEntityTooLarge(method=method, message=message)
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        return TelegramServerError(method=method, message=message)
+    # Telegram unheard: a wrong-way proxy page, a body cut short. Retried like a dropped
+    # connection, as an outage; the retry log names the API base to check.
+    return TelegramNetworkError(method=method, message=message)
+
+
 class HeldResponseModels(BaseRequestMiddleware):
     """Keeps alive the response model of each method the bot calls (`Response[Message]`).
 
@@ -157,7 +209,7 @@ def build_bot(
     *,
     before_request: Callable[[], Awaitable[None]] | None = None,
 ) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    session = BotApiSession(api=TelegramAPIServer.from_base(api_base))
     # Outermost: a reply held for the webhook's answer goes out, retried like any request,
     # before another request of its update (inline_replies.py).
     session.middleware(SendHeldFirst())
