@@ -265,6 +265,11 @@ class FakeTelegram(BotApi):
         self._notify()
         return update_id
 
+    def repeat_in_batch(self, update_id: int) -> int:
+        """The next getUpdates that returns the update returns it twice in the one batch."""
+        self._check_thread()
+        return self.updates.double(update_id)
+
     def _user_message(
         self,
         user_id: int,

@@ -21,6 +21,7 @@ class UpdateQueue:
         self._pending: dict[int, JSON] = {}
         self._history: dict[int, JSON] = {}
         self._redelivered: set[int] = set()  # returned once regardless of the offset asked for
+        self._doubled: set[int] = set()  # twice in the next batch that returns them
         self._next_id = 1
         self.confirmed_offset = 0
 
@@ -43,6 +44,13 @@ class UpdateQueue:
             raise KeyError(f"update {update_id} was never queued")
         self._pending[update_id] = copy.deepcopy(self._history[update_id])
         self._redelivered.add(update_id)
+        return update_id
+
+    def double(self, update_id: int) -> int:
+        """The next getUpdates that returns the update returns it twice, side by side."""
+        if update_id not in self._history:
+            raise KeyError(f"update {update_id} was never queued")
+        self._doubled.add(update_id)
         return update_id
 
     def confirm(self, offset: int) -> None:
@@ -70,7 +78,9 @@ class UpdateQueue:
         self._redelivered.difference_update(
             update["update_id"] for update in ready if below and update["update_id"] < offset
         )
-        return copy.deepcopy(ready)
+        doubled = [u for u in ready for _ in range(2 if u["update_id"] in self._doubled else 1)]
+        self._doubled.difference_update(update["update_id"] for update in ready)
+        return copy.deepcopy(doubled)
 
     def queued(self, update_id: int) -> JSON:
         """A copy of an update as it was queued, whether or not it is still pending."""
