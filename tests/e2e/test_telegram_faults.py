@@ -184,6 +184,27 @@ async def test_a_refusal_in_telegrams_own_words_is_not_retried(
     assert [call.status for call in fake.calls("sendMessage")].count(403) == 1
 
 
+# getUpdates repeating an update within one batch
+
+
+async def test_an_update_twice_in_one_batch_is_handled_and_answered_once(
+    fake: FakeTelegram, fresh_database_url: str
+) -> None:
+    first = say(fake, ALICE, "15 кафе")
+    twice = fake.repeat_in_batch(say(fake, ALICE, "25 кафе"))
+    last = say(fake, ALICE, "35 кафе")
+
+    async with running_bot(settings_for(fake, fresh_database_url)):
+        await fake.wait_for(
+            lambda: fake.confirmed_offset > last and not fake.pending_update_ids(), timeout=WAIT
+        )
+
+    assert first < twice < last
+    await assert_books_hold(fresh_database_url, [15, 25, 35])
+    for units in (15, 25, 35):
+        assert confirmations_of(fake, ALICE, units) == 1, units
+
+
 def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -210,7 +210,11 @@ class Poller:
                     limit=self._batch_limit + len(self._seen),
                     wait_seconds=0 if len(lanes) else self._poll_timeout,
                 )
-                fresh = [update for update in updates if update.update_id not in self._seen]
+                # By id, once: an update repeated within one batch would be handled twice,
+                # its reply sent twice, and the offset moved past the copy still queued.
+                fresh = list(
+                    {u.update_id: u for u in updates if u.update_id not in self._seen}.values()
+                )
                 for update in fresh:
                     self._seen.add(update.update_id)
                     self._highest = max(self._highest or 0, update.update_id)
