@@ -3,6 +3,7 @@ a Bot API nobody answers at (docs/adr/0008)."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import socket
 import tempfile
@@ -182,6 +183,41 @@ async def test_a_refusal_in_telegrams_own_words_is_not_retried(
 
     await assert_books_hold(fresh_database_url, [15])
     assert [call.status for call in fake.calls("sendMessage")].count(403) == 1
+
+
+# Flood limits: 429 with retry_after
+
+
+async def test_a_flood_limit_on_getupdates_is_waited_out_and_nothing_is_lost(
+    fake: FakeTelegram, fresh_database_url: str
+) -> None:
+    update_id = say(fake, ALICE, "15 кафе")
+    fake.fail_next("getUpdates", 2, retry_after=1)
+
+    async with running_bot(settings_for(fake, fresh_database_url)):
+        await fake.wait_for(lambda: fake.confirmed_offset > update_id, timeout=WAIT)
+
+    polls = fake.calls("getUpdates")
+    assert [call.status for call in polls][:3] == [429, 429, 200]
+    assert polls[1].at - polls[0].at >= 1 and polls[2].at - polls[1].at >= 1  # as told
+    await assert_books_hold(fresh_database_url, [15])
+    assert confirmations_of(fake, ALICE, 15) == 1
+
+
+async def test_a_flood_limit_on_a_reply_outlasting_the_request_retries_is_waited_out(
+    fake: FakeTelegram, fresh_database_url: str
+) -> None:
+    async with running_bot(settings_for(fake, fresh_database_url)):
+        # More 429s than the session's own attempts: the update itself is handled again.
+        fake.fail_next("sendMessage", 5, retry_after=1)
+        update_id = say(fake, ALICE, "15 кафе")
+        await fake.wait_for(lambda: fake.confirmed_offset > update_id, timeout=WAIT)
+
+    sends = fake.calls("sendMessage")
+    assert [call.status for call in sends] == [429] * 5 + [200]
+    assert all(b.at - a.at >= 1 for a, b in itertools.pairwise(sends))
+    await assert_books_hold(fresh_database_url, [15])
+    assert confirmations_of(fake, ALICE, 15) == 1
 
 
 # getUpdates repeating an update within one batch
