@@ -136,6 +136,8 @@ async def test_an_error_page_at_start_up_is_waited_out_and_nothing_pending_is_lo
 ) -> None:
     lines = [(ALICE, 15), (BOB, 25)]
     update_ids = [say(fake, who, f"{units} кафе") for who, units in lines]
+    fake.page_next("getMe")
+    fake.page_next("setMyCommands")
     fake.page_next("deleteWebhook", 2)
     fake.page_next("getUpdates", 2, status=504)
 
