@@ -335,3 +335,18 @@ async def lock_waits(connection: asyncpg.Connection) -> bool:
         " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     )
     return bool(waiting)
+
+
+async def test_a_reply_answered_by_a_proxys_error_page_is_sent_again(
+    fake: FakeTelegram, fresh_database_url: str
+) -> None:
+    # Replies as calls of their own, not in the webhook's answer: each meets the proxy.
+    async with webhook_bot(fake, fresh_database_url, webhook_inline_replies=False):
+        fake.page_next("sendMessage", 2)
+        update_id = say(fake, ALICE, "15 кафе")
+        await fake.wait_for(lambda: update_id not in fake.pending_update_ids(), timeout=WAIT)
+        await fake.wait_for(lambda: confirmations_of(fake, ALICE, 15) == 1, timeout=WAIT)
+
+    assert [call.status for call in fake.calls("sendMessage")] == [502, 502, 200]
+    assert await transaction_count(fresh_database_url) == 1
+    assert confirmations_of(fake, ALICE, 15) == 1
