@@ -302,6 +302,27 @@ def test_env_example_documents_every_variable() -> None:
     assert not missing, f".env.example does not document {sorted(missing)}"
 
 
+def test_every_setting_env_example_offers_reaches_a_finance_bot_service() -> None:
+    """.env stays out of the image (.dockerignore): a setting compose does not pass on is
+    silently the default in the container, whatever .env says. SIGNUP was one."""
+    settings = {name.upper() for name in Settings.model_fields}
+    # For a run outside compose: in it each service logs in by a DATABASE_URL of its own
+    # role, and the image keeps its data where its volumes are.
+    outside_compose = {
+        "DATABASE_OWNER_URL",
+        "DATABASE_BACKUP_URL",
+        "DATABASE_ADMIN_URL",
+        "DATA_DIR",
+    }
+    offered = set(env_example_names()) & settings - outside_compose
+    passed = {
+        name
+        for service in ("bot", "migrate", "backup")
+        for name in SERVICES[service].get("environment", {})
+    }
+    assert not offered - passed, f"compose.yml passes on no {sorted(offered - passed)}"
+
+
 def test_env_example_holds_no_secret_and_dot_env_is_ignored_by_git() -> None:
     for name, value in env_example_names().items():
         if SECRET_NAME.search(name):
