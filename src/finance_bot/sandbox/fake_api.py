@@ -103,6 +103,7 @@ class FakeTelegram(BotApi):
         self._chat_latency: dict[tuple[str, int], float] = {}
         self._listeners: list[Callable[[ApiCall], None]] = []
         self._rejected_tokens: dict[str, int] = {}  # token -> the status every call gets
+        self._blocked: set[int] = set()  # chats whose person blocked the bot
         self._owner: int | None = None  # the thread whose loop started the server
         self._runner: web.AppRunner | None = None
         self.webhook.call = self._webhook_call
@@ -410,6 +411,20 @@ class FakeTelegram(BotApi):
         else:
             self._latency.pop(method.lower(), None)
 
+    def block(self, chat_id: int) -> None:
+        """The person of chat_id blocks the bot: every call about their chat gets Telegram's
+        403 until the end of the test, as a real block lasts until they undo it."""
+        self._blocked.add(chat_id)
+
+    def _blocks(self, params: JSON) -> bool:
+        chat = params.get("chat_id")
+        if not self._blocked or chat is None:
+            return False
+        try:
+            return int(chat) in self._blocked
+        except (TypeError, ValueError):
+            return False
+
     def _delay(self, method: str, params: JSON) -> float:
         chat = params.get("chat_id")
         if self._chat_latency and chat is not None:
@@ -487,6 +502,8 @@ class FakeTelegram(BotApi):
             if fault is not None and fault.error is not None:
                 planned = fault.error  # raised afresh each time: a fault may fire repeatedly
                 raise ApiError(planned.status, planned.description, retry_after=planned.retry_after)
+            if self._blocks(params):
+                raise ApiError(403, _DESCRIPTIONS[403])
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
             result = await handler(params, token)
