@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING
 from uuid import UUID
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.methods import SendMessage
 from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 
@@ -30,6 +31,8 @@ from finance_bot.domain.transactions import TransactionKind
 
 if TYPE_CHECKING:  # the context replies through this module
     from finance_bot.adapters.telegram.context import ChatContext
+
+log = logging.getLogger(__name__)
 
 
 async def send_text(
@@ -155,12 +158,18 @@ async def confirmation_reply(
 
 
 async def send_budget_alerts(ctx: ChatContext, alerts: tuple[BudgetAlert, ...]) -> None:
-    """Every member hears once per expense of the budgets it crossed, in their language."""
+    """Every member hears once per expense of the budgets it crossed, in their language.
+
+    The other members first, each by request, so that one who blocked the bot is told
+    apart and skipped; the author's alert last, the update's last reply (in webhook mode
+    it may travel in the answer, docs/adr/0026).
+    """
     if not alerts:
         return
     services = ctx.services
     categories = {view.category.id: view.category for view in await ctx.books.categories()}
     this_month = month_start(services.today())
+    author: str | None = None  # the alert of the member this update or notice is for
     for member in await ctx.books.members():
         if not member.active:
             continue  # who left hears nothing of the household's budgets
@@ -177,4 +186,23 @@ async def send_budget_alerts(ctx: ChatContext, alerts: tuple[BudgetAlert, ...]) 
             )
             for alert in alerts
         ]
-        await reply_text(ctx.bot, member.telegram_id, "\n".join(lines))
+        if member.telegram_id == ctx.member.telegram_id:
+            author = "\n".join(lines)
+        else:
+            await _alert_member(ctx.bot, member.telegram_id, "\n".join(lines))
+    if author is not None:
+        await reply_text(ctx.bot, ctx.member.telegram_id, author)
+
+
+async def _alert_member(bot: Bot, telegram_id: int, text: str) -> None:
+    """One member's alert. A member who blocked the bot (or deleted their account) cannot be
+    told, now or by a retry, and must not cost the others theirs; any other failure is the
+    update's, retried as such. A 403 about another chat (a reply held for the webhook's
+    answer, sent before this request) is not this member's and is raised."""
+    try:
+        await send_text(bot, telegram_id, text)
+    except TelegramForbiddenError as error:
+        if getattr(error.method, "chat_id", None) != telegram_id:
+            raise
+        # No id or name: who blocked the bot is the household's business, not the log's.
+        log.info("budget alert not delivered: a member blocked the bot")

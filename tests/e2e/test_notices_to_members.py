@@ -1,0 +1,74 @@
+"""What the bot sends members on its own: a budget alert reaches every member who can hear
+it, whoever else blocked the bot, in polling and in webhook mode (docs/adr/0012, 0026)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from finance_bot.sandbox.fake_api import FakeTelegram
+from finance_bot.sandbox.people import Person
+from tests.e2e.support import ALICE, BOB, RunningBot, ledger_rows, transaction_count
+from tests.e2e.test_delivery import bot_texts
+from tests.e2e.webhooks import webhook_bot
+
+pytestmark = pytest.mark.postgres
+
+
+async def _bob_first_then_blocked(alice: Person, bob: Person, fake: FakeTelegram) -> None:
+    """Bob joins first, so his alert is the first one sent; then he blocks the bot."""
+    await bob.say("/start")
+    await alice.say("/start")
+    await alice.say("/budget кафе 1000")
+    fake.block(BOB)
+
+
+async def _assert_alice_alone_was_told(
+    alice: Person, fake: FakeTelegram, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = len(bot_texts(fake, ALICE))
+    await alice.say("1200 кафе")
+    await fake.wait_for(lambda: len(bot_texts(fake, ALICE)) >= before + 2)
+    told = bot_texts(fake, ALICE)[before:]
+    assert told[0].startswith("#1 "), told
+    assert ["⚠️" in text for text in told] == [False, True], told  # no apology after it
+    refused = [c for c in fake.calls("sendMessage") if int(c.params["chat_id"]) == BOB]
+    assert [c.status for c in refused][-1:] == [403]  # Bob's alert was tried, once
+    assert len([c for c in refused if c.status == 403]) == 1
+    assert await transaction_count(database_url) == 1
+    rows = await ledger_rows(database_url, "SELECT threshold_pct FROM budget_alerts")
+    assert sorted(r["threshold_pct"] for r in rows) == [80, 100]
+    logged = [r for r in caplog.records if "blocked" in r.getMessage()]
+    assert logged, "the refusal is logged"
+    plain = set(logging.makeLogRecord({}).__dict__)
+    for record in logged:
+        extras = {k: v for k, v in record.__dict__.items() if k not in plain}
+        said = f"{record.getMessage()} {extras}"
+        assert "Bob" not in said
+        assert str(BOB) not in said
+
+
+async def test_a_member_who_blocked_the_bot_holds_up_nobody_elses_alert(
+    bot: RunningBot,
+    alice: Person,
+    bob: Person,
+    fake: FakeTelegram,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    await _bob_first_then_blocked(alice, bob, fake)
+    await _assert_alice_alone_was_told(alice, fake, bot.database_url, caplog)
+
+
+async def test_in_webhook_mode_too_a_blocked_member_holds_up_nobody_elses_alert(
+    fake: FakeTelegram,
+    fresh_database_url: str,
+    alice: Person,
+    bob: Person,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with webhook_bot(fake, fresh_database_url) as _:
+        await _bob_first_then_blocked(alice, bob, fake)
+        await _assert_alice_alone_was_told(alice, fake, fresh_database_url, caplog)
