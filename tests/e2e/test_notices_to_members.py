@@ -3,6 +3,7 @@ it, whoever else blocked the bot, in polling and in webhook mode (docs/adr/0012,
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -11,6 +12,7 @@ from finance_bot.sandbox.fake_api import FakeTelegram
 from finance_bot.sandbox.people import Person
 from tests.e2e.support import ALICE, BOB, RunningBot, ledger_rows, transaction_count
 from tests.e2e.test_delivery import bot_texts
+from tests.e2e.test_recurring import bot_with_scheduler, today
 from tests.e2e.webhooks import webhook_bot
 
 pytestmark = pytest.mark.postgres
@@ -72,3 +74,24 @@ async def test_in_webhook_mode_too_a_blocked_member_holds_up_nobody_elses_alert(
     async with webhook_bot(fake, fresh_database_url) as _:
         await _bob_first_then_blocked(alice, bob, fake)
         await _assert_alice_alone_was_told(alice, fake, fresh_database_url, caplog)
+
+
+async def test_a_repeating_entrys_alert_reaches_the_author_past_a_member_who_blocked_the_bot(
+    fake: FakeTelegram, fresh_database_url: str, alice: Person, bob: Person
+) -> None:
+    url = fresh_database_url
+    async with bot_with_scheduler(fake, url):
+        await _bob_first_then_blocked(alice, bob, fake)
+        before = len(bot_texts(fake, ALICE))
+        await alice.say(f"/every day 1200 кафе from {today():%d.%m.%Y}")
+        await fake.wait_for(lambda: any("⚠️" in t for t in bot_texts(fake, ALICE)[before:]))
+        await asyncio.sleep(1.5)  # several ticks: Bob is not knocked on again, nor Alice told twice
+    told = bot_texts(fake, ALICE)[before:]
+    assert len([t for t in told if t.splitlines()[0] == "🔁 Правило #1:"]) == 1
+    assert len([t for t in told if "⚠️" in t]) == 1
+    to_bob = [c for c in fake.calls("sendMessage") if int(c.params["chat_id"]) == BOB]
+    assert [c.status for c in to_bob if c.status != 200] == [403]
+    [row] = await ledger_rows(
+        url, "SELECT count(*) AS n, count(notified_at) AS told FROM recurring_occurrences"
+    )
+    assert (row["n"], row["told"]) == (1, 1)
