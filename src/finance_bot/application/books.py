@@ -182,6 +182,12 @@ class Books:
     async def members(self) -> list[Member]:
         return await household.household_members(self.telegram_id, uow_factory=self.uow_factory)
 
+    async def members_alerted(self, key: str) -> set[int]:
+        return await budgets.members_alerted(key, uow_factory=self.uow_factory)
+
+    async def remember_alerted(self, key: str, telegram_id: int) -> None:
+        await budgets.remember_alerted(key, telegram_id, uow_factory=self.uow_factory)
+
     async def transaction_view(self, transaction_id: UUID) -> TransactionView:
         return await reports.transaction_view(
             self.telegram_id, transaction_id, uow_factory=self.uow_factory

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from finance_bot.application.household import require_member
 from finance_bot.application.results import BudgetAlert, Done
@@ -155,3 +155,28 @@ async def _expense_category(uow: UnitOfWork, household_id: int, category_id: int
         raise UnknownCategory("")
     if category.type is not AccountType.EXPENSE:
         raise WrongCategoryKind(category.name)
+
+
+# Who heard an update's alerts: a key of its own per member, under the update's key,
+# claimed once their alert was delivered. A redelivered update replays its alerts from the
+# stored answer; these keys spare the members who had them. Claimed after the send, never
+# before it: a crash in between repeats an alert, it cannot lose one.
+_EVER = datetime(2000, 1, 1, tzinfo=UTC)  # every such key: they are pruned with the update's
+
+
+def _alerted_prefix(key: str) -> str:
+    return f"{key}/alerted:"
+
+
+async def members_alerted(key: str, *, uow_factory: UnitOfWorkFactory) -> set[int]:
+    """The members an earlier delivery of the update `key` told of its budget alerts."""
+    prefix = _alerted_prefix(key)
+    async with uow_factory(transactional=False) as uow:
+        keys = await uow.idempotency.claimed_since(prefix, _EVER)
+    return {int(found.removeprefix(prefix)) for found in keys}
+
+
+async def remember_alerted(key: str, telegram_id: int, *, uow_factory: UnitOfWorkFactory) -> None:
+    """The member's alert of the update `key` was delivered."""
+    async with uow_factory(transactional=False) as uow:
+        await uow.idempotency.claim(f"{_alerted_prefix(key)}{telegram_id}")

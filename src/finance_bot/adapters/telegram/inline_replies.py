@@ -49,6 +49,10 @@ class Outbox:
             await bot(previous)
         self._held = method
 
+    @property
+    def open(self) -> bool:
+        return self._open
+
     def take(self) -> SendMessage | None:
         held, self._held = self._held, None
         return held
@@ -70,6 +74,12 @@ def open_outbox() -> tuple[Outbox, contextvars.Token[Outbox | None]]:
 
 def reset_outbox(token: contextvars.Token[Outbox | None]) -> None:
     _outbox.reset(token)
+
+
+def holding() -> bool:
+    """Whether a reply may be held now: this update's answer is still to be made."""
+    outbox = _outbox.get()
+    return outbox is not None and outbox.open
 
 
 async def send_or_hold(bot: Bot, method: SendMessage) -> None:

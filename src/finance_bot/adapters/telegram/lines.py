@@ -40,7 +40,8 @@ async def record_lines(
         view = await ctx.books.transaction_view(entry.transaction_id)
         confirmations.append(f"{confirmation(view, ctx.t, today=today)}  /del{entry.number}")
     await ctx.answer(message, "\n\n".join(confirmations))
-    await send_budget_alerts(ctx, tuple(a for entry in recorded.entries for a in entry.alerts))
+    alerts = tuple(a for entry in recorded.entries for a in entry.alerts)
+    await send_budget_alerts(ctx, alerts, replayed=recorded.replayed)
 
 
 def default_currency(vocabulary: Vocabulary, ctx: ChatContext) -> str:

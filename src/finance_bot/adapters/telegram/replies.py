@@ -15,7 +15,7 @@ from aiogram.methods import SendMessage
 from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 
 from finance_bot.adapters.telegram.i18n import resolve_language
-from finance_bot.adapters.telegram.inline_replies import send_or_hold
+from finance_bot.adapters.telegram.inline_replies import holding, send_or_hold
 from finance_bot.adapters.telegram.keyboards import confirmation_keyboard
 from finance_bot.adapters.telegram.presenters import (
     account_label,
@@ -157,21 +157,31 @@ async def confirmation_reply(
     return text, keyboard
 
 
-async def send_budget_alerts(ctx: ChatContext, alerts: tuple[BudgetAlert, ...]) -> None:
+async def send_budget_alerts(
+    ctx: ChatContext,
+    alerts: tuple[BudgetAlert, ...],
+    *,
+    replayed: bool = False,
+    key: str | None = None,
+) -> None:
     """Every member hears once per expense of the budgets it crossed, in their language.
 
     The other members first, each by request, so that one who blocked the bot is told
     apart and skipped; the author's alert last, the update's last reply (in webhook mode
-    it may travel in the answer, docs/adr/0026).
+    it may travel in the answer, docs/adr/0026). `key` is what the expense was recorded
+    under (the update's by default): each delivered alert is remembered there, so that a
+    `replayed` answer — the update delivered again — tells only whom it had not reached.
     """
     if not alerts:
         return
+    key = key or ctx.books.idempotency_key  # none for the scheduler's: notified_at is theirs
+    told = await ctx.books.members_alerted(key) if replayed and key else set()
     services = ctx.services
     categories = {view.category.id: view.category for view in await ctx.books.categories()}
     this_month = month_start(services.today())
     author: str | None = None  # the alert of the member this update or notice is for
     for member in await ctx.books.members():
-        if not member.active:
+        if not member.active or member.telegram_id in told:
             continue  # who left hears nothing of the household's budgets
         language = resolve_language(
             member.language, member.telegram_language, services.fallback_language
@@ -188,17 +198,23 @@ async def send_budget_alerts(ctx: ChatContext, alerts: tuple[BudgetAlert, ...]) 
         ]
         if member.telegram_id == ctx.member.telegram_id:
             author = "\n".join(lines)
-        else:
-            await _alert_member(ctx.bot, member.telegram_id, "\n".join(lines))
+        elif await _alert_member(ctx.bot, member.telegram_id, "\n".join(lines)) and key:
+            await ctx.books.remember_alerted(key, member.telegram_id)
     if author is not None:
+        # A reply held for the webhook's answer is not delivered until the answer is:
+        # lost with it, the update comes again and must still carry it.
+        sent_now = not holding()
         await reply_text(ctx.bot, ctx.member.telegram_id, author)
+        if sent_now and key:
+            await ctx.books.remember_alerted(key, ctx.member.telegram_id)
 
 
-async def _alert_member(bot: Bot, telegram_id: int, text: str) -> None:
-    """One member's alert. A member who blocked the bot (or deleted their account) cannot be
-    told, now or by a retry, and must not cost the others theirs; any other failure is the
-    update's, retried as such. A 403 about another chat (a reply held for the webhook's
-    answer, sent before this request) is not this member's and is raised."""
+async def _alert_member(bot: Bot, telegram_id: int, text: str) -> bool:
+    """One member's alert; False when it could not be delivered. A member who blocked the
+    bot (or deleted their account) cannot be told, now or by a retry, and must not cost the
+    others theirs; any other failure is the update's, retried as such. A 403 about another
+    chat (a reply held for the webhook's answer, sent before this request) is not this
+    member's and is raised."""
     try:
         await send_text(bot, telegram_id, text)
     except TelegramForbiddenError as error:
@@ -206,3 +222,5 @@ async def _alert_member(bot: Bot, telegram_id: int, text: str) -> None:
             raise
         # No id or name: who blocked the bot is the household's business, not the log's.
         log.info("budget alert not delivered: a member blocked the bot")
+        return False
+    return True

@@ -69,7 +69,7 @@ async def _record_and_confirm(message: Message, command: RecordCommand, ctx: Cha
     today = ctx.services.local_date(message.date)
     text, keyboard = await confirmation_with_buttons(ctx, command, recorded, today)
     await ctx.answer(message, text, keyboard)
-    await send_budget_alerts(ctx, recorded.alerts)
+    await send_budget_alerts(ctx, recorded.alerts, replayed=recorded.replayed)
 
 
 async def record_as_author(

@@ -122,7 +122,7 @@ async def refile_button(
     else:
         await send_text(ctx.bot, query.from_user.id, text, keyboard)
     await answer_press(ctx.bot, query.id, ctx.t("callback_done"))
-    await send_budget_alerts(ctx, recorded.alerts)
+    await send_budget_alerts(ctx, recorded.alerts, replayed=refiled.replayed)
 
 
 async def _void(number: int, ctx: ChatContext) -> Voided:

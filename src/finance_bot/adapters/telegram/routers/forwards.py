@@ -74,12 +74,14 @@ async def record_forward(query: CallbackQuery, ctx: ChatContext) -> None:
         await answer_press(
             ctx.bot, query.id, ctx.t("forward_recorded_before", number=recorded.number)
         )
+        # An earlier press that died before its alerts went out leaves them to this one.
+        await send_budget_alerts(ctx, recorded.alerts, replayed=True, key=key)
         return
     today = ctx.services.today()
     text, keyboard = await confirmation_with_buttons(ctx, parsed, recorded, today)
     await edit_text(ctx.bot, answer.chat.id, answer.message_id, text, keyboard)
     await answer_press(ctx.bot, query.id, ctx.t("callback_done"))
-    await send_budget_alerts(ctx, recorded.alerts)
+    await send_budget_alerts(ctx, recorded.alerts, key=key)
 
 
 async def _parse(forwarded: Message, ctx: ChatContext) -> RecordCommand | ParseError:
