@@ -12,6 +12,7 @@ from finance_bot.sandbox.fake_api import FakeTelegram
 from finance_bot.sandbox.people import Person
 from tests.e2e.support import ALICE, BOB, RunningBot, ledger_rows, transaction_count
 from tests.e2e.test_delivery import bot_texts, say
+from tests.e2e.test_forwards import forward
 from tests.e2e.test_recurring import bot_with_scheduler, today
 from tests.e2e.webhooks import webhook_bot
 
@@ -138,3 +139,19 @@ async def test_in_webhook_mode_a_lost_answer_alerts_each_member_once(
         await asyncio.sleep(0.3)
         assert (alerts_to(fake, ALICE), alerts_to(fake, BOB)) == (1, 1)
     assert await transaction_count(fresh_database_url) == 1
+
+
+async def test_a_forwards_record_press_handled_again_still_alerts_whom_the_first_missed(
+    bot: RunningBot, alice: Person, bob: Person, fake: FakeTelegram
+) -> None:
+    await bob.say("/start")
+    await alice.say("/budget кафе 1000")
+    preview = await forward(fake, alice, "1200 кафе", origin_user_id=BOB)
+    # Bob's alert, the first sendMessage, fails past the session's retries: the press is
+    # handled again, and its replay (the entry recorded already) must still tell Bob.
+    fake.fail_next("sendMessage", 6, status=500)
+    await alice.press(preview, "Записать")
+    await fake.wait_for(lambda: alerts_to(fake, BOB) >= 1 and alerts_to(fake, ALICE) >= 1)
+    await asyncio.sleep(0.3)
+    assert (alerts_to(fake, ALICE), alerts_to(fake, BOB)) == (1, 1)
+    assert await transaction_count(bot.database_url) == 1
