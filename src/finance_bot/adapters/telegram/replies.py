@@ -181,8 +181,10 @@ async def send_budget_alerts(
     this_month = month_start(services.today())
     author: str | None = None  # the alert of the member this update or notice is for
     for member in await ctx.books.members():
-        if not member.active or member.telegram_id in told:
+        if not member.active:
             continue  # who left hears nothing of the household's budgets
+        if member.telegram_id in told:
+            continue  # an earlier delivery of this update reached them
         language = resolve_language(
             member.language, member.telegram_language, services.fallback_language
         )
