@@ -68,6 +68,7 @@ from common import (
 from finance_bot.adapters.postgres.embedded import EmbeddedPostgres
 from finance_bot.adapters.postgres.ledger import PostgresLedger
 from finance_bot.adapters.postgres.migrator import migrate
+from finance_bot.adapters.postgres.roles import is_superuser
 from finance_bot.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory, create_pool
 from finance_bot.adapters.system import UuidV7Source
 from finance_bot.application.budgets import set_budget
@@ -305,9 +306,7 @@ async def checking_connections(
 async def superuser(url: str) -> bool:
     connection = await asyncpg.connect(url)
     try:
-        return bool(
-            await connection.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-        )
+        return await is_superuser(connection)
     finally:
         await connection.close()
 

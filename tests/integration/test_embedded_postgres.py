@@ -81,10 +81,29 @@ def _kill_any_server(root: Path) -> None:
                 os.kill(pid, signal.SIGQUIT)
 
 
-async def _execute(url: str, sql: str) -> None:
+def _note_down(data_dir: Path, text: str) -> None:
+    """Start the server, keep `text` as note 1 in a table of its own, and stop it."""
+    server = EmbeddedPostgres(data_dir)
+    try:
+        asyncio.run(_execute(server.start(), text))
+    finally:
+        server.stop()
+
+
+def _notes(data_dir: Path) -> list[str]:
+    """Start the server, read the notes back, and stop it."""
+    server = EmbeddedPostgres(data_dir)
+    try:
+        return asyncio.run(_fetch_notes(server.start()))
+    finally:
+        server.stop()
+
+
+async def _execute(url: str, text: str) -> None:
     connection = await asyncpg.connect(url)
     try:
-        await connection.execute(sql)
+        await connection.execute("CREATE TABLE note (id int PRIMARY KEY, text text)")
+        await connection.execute("INSERT INTO note VALUES (1, $1)", text)
     finally:
         await connection.close()
 
@@ -108,20 +127,9 @@ def test_a_data_directory_with_spaces_or_non_ascii_starts_and_keeps_its_rows(
     short_root: Path, name: str
 ) -> None:
     data_dir = short_root / name / "finance-bot"
-    first = EmbeddedPostgres(data_dir)
-    try:
-        url = first.start()
-        asyncio.run(_execute(url, "CREATE TABLE note (id int PRIMARY KEY, text text)"))
-        asyncio.run(_execute(url, "INSERT INTO note VALUES (1, 'кафе 250')"))
-    finally:
-        first.stop()
+    _note_down(data_dir, "кафе 250")
     assert not (data_dir / "pgdata" / "postmaster.pid").exists()  # it did stop
-
-    again = EmbeddedPostgres(data_dir)
-    try:
-        assert asyncio.run(_fetch_notes(again.start())) == ["кафе 250"]
-    finally:
-        again.stop()
+    assert _notes(data_dir) == ["кафе 250"]
 
 
 def test_after_the_bot_is_killed_the_next_start_keeps_the_rows_and_stops_the_server(
@@ -140,12 +148,7 @@ def test_after_the_bot_is_killed_the_next_start_keeps_the_rows_and_stops_the_ser
     orphan = _postmaster_pid(data_dir)
     assert orphan is not None  # the killed process's server outlives it
 
-    again = EmbeddedPostgres(data_dir)
-    try:
-        rows = asyncio.run(_fetch_notes(again.start()))
-    finally:
-        again.stop()
-    assert rows == ["committed before the kill"]
+    assert _notes(data_dir) == ["committed before the kill"]
     # The killed process is no user of the server any more: the last one that is stops it.
     assert _postmaster_pid(data_dir) is None
 
@@ -168,15 +171,5 @@ def test_a_first_start_killed_during_initdb_leaves_a_directory_the_next_start_us
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
 
-    again = EmbeddedPostgres(data_dir)
-    try:
-        url = again.start()
-        asyncio.run(_execute(url, "CREATE TABLE note (id int PRIMARY KEY, text text)"))
-        asyncio.run(_execute(url, "INSERT INTO note VALUES (1, 'after the interrupted start')"))
-    finally:
-        again.stop()
-    third = EmbeddedPostgres(data_dir)
-    try:
-        assert asyncio.run(_fetch_notes(third.start())) == ["after the interrupted start"]
-    finally:
-        third.stop()
+    _note_down(data_dir, "after the interrupted start")
+    assert _notes(data_dir) == ["after the interrupted start"]
